@@ -1,0 +1,1 @@
+"""anbi-crm: donor and fundraising CRM with subsidy accounting for Dutch ANBI charities."""

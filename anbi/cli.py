@@ -1,0 +1,91 @@
+"""The `anbi` command: wires each package's commands and turns errors into one line."""
+from __future__ import annotations
+
+import json
+import click
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from anbi.context import AppContext
+from anbi.core.audit import default_actor
+from anbi.core.errors import AnbiError, InvalidInput
+from anbi.core.settings import load_settings
+
+
+class AnbiGroup(click.Group):
+    """Maps errors meant for people to one line on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except AnbiError as exc:
+            report_error(exc)
+            ctx.exit(1)
+        except (OperationalError, ProgrammingError) as exc:
+            message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            hint = " (run `anbi init` first?)" if "no such table" in message or "does not exist" in message else ""
+            click.echo(f"error: database: {message}{hint}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=AnbiGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--database-url", envvar="ANBI_DATABASE_URL", help="Database URL (default: $ANBI_DATABASE_URL, else sqlite file ./anbi.db).")
+@click.option("--config", "config_path", envvar="ANBI_CONFIG", type=click.Path(dir_okay=False), help="Settings file (default: ./anbi.toml).")
+@click.option("--actor", default=None, help="Who is doing this, for the audit trail (default: the OS user).")
+@click.pass_context
+def cli(ctx: click.Context, database_url: str | None, config_path: str | None, actor: str | None) -> None:
+    """anbi-crm: donors, gifts, ANBI receipts and subsidy accounting for Dutch charities."""
+    try:
+        settings = load_settings(config_path, database_url=database_url)
+    except AnbiError as exc:
+        report_error(exc)
+        ctx.exit(1)
+    app = AppContext(settings=settings, actor=actor or default_actor())
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+@cli.command()
+@click.pass_obj
+def init(app: AppContext) -> None:
+    """Create the database schema, or bring it up to date. Safe to run again."""
+    from anbi.core.migrate import upgrade
+
+    upgrade(app.engine)
+    click.echo(f"Database ready: {app.engine.url.render_as_string(hide_password=True)}")
+
+
+@cli.command()
+@click.option("--out", "out_dir", default="demo-output", show_default=True, type=click.Path(file_okay=False), help="Folder for the files the demo writes.")
+@click.pass_obj
+def demo(app: AppContext, out_dir: str) -> None:
+    """Seed a realistic demo organisation and run the main jobs on it."""
+    from anbi.demo import run_demo
+
+    run_demo(app, out_dir)
+
+
+def _register_commands() -> None:
+    from donors.commands import donors
+
+    cli.add_command(donors)
+
+
+_register_commands()
+
+
+def report_error(exc: AnbiError) -> None:
+    if isinstance(exc, InvalidInput) and len(exc.problems) > 1:
+        prefix = f"{exc.source}: " if exc.source else ""
+        click.echo(f"error: {prefix}{len(exc.problems)} problems, nothing was written:", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+    else:
+        click.echo(f"error: {exc}", err=True)
+
+
+def main() -> None:
+    cli(prog_name="anbi")
+
+
+def print_json(document) -> None:
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2))

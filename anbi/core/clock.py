@@ -1,0 +1,45 @@
+"""Time: timestamps are stored in UTC; a gift is dated by the calendar day in
+Europe/Amsterdam on which the money reached us (DESIGN.md, Dates)."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def today() -> dt.date:
+    """Today's date in Amsterdam."""
+    return utcnow().astimezone(AMSTERDAM).date()
+
+
+def amsterdam_date(moment: dt.datetime | int) -> dt.date:
+    """The Amsterdam calendar day of a UTC timestamp or a Unix time (Stripe's `created`)."""
+    if isinstance(moment, int):
+        moment = dt.datetime.fromtimestamp(moment, dt.timezone.utc)
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: cannot tell which day it is in Amsterdam")
+    return moment.astimezone(AMSTERDAM).date()
+
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DUTCH = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$")
+
+
+def parse_date(text: str) -> dt.date:
+    """Accept `2025-03-01` and `01-03-2025` (day first, as Dutch people write)."""
+    s = (text or "").strip()
+    try:
+        if _ISO.match(s):
+            return dt.date.fromisoformat(s)
+        m = _DUTCH.match(s)
+        if m:
+            return dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+    except ValueError:
+        pass
+    raise ValueError(f"{text!r} is not a date (use 2025-03-01 or 01-03-2025)")

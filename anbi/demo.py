@@ -1,0 +1,37 @@
+"""`anbi demo`: a realistic demo organisation, as a list of steps.
+
+Each step takes the app and the output folder, does its part in its own
+transaction, and returns lines to print. Later parts of the product add steps."""
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from anbi.context import AppContext
+from anbi.core.migrate import upgrade
+
+Step = Callable[[AppContext, Path, random.Random], list[str]]
+
+
+def steps() -> list[tuple[str, Step]]:
+    from donors.demo import seed_donors, show_duplicates
+
+    return [
+        ("donors", seed_donors),
+        ("duplicates", show_duplicates),
+    ]
+
+
+def run_demo(app: AppContext, out_dir: str) -> None:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    upgrade(app.engine)
+    rng = random.Random(2025)
+    for name, step in steps():
+        click.echo(f"== {name}")
+        for line in step(app, out, rng):
+            click.echo(f"   {line}")
+    click.echo(f"Demo ready. Database: {app.engine.url.render_as_string(hide_password=True)}; files in {out}/")

@@ -1,0 +1,4 @@
+"""Every model, imported in dependency order, so the metadata is complete for
+Alembic and for the tests that compare models with migrations."""
+from anbi.core import audit  # noqa: F401
+from donors import models as donors_models  # noqa: F401

@@ -1,0 +1,28 @@
+"""The models and the migration chain agree, on both databases."""
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+import anbi.models  # noqa: F401
+from anbi.core.db import Base
+from anbi.core.migrate import current_heads, script_heads, upgrade
+
+
+def test_migrations_match_models(engine):
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+    assert differences == []
+
+
+def test_database_is_at_every_head_and_upgrade_is_repeatable(engine):
+    assert current_heads(engine) == script_heads()
+    upgrade(engine)
+    assert current_heads(engine) == script_heads()
+
+
+def test_sqlite_has_foreign_keys_and_wal(engine, backend):
+    if backend != "sqlite":
+        return
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
