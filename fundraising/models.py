@@ -1,0 +1,184 @@
+"""The fundraising records: campaigns, earmarked funds, donations and the rows that
+undo or contest them, recurring gifts, periodic gift agreements, SEPA mandates.
+
+Amounts are integer cents beside a currency code. A refund, chargeback, reversed
+direct debit or dispute is its own row pointing at the donation (DESIGN.md, Refunds);
+a donation's `status` is kept in step with those rows by `fundraising.donations`."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from anbi.core.db import Base, BigIntId, IdMixin, TimestampMixin, UTCDateTime, utcnow
+from donors.models import Donor
+
+CAMPAIGN_CHANNELS = ("online", "mail", "street", "event", "telephone", "major_donors", "legacy")
+METHODS = ("bank_transfer", "sepa_debit", "ideal", "card", "bancontact", "cash", "other")
+DONATION_KINDS = ("gift", "lottery", "purchase")
+DONATION_STATUSES = (
+    "pending", "paid", "failed", "refunded", "partially_refunded", "disputed", "dispute_won", "dispute_lost",
+)
+# What undoes or contests a donation. refund/chargeback/reversal/dispute_lost take money back.
+ADJUSTMENT_KINDS = ("refund", "chargeback", "reversal", "dispute_opened", "dispute_won", "dispute_lost")
+INTERVALS = ("monthly", "quarterly", "yearly")
+RECURRING_METHODS = ("sepa_debit", "stripe")
+RECURRING_STATUSES = ("active", "paused", "cancelled", "failing")
+AGREEMENT_END_REASONS = ("death", "job_loss", "incapacity", "anbi_status_lost", "other")
+AGREEMENT_STATUSES = ("active", "ended")
+MANDATE_STATUSES = ("active", "revoked", "expired")
+
+
+class Campaign(IdMixin, TimestampMixin, Base):
+    __tablename__ = "campaigns"
+
+    code: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[Optional[str]] = mapped_column(String(20))
+    start_on: Mapped[Optional[dt.date]] = mapped_column(Date)
+    end_on: Mapped[Optional[dt.date]] = mapped_column(Date)
+    goal_cents: Mapped[Optional[int]] = mapped_column(BigInteger)
+    cost_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    parent_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("campaigns.id"))
+
+    parent: Mapped[Optional[Campaign]] = relationship(remote_side="Campaign.id")
+
+
+class Fund(IdMixin, TimestampMixin, Base):
+    """An earmarked fund (bestemmingsfonds): money given or granted for one purpose."""
+
+    __tablename__ = "funds"
+
+    code: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Mandate(IdMixin, TimestampMixin, Base):
+    """A SEPA direct-debit mandate (doorlopende machtiging, DOMAIN.md 7.2)."""
+
+    __tablename__ = "mandates"
+
+    mandate_id: Mapped[str] = mapped_column(String(35), unique=True)
+    donor_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("donors.id"), index=True)
+    iban: Mapped[str] = mapped_column(String(34))
+    bic: Mapped[Optional[str]] = mapped_column(String(11))
+    signed_on: Mapped[dt.date] = mapped_column(Date)
+    signed_place: Mapped[Optional[str]] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    last_collected_on: Mapped[Optional[dt.date]] = mapped_column(Date)
+
+    donor: Mapped[Donor] = relationship()
+
+
+class PeriodicAgreement(IdMixin, TimestampMixin, Base):
+    """A periodic gift agreement (overeenkomst periodieke gift, DOMAIN.md 1.3).
+
+    `number` is the transactienummer the donor quotes on the tax return."""
+
+    __tablename__ = "periodic_agreements"
+
+    number: Mapped[str] = mapped_column(String(50), unique=True)
+    donor_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("donors.id"), index=True)
+    annual_amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    years: Mapped[Optional[int]] = mapped_column(Integer)  # None: indefinite, until death
+    signed_on: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[Optional[dt.date]] = mapped_column(Date)
+    end_reason: Mapped[Optional[str]] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(10), default="active")
+
+    donor: Mapped[Donor] = relationship()
+
+
+class RecurringGift(IdMixin, TimestampMixin, Base):
+    """A standing commitment to give. Its instalments are donations made when the
+    money moves; none is created in advance (DESIGN.md, Payments that happen)."""
+
+    __tablename__ = "recurring_gifts"
+    __table_args__ = (UniqueConstraint("source", "reference"),)
+
+    source: Mapped[str] = mapped_column(String(20), default="import")
+    reference: Mapped[str] = mapped_column(String(100))
+    donor_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("donors.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    interval: Mapped[str] = mapped_column(String(10))
+    method: Mapped[str] = mapped_column(String(20))
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[Optional[dt.date]] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    mandate_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("mandates.id"), index=True)
+    campaign_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("campaigns.id"))
+    fund_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("funds.id"))
+    agreement_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("periodic_agreements.id"))
+    stripe_customer_id: Mapped[Optional[str]] = mapped_column(String(100))
+
+    donor: Mapped[Donor] = relationship()
+    mandate: Mapped[Optional[Mandate]] = relationship()
+    campaign: Mapped[Optional[Campaign]] = relationship()
+    fund: Mapped[Optional[Fund]] = relationship()
+    agreement: Mapped[Optional[PeriodicAgreement]] = relationship()
+
+
+class Donation(IdMixin, TimestampMixin, Base):
+    """Money received (or, for a direct debit, initiated) from a donor or anonymously."""
+
+    __tablename__ = "donations"
+    __table_args__ = (UniqueConstraint("source", "reference"),)
+
+    source: Mapped[str] = mapped_column(String(20))  # import, stripe, sepa, bank, api, web
+    reference: Mapped[str] = mapped_column(String(100))
+    donor_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("donors.id"), index=True)
+    received_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    method: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(10), default="gift")
+    # The value received in return (tegenprestatie): not deductible (DOMAIN.md 1.4).
+    consideration_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(20), default="paid", index=True)
+    campaign_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("campaigns.id"), index=True)
+    fund_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("funds.id"), index=True)
+    agreement_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("periodic_agreements.id"), index=True)
+    recurring_gift_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("recurring_gifts.id"), index=True)
+    mandate_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("mandates.id"))
+    # Payment processor fee, known after `anbi stripe sync` (gross - fee = net).
+    fee_cents: Mapped[Optional[int]] = mapped_column(BigInteger)
+    stripe_customer_id: Mapped[Optional[str]] = mapped_column(String(100), index=True)
+    stripe_charge_id: Mapped[Optional[str]] = mapped_column(String(100), index=True)
+    # Why a person should look at this row (a refund above what was left, a foreign currency, ...).
+    flag: Mapped[Optional[str]] = mapped_column(Text)
+
+    donor: Mapped[Optional[Donor]] = relationship()
+    campaign: Mapped[Optional[Campaign]] = relationship()
+    fund: Mapped[Optional[Fund]] = relationship()
+    agreement: Mapped[Optional[PeriodicAgreement]] = relationship()
+    recurring_gift: Mapped[Optional[RecurringGift]] = relationship()
+    mandate: Mapped[Optional[Mandate]] = relationship()
+    adjustments: Mapped[list[DonationAdjustment]] = relationship(
+        back_populates="donation", order_by="DonationAdjustment.id"
+    )
+
+
+class DonationAdjustment(IdMixin, Base):
+    """A refund, chargeback, reversed direct debit or dispute event on one donation,
+    dated on its own day and keyed by its source so a replay is a no-op."""
+
+    __tablename__ = "donation_adjustments"
+    __table_args__ = (UniqueConstraint("source", "reference"),)
+
+    donation_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("donations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    occurred_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    source: Mapped[str] = mapped_column(String(20))
+    reference: Mapped[str] = mapped_column(String(100))
+    reason_code: Mapped[Optional[str]] = mapped_column(String(20))  # MD06, AM04, fraudulent, ...
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    donation: Mapped[Donation] = relationship(back_populates="adjustments")
