@@ -65,9 +65,10 @@ def demo(app: AppContext, out_dir: str) -> None:
 
 
 def _register_commands() -> None:
-    from donors.commands import donors
+    from donors.commands import donors, privacy
 
     cli.add_command(donors)
+    cli.add_command(privacy)
 
 
 _register_commands()
