@@ -1,0 +1,1 @@
+"""The HTTP service (`anbi serve`): REST API, Stripe webhook, web application."""

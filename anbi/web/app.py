@@ -1,0 +1,51 @@
+"""The FastAPI application factory.
+
+One database session per request (the edge owns the transaction): `get_session`
+commits when the handler returns and rolls back on any error. Each part of the
+service is a router added in `create_app`."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import FastAPI, Request
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from anbi.core.db import make_engine, session_factory
+from anbi.core.settings import Settings
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    app = FastAPI(title="anbi-crm", version="1", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    app.state.settings = settings
+    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.sessions = session_factory(app.state.engine)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    for router in _routers():
+        app.include_router(router)
+    return app
+
+
+def _routers() -> list:
+    """The parts of the service, in the order their routes should match."""
+    return []
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    session: Session = request.app.state.sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
