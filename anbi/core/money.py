@@ -118,7 +118,12 @@ def format_dutch_number(cents: int) -> str:
 
 
 _LEADING_CURRENCY = re.compile(r"^(€|\$|£|[A-Za-z]{3})\s*")
-_AMOUNT = re.compile(r"^\d[\d.,]*$")
+# ASCII digits only: `int()` would also read Arabic-Indic or full-width digits,
+# which no one means to type into an amount.
+_AMOUNT = re.compile(r"^[0-9][0-9.,]*$")
+# A space (or no-break space) inside an amount only groups thousands: `1 234,56`.
+# Anything else (`12 50`) is two numbers, not one.
+_SPACE_GROUPED = re.compile(r"^[0-9]{1,3}(?:[ \u00a0][0-9]{3})+(?:[.,][0-9]{1,2})?$")
 
 
 def parse_money(text: str, *, currency: str = "EUR", allow_negative: bool = False) -> Money:
@@ -137,8 +142,13 @@ def parse_money(text: str, *, currency: str = "EUR", allow_negative: bool = Fals
         currency = CURRENCY_SIGNS.get(token, token.upper())
         s = s[match.end():]
     if s.startswith("-"):
+        if negative:
+            raise MoneyError(f"{text!r} is not an amount: the minus sign appears twice")
         negative, s = True, s[1:].strip()
-    s = s.replace(" ", "").replace("\u00a0", "")
+    if " " in s or "\u00a0" in s:
+        if not _SPACE_GROUPED.match(s):
+            raise MoneyError(f"{text!r} is not an amount: a space may only group thousands (1 234,56)")
+        s = s.replace(" ", "").replace("\u00a0", "")
     if not _AMOUNT.match(s) or s[-1] in ".,":
         raise MoneyError(f"{text!r} is not an amount")
     cents = _parse_digits(s, original=str(text))
