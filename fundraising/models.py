@@ -23,6 +23,7 @@ DONATION_STATUSES = (
 )
 # What undoes or contests a donation. refund/chargeback/reversal/dispute_lost take money back.
 ADJUSTMENT_KINDS = ("refund", "chargeback", "reversal", "dispute_opened", "dispute_won", "dispute_lost")
+TAKEN_BACK_KINDS = ("refund", "chargeback", "reversal", "dispute_lost")
 INTERVALS = ("monthly", "quarterly", "yearly")
 RECURRING_METHODS = ("sepa_debit", "stripe")
 RECURRING_STATUSES = ("active", "paused", "cancelled", "failing")
@@ -165,6 +166,12 @@ class Donation(IdMixin, TimestampMixin, Base):
     )
 
 
+def _default_taken_back(context) -> int:
+    # For rows made without the service (tests, bulk loads): uncapped, by kind.
+    parameters = context.get_current_parameters()
+    return parameters["amount_cents"] if parameters["kind"] in TAKEN_BACK_KINDS else 0
+
+
 class DonationAdjustment(IdMixin, Base):
     """A refund, chargeback, reversed direct debit or dispute event on one donation,
     dated on its own day and keyed by its source so a replay is a no-op."""
@@ -179,6 +186,13 @@ class DonationAdjustment(IdMixin, Base):
     source: Mapped[str] = mapped_column(String(20))
     reference: Mapped[str] = mapped_column(String(100))
     reason_code: Mapped[Optional[str]] = mapped_column(String(20))  # MD06, AM04, fraudulent, ...
+    # How much of `amount_cents` counts as taken back from the donation: the whole
+    # amount for a refund, chargeback, settled reversal or lost dispute, capped at what
+    # was left of the donation when this row was recorded (so a donation's net never
+    # goes below zero); 0 for dispute_opened/dispute_won and for the reversal of a
+    # collection that never settled. `fundraising.donations.record_adjustment` sets it;
+    # reports simply SUM it.
+    taken_back_cents: Mapped[int] = mapped_column(BigInteger, default=_default_taken_back)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     donation: Mapped[Donation] = relationship(back_populates="adjustments")

@@ -166,6 +166,7 @@ def upgrade() -> None:
     sa.Column('source', sa.String(length=20), nullable=False),
     sa.Column('reference', sa.String(length=100), nullable=False),
     sa.Column('reason_code', sa.String(length=20), nullable=True),
+    sa.Column('taken_back_cents', sa.BigInteger(), nullable=False),
     sa.Column('created_at', anbi.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.ForeignKeyConstraint(['donation_id'], ['donations.id'], name=op.f('fk_donation_adjustments_donation_id_donations')),
