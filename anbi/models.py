@@ -3,3 +3,4 @@ Alembic and for the tests that compare models with migrations."""
 from anbi.core import audit  # noqa: F401
 from donors import models as donors_models  # noqa: F401
 from fundraising import models as fundraising_models  # noqa: F401
+from subsidies import models as subsidies_models  # noqa: F401
