@@ -1,0 +1,23 @@
+"""The donors package's errors, with the facts as attributes (STYLE.md 8).
+
+The CLI turns them into one line on stderr; the web app into an HTTP status."""
+from __future__ import annotations
+
+from anbi.core.errors import Conflict, NotFound
+
+
+class DonorNotFound(NotFound):
+    """No donor has this ref (not even one merged into another)."""
+
+    def __init__(self, ref: str):
+        self.ref = ref
+        super().__init__(f"no donor with ref {ref!r}")
+
+
+class DonorInactive(Conflict):
+    """The donor exists but may not be processed this way (restricted or purged)."""
+
+    def __init__(self, ref: str, reason: str):
+        self.ref = ref
+        self.reason = reason
+        super().__init__(f"donor {ref!r} is {reason}")
