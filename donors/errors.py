@@ -21,3 +21,22 @@ class DonorInactive(Conflict):
         self.ref = ref
         self.reason = reason
         super().__init__(f"donor {ref!r} is {reason}")
+
+
+class MergeRefused(Conflict):
+    """Two donors that may not be merged (the same record, or one already merged)."""
+
+    def __init__(self, keep_ref: str, duplicate_ref: str, reason: str):
+        self.keep_ref = keep_ref
+        self.duplicate_ref = duplicate_ref
+        self.reason = reason
+        super().__init__(f"cannot merge {duplicate_ref} into {keep_ref}: {reason}")
+
+
+class ErasureRefused(Conflict):
+    """A donor who may not be forgotten yet; `reason` says what must happen first."""
+
+    def __init__(self, ref: str, reason: str):
+        self.ref = ref
+        self.reason = reason
+        super().__init__(f"cannot forget donor {ref}: {reason}")
