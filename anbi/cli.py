@@ -66,9 +66,12 @@ def demo(app: AppContext, out_dir: str) -> None:
 
 def _register_commands() -> None:
     from donors.commands import donors, privacy
+    from donors.record_commands import import_command, list_command, show_command
 
     cli.add_command(donors)
     cli.add_command(privacy)
+    for command in (import_command, list_command, show_command):
+        donors.add_command(command)
 
 
 _register_commands()
