@@ -514,7 +514,7 @@ def apply_plan(session: Session, plan: ImportPlan, *, source: str, actor: str) -
         statement = (
             update(donors)
             .where(donors.c.id == bindparam("_id"))
-            .values({key: bindparam(f"_{key}") for key in keys}, updated_at=bindparam("_updated_at"))
+            .values({**{key: bindparam(f"_{key}") for key in keys}, "updated_at": bindparam("_updated_at")})
         )
         for chunk in _chunks(writes):
             session.execute(
