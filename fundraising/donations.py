@@ -170,6 +170,10 @@ def net_cents(donation: Any) -> int:
     return max(0, donation.amount_cents - refunded_cents(donation.adjustments))
 
 
+def foreign_currency_flag(currency: str) -> str:
+    return f"currency {currency}: not included in EUR totals"
+
+
 def add_flag(current: str | None, reason: str) -> str:
     """Flags accumulate: each reason a person should look at the row, on its own line."""
     if not current:
@@ -272,7 +276,7 @@ def record_donation(
         return existing, False
 
     if currency != EUR:
-        flag = add_flag(flag, f"currency {currency}: not included in EUR totals")
+        flag = add_flag(flag, foreign_currency_flag(currency))
     donation = Donation(
         source=source,
         reference=reference,

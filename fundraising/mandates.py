@@ -1,0 +1,166 @@
+"""The register of SEPA direct-debit mandates (doorlopende machtiging, DOMAIN.md 7.2).
+
+A mandate is the donor's signed permission to collect from one IBAN; the ledger
+writes the pain.008 collection files from this register. Its id (machtigingskenmerk,
+at most 35 characters) is the key. `last_collected_on` carries over the history of
+mandates moved from another system: it decides whether the next collection is the
+first (FRST) and when an unused mandate expires.
+
+Import and list only; no rule here needs the database except lookups."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from anbi.core import audit, identifiers
+from anbi.core.csvfile import RowParser, check_unique, read_csv
+from anbi.core.errors import InvalidInput, Problem
+from anbi.core.progress import progress
+from donors.models import Donor
+from fundraising.lookups import by_key, resolve_donor_refs
+from fundraising.models import Mandate
+
+COLUMNS_REQUIRED = ("mandate_id",)
+COLUMNS_OPTIONAL = ("donor_ref", "iban", "bic", "signed_on", "signed_place", "status", "last_collected_on")
+IMPORT_STATUSES = ("active", "revoked")  # `expired` is decided by the ledger, not imported
+# The SEPA character set for identifiers (EPC: Latin letters, digits, / - ? : ( ) . , ' + space).
+_MANDATE_ID = re.compile(r"^[A-Za-z0-9/\-?:().,'+ ]{1,35}$")
+
+
+@dataclass(frozen=True)
+class MandateTerms:
+    mandate_id: str
+    iban: str | None
+    bic: str | None
+    signed_on: dt.date | None
+    signed_place: str | None
+    status: str
+    last_collected_on: dt.date | None
+
+
+def check_mandate(terms: MandateTerms, *, line: int | None = None) -> list[Problem]:
+    """Problems with a complete mandate (after an update is applied)."""
+    problems: list[Problem] = []
+    if terms.iban is None:
+        problems.append(Problem(line, "iban", "is required"))
+    if terms.signed_on is None:
+        problems.append(Problem(line, "signed_on", "is required: a mandate without a signing date cannot be collected"))
+    if terms.signed_on and terms.last_collected_on and terms.last_collected_on < terms.signed_on:
+        problems.append(Problem(line, "last_collected_on", "is before the mandate was signed"))
+    return problems
+
+
+@dataclass
+class MandateImportSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def import_mandates(session: Session, source: str | Path | bytes, *, actor: str, dry_run: bool = False,
+                    name: str | None = None) -> MandateImportSummary:
+    """Import the mandates file (DESIGN.md, Import files): validated whole, keyed by
+    `mandate_id`; re-importing updates, an empty cell leaves its field as it is."""
+    csv = read_csv(source, required=COLUMNS_REQUIRED, optional=COLUMNS_OPTIONAL, name=name)
+    problems: list[Problem] = []
+    check_unique(csv.rows, "mandate_id", problems)
+    existing = by_key(session, Mandate, Mandate.mandate_id, (r.values.get("mandate_id", "") for r in csv.rows))
+    donors = resolve_donor_refs(session, (r.values.get("donor_ref", "") for r in csv.rows))
+
+    plans: list[tuple[Mandate | None, MandateTerms, Donor | None]] = []
+    for row in progress(csv.rows, label="checking mandates"):
+        cells = RowParser(row, problems)
+        mandate_id = cells.text("mandate_id", required=True, max_length=35)
+        if mandate_id and not _MANDATE_ID.match(mandate_id):
+            cells.fail("mandate_id", "use letters, digits, spaces and / - ? : ( ) . , ' + only (SEPA)")
+            mandate_id = None
+        donor_ref = cells.text("donor_ref", max_length=64)
+        iban = cells.convert("iban", identifiers.iban)
+        bic = cells.convert("bic", identifiers.bic)
+        signed_on = cells.date("signed_on")
+        signed_place = cells.text("signed_place", max_length=100)
+        status = cells.choice("status", IMPORT_STATUSES)
+        last_collected_on = cells.date("last_collected_on")
+        donor = donors.get(donor_ref) if donor_ref else None
+        if donor_ref and donor is None:
+            cells.fail("donor_ref", f"no donor with ref {donor_ref!r}")
+        if mandate_id is None:
+            continue
+        current = existing.get(mandate_id)
+        if current is None:
+            if not donor_ref:
+                cells.fail("donor_ref", "is required for a new mandate")
+            terms = MandateTerms(mandate_id, iban, bic, signed_on, signed_place, status or "active", last_collected_on)
+            reported = {p.field for p in problems if p.line == row.line}
+        else:
+            if donor is not None and donor.id != current.donor_id:
+                cells.fail("donor_ref", f"mandate {mandate_id} belongs to another donor; a mandate does not change donor")
+            terms = MandateTerms(
+                mandate_id,
+                iban or current.iban,
+                bic or current.bic,
+                signed_on or current.signed_on,
+                signed_place or current.signed_place,
+                status or current.status,
+                last_collected_on or current.last_collected_on,
+            )
+            reported = {p.field for p in problems if p.line == row.line}
+        problems.extend(p for p in check_mandate(terms, line=row.line) if p.field not in reported)
+        plans.append((current, terms, donor))
+    if problems:
+        raise InvalidInput(problems, csv.name)
+
+    summary = MandateImportSummary()
+    for current, terms, donor in progress(plans, label="writing mandates"):
+        values = {
+            "iban": terms.iban,
+            "bic": terms.bic,
+            "signed_on": terms.signed_on,
+            "signed_place": terms.signed_place,
+            "status": terms.status,
+            "last_collected_on": terms.last_collected_on,
+        }
+        if current is None:
+            summary.created += 1
+            if not dry_run:
+                session.add(Mandate(mandate_id=terms.mandate_id, donor=donor, **values))
+                # The IBAN is personal data: the audit trail says it was recorded, not what it is.
+                audit.record(session, actor=actor, action="mandate.create", entity="mandate",
+                             entity_ref=terms.mandate_id, details={"donor_ref": donor.ref})
+            continue
+        changes = sorted(key for key, new in values.items() if getattr(current, key) != new)
+        if not changes:
+            summary.unchanged += 1
+            continue
+        summary.updated += 1
+        if not dry_run:
+            for key in changes:
+                setattr(current, key, values[key])
+            audit.record(session, actor=actor, action="mandate.update", entity="mandate",
+                         entity_ref=terms.mandate_id, details={"changed": changes})
+    session.flush()
+    return summary
+
+
+def list_mandates(session: Session, *, show_iban: bool = True) -> list[dict]:
+    rows = session.execute(
+        select(Mandate, Donor.ref).join(Donor, Donor.id == Mandate.donor_id).order_by(Mandate.mandate_id)
+    ).all()
+    return [
+        {
+            "mandate_id": mandate.mandate_id,
+            "donor_ref": donor_ref,
+            "iban": mandate.iban if show_iban else None,
+            "bic": mandate.bic,
+            "signed_on": mandate.signed_on.isoformat(),
+            "signed_place": mandate.signed_place,
+            "status": mandate.status,
+            "last_collected_on": mandate.last_collected_on.isoformat() if mandate.last_collected_on else None,
+        }
+        for mandate, donor_ref in rows
+    ]
