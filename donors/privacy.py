@@ -470,7 +470,7 @@ def forget(session: Session, ref: str, actor: str, today: dt.date, *, retention_
         report.kept_until = retention.until(retention_years)
     else:
         _erase_completely(session, ids)
-        report.deleted.append("name, address and IBAN (the donor record itself)")
+        report.deleted.append("the donor record itself (" + ", ".join(_kept_fields(donor_rows, financial_rows)) + ")")
 
     audit.record(session, actor=actor, action="forget", entity="donor", entity_ref=donor_ref, details={
         "mode": report.mode,
