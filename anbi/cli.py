@@ -73,6 +73,11 @@ def _register_commands() -> None:
     for command in (import_command, list_command, show_command):
         donors.add_command(command)
 
+    from fundraising.commands import agreements, campaigns, donations, mandates, recurring, reports
+
+    for group in (campaigns, donations, recurring, mandates, agreements, reports):
+        cli.add_command(group)
+
 
 _register_commands()
 

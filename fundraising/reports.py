@@ -1,0 +1,446 @@
+"""What campaigns raised, and which donors lapsed: the reports fundraisers run.
+
+Everything is aggregated in the database (GROUP BY), never by loading every donation
+into Python; what comes back is a handful of rows per month, currency or distinct
+amount. Only money that reached us counts (status paid, refunded, partially refunded,
+disputed, dispute won or lost; not pending, not failed). Refunds, chargebacks,
+settled reversals and lost disputes count on their own dates (DESIGN.md, Refunds),
+each capped as recorded (`fundraising.donations`). EUR totals never include another
+currency: other currencies are listed apart.
+
+The figures are derived from the query rows by plain functions (`median_from_counts`,
+`rate`, `percentage`), tested without a database."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import and_, case, exists, extract, func, literal, select
+from sqlalchemy.orm import Session, aliased
+
+from anbi.core.money import cents_to_str, round_half_up
+from donors import names
+from donors.models import Donor
+from donors.service import sort_name_order
+from fundraising.campaigns import campaign_codes_with_descendants
+from fundraising.donations import EUR, RECEIVED_STATUSES, is_received, sum_cents
+from fundraising.models import Donation, DonationAdjustment
+
+REFUND_KINDS = ("refund", "chargeback", "reversal")
+
+
+# --- pure helpers -------------------------------------------------------------
+
+
+def median_from_counts(counts: Iterable[tuple[int, int]]) -> int | None:
+    """The median of a multiset given as (value, how many) sorted by value; for an
+    even count the mean of the two middle values, rounded half up to the cent."""
+    pairs = list(counts)
+    total = sum(n for _, n in pairs)
+    if total == 0:
+        return None
+    # 0-based positions of the middle value(s)
+    low_position, high_position = (total - 1) // 2, total // 2
+    low = high = None
+    seen = 0
+    for value, n in pairs:
+        if low is None and low_position < seen + n:
+            low = value
+        if high_position < seen + n:
+            high = value
+            break
+        seen += n
+    return round_half_up((Decimal(low) + Decimal(high)) / 2)
+
+
+def percentage(part: int, whole: int) -> float | None:
+    """`part` as a percentage of `whole`, rounded half up to 2 decimals (a JSON number)."""
+    if not whole:
+        return None
+    return float((Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def rate(numerator: int, denominator: int) -> str | None:
+    """A ratio as a string with 2 decimals (`"0.12"`), None when it has no meaning."""
+    if denominator <= 0:
+        return None
+    return str((Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def average(total: int, count: int) -> int | None:
+    return round_half_up(Decimal(total) / count) if count else None
+
+
+# --- campaign report ----------------------------------------------------------
+
+
+@dataclass
+class MonthFigures:
+    month: str  # 2025-03
+    gifts: int = 0
+    gross_cents: int = 0
+    refunds_cents: int = 0
+    lost_disputes_cents: int = 0
+    fees_cents: int = 0
+
+    @property
+    def net_cents(self) -> int:
+        return self.gross_cents - self.refunds_cents - self.lost_disputes_cents - self.fees_cents
+
+    def as_json(self) -> dict:
+        return {
+            "month": self.month,
+            "gifts": self.gifts,
+            "gross": cents_to_str(self.gross_cents),
+            "refunds": cents_to_str(self.refunds_cents),
+            "lost_disputes": cents_to_str(self.lost_disputes_cents),
+            "fees": cents_to_str(self.fees_cents),
+            "net": cents_to_str(self.net_cents),
+        }
+
+
+@dataclass
+class CurrencyFigures:
+    currency: str
+    gifts: int = 0
+    gross_cents: int = 0
+    refunds_cents: int = 0
+    lost_disputes_cents: int = 0
+    fees_cents: int = 0
+
+    def as_json(self) -> dict:
+        return {
+            "currency": self.currency,
+            "gifts": self.gifts,
+            "gross": cents_to_str(self.gross_cents),
+            "refunds": cents_to_str(self.refunds_cents),
+            "lost_disputes": cents_to_str(self.lost_disputes_cents),
+            "fees": cents_to_str(self.fees_cents),
+        }
+
+
+@dataclass
+class CampaignReport:
+    code: str
+    name: str
+    channel: str | None
+    includes: list[str]
+    goal_cents: int | None
+    cost_cents: int
+    gifts: int
+    anonymous_gifts: int
+    donors: int
+    new_donors: int
+    gross_cents: int
+    refunds_cents: int
+    lost_disputes_cents: int
+    fees_cents: int
+    average_cents: int | None
+    median_cents: int | None
+    months: list[MonthFigures] = field(default_factory=list)
+    other_currencies: list[CurrencyFigures] = field(default_factory=list)
+
+    @property
+    def net_cents(self) -> int:
+        return self.gross_cents - self.refunds_cents - self.lost_disputes_cents - self.fees_cents
+
+    @property
+    def returning_donors(self) -> int:
+        return self.donors - self.new_donors
+
+    @property
+    def progress_pct(self) -> float | None:
+        """Net raised as a percentage of the goal."""
+        return percentage(self.net_cents, self.goal_cents) if self.goal_cents else None
+
+    @property
+    def cost_per_euro(self) -> str | None:
+        """What one euro of net income cost (campaign cost / net raised)."""
+        return rate(self.cost_cents, self.net_cents)
+
+    def as_json(self) -> dict:
+        return {
+            "campaign": self.code,
+            "name": self.name,
+            "channel": self.channel,
+            "includes": self.includes,
+            "currency": EUR,
+            "gross": cents_to_str(self.gross_cents),
+            "refunds": cents_to_str(self.refunds_cents),
+            "lost_disputes": cents_to_str(self.lost_disputes_cents),
+            "fees": cents_to_str(self.fees_cents),
+            "net": cents_to_str(self.net_cents),
+            "gifts": self.gifts,
+            "anonymous_gifts": self.anonymous_gifts,
+            "donors": self.donors,
+            "new_donors": self.new_donors,
+            "returning_donors": self.returning_donors,
+            "average_gift": cents_to_str(self.average_cents) if self.average_cents is not None else None,
+            "median_gift": cents_to_str(self.median_cents) if self.median_cents is not None else None,
+            "goal": cents_to_str(self.goal_cents) if self.goal_cents is not None else None,
+            "progress_pct": self.progress_pct,
+            "cost": cents_to_str(self.cost_cents),
+            "cost_per_euro": self.cost_per_euro,
+            "months": [m.as_json() for m in self.months],
+            "other_currencies": [c.as_json() for c in self.other_currencies],
+        }
+
+
+def _month(year, month) -> str:
+    return f"{int(year):04d}-{int(month):02d}"
+
+
+def campaign_report(session: Session, code: str) -> CampaignReport:
+    """The campaign's figures, sub-campaigns included. Four aggregate queries:
+    donations by currency and month; refunds and lost disputes by currency and month
+    (their own dates); donors, new and anonymous; and the EUR amounts with their
+    counts for the median (GROUP BY amount: one row per distinct amount, exact)."""
+    campaign, below = campaign_codes_with_descendants(session, code)
+    ids = [campaign.id] + [c.id for c in below]
+    in_campaign = and_(Donation.campaign_id.in_(ids), is_received())
+
+    year, month = extract("year", Donation.received_on), extract("month", Donation.received_on)
+    donation_rows = session.execute(
+        select(
+            Donation.currency, year, month, func.count(), sum_cents(Donation.amount_cents),
+            sum_cents(Donation.fee_cents), sum_cents(case((Donation.donor_id.is_(None), 1), else_=0)),
+        )
+        .where(in_campaign)
+        .group_by(Donation.currency, year, month)
+    ).all()
+
+    adjustment_year = extract("year", DonationAdjustment.occurred_on)
+    adjustment_month = extract("month", DonationAdjustment.occurred_on)
+    lost = DonationAdjustment.kind == "dispute_lost"
+    adjustment_rows = session.execute(
+        select(
+            Donation.currency, adjustment_year, adjustment_month,
+            sum_cents(case((DonationAdjustment.kind.in_(REFUND_KINDS), DonationAdjustment.taken_back_cents), else_=0)),
+            sum_cents(case((lost, DonationAdjustment.taken_back_cents), else_=0)),
+        )
+        .join(Donation, Donation.id == DonationAdjustment.donation_id)
+        .where(in_campaign, DonationAdjustment.taken_back_cents > 0)
+        .group_by(Donation.currency, adjustment_year, adjustment_month)
+    ).all()
+
+    # Donors: per donor the first gift in this campaign; new when no received gift of
+    # theirs (in any campaign) came before it.
+    here = (
+        select(Donation.donor_id.label("donor_id"), func.min(Donation.received_on).label("first_here"))
+        .where(in_campaign, Donation.currency == EUR, Donation.donor_id.is_not(None))
+        .group_by(Donation.donor_id)
+        .subquery("here")
+    )
+    earlier = aliased(Donation)
+    gave_before = exists().where(
+        earlier.donor_id == here.c.donor_id, earlier.received_on < here.c.first_here, earlier.status.in_(RECEIVED_STATUSES)
+    )
+    donors, new_donors = session.execute(
+        select(func.count(), sum_cents(case((~gave_before, 1), else_=0))).select_from(here)
+    ).one()
+
+    amount_counts = session.execute(
+        select(Donation.amount_cents, func.count())
+        .where(in_campaign, Donation.currency == EUR)
+        .group_by(Donation.amount_cents)
+        .order_by(Donation.amount_cents)
+    ).all()
+
+    months: dict[str, MonthFigures] = {}
+    currencies: dict[str, CurrencyFigures] = {}
+    anonymous = 0
+    for currency, y, m, gifts, gross, fees, anonymous_gifts in donation_rows:
+        figures = currencies.setdefault(currency, CurrencyFigures(currency))
+        figures.gifts += gifts
+        figures.gross_cents += int(gross)
+        figures.fees_cents += int(fees)
+        if currency == EUR:
+            anonymous += int(anonymous_gifts)
+            month_figures = months.setdefault(_month(y, m), MonthFigures(_month(y, m)))
+            month_figures.gifts += gifts
+            month_figures.gross_cents += int(gross)
+            month_figures.fees_cents += int(fees)
+    for currency, y, m, refunds, lost_disputes in adjustment_rows:
+        figures = currencies.setdefault(currency, CurrencyFigures(currency))
+        figures.refunds_cents += int(refunds)
+        figures.lost_disputes_cents += int(lost_disputes)
+        if currency == EUR:
+            month_figures = months.setdefault(_month(y, m), MonthFigures(_month(y, m)))
+            month_figures.refunds_cents += int(refunds)
+            month_figures.lost_disputes_cents += int(lost_disputes)
+
+    euro = currencies.pop(EUR, CurrencyFigures(EUR))
+    return CampaignReport(
+        code=campaign.code,
+        name=campaign.name,
+        channel=campaign.channel,
+        includes=[c.code for c in below],
+        goal_cents=campaign.goal_cents,
+        cost_cents=campaign.cost_cents + sum(c.cost_cents for c in below),
+        gifts=euro.gifts,
+        anonymous_gifts=anonymous,
+        donors=int(donors or 0),
+        new_donors=int(new_donors or 0),
+        gross_cents=euro.gross_cents,
+        refunds_cents=euro.refunds_cents,
+        lost_disputes_cents=euro.lost_disputes_cents,
+        fees_cents=euro.fees_cents,
+        average_cents=average(euro.gross_cents, euro.gifts),
+        median_cents=median_from_counts((int(a), int(n)) for a, n in amount_counts),
+        months=[months[key] for key in sorted(months)],
+        other_currencies=[currencies[key] for key in sorted(currencies)],
+    )
+
+
+# --- donor lists: LYBUNT, SYBUNT, retention -----------------------------------
+
+
+@dataclass(frozen=True)
+class LapsedDonor:
+    ref: str
+    name: str
+    postcode: str | None
+    email: str | None
+    last_gift_on: dt.date
+    last_year_total_cents: int
+
+    def as_json(self) -> dict:
+        return {
+            "ref": self.ref,
+            "name": self.name,
+            "postcode": self.postcode,
+            "email": self.email,
+            "last_gift_date": self.last_gift_on.isoformat(),
+            "last_year_total": cents_to_str(self.last_year_total_cents),
+        }
+
+
+def _year_start(year: int) -> dt.date:
+    return dt.date(year, 1, 1)
+
+
+def lapsed_donors(session: Session, year: int, *, last_year_only: bool) -> list[LapsedDonor]:
+    """Donors who gave before `year` but not in it: LYBUNT (`last_year_only`: their
+    last gift was in year-1) or SYBUNT (any earlier year; LYBUNT donors included).
+
+    `last_year_total` is what the donor gave in the last calendar year they gave, in
+    EUR, less what was taken back in that same year (refunds on their own dates).
+    Only donors who may be mailed are listed: not merged, restricted, purged or
+    deceased."""
+    start = _year_start(year)
+    last = (
+        select(Donation.donor_id.label("donor_id"), func.max(Donation.received_on).label("last_on"))
+        .where(is_received(), Donation.donor_id.is_not(None), Donation.received_on < start)
+        .group_by(Donation.donor_id)
+        .subquery("last")
+    )
+    gave_this_year = exists().where(
+        Donation.donor_id == last.c.donor_id, is_received(),
+        Donation.received_on >= start, Donation.received_on < _year_start(year + 1),
+    )
+    lapsed_filter = [~gave_this_year]
+    if last_year_only:
+        lapsed_filter.append(last.c.last_on >= _year_start(year - 1))
+    lapsed = select(last.c.donor_id, last.c.last_on).where(*lapsed_filter).subquery("lapsed")
+
+    last_year = extract("year", lapsed.c.last_on)
+    given = (
+        select(Donation.donor_id.label("donor_id"), sum_cents(Donation.amount_cents).label("given"))
+        .join(lapsed, lapsed.c.donor_id == Donation.donor_id)
+        .where(is_received(), Donation.currency == EUR, extract("year", Donation.received_on) == last_year)
+        .group_by(Donation.donor_id)
+        .subquery("given")
+    )
+    taken = (
+        select(Donation.donor_id.label("donor_id"), sum_cents(DonationAdjustment.taken_back_cents).label("taken"))
+        .join(Donation, Donation.id == DonationAdjustment.donation_id)
+        .join(lapsed, lapsed.c.donor_id == Donation.donor_id)
+        .where(is_received(), Donation.currency == EUR, extract("year", DonationAdjustment.occurred_on) == last_year)
+        .group_by(Donation.donor_id)
+        .subquery("taken")
+    )
+    rows = session.execute(
+        select(Donor, lapsed.c.last_on, func.coalesce(given.c.given, 0), func.coalesce(taken.c.taken, 0))
+        .join(lapsed, lapsed.c.donor_id == Donor.id)
+        .outerjoin(given, given.c.donor_id == Donor.id)
+        .outerjoin(taken, taken.c.donor_id == Donor.id)
+        .where(Donor.merged_into_id.is_(None), Donor.restricted_at.is_(None), Donor.purged_at.is_(None),
+               Donor.deceased_on.is_(None))
+        .order_by(sort_name_order(session), Donor.ref)
+    ).all()
+    return [
+        LapsedDonor(
+            ref=donor.ref,
+            name=names.display_name(donor),
+            postcode=donor.postcode,
+            email=donor.email,
+            last_gift_on=last_on,
+            last_year_total_cents=max(0, int(given_cents) - int(taken_cents)),
+        )
+        for donor, last_on, given_cents, taken_cents in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Retention:
+    year: int
+    previous_year_donors: int
+    retained: int
+    donors: int
+    new: int
+    reactivated: int
+
+    @property
+    def lapsed(self) -> int:
+        return self.previous_year_donors - self.retained
+
+    @property
+    def rate_pct(self) -> float | None:
+        return percentage(self.retained, self.previous_year_donors)
+
+    def as_json(self) -> dict:
+        return {
+            "year": self.year,
+            "previous_year_donors": self.previous_year_donors,
+            "retained": self.retained,
+            "lapsed": self.lapsed,
+            "rate": self.rate_pct,
+            "donors": self.donors,
+            "new": self.new,
+            "reactivated": self.reactivated,
+        }
+
+
+def retention(session: Session, year: int) -> Retention:
+    """Of the donors who gave in year-1, how many gave again in `year` (one GROUP BY
+    over donors, then a sum over the flags). Also: donors in `year`, new ones (no gift
+    ever before) and reactivated ones (gave before year-1, not in it)."""
+    previous_start, start, end = _year_start(year - 1), _year_start(year), _year_start(year + 1)
+
+    def flag(condition):
+        return func.max(case((condition, 1), else_=0))
+
+    per_donor = (
+        select(
+            flag(and_(Donation.received_on >= previous_start, Donation.received_on < start)).label("previous"),
+            flag(Donation.received_on >= start).label("current"),
+            flag(Donation.received_on < previous_start).label("earlier"),
+        )
+        .where(is_received(), Donation.donor_id.is_not(None), Donation.received_on < end)
+        .group_by(Donation.donor_id)
+        .subquery("per_donor")
+    )
+    p, c, e = per_donor.c.previous, per_donor.c.current, per_donor.c.earlier
+    one = literal(1)
+    previous, retained, donors, new, reactivated = session.execute(
+        select(
+            sum_cents(p),
+            sum_cents(case((and_(p == one, c == one), 1), else_=0)),
+            sum_cents(c),
+            sum_cents(case((and_(c == one, p == 0, e == 0), 1), else_=0)),
+            sum_cents(case((and_(c == one, p == 0, e == one), 1), else_=0)),
+        )
+    ).one()
+    return Retention(year, int(previous), int(retained), int(donors), int(new), int(reactivated))
