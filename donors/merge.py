@@ -44,6 +44,9 @@ MERGE_POLICY: dict[str, str] = {
     "mandates.donor_id": "move",
     "periodic_agreements.donor_id": "move",
     "recurring_gifts.donor_id": "move",
+    # The web application: a portal link or portal session of the duplicate opens the kept donor.
+    "portal_links.donor_id": "move",
+    "web_sessions.donor_id": "move",
 }
 
 # Fields copied from the duplicate when the kept donor has none. Name and address

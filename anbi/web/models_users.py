@@ -1,0 +1,111 @@
+"""Tables of the web application: staff users, their sign-in attempts (for
+throttling), server-side sessions, donor-portal links, and a log of imports made
+through the browser.
+
+Secrets are never stored in the clear: passwords as argon2 hashes, session keys and
+portal tokens as SHA-256 digests, so a copy of the database opens no session."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from anbi.core.db import Base, BigIntId, IdMixin, UTCDateTime, utcnow
+
+
+class User(IdMixin, Base):
+    """A person of the fundraising team or finance who signs in to the web application."""
+
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+
+
+class SignInAttempt(IdMixin, Base):
+    """One try to sign in (or to ask for a portal link): counted per e-mail address
+    and per client address to slow down password guessing and mail flooding."""
+
+    __tablename__ = "sign_in_attempts"
+
+    # "password" for staff sign-in, "portal" for a donor asking for a link.
+    purpose: Mapped[str] = mapped_column(String(10), default="password")
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class WebSession(IdMixin, Base):
+    """A signed-in browser: either a staff user or a donor in the portal, never both.
+
+    The cookie carries the session key (signed); only its hash is kept here, so
+    signing out or deactivating a user ends the session at once."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (
+        CheckConstraint("(user_id IS NULL) <> (donor_id IS NULL)", name="one_principal"),
+    )
+
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    donor_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("donors.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+    user: Mapped[Optional[User]] = relationship()
+
+
+class PortalLink(IdMixin, Base):
+    """A single-use sign-in link for the donor portal, sent by e-mail; expires soon."""
+
+    __tablename__ = "portal_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    donor_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("donors.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+
+
+class ImportRun(IdMixin, Base):
+    """An import file checked or imported through the web application, with its
+    outcome, for the dashboard's "last imports" and for tracing what came from where."""
+
+    __tablename__ = "import_runs"
+
+    kind: Mapped[str] = mapped_column(String(20))
+    file_name: Mapped[str] = mapped_column(String(255))
+    actor: Mapped[str] = mapped_column(String(254))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    # "imported" or "refused" (validation failed, nothing written)
+    status: Mapped[str] = mapped_column(String(10))
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    summary: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    # The first problems, as {"line", "field", "reason"}; the full list was shown on screen.
+    problems: Mapped[Optional[list[dict[str, Any]]]] = mapped_column(JSON)
+
+
+class ReceiptRun(IdMixin, Base):
+    """A run of the annual gift statements started from the web application. The
+    statements themselves are recorded by the receipts part; this row says who
+    started the run, where its files went and how it ended."""
+
+    __tablename__ = "receipt_runs"
+
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    out_dir: Mapped[str] = mapped_column(String(500))
+    actor: Mapped[str] = mapped_column(String(254))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    # running, finished or failed
+    status: Mapped[str] = mapped_column(String(10), default="running")
+    summary: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    error: Mapped[Optional[str]] = mapped_column(String(2000))
