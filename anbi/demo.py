@@ -18,10 +18,13 @@ Step = Callable[[AppContext, Path, random.Random], list[str]]
 
 def steps() -> list[tuple[str, Step]]:
     from donors.demo import seed_donors, show_duplicates
+    from fundraising.demo import seed_fundraising, show_campaigns
 
     return [
         ("donors", seed_donors),
         ("duplicates", show_duplicates),
+        ("fundraising", seed_fundraising),
+        ("campaigns", show_campaigns),
     ]
 
 

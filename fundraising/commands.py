@@ -203,7 +203,8 @@ def donations_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) 
     creates the fund), kind (gift, lottery, purchase), consideration (value received
     in return; a purchase without one is all consideration), agreement (periodic gift
     agreement number, the donor's own), refunded (recorded as a refund on the gift's
-    own date). Methods: bank_transfer, sepa_debit, ideal, card, bancontact, cash,
+    own date), recurring (reference of the donor's imported recurring gift this
+    instalment was collected for). Methods: bank_transfer, sepa_debit, ideal, card, bancontact, cash,
     other.
 
     Every row is checked first; if any is wrong, all problems are listed by line and

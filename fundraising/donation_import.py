@@ -48,11 +48,16 @@ from fundraising.models import (
     DonationAdjustment,
     Fund,
     PeriodicAgreement,
+    RecurringGift,
 )
 
 SOURCE = "import"
 COLUMNS_REQUIRED = ("date", "amount", "method", "reference")
-COLUMNS_OPTIONAL = ("donor_ref", "currency", "campaign", "fund", "kind", "consideration", "agreement", "refunded")
+# `recurring` (an addition to DESIGN.md's columns) links an instalment to the recurring
+# gift it was collected for, by that gift's import reference.
+COLUMNS_OPTIONAL = (
+    "donor_ref", "currency", "campaign", "fund", "kind", "consideration", "agreement", "refunded", "recurring",
+)
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _FUND_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,49}$")
 
@@ -78,6 +83,7 @@ class DonationRow:
     campaign: Campaign | None
     fund_code: str | None
     agreement: PeriodicAgreement | None
+    recurring_gift: RecurringGift | None
     refunded_cents: int
 
 
@@ -113,6 +119,7 @@ def _content(row: DonationRow, fund_code: str | None) -> dict[str, object]:
         "campaign": row.campaign.id if row.campaign else None,
         "fund": fund_code,
         "agreement": row.agreement.id if row.agreement else None,
+        "recurring": row.recurring_gift.id if row.recurring_gift else None,
     }
 
 
@@ -128,6 +135,7 @@ def _stored_content(donation: Donation, fund_codes: dict[int, str]) -> dict[str,
         "campaign": donation.campaign_id,
         "fund": fund_codes.get(donation.fund_id) if donation.fund_id else None,
         "agreement": donation.agreement_id,
+        "recurring": donation.recurring_gift_id,
     }
 
 
@@ -150,6 +158,7 @@ def import_donations(session: Session, source: str | Path | bytes, *, actor: str
     campaigns = by_key(session, Campaign, Campaign.code, column("campaign"))
     funds = by_key(session, Fund, Fund.code, column("fund"))
     agreements = by_key(session, PeriodicAgreement, PeriodicAgreement.number, column("agreement"))
+    recurring_gifts = by_reference(session, RecurringGift, SOURCE, column("recurring"))
     existing = by_reference(session, Donation, SOURCE, column("reference"))
     refunds_before = by_reference(session, DonationAdjustment, SOURCE, (refund_reference(r) for r in existing))
     fund_codes = {fund.id: code for code, fund in funds.items()}
@@ -186,6 +195,7 @@ def import_donations(session: Session, source: str | Path | bytes, *, actor: str
         campaign_code = cells.text("campaign", max_length=50)
         fund_code = cells.text("fund", max_length=50)
         agreement_number = cells.text("agreement", max_length=50)
+        recurring_reference = cells.text("recurring", max_length=100)
 
         donor = None
         if donor_ref:
@@ -208,6 +218,13 @@ def import_donations(session: Session, source: str | Path | bytes, *, actor: str
                 cells.fail("agreement", f"agreement {agreement_number} belongs to another donor, not {donor_ref}")
             elif not donor_ref:
                 cells.fail("agreement", "an anonymous gift cannot be under a periodic gift agreement")
+        recurring_gift = None
+        if recurring_reference:
+            recurring_gift = recurring_gifts.get(recurring_reference)
+            if recurring_gift is None:
+                cells.fail("recurring", f"no recurring gift {recurring_reference!r} (import the recurring gifts first)")
+            elif not donor_ref or (donor is not None and recurring_gift.donor_id != donor.id):
+                cells.fail("recurring", f"recurring gift {recurring_reference} is another donor's")
 
         if amount is None or received_on is None or method is None or reference is None or len(problems) > reported:
             continue
@@ -227,7 +244,7 @@ def import_donations(session: Session, source: str | Path | bytes, *, actor: str
         parsed = DonationRow(
             line=row.line, reference=reference, donor=donor, received_on=received_on, amount_cents=amount.cents,
             currency=currency, method=method, kind=kind, consideration_cents=consideration_cents, campaign=campaign,
-            fund_code=fund_code, agreement=agreement, refunded_cents=refunded_cents,
+            fund_code=fund_code, agreement=agreement, recurring_gift=recurring_gift, refunded_cents=refunded_cents,
         )
         before = existing.get(reference)
         if before is not None:
@@ -287,6 +304,9 @@ def import_donations(session: Session, source: str | Path | bytes, *, actor: str
             amount_cents=parsed.amount_cents, currency=parsed.currency, method=parsed.method, kind=parsed.kind,
             consideration_cents=parsed.consideration_cents, status=status, campaign=parsed.campaign,
             fund=funds[parsed.fund_code] if parsed.fund_code else None, agreement=parsed.agreement,
+            recurring_gift=parsed.recurring_gift,
+            # An instalment collected by direct debit was collected under its gift's mandate.
+            mandate=parsed.recurring_gift.mandate if parsed.recurring_gift and parsed.method == "sepa_debit" else None,
             flag=foreign_currency_flag(parsed.currency) if parsed.currency != EUR else None,
         )
         session.add(donation)
