@@ -1,0 +1,57 @@
+"""The subsidies error family: what a person did wrong or asked too early, with the
+facts as attributes. The CLI prints one line; the web app maps them to a status."""
+from __future__ import annotations
+
+from anbi.core.errors import Conflict, NotFound
+
+
+class GrantNotFound(NotFound):
+    def __init__(self, reference: str):
+        self.reference = reference
+        super().__init__(f"no grant {reference!r} (see `anbi grants list`)")
+
+
+class GrantConflict(Conflict):
+    """A grant file names an existing grant with other content: a beschikking is not
+    edited by re-adding its file."""
+
+    def __init__(self, reference: str, fields: list[str]):
+        self.reference = reference
+        self.fields = list(fields)
+        what = ", ".join(self.fields) if self.fields else "its content"
+        super().__init__(
+            f"grant {reference!r} already exists with other content ({what} differ); "
+            "a grant file cannot change a grant — use a new reference for an amended decision"
+        )
+
+
+class GrantTransitionRefused(Conflict):
+    """A lifecycle step asked of a grant in a state it does not start from."""
+
+    def __init__(self, reference: str, action: str, status: str, allowed_from: tuple[str, ...]):
+        self.reference = reference
+        self.action = action
+        self.status = status
+        self.allowed_from = allowed_from
+        super().__init__(
+            f"grant {reference!r} is {status}: `{action}` is only possible when it is {' or '.join(allowed_from)}"
+        )
+
+
+class FundNotFound(NotFound):
+    def __init__(self, code: str):
+        self.code = code
+        super().__init__(f"no fund {code!r} (add it with `anbi funds add`)")
+
+
+class ExpenseConflict(Conflict):
+    """A cost key that exists with other content: money is corrected by a new row."""
+
+    def __init__(self, source: str, reference: str, fields: list[str]):
+        self.source = source
+        self.reference = reference
+        self.fields = list(fields)
+        super().__init__(
+            f"cost {reference!r} ({source}) already exists with other {', '.join(self.fields)}; "
+            "a cost is corrected by a new row, never overwritten"
+        )
