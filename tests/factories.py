@@ -160,3 +160,78 @@ def make_recurring(session, **fields) -> RecurringGift:
     session.add(gift)
     session.flush()
     return gift
+
+
+# --- subsidies ------------------------------------------------------------------
+
+
+def grant_toml(**fields) -> str:
+    """A grant file's text; `budget=[(code, name, amount)]`, `indicators=[(code, name, target)]`."""
+    n = _next()
+    budget = fields.pop("budget", [])
+    indicators = fields.pop("indicators", [])
+    fields.setdefault("reference", f"G-{n:04d}")
+    fields.setdefault("title", f"Project {n}")
+    fields.setdefault("funder", "Fonds Voorbeeld")
+    fields.setdefault("funder_type", "foundation")
+    fields.setdefault("kind", "project")
+    fields.setdefault("start", "2025-01-01")
+    fields.setdefault("end", "2025-12-31")
+    fields.setdefault("awarded", "10000.00")
+    lines = []
+    for key, value in fields.items():
+        if isinstance(value, bool):
+            lines.append(f"{key} = {'true' if value else 'false'}")
+        elif isinstance(value, int) or key in ("start", "end", "report_due", "settlement_due"):
+            lines.append(f"{key} = {value}")
+        else:
+            lines.append(f'{key} = "{value}"')
+    for code, name, amount in budget:
+        lines += ["", "[[budget]]", f'code = "{code}"', f'name = "{name}"', f'amount = "{amount}"']
+    for code, name, target in indicators:
+        lines += ["", "[[indicators]]", f'code = "{code}"', f'name = "{name}"', f"target = {target}"]
+    return "\n".join(lines) + "\n"
+
+
+def make_grant(session, **fields):
+    """A grant added through the real grant-file path (`add_grant`)."""
+    from subsidies.grants import add_grant, parse_grant_file
+
+    grant, _ = add_grant(session, parse_grant_file(grant_toml(**fields)), actor="factory")
+    return grant
+
+
+def make_expense(session, **fields):
+    """A cost recorded through `record_expense`; `grant` and `fund` are references/codes."""
+    from subsidies.costs import record_expense
+
+    n = _next()
+    expense, _ = record_expense(
+        session,
+        source=fields.pop("source", "import"),
+        reference=fields.pop("reference", f"EXP-{n:06d}"),
+        spent_on=_date(fields.pop("date", "2025-03-01")),
+        amount_cents=_cents(fields.pop("amount", "100.00")),
+        grant_reference=fields.pop("grant", None),
+        budget_line=fields.pop("budget_line", None),
+        fund_code=fields.pop("fund", None),
+        **fields,
+    )
+    return expense
+
+
+def make_grant_payment(session, grant, **fields):
+    from subsidies.models import GrantPayment
+
+    n = _next()
+    payment = GrantPayment(
+        grant=grant,
+        reference=fields.pop("reference", f"PAY-{n:06d}"),
+        paid_on=_date(fields.pop("date", "2025-02-01")),
+        amount_cents=_cents(fields.pop("amount", "1000.00")),
+        kind=fields.pop("kind", "advance"),
+        **fields,
+    )
+    session.add(payment)
+    session.flush()
+    return payment
