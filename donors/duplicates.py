@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from donors.models import Donor
 
 # Pairs scoring below this are not worth a person's time.
-MIN_SCORE = 0.6
+MIN_SCORE = 0.7
 # Blocks up to this size are compared pair by pair; larger ones by sorted neighbourhood.
 MAX_BLOCK = 40
 # In a large block, each donor is compared with this many neighbours in name order.
@@ -40,11 +40,14 @@ WINDOW = 8
 SCORE_IBAN = 0.95
 SCORE_IBAN_OTHER_NAME = 0.7
 SCORE_EMAIL = 0.9
-SCORE_EMAIL_OTHER_NAME = 0.65
-SCORE_SAME_NAME_ADDRESS = 0.9
-SCORE_SIMILAR_NAME_ADDRESS = 0.85
-# Near-identical surname at one address where one record has no given name at all.
-SCORE_SIMILAR_NAME_ADDRESS_WEAK = 0.75
+SCORE_EMAIL_OTHER_NAME = 0.7
+# At one address, by how alike the names are (see `name_similarity`). Initials that
+# fit a first name, or a surname alone, are what partners in one household share
+# too, so they score lower.
+SCORE_ADDRESS = {"same": 0.9, "similar": 0.85, "initials": 0.75, "surname": 0.7}
+# Both records have an e-mail (or an IBAN) and they differ: a sign of two people.
+# Taken off an address match for each such detail.
+CONTRADICTION_PENALTY = 0.1
 
 # Jaro-Winkler similarity from which two spellings count as near-identical.
 SURNAME_SIMILARITY = 0.9
@@ -54,7 +57,7 @@ ORGANISATION_SIMILARITY = 0.92
 # Words that may lead a surname (tussenvoegsels), also when typed into last_name.
 _PREFIX_WORDS = {
     "van", "der", "den", "de", "het", "ten", "ter", "te", "t", "in", "op", "aan", "onder",
-    "uit", "over", "bij", "d", "la", "le", "du", "von", "zu", "di", "da", "del", "el", "al",
+    "uit", "over", "bij", "d", "la", "le", "du", "von", "zu", "di", "da", "del", "dos", "des",
     "v", "vd", "vdr",
 }
 # Legal forms and articles that do not tell two organisations apart.
@@ -65,6 +68,7 @@ _ORGANISATION_NOISE = {
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _NON_ALPHA = re.compile(r"[^a-z]+")
 _HOUSE_NUMBER = re.compile(r"^\s*(\d+)\s*[-/ ]?\s*(.*)$")
+_LEADING_NUMBER = re.compile(r"\s*0*(\d+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +114,10 @@ def fold(text: str | None) -> str:
     """Lower case, accents removed, punctuation to single spaces: `Müller-Lüdenscheidt` -> `muller ludenscheidt`."""
     if not text:
         return ""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _NON_ALNUM.sub(" ", stripped.lower().replace("'", "")).strip()
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _NON_ALNUM.sub(" ", text.lower().replace("'", "")).strip()
 
 
 def phonetic(text: str | None) -> str:
@@ -190,7 +195,7 @@ def _person_name(record: DonorRecord) -> _PersonName:
     if all(len(w) == 1 for w in first_names):
         first_names = []  # "J." typed as a first name is an initial
     return _PersonName(
-        core=" ".join(words),
+        core="".join(words),  # "El Amrani" and "Elamrani" are one name
         prefix=" ".join(prefix_words),
         prefix_key="".join(_prefix_key(w) for w in prefix_words),
         first=first_names[0] if first_names else "",
@@ -207,13 +212,20 @@ def _organisation_core(record: DonorRecord) -> str:
     return " ".join(w for w in fold(record.organisation_name).split() if w not in _ORGANISATION_NOISE)
 
 
+def _close(a: str, b: str, threshold: float) -> bool:
+    """A slip of the keyboard: alike by Jaro-Winkler and starting with the same letter
+    (Isa and Lisa, or Hansen and Jansen, are other people)."""
+    return a[:1] == b[:1] and jaro_winkler(a, b) >= threshold
+
+
 def _given_names(a: _PersonName, b: _PersonName) -> str:
-    """`same`, `compatible` (one spelling, or initials fitting a first name), `missing`
-    (one side has none) or `conflict` (Jan and Marie: two people)."""
+    """`same`, `compatible` (another spelling of one name), `initials` (initials that
+    fit the other's first name or initials), `missing` (one side has none) or
+    `conflict` (Jan and Marie: two people)."""
     if a.first and b.first:
         if a.first == b.first:
             return "same"
-        if jaro_winkler(a.first, b.first) >= GIVEN_NAME_SIMILARITY:
+        if phonetic(a.first) == phonetic(b.first) or _close(a.first, b.first, GIVEN_NAME_SIMILARITY):
             return "compatible"
         return "conflict"
     if not (a.first or a.initials) or not (b.first or b.initials):
@@ -222,15 +234,16 @@ def _given_names(a: _PersonName, b: _PersonName) -> str:
         return "same"
     # Initials on one side: they must agree with the other's first letters.
     shorter, longer = sorted((a.initials, b.initials), key=len)
-    return "compatible" if longer.startswith(shorter) else "conflict"
+    return "initials" if longer.startswith(shorter) else "conflict"
 
 
 def name_similarity(a: DonorRecord, b: DonorRecord) -> tuple[str, str]:
-    """How alike two donors' names are: (`same` | `similar` | `similar_weak` | `different`, detail).
+    """How alike two donors' names are, strongest first, with the two names for a person to read:
 
-    `same` is equal after normalisation; `similar` a near-identical spelling or
-    initials for a first name; `similar_weak` a near-identical surname where one side
-    has no given name at all."""
+    `same` (equal after normalisation), `similar` (a near-identical spelling: Jansen /
+    Janssen, "v.d." for "van der"), `initials` (a near-identical surname, initials
+    fitting a first name: "J." for "Jan"), `surname` (a near-identical surname, one
+    side without any given name) or `different`."""
     if a.kind != b.kind:
         return "different", ""
     if a.kind == "organisation":
@@ -239,7 +252,7 @@ def name_similarity(a: DonorRecord, b: DonorRecord) -> tuple[str, str]:
             return "different", ""
         if core_a == core_b:
             return "same", ""
-        if phonetic(core_a) == phonetic(core_b) or jaro_winkler(core_a, core_b) >= ORGANISATION_SIMILARITY:
+        if phonetic(core_a) == phonetic(core_b) or _close(core_a, core_b, ORGANISATION_SIMILARITY):
             return "similar", f"{a.organisation_name} / {b.organisation_name}"
         return "different", ""
     name_a, name_b = _person_name(a), _person_name(b)
@@ -249,7 +262,7 @@ def name_similarity(a: DonorRecord, b: DonorRecord) -> tuple[str, str]:
         return "different", ""  # "van Dijk" and "ten Dijk" are other families
     surname_same = name_a.core == name_b.core
     if not surname_same and phonetic(name_a.core) != phonetic(name_b.core) \
-            and jaro_winkler(name_a.core, name_b.core) < SURNAME_SIMILARITY:
+            and not _close(name_a.core, name_b.core, SURNAME_SIMILARITY):
         return "different", ""
     given = _given_names(name_a, name_b)
     if given == "conflict":
@@ -257,7 +270,7 @@ def name_similarity(a: DonorRecord, b: DonorRecord) -> tuple[str, str]:
     if surname_same and given == "same" and name_a.prefix == name_b.prefix:
         return "same", ""
     detail = f"{_display(a)} / {_display(b)}"
-    return ("similar_weak" if given == "missing" else "similar"), detail
+    return {"missing": "surname", "initials": "initials"}.get(given, "similar"), detail
 
 
 def _display(record: DonorRecord) -> str:
@@ -267,8 +280,11 @@ def _display(record: DonorRecord) -> str:
 
 def address_key(record: DonorRecord) -> str | None:
     """Postcode + house number (without suffix): `1017GC|12`, or None when either is missing."""
-    postcode = (record.postcode or "").replace(" ", "").upper()
-    number, _ = _split_house_number(record)
+    if not record.postcode or not record.house_number:
+        return None
+    match = _LEADING_NUMBER.match(record.house_number)
+    number = match.group(1) if match else record.house_number.strip()
+    postcode = record.postcode.replace(" ", "").upper()
     if not postcode or not number:
         return None
     return f"{postcode}|{number}"
@@ -313,7 +329,7 @@ def score_pair(a: DonorRecord, b: DonorRecord) -> tuple[float, tuple[str, ...]] 
     The score is that of the strongest piece of evidence; the reasons name all of it."""
     evidence: list[tuple[float, str]] = []
     names, detail = name_similarity(a, b)
-    names_agree = names in ("same", "similar", "similar_weak")
+    names_agree = names != "different"
     iban = _iban_key(a.iban)
     if iban and iban == _iban_key(b.iban):
         evidence.append((SCORE_IBAN, "same IBAN") if names_agree
@@ -323,14 +339,23 @@ def score_pair(a: DonorRecord, b: DonorRecord) -> tuple[float, tuple[str, ...]] 
         evidence.append((SCORE_EMAIL, "same e-mail") if names_agree
                         else (SCORE_EMAIL_OTHER_NAME, "same e-mail, different name (a shared address?)"))
     if names_agree and same_address(a, b):
+        score = round(SCORE_ADDRESS[names] - CONTRADICTION_PENALTY * _contradictions(a, b), 2)
         if names == "same":
-            evidence.append((SCORE_SAME_NAME_ADDRESS, "same name, postcode and house number"))
+            evidence.append((score, "same name, postcode and house number"))
         else:
-            score = SCORE_SIMILAR_NAME_ADDRESS if names == "similar" else SCORE_SIMILAR_NAME_ADDRESS_WEAK
             evidence.append((score, f"near-identical name at the same address ({detail})"))
     if not evidence:
         return None
     return max(score for score, _ in evidence), tuple(reason for _, reason in evidence)
+
+
+def _contradictions(a: DonorRecord, b: DonorRecord) -> int:
+    """How many of e-mail and IBAN both records have, with different values."""
+    count = 0
+    for key in (_email_key(a.email), _email_key(b.email)), (_iban_key(a.iban), _iban_key(b.iban)):
+        if key[0] and key[1] and key[0] != key[1]:
+            count += 1
+    return count
 
 
 # --- blocking --------------------------------------------------------------------

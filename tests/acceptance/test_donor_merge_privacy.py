@@ -54,14 +54,14 @@ def test_duplicates_lists_likely_pairs(cli, imported):
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == [
         {"ref_a": "D4", "ref_b": "D5", "score": 0.95, "reason": "same IBAN", "reasons": ["same IBAN"]},
-        {"ref_a": "D1", "ref_b": "D2", "score": 0.85,
+        {"ref_a": "D1", "ref_b": "D2", "score": 0.75,
          "reason": "near-identical name at the same address (Jan Jansen / J. Janssen)",
          "reasons": ["near-identical name at the same address (Jan Jansen / J. Janssen)"]},
     ]
     text = cli("donors", "duplicates")
     assert text.stdout.splitlines() == [
         "0.95  D4  D5  same IBAN",
-        "0.85  D1  D2  near-identical name at the same address (Jan Jansen / J. Janssen)",
+        "0.75  D1  D2  near-identical name at the same address (Jan Jansen / J. Janssen)",
         "2 likely duplicate pairs.",
     ]
     assert json.loads(cli("donors", "duplicates", "--json", "--min-score", "0.9").stdout)[0]["ref_b"] == "D5"
