@@ -78,6 +78,10 @@ def _register_commands() -> None:
     for group in (campaigns, donations, recurring, mandates, agreements, reports):
         cli.add_command(group)
 
+    from anbi.web.user_commands import users
+
+    cli.add_command(users)
+
 
 _register_commands()
 

@@ -15,7 +15,9 @@ from anbi.core.db import make_engine, session_factory
 from anbi.core.settings import Settings
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+def create_app(settings: Settings, engine: Engine | None = None, *, host: str | None = None) -> FastAPI:
+    """`host` is the address being served (by `anbi serve`), None when not serving;
+    the web application decides from it whether a secret key is required."""
     app = FastAPI(title="anbi-crm", version="1", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
@@ -27,6 +29,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     for router in _routers():
         app.include_router(router)
+    # The web application and donor portal: pages, their middleware and error pages.
+    from anbi.web.ui import install as install_web_application
+
+    install_web_application(app, settings, host=host)
     return app
 
 

@@ -1,0 +1,59 @@
+"""The web application for the fundraising team and finance, and the donor portal:
+server-rendered HTML pages (Jinja2), a small CSS file served by the app, charts as
+SVG. No JavaScript framework and nothing loaded from another origin.
+
+`install(app, settings, host=...)` adds it to the FastAPI app: the cookie and
+security-header middleware, the static files, the error pages and the routers."""
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+
+from anbi.core.settings import Settings
+from anbi.web.security import CookieCodec, web_config
+from anbi.web.ui.common import STATIC_DIR, PageError, WebMiddleware, error_page
+
+
+def install(app: FastAPI, settings: Settings, *, host: str | None = None) -> None:
+    """Raises ConfigurationError (one clear line) without a secret key outside
+    local development."""
+    config = web_config(settings.section("web"), host)
+    app.state.web_config = config
+    if not hasattr(app.state, "mailer"):
+        from anbi.web.mail import SmtpMailer
+
+        app.state.mailer = SmtpMailer(settings.section("smtp"))
+    app.state.web_codec = CookieCodec(config.secret_key)
+    app.add_middleware(WebMiddleware, codec=app.state.web_codec, secure_cookies=config.secure_cookies)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    @app.exception_handler(PageError)
+    async def _page_error(request: Request, exc: PageError):
+        return error_page(request, exc)
+
+    for router in routers():
+        app.include_router(router)
+
+
+def routers() -> list:
+    from anbi.web.ui import (
+        pages_auth,
+        pages_dashboard,
+        pages_donors,
+        pages_finance,
+        pages_fundraising,
+        pages_imports,
+        pages_portal,
+        pages_receipts,
+    )
+
+    return [
+        pages_auth.router,
+        pages_dashboard.router,
+        pages_donors.router,
+        pages_fundraising.router,
+        pages_imports.router,
+        pages_finance.router,
+        pages_receipts.router,
+        pages_portal.router,
+    ]

@@ -1,0 +1,118 @@
+"""Receipts: start the run of annual gift statements for a year and download its
+manifest. The run itself is the receipts part's `issue_statements` — the same as
+`anbi receipts issue` — working in the background with a transaction per chunk;
+this page records who started it and shows how it ended."""
+from __future__ import annotations
+
+
+import logging
+import threading
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from anbi.core.clock import today, utcnow
+from anbi.core.db import session_scope
+from anbi.core.errors import AnbiError
+from anbi.core.roles import STATEMENTS_RUN
+from anbi.web.i18n import translate
+from anbi.web.models_users import ReceiptRun
+from anbi.web.ui.common import DB, PageNotFound, Staff, csrf_protect, language, redirect, render, staff
+
+router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+log = logging.getLogger(__name__)
+
+
+def receipts_folder(request: Request, year: int) -> Path:
+    """Where a year's statements go: `[web] receipts_dir` (default ./receipts) / year."""
+    base = request.app.state.settings.section("web").get("receipts_dir") or "receipts"
+    return Path(base).resolve() / str(year)
+
+
+def execute_run(engine, run_id: int, *, year: int, out_dir: Path, organisation, actor: str) -> None:
+    """Issue the statements and record the outcome on the run (in its own thread)."""
+    from exports.receipts import issue_statements
+
+    status, summary, error = "finished", None, None
+    try:
+        report = issue_statements(lambda: session_scope(engine), year=year, out_dir=out_dir,
+                                  organisation=organisation, actor=actor)
+        document = report.as_dict()
+        summary = {key: document[key] for key in ("issued", "corrections", "unchanged", "files_written", "current",
+                                                  "totals", "restricted_donors")}
+        summary["issued"] = len(document["issued"])
+        summary["corrections"] = len(document["corrections"])
+        summary["restricted_donors"] = len(document["restricted_donors"])
+    except AnbiError as exc:
+        status, error = "failed", str(exc)
+    except Exception as exc:  # recorded for the person who started it; the log has the traceback
+        log.exception("receipt run %s failed", run_id)
+        status, error = "failed", f"{exc.__class__.__name__}: {exc}"
+    with session_scope(engine) as session:
+        run = session.get(ReceiptRun, run_id)
+        run.status, run.summary, run.error, run.finished_at = status, summary, (error or "")[:2000] or None, utcnow()
+
+
+@router.get("/receipts")
+def receipts_page(request: Request, person: Staff = Depends(staff(STATEMENTS_RUN)), db: Session = DB):
+    runs = db.scalars(select(ReceiptRun).order_by(ReceiptRun.started_at.desc(), ReceiptRun.id.desc()).limit(20)).all()
+    return render(request, "receipts.html", {
+        "title": translate(language(request), "Annual gift statements"), "runs": runs,
+        "default_year": today().year - 1, "error": None,
+    })
+
+
+@router.post("/receipts")
+def start_run(request: Request, year: int = Form(...), person: Staff = Depends(staff(STATEMENTS_RUN)),
+              db: Session = DB):
+    lang = language(request)
+    settings = request.app.state.settings
+    problem = None
+    if not 1900 <= year <= today().year:
+        problem = f"year {year} is not a past or current year"
+    elif db.scalar(select(ReceiptRun.id).where(ReceiptRun.year == year, ReceiptRun.status == "running")):
+        problem = f"a run for {year} is still going"
+    try:
+        organisation = settings.require_organisation()
+    except AnbiError as exc:
+        organisation, problem = None, problem or str(exc)
+    if problem:
+        runs = db.scalars(select(ReceiptRun).order_by(ReceiptRun.started_at.desc()).limit(20)).all()
+        return render(request, "receipts.html", {
+            "title": translate(lang, "Annual gift statements"), "runs": runs, "default_year": year, "error": problem,
+        }, status=400)
+    out_dir = receipts_folder(request, year)
+    run = ReceiptRun(year=year, out_dir=str(out_dir), actor=person.email, status="running")
+    db.add(run)
+    db.flush()
+    # Committed before the thread starts, so the thread finds its row.
+    db.commit()
+    thread = threading.Thread(
+        target=execute_run, name=f"receipts-{year}", daemon=True,
+        args=(request.app.state.engine, run.id),
+        kwargs={"year": year, "out_dir": out_dir, "organisation": organisation, "actor": person.email},
+    )
+    thread.start()
+    request.app.state.receipt_threads = [*getattr(request.app.state, "receipt_threads", []), thread]
+    return redirect("/receipts")
+
+
+@router.get("/receipts/{run_id}/manifest.csv")
+def manifest(request: Request, run_id: int, person: Staff = Depends(staff(STATEMENTS_RUN)), db: Session = DB):
+    from exports.receipts import MANIFEST
+
+    run = db.get(ReceiptRun, run_id)
+    if run is None or run.status != "finished":
+        raise PageNotFound("This page does not exist.")
+    path = Path(run.out_dir) / MANIFEST
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise PageNotFound("This page does not exist.") from None
+    return Response(data, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="manifest-{run.year}.csv"'})
+
+
