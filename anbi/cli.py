@@ -82,6 +82,12 @@ def _register_commands() -> None:
 
     cli.add_command(users)
 
+    from anbi.web.commands import serve, tokens
+    from fundraising.stripe.commands import stripe
+
+    for command in (serve, tokens, stripe):
+        cli.add_command(command)
+
 
 _register_commands()
 

@@ -132,3 +132,114 @@ class Cli:
 def cli(db_url, tmp_path, monkeypatch) -> Cli:
     monkeypatch.chdir(tmp_path)
     return Cli(db_url, tmp_path)
+
+
+# --- the HTTP service and Stripe (added by the Stripe/API part) ---------------------
+
+STRIPE_WEBHOOK_SECRET = "whsec_test_secret_for_anbi"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def web_settings(db_url):
+    """Settings for the HTTP service against the test database, with a webhook secret."""
+    from anbi.core.settings import Settings
+
+    return Settings(database_url=db_url, sections={"stripe": {"webhook_secret": STRIPE_WEBHOOK_SECRET}})
+
+
+@pytest.fixture
+def web_client(web_settings, engine):
+    """The FastAPI app (`anbi serve`'s) in-process, on the test database."""
+    from fastapi.testclient import TestClient
+
+    from anbi.web.app import create_app
+
+    with TestClient(create_app(web_settings, engine=engine)) as client:
+        yield client
+
+
+@pytest.fixture
+def api_token(engine):
+    """`api_token("viewer")` -> a committed token's secret for that role."""
+    from anbi.core.db import session_scope
+    from anbi.web.tokens import create_token
+
+    def make(role: str, name: str | None = None) -> str:
+        with session_scope(engine) as session:
+            return create_token(session, role=role, name=name or f"test {role}", actor="tester").secret
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def localstripe_server(tmp_path_factory) -> Iterator[str]:
+    """A localstripe server on 127.0.0.1 (its base URL), for the whole run.
+
+    localstripe pickles its store to the fixed file /tmp/localstripe.pickle after
+    every write and reloads it at start; the server here keeps it in memory instead,
+    so runs in parallel neither share nor clobber it. Skipped with a visible reason
+    when it cannot start, except in CI (ANBI_REQUIRE_POSTGRES=1), where it fails."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("localstripe")
+    code = (
+        "import localstripe.resources as r\n"
+        "r.Store.dump_to_disk = lambda self: None\n"
+        "r.Store.try_load_from_disk = lambda self: None\n"
+        "import localstripe.server as s\n"
+        "from aiohttp import web\n"
+        f"web.run_app(s.app, host='127.0.0.1', port={port}, print=None)\n"
+    )
+    log = open(workdir / "localstripe.log", "wb")
+    try:
+        process = subprocess.Popen([sys.executable, "-c", code], cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
+                                   env={**os.environ, "HOME": str(workdir)})
+    except OSError as exc:
+        process, problem = None, f"cannot start localstripe: {exc}"
+    else:
+        problem = None
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/_config/data", method="DELETE"), timeout=2)
+                break
+            except Exception as exc:  # not up yet
+                if process.poll() is not None or time.monotonic() > deadline:
+                    problem = f"localstripe did not start ({exc}); see {workdir / 'localstripe.log'}"
+                    break
+                time.sleep(0.2)
+    if problem:
+        if process is not None:
+            process.kill()
+        log.close()
+        if REQUIRE_POSTGRES:
+            pytest.fail(problem + " (required in CI)")
+        pytest.skip(problem)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture
+def localstripe(localstripe_server) -> str:
+    """localstripe with an empty store: its base URL."""
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{localstripe_server}/_config/data", method="DELETE"), timeout=5)
+    return localstripe_server

@@ -38,7 +38,9 @@ def create_app(settings: Settings, engine: Engine | None = None, *, host: str | 
 
 def _routers() -> list:
     """The parts of the service, in the order their routes should match."""
-    return []
+    from anbi.web import api, webhooks
+
+    return [webhooks.router, api.router]
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -1,0 +1,446 @@
+"""What an interpreted Stripe event does to our records.
+
+Each `apply_*` takes a Session and one meaning from `fundraising.stripe.events`, and
+returns an `Outcome`: applied, ignored, or waiting for an object we have not seen
+yet. Money goes through the money-in service only (`record_donation`,
+`record_adjustment`), keyed by Stripe's own ids, so whatever arrives twice counts
+once. Nothing here calls Stripe, and nothing commits: the webhook request or the
+sync command owns the transaction.
+
+References used as keys (source `stripe`):
+
+- a donation: the PaymentIntent id;
+- a refund: the refund id (or `<charge>:refunded:<running total>` without a list);
+- a dispute: `<dispute id>:opened`, `:won`, `:lost`;
+- a recurring gift: the subscription id.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from anbi.core.errors import InvalidInput, Problem
+from fundraising.donations import add_flag, find_donation, mark_failed, record_adjustment, record_donation
+from fundraising.models import Campaign, Donation, DonationAdjustment, Fund, RecurringGift
+from fundraising.stripe import events as ev
+from fundraising.stripe.donors import DONOR_REF_PREFIX, SOURCE, attach_anonymous, fill_in, match_donor
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # applied, ignored, waiting
+    note: str | None = None
+    waiting_for: str | None = None
+    # Objects that became known: events waiting for them can now be applied.
+    woke: tuple[str, ...] = ()
+
+
+def applied(note: str | None = None, woke: tuple[str, ...] = ()) -> Outcome:
+    return Outcome("applied", note or None, None, tuple(w for w in woke if w))
+
+
+def waiting(object_id: str, why: str) -> Outcome:
+    return Outcome("waiting", why, object_id)
+
+
+def _join(notes: list[str]) -> str | None:
+    return "; ".join(n for n in notes if n) or None
+
+
+# ---------------------------------------------------------------------------
+# Lookups
+# ---------------------------------------------------------------------------
+
+
+def find_payment(session: Session, payment_intent_id: str | None, charge_id: str | None) -> Donation | None:
+    """The donation booked for a PaymentIntent (its reference) or a charge."""
+    if payment_intent_id:
+        donation = find_donation(session, SOURCE, payment_intent_id)
+        if donation is not None:
+            return donation
+    if charge_id:
+        return session.scalar(
+            select(Donation).where(Donation.source == SOURCE, Donation.stripe_charge_id == charge_id).limit(1)
+        )
+    return None
+
+
+def find_recurring(session: Session, subscription_id: str | None) -> RecurringGift | None:
+    if not subscription_id:
+        return None
+    return session.scalar(
+        select(RecurringGift).where(RecurringGift.source == SOURCE, RecurringGift.reference == subscription_id)
+    )
+
+
+def campaign_for(session: Session, code: str | None, notes: list[str]) -> Campaign | None:
+    if not code:
+        return None
+    campaign = session.scalar(select(Campaign).where(Campaign.code == code))
+    if campaign is None:
+        notes.append(f"metadata campaign {code!r} is not a known campaign")
+    return campaign
+
+
+def fund_for(session: Session, code: str | None) -> Fund | None:
+    """A fund exists once a gift names it (as the donations import does)."""
+    if not code:
+        return None
+    fund = session.scalar(select(Fund).where(Fund.code == code))
+    if fund is None:
+        if len(code) > 50:
+            raise InvalidInput([Problem(None, "metadata.fund", f"{code[:20]!r}... is longer than 50 characters")], "stripe")
+        fund = Fund(code=code, name=code)
+        session.add(fund)
+        session.flush()
+    return fund
+
+
+# ---------------------------------------------------------------------------
+# Money
+# ---------------------------------------------------------------------------
+
+
+def apply_payment(session: Session, payment: ev.Payment, *, event_id: str) -> Outcome:
+    """Book a payment as a donation: the one place Stripe money enters."""
+    existing = find_donation(session, SOURCE, payment.payment_intent_id)
+    if existing is not None:
+        # Booked before (by the webhook, or by a sync): a replay must not change money.
+        if existing.stripe_charge_id is None and payment.charge_id:
+            existing.stripe_charge_id = payment.charge_id
+        record_donation(  # raises DonationConflict when the money differs
+            session, source=SOURCE, reference=payment.payment_intent_id, donor=existing.donor,
+            received_on=existing.received_on, amount_cents=payment.amount_cents, currency=payment.currency,
+            method=existing.method,
+        )
+        return applied("already booked", woke=payment.object_ids)
+
+    notes: list[str] = []
+    gift = find_recurring(session, payment.subscription_id)
+    if gift is not None:
+        # A subscription's payments belong to the subscription's donor.
+        donor = gift.donor
+    else:
+        match = match_donor(
+            session,
+            donor_ref=payment.tags.donor_ref,
+            customer_id=payment.customer_id,
+            billing=payment.billing,
+            new_ref=DONOR_REF_PREFIX + (payment.customer_id or payment.payment_intent_id),
+            source=f"stripe:{event_id}",
+        )
+        donor = match.donor
+        notes.extend(match.notes)
+        if donor is not None and match.how in ("customer", "email"):
+            notes.extend(fill_in(session, donor, payment.billing, source=f"stripe:{event_id}"))
+    campaign = campaign_for(session, payment.tags.campaign, notes) or (gift.campaign if gift else None)
+    fund = fund_for(session, payment.tags.fund) or (gift.fund if gift else None)
+    if payment.method == ev.UNKNOWN_METHOD:
+        notes.append("payment method not in the event: `anbi stripe sync` fills it in")
+    flag = None
+    for note in notes:
+        if "not a known" in note or "left out" in note or "restricted" in note:
+            flag = add_flag(flag, note)
+    record_donation(
+        session,
+        source=SOURCE,
+        reference=payment.payment_intent_id,
+        donor=donor,
+        received_on=payment.received_on,
+        amount_cents=payment.amount_cents,
+        currency=payment.currency,
+        method=payment.method,
+        campaign=campaign,
+        fund=fund,
+        recurring_gift=gift,
+        agreement=gift.agreement if gift is not None else None,
+        status="paid",
+        stripe_customer_id=payment.customer_id,
+        stripe_charge_id=payment.charge_id,
+        flag=flag,
+    )
+    attach_anonymous(session, payment.customer_id, donor)
+    return applied(_join(notes), woke=(*payment.object_ids, payment.customer_id or ""))
+
+
+def apply_failed_payment(session: Session, failed: ev.FailedPayment) -> Outcome:
+    """A failed attempt moves no money, so no donation is made for it (DESIGN.md,
+    Payments that happen); a pending one we hold for it fails. A subscription's
+    failures are counted from `invoice.payment_failed`, which Stripe sends for every
+    one of them — counting here as well would count each failure twice."""
+    donation = find_donation(session, SOURCE, failed.payment_intent_id)
+    if donation is not None and donation.status == "pending":
+        mark_failed(session, donation, reason=failed.reason)
+        return applied(f"pending payment failed: {failed.reason}")
+    return applied(f"failed attempt, no money moved: {failed.reason}")
+
+
+def stripe_refunds_booked(session: Session, donation: Donation) -> tuple[set[str], int]:
+    """The refund references booked from Stripe for a donation, and their total."""
+    rows = session.execute(
+        select(DonationAdjustment.reference, DonationAdjustment.amount_cents).where(
+            DonationAdjustment.donation_id == donation.id,
+            DonationAdjustment.source == SOURCE,
+            DonationAdjustment.kind == "refund",
+        )
+    ).all()
+    return {r for r, _ in rows}, sum(a for _, a in rows)
+
+
+def apply_refunds(session: Session, refunds: ev.Refunds) -> Outcome:
+    donation = find_payment(session, refunds.payment_intent_id, refunds.charge_id)
+    if donation is None:
+        return waiting(refunds.object_id, f"refund of {refunds.object_id}: that payment has not been booked yet")
+    if refunds.currency != donation.currency:
+        raise InvalidInput(
+            [Problem(None, "currency", f"refund in {refunds.currency} for a donation in {donation.currency}")],
+            f"charge {refunds.charge_id}",
+        )
+    references, total = stripe_refunds_booked(session, donation)
+    bookings = ev.refunds_to_book(refunds, booked_references=references, booked_total_cents=total)
+    for booking in bookings:
+        record_adjustment(
+            session, donation, kind="refund", amount_cents=booking.amount_cents, occurred_on=booking.occurred_on,
+            source=SOURCE, reference=booking.reference,
+        )
+    if donation.stripe_charge_id is None:
+        donation.stripe_charge_id = refunds.charge_id
+    if not bookings:
+        return applied("refunds already booked")
+    return applied(f"{len(bookings)} refund(s) booked")
+
+
+_DISPUTE_KINDS = {"opened": "dispute_opened", "won": "dispute_won", "lost": "dispute_lost"}
+
+
+def apply_dispute(session: Session, dispute: ev.Dispute) -> Outcome:
+    donation = find_payment(session, dispute.payment_intent_id, dispute.charge_id)
+    if donation is None:
+        return waiting(dispute.object_id or dispute.dispute_id, f"dispute {dispute.dispute_id}: its payment has not been booked yet")
+    if dispute.outcome == "opened":
+        closed = session.scalar(
+            select(func.count()).select_from(DonationAdjustment).where(
+                DonationAdjustment.source == SOURCE,
+                DonationAdjustment.reference.in_([f"{dispute.dispute_id}:won", f"{dispute.dispute_id}:lost"]),
+            )
+        )
+        if closed:
+            # The close arrived first: opening it now would move the status back.
+            return applied("dispute already closed")
+    _, created = record_adjustment(
+        session, donation, kind=_DISPUTE_KINDS[dispute.outcome], amount_cents=dispute.amount_cents,
+        occurred_on=dispute.occurred_on, source=SOURCE, reference=f"{dispute.dispute_id}:{dispute.outcome}",
+        reason_code=(dispute.reason or None) and dispute.reason[:20],
+    )
+    return applied(f"dispute {dispute.outcome}" if created else "dispute already recorded")
+
+
+# ---------------------------------------------------------------------------
+# Donor and recurring gift only: never money
+# ---------------------------------------------------------------------------
+
+
+def _link(session: Session, donation: Donation, gift: RecurringGift) -> str | None:
+    """Make a payment an instalment of its recurring gift."""
+    if donation.recurring_gift_id == gift.id:
+        return None
+    if donation.donor_id is None:
+        donation.donor_id = gift.donor_id
+    if donation.donor_id != gift.donor_id:
+        donation.flag = add_flag(
+            donation.flag, f"paid for recurring gift {gift.reference} of another donor: not linked, check the donor"
+        )
+        return f"payment {donation.reference} booked to another donor than the recurring gift's"
+    donation.recurring_gift_id = gift.id
+    if donation.campaign_id is None:
+        donation.campaign_id = gift.campaign_id
+    if donation.fund_id is None:
+        donation.fund_id = gift.fund_id
+    if donation.agreement_id is None:
+        donation.agreement_id = gift.agreement_id
+    session.flush()
+    return f"payment {donation.reference} linked to recurring gift {gift.reference}"
+
+
+def apply_checkout(session: Session, checkout: ev.CheckoutCompleted, *, event_id: str) -> Outcome:
+    """The donor of a Checkout session, and the campaign and fund of what it made."""
+    notes: list[str] = []
+    match = match_donor(
+        session,
+        donor_ref=checkout.tags.donor_ref,
+        customer_id=checkout.customer_id,
+        billing=checkout.billing,
+        new_ref=DONOR_REF_PREFIX + checkout.customer_id if checkout.customer_id else None,
+        source=f"stripe:{event_id}",
+    )
+    notes.extend(match.notes)
+    donor = match.donor
+    if donor is not None and match.how in ("customer", "email"):
+        notes.extend(fill_in(session, donor, checkout.billing, source=f"stripe:{event_id}"))
+    attach_anonymous(session, checkout.customer_id, donor)
+    campaign = campaign_for(session, checkout.tags.campaign, notes)
+    fund = fund_for(session, checkout.tags.fund)
+    woke = (checkout.customer_id or "",) if donor is not None else ()
+
+    if checkout.payment_intent_id:
+        donation = find_donation(session, SOURCE, checkout.payment_intent_id)
+        if donation is None:
+            return waiting(checkout.payment_intent_id, f"checkout {checkout.session_id}: its payment has not been booked yet")
+        if donation.donor_id is None and donor is not None:
+            donation.donor_id = donor.id
+        if donation.campaign_id is None and campaign is not None:
+            donation.campaign_id = campaign.id
+        if donation.fund_id is None and fund is not None:
+            donation.fund_id = fund.id
+        if donation.stripe_customer_id is None:
+            donation.stripe_customer_id = checkout.customer_id
+    if checkout.subscription_id:
+        gift = find_recurring(session, checkout.subscription_id)
+        if gift is None:
+            return waiting(checkout.subscription_id, f"checkout {checkout.session_id}: its subscription is not known yet")
+        if gift.campaign_id is None and campaign is not None:
+            gift.campaign_id = campaign.id
+        if gift.fund_id is None and fund is not None:
+            gift.fund_id = fund.id
+    session.flush()
+    return applied(_join(notes), woke=woke)
+
+
+def apply_subscription(session: Session, change: ev.SubscriptionChange) -> Outcome:
+    """Create or update the recurring gift a Stripe subscription stands for."""
+    notes: list[str] = []
+    gift = find_recurring(session, change.subscription_id)
+    if gift is None:
+        match = match_donor(
+            session, donor_ref=change.tags.donor_ref, customer_id=change.customer_id, billing=ev.Billing(),
+            new_ref=None, source="stripe", create=False,
+        )
+        notes.extend(match.notes)
+        if match.donor is None:
+            if not change.customer_id:
+                return Outcome("ignored", _join(notes + ["subscription without a customer or donor_ref"]))
+            return waiting(change.customer_id, f"subscription {change.subscription_id}: the donor of {change.customer_id} is not known yet")
+        if change.interval is None:
+            raise InvalidInput(
+                [Problem(None, "interval", f"{change.interval_text} is not monthly, quarterly or yearly")],
+                f"subscription {change.subscription_id}",
+            )
+        if change.amount_cents is None or change.currency is None:
+            raise InvalidInput([Problem(None, "amount", "the subscription names no price")], f"subscription {change.subscription_id}")
+        gift = RecurringGift(
+            source=SOURCE,
+            reference=change.subscription_id,
+            donor_id=match.donor.id,
+            amount_cents=change.amount_cents,
+            currency=change.currency,
+            interval=change.interval,
+            method="stripe",
+            start_date=change.started_on,
+            end_date=change.ended_on,
+            status=change.status,
+            stripe_customer_id=change.customer_id,
+            campaign=campaign_for(session, change.tags.campaign, notes),
+            fund=fund_for(session, change.tags.fund),
+        )
+        session.add(gift)
+        session.flush()
+        attach_anonymous(session, change.customer_id, match.donor)
+        return applied(_join(notes + [f"recurring gift {gift.reference} created"]), woke=(change.subscription_id,))
+
+    if gift.status == "cancelled":
+        # Stripe never revives a cancelled subscription: an older event arriving late
+        # must not make it active again.
+        return applied("recurring gift already cancelled")
+    if change.amount_cents is not None and change.interval is not None:
+        gift.amount_cents = change.amount_cents
+        gift.interval = change.interval
+        if change.currency:
+            gift.currency = change.currency
+    gift.status = change.status
+    if change.ended_on is not None:
+        gift.end_date = change.ended_on
+    if gift.campaign_id is None:
+        campaign = campaign_for(session, change.tags.campaign, notes)
+        gift.campaign_id = campaign.id if campaign else None
+    if gift.fund_id is None:
+        fund = fund_for(session, change.tags.fund)
+        gift.fund_id = fund.id if fund else None
+    session.flush()
+    return applied(_join(notes + [f"recurring gift {gift.reference} {gift.status}"]), woke=(change.subscription_id,))
+
+
+def apply_invoice(session: Session, invoice: ev.InvoiceOutcome, *, event_id: str) -> Outcome:
+    """A subscription's invoice paid or failed: the recurring gift's status, its
+    failed attempts, and the link from the payment to the gift."""
+    if not invoice.subscription_id:
+        return Outcome("ignored", f"invoice {invoice.invoice_id} is not for a subscription")
+    gift = find_recurring(session, invoice.subscription_id)
+    if gift is None:
+        return waiting(invoice.subscription_id, f"invoice {invoice.invoice_id}: subscription {invoice.subscription_id} is not known yet")
+    notes = fill_in(session, gift.donor, invoice.billing, source=f"stripe:{event_id}")
+    if not invoice.paid:
+        gift.failed_attempts = (gift.failed_attempts or 0) + 1
+        if gift.status != "cancelled":
+            gift.status = "failing"
+        session.flush()
+        return applied(_join(notes + [f"recurring gift {gift.reference}: failed attempt {gift.failed_attempts}"]))
+    if gift.status == "failing":
+        gift.status = "active"
+    if invoice.payment_intent_id:
+        donation = find_donation(session, SOURCE, invoice.payment_intent_id)
+        if donation is None:
+            session.flush()
+            return waiting(invoice.payment_intent_id, f"invoice {invoice.invoice_id}: payment {invoice.payment_intent_id} not booked yet")
+        notes.append(_link(session, donation, gift) or "")
+    else:
+        notes.append("the invoice names no payment: `anbi stripe sync` links it")
+    session.flush()
+    return applied(_join(notes))
+
+
+def apply(session: Session, meaning: ev.Meaning, *, event_id: str) -> Outcome:
+    """Apply one interpreted event."""
+    if isinstance(meaning, ev.Payment):
+        return apply_payment(session, meaning, event_id=event_id)
+    if isinstance(meaning, ev.FailedPayment):
+        return apply_failed_payment(session, meaning)
+    if isinstance(meaning, ev.Refunds):
+        return apply_refunds(session, meaning)
+    if isinstance(meaning, ev.Dispute):
+        return apply_dispute(session, meaning)
+    if isinstance(meaning, ev.CheckoutCompleted):
+        return apply_checkout(session, meaning, event_id=event_id)
+    if isinstance(meaning, ev.SubscriptionChange):
+        return apply_subscription(session, meaning)
+    if isinstance(meaning, ev.InvoiceOutcome):
+        return apply_invoice(session, meaning, event_id=event_id)
+    return Outcome("ignored", meaning.reason)
+
+
+def lock_keys(meaning: ev.Meaning) -> list[str]:
+    """The Stripe ids (and e-mail) an event touches: concurrent events that share one
+    are applied one after the other, so two of them never both decide that a donor
+    or a payment is missing."""
+    keys: set[str] = set()
+    for name in ("payment_intent_id", "charge_id", "customer_id", "subscription_id", "invoice_id", "dispute_id"):
+        value = getattr(meaning, name, None)
+        if value:
+            keys.add(value)
+    billing = getattr(meaning, "billing", None)
+    if billing is not None and billing.email:
+        keys.add("email:" + billing.email.strip().lower())
+    tags = getattr(meaning, "tags", None)
+    if tags is not None and tags.donor_ref:
+        keys.add("donor:" + tags.donor_ref)
+    return sorted(keys)
+
+
+def object_of(meaning: ev.Meaning) -> str | None:
+    """The main Stripe object an event is about, for the inbox."""
+    for name in ("payment_intent_id", "subscription_id", "charge_id", "invoice_id", "session_id", "dispute_id"):
+        value = getattr(meaning, name, None)
+        if value:
+            return value
+    return None

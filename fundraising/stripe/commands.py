@@ -1,0 +1,89 @@
+"""`anbi stripe ...`: the command-line edge of the Stripe part.
+
+`sync` catches up with Stripe (see fundraising/stripe/sync.py); `events` shows the
+inbox, so a person can see what failed or still waits. The ledger part adds
+`payouts` to this group."""
+from __future__ import annotations
+
+import click
+from sqlalchemy import func, select
+
+from anbi.core.clock import parse_date
+from fundraising.stripe.models import EVENT_STATUSES, StripeEvent
+
+
+class _Date(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value, param, ctx):
+        try:
+            return parse_date(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DATE = _Date()
+
+
+@click.group()
+def stripe() -> None:
+    """Stripe: catch up with payments, refunds and subscriptions; see the event inbox."""
+
+
+@stripe.command()
+@click.option("--since", type=DATE, default=None,
+              help="Look back to this day (2025-03-01). Default: 30 days, as long as Stripe keeps events.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def sync(app, since, as_json: bool) -> None:
+    """Backfill from Stripe what the webhook missed, through the same path.
+
+    Reads events, refunds and invoices since the date, books what is not booked yet
+    (a replay is a no-op), fills in each Stripe gift's fee (so gross and net are
+    known) and its payment method where the event did not say, links subscription
+    payments to their recurring gift, and applies events that were waiting. Needs
+    [stripe] api_key (and api_base for another Stripe-compatible server). Safe to
+    run again."""
+    from anbi.cli import print_json
+    from fundraising.stripe.client import make_client
+    from fundraising.stripe.sync import sync as run_sync
+
+    client = make_client(app.settings)
+    with app.session() as session:
+        summary = run_sync(session, client, since=since)
+    if as_json:
+        print_json(summary.as_json())
+    else:
+        for line in summary.lines():
+            click.echo(line)
+
+
+@stripe.command()
+@click.option("--status", type=click.Choice(EVENT_STATUSES), default=None, help="Only events in this state.")
+@click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True, help="The newest this many.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_obj
+def events(app, status: str | None, limit: int, as_json: bool) -> None:
+    """The Stripe event inbox, newest first: what each event did, and why one failed
+    or what it is waiting for."""
+    from anbi.cli import print_json
+
+    with app.session() as session:
+        query = select(StripeEvent).order_by(StripeEvent.created.desc(), StripeEvent.id.desc()).limit(limit)
+        counts = dict(session.execute(select(StripeEvent.status, func.count()).group_by(StripeEvent.status)).all())
+        if status:
+            query = query.where(StripeEvent.status == status)
+        rows = [
+            {
+                "event": e.event_id, "type": e.type, "created": e.created.isoformat(), "status": e.status,
+                "object": e.object_id, "note": e.error, "via": e.via, "attempts": e.attempts,
+            }
+            for e in session.scalars(query)
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    click.echo("Inbox: " + (", ".join(f"{counts[s]} {s}" for s in EVENT_STATUSES if counts.get(s)) or "empty"))
+    for row in rows:
+        note = f"  {row['note']}" if row["note"] else ""
+        click.echo(f"{row['created'][:19]}  {row['status']:<8} {row['type']:<32} {row['event']}{note}")

@@ -1,0 +1,286 @@
+"""Who gave, for a Stripe payment: find the donor, or make one from the billing details.
+
+Matching, in order (the first that finds someone wins):
+
+1. `metadata.donor_ref` set by our donation form — resolved through merges;
+2. a Stripe customer id seen before: on a donation or a recurring gift, or a donor we
+   made for that customer (`STRIPE-<customer id>`);
+3. the e-mail address, among active donors (the oldest record when several share it);
+4. otherwise a new donor from the billing details, written through the donor
+   importer's own validation and writer (`donors.importer`), so a Stripe donor obeys
+   the same rules as an imported one. A detail the importer refuses (an e-mail it
+   cannot read, a postcode that is not Dutch for an NL address) is left out and said
+   in a note, rather than losing the payment.
+
+Without a name no donor can be made: the gift is booked without one (anonymous) and
+attached to the customer's donor once that donor becomes known (`attach_anonymous`)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from anbi.core import identifiers
+from anbi.core.csvfile import CsvRow
+from anbi.core.errors import Problem
+from donors.errors import DonorNotFound
+from donors.importer import apply_plan, load_existing, parse_row, plan_import
+from donors.models import Donor
+from donors.service import resolve_ref
+from fundraising.models import Donation, RecurringGift
+from fundraising.stripe.events import Address, Billing
+
+DONOR_REF_PREFIX = "STRIPE-"
+SOURCE = "stripe"
+
+# Tussenvoegsels, as single words; consecutive ones form the prefix ("van der").
+PREFIX_WORDS = frozenset(
+    "van de der den het 't te ter ten in op uit aan bij onder over voor vd v/d d' l' la le du des von vom zu".split()
+)
+_INITIALS = re.compile(r"^(?:[A-Za-z][a-z]{0,2}\.)+$")
+_STREET_NUMBER = re.compile(r"^(?P<street>.*?[^\d\s])\s+(?P<number>\d{1,5})(?:\s*[-/]?\s*(?P<suffix>[A-Za-z0-9]{1,6}))?$")
+
+
+@dataclass
+class DonorMatch:
+    donor: Donor | None
+    how: str  # donor_ref, customer, email, created, none
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------
+# Pure: billing details -> the donor import's cells
+# ---------------------------------------------------------------------------
+
+
+def split_name(full: str | None) -> dict[str, str]:
+    """`Jan van der Berg` -> first_name Jan, prefix `van der`, last_name Berg;
+    `J.P. de Vries` -> initials; one word is a last name."""
+    words = (full or "").split()
+    if not words:
+        return {}
+    if len(words) == 1:
+        return {"last_name": words[0]}
+    start = next((i for i in range(1, len(words) - 1) if words[i].lower() in PREFIX_WORDS), None)
+    if start is None:
+        given, prefix, last = words[:-1], [], words[-1:]
+    else:
+        end = start
+        while end < len(words) - 1 and words[end].lower() in PREFIX_WORDS:
+            end += 1
+        given, prefix, last = words[:start], words[start:end], words[end:]
+    parts: dict[str, str] = {"last_name": " ".join(last)}
+    if prefix:
+        parts["prefix"] = " ".join(prefix)
+    if given:
+        if all(_INITIALS.match(w) for w in given):
+            parts["initials"] = "".join(given)
+        else:
+            parts["first_name"] = " ".join(given)
+    return parts
+
+
+def split_street(line: str | None) -> dict[str, str]:
+    """`Kerkstraat 12a` -> street Kerkstraat, house_number 12, suffix a."""
+    text = " ".join((line or "").split())
+    if not text:
+        return {}
+    match = _STREET_NUMBER.match(text)
+    if not match:
+        return {"street": text}
+    parts = {"street": match.group("street"), "house_number": match.group("number")}
+    if match.group("suffix"):
+        parts["house_number_suffix"] = match.group("suffix")
+    return parts
+
+
+def donor_cells(billing: Billing, ref: str) -> dict[str, str]:
+    """The donor import's columns (DESIGN.md, donors) for what a payment tells us."""
+    cells: dict[str, str] = {"ref": ref}
+    cells.update(split_name(billing.name))
+    if billing.email:
+        cells["email"] = billing.email.strip()
+    if billing.phone:
+        cells["phone"] = billing.phone.strip()
+    address: Address | None = billing.address
+    if address is not None:
+        cells.update(split_street(address.line1))
+        if address.postal_code:
+            cells["postcode"] = address.postal_code.strip()
+        if address.city:
+            cells["city"] = address.city.strip()
+        if address.country:
+            cells["country"] = address.country.strip()
+    return {k: v for k, v in cells.items() if v}
+
+
+# ---------------------------------------------------------------------------
+# Matching
+# ---------------------------------------------------------------------------
+
+
+def _survivor(session: Session, donor: Donor) -> Donor:
+    return resolve_ref(session, donor.ref) if donor.merged_into_id is not None else donor
+
+
+def donor_for_customer(session: Session, customer_id: str) -> Donor | None:
+    """The donor a Stripe customer id was seen with before."""
+    donor_id = session.scalar(
+        select(Donation.donor_id)
+        .where(Donation.stripe_customer_id == customer_id, Donation.donor_id.is_not(None))
+        .order_by(Donation.id)
+        .limit(1)
+    )
+    if donor_id is None:
+        donor_id = session.scalar(
+            select(RecurringGift.donor_id).where(RecurringGift.stripe_customer_id == customer_id).order_by(RecurringGift.id).limit(1)
+        )
+    donor = session.get(Donor, donor_id) if donor_id is not None else None
+    if donor is None:
+        donor = session.scalar(select(Donor).where(Donor.ref == DONOR_REF_PREFIX + customer_id))
+    return _survivor(session, donor) if donor is not None else None
+
+
+def donor_for_email(session: Session, email: str) -> Donor | None:
+    """The oldest active donor with this address. Addresses are stored as the donor
+    importer normalises them (domain in lower case); the all-lower-case form is tried
+    too, as people type their address in any case."""
+    try:
+        normalised = identifiers.email(email)
+    except ValueError:
+        return None
+    candidates = {normalised, normalised.lower()}
+    return session.scalar(
+        select(Donor)
+        .where(
+            Donor.email.in_(candidates),
+            Donor.merged_into_id.is_(None),
+            Donor.restricted_at.is_(None),
+            Donor.purged_at.is_(None),
+        )
+        .order_by(Donor.id)
+        .limit(1)
+    )
+
+
+def match_donor(
+    session: Session,
+    *,
+    donor_ref: str | None,
+    customer_id: str | None,
+    billing: Billing,
+    new_ref: str | None,
+    source: str,
+    create: bool = True,
+) -> DonorMatch:
+    """Find the donor of a payment, or make one (see the module docstring)."""
+    notes: list[str] = []
+    if donor_ref:
+        try:
+            donor = resolve_ref(session, donor_ref)
+        except DonorNotFound:
+            notes.append(f"metadata donor_ref {donor_ref!r} is not a known donor")
+        else:
+            if donor.restricted_at is not None or donor.purged_at is not None:
+                notes.append(f"donor {donor.ref} is restricted after an erasure request: check before using")
+            return DonorMatch(donor, "donor_ref", notes)
+    if customer_id:
+        donor = donor_for_customer(session, customer_id)
+        if donor is not None:
+            return DonorMatch(donor, "customer", notes)
+    if billing.email:
+        donor = donor_for_email(session, billing.email)
+        if donor is not None:
+            return DonorMatch(donor, "email", notes)
+    if not create or not new_ref:
+        return DonorMatch(None, "none", notes)
+    donor, create_notes = create_donor(session, ref=new_ref, billing=billing, source=source)
+    notes.extend(create_notes)
+    return DonorMatch(donor, "created" if donor is not None else "none", notes)
+
+
+# ---------------------------------------------------------------------------
+# Writing donors, through the donor importer's rules
+# ---------------------------------------------------------------------------
+
+# What the importer must have to make a donor; without it there is nothing to make.
+_ESSENTIAL = {"ref", "last_name", "organisation"}
+
+
+def _plan(cells: dict[str, str], existing: dict) -> tuple[object, list[Problem]]:
+    problems: list[Problem] = []
+    row = parse_row(CsvRow(1, cells), problems)
+    plan = plan_import([row], existing, problems)
+    return plan, problems
+
+
+def _valid_plan(session: Session, cells: dict[str, str], existing: dict) -> tuple[object | None, list[str]]:
+    """The importer's plan for these cells, leaving out each cell it refuses."""
+    notes: list[str] = []
+    cells = dict(cells)
+    for _ in range(len(cells) + 1):
+        plan, problems = _plan(cells, existing)
+        if not problems:
+            return plan, notes
+        fields = {p.field for p in problems}
+        if fields & _ESSENTIAL or None in fields:
+            return None, notes + [f"{p.field}: {p.reason}" for p in problems]
+        for problem in problems:
+            value = cells.pop(problem.field, None)
+            if value is not None:
+                notes.append(f"{problem.field} {value!r} left out: {problem.reason}")
+    return None, notes
+
+
+def create_donor(session: Session, *, ref: str, billing: Billing, source: str) -> tuple[Donor | None, list[str]]:
+    """A new donor from the billing details, or None (with the reason) when the
+    payment names nobody."""
+    cells = donor_cells(billing, ref)
+    if "last_name" not in cells:
+        return None, ["the payment gives no name: booked without a donor"]
+    plan, notes = _valid_plan(session, cells, {})
+    if plan is None:
+        return None, notes + ["no donor could be made from the billing details"]
+    apply_plan(session, plan, source=source, actor="stripe")
+    return session.scalar(select(Donor).where(Donor.ref == ref)), notes
+
+
+def fill_in(session: Session, donor: Donor, billing: Billing, *, source: str) -> list[str]:
+    """Fill the empty fields of a donor WE made from an earlier Stripe payment with
+    what a later event tells (a checkout's customer details, an invoice's name).
+    Donors entered by people are never changed by Stripe."""
+    if not donor.ref.startswith(DONOR_REF_PREFIX):
+        return []
+    existing = load_existing(session, [donor.ref])
+    current = existing.get(donor.ref)
+    if current is None or current.inactive:
+        return []
+    offered = donor_cells(billing, donor.ref)
+    column_field = {"organisation": "organisation_name"}
+    cells = {"ref": donor.ref}
+    for column, value in offered.items():
+        if column == "ref":
+            continue
+        if current.values.get(column_field.get(column, column)) in (None, ""):
+            cells[column] = value
+    if len(cells) == 1:
+        return []
+    plan, notes = _valid_plan(session, cells, existing)
+    if plan is not None and (plan.updates or plan.creates):
+        apply_plan(session, plan, source=source, actor="stripe")
+        session.expire(donor)
+    return notes
+
+
+def attach_anonymous(session: Session, customer_id: str | None, donor: Donor | None) -> None:
+    """Gifts booked without a donor for this customer now belong to the donor."""
+    if not customer_id or donor is None:
+        return
+    session.execute(
+        update(Donation)
+        .where(Donation.source == SOURCE, Donation.stripe_customer_id == customer_id, Donation.donor_id.is_(None))
+        .values(donor_id=donor.id)
+        .execution_options(synchronize_session="fetch")
+    )
