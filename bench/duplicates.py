@@ -10,8 +10,8 @@ number with another suffix). Then 1% planted duplicates, a quarter of each kind:
 - the same IBAN (the copy written with initials or a slip in the name, often
   moved house, e-mail left out);
 - the same e-mail (sometimes in other capitals, another or no IBAN, often moved);
-- the same name at the same postcode and house number (the suffix left out, the
-  name in other capitals);
+- the same name at the same postcode and house number (the suffix left out or
+  written into the number, the name in other capitals);
 - a near-identical name at one address (Jansen/Janssen, Pieterse/Pietersen,
   Meijer/Meyer, Smit/Smid, Hendriks/Hendrikx, "J." for "Jan", "v.d." for "van der",
   a typing slip), with no e-mail or IBAN in common.
@@ -230,8 +230,12 @@ def plant(gen: Generator, originals: list[dict], kind: str) -> list[tuple[dict, 
             duplicate["email"] = duplicate["iban"] = None
             if duplicate["kind"] == "person" and rng.random() < 0.3:
                 duplicate["last_name"] = duplicate["last_name"].upper()
-            if original["house_number_suffix"] is None and rng.random() < 0.2:
+            roll = rng.random()
+            if original["house_number_suffix"] is None and roll < 0.2:
                 original["house_number_suffix"] = rng.choice("ABC")  # the copy left it out
+            elif original["house_number_suffix"] is None and roll < 0.4:
+                original["house_number_suffix"] = "A"  # the copy wrote it into the number: 12A, 12-a
+                duplicate["house_number"] = original["house_number"] + rng.choice(["A", "-a", " a"])
         else:  # near-identical name at one address
             duplicate = name_variant(rng, original, must_change=True)
             duplicate["email"] = None

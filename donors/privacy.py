@@ -126,11 +126,12 @@ def _mandate_running(row: Row, today: dt.date) -> bool:
 
 def _cancel_recurring(session: Session, table: Table, donor_ids: list[int], today: dt.date) -> list[str]:
     """An erasure ends the relationship: no further instalments are collected."""
-    rows = session.execute(select(table.c.id, table.c.reference, table.c.end_date).where(
+    rows = session.execute(select(table.c.id, table.c.reference).where(
         table.c.donor_id.in_(donor_ids), table.c.status != "cancelled",
         or_(table.c.end_date.is_(None), table.c.end_date > today))).all()
-    for row in rows:
-        session.execute(update(table).where(table.c.id == row.id).values(status="cancelled", end_date=today))
+    if rows:
+        session.execute(update(table).where(table.c.id.in_([r.id for r in rows]))
+                        .values(status="cancelled", end_date=today))
     return [f"recurring gift {row.reference} cancelled" for row in rows]
 
 
