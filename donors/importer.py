@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from anbi.core import identifiers
@@ -77,10 +77,13 @@ _TAG_MAX = 100
 # variables, large enough that a 100,000-row file needs few round trips.
 CHUNK = 1000
 
+# From this many new donors on, PostgreSQL's planner statistics are refreshed.
+ANALYZE_AFTER = 10_000
+
 FLAG_SUPPRESSED = "previously erased — check before contacting"
 
 
-@dataclass
+@dataclass(slots=True)
 class ParsedRow:
     """One valid-looking row: the fields it gives (normalised), nothing else."""
 
@@ -93,7 +96,7 @@ class ParsedRow:
     country_invalid: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class ExistingDonor:
     """What the plan needs to know about a stored donor."""
 
@@ -107,7 +110,7 @@ class ExistingDonor:
     inactive: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class DonorWrite:
     """A create or an update decided by the plan."""
 
@@ -410,22 +413,35 @@ def _chunks(items: Sequence, size: int = CHUNK):
 
 
 def load_existing(session: Session, refs: Sequence[str]) -> dict[str, ExistingDonor]:
-    """The stored donors with these refs, their current consent and tags, in a few
-    chunked IN queries (never one query per row)."""
+    """The stored donors with these refs, their current consent and tags: in
+    chunked IN queries, or, when the file names a large share of all donors, in
+    one pass over each table (never one query per row)."""
+    refs = list(refs)
     table = Donor.__table__
+    total = session.scalar(select(func.count()).select_from(table)) if refs else 0
+    if not total:
+        return {}
+    # Many IN lists cost more than one scan when the file covers much of the table,
+    # and on PostgreSQL they turn into a scan each when the planner's statistics do
+    # not know the rows yet (a re-import right after a first big import).
+    whole_tables = len(refs) >= CHUNK and len(refs) * 4 >= total
     columns = [table.c.id, table.c.ref, table.c.sort_name, *(table.c[f] for f in FIELDS),
                table.c.merged_into_id, table.c.restricted_at, table.c.purged_at]
+    field_end = 3 + len(FIELDS)
+    wanted = set(refs)
     found: dict[str, ExistingDonor] = {}
     by_id: dict[int, ExistingDonor] = {}
     merged: list[ExistingDonor] = []
-    for chunk in _chunks(list(refs)):
-        for row in session.execute(select(*columns).where(table.c.ref.in_(chunk))):
-            values = {f: row._mapping[f] for f in FIELDS}
+    queries = [select(*columns)] if whole_tables else [select(*columns).where(table.c.ref.in_(chunk)) for chunk in _chunks(refs)]
+    for query in queries:
+        for row in session.execute(query):
+            if row.ref not in wanted:
+                continue
+            values = dict(zip(FIELDS, row[3:field_end]))  # by position: row._mapping per field is slow
             values["sort_name"] = row.sort_name
             donor = ExistingDonor(row.id, row.ref, values)
             if row.merged_into_id is not None:
                 donor.inactive = "merged into another donor"
-                donor.values["merged_into_id"] = row.merged_into_id
                 merged.append(donor)
             elif row.purged_at is not None:
                 donor.inactive = "purged after an erasure request"
@@ -438,18 +454,24 @@ def load_existing(session: Session, refs: Sequence[str]) -> dict[str, ExistingDo
 
         for donor in merged:
             donor.inactive = f"merged into {resolve_ref(session, donor.ref).ref}"
-    ids = sorted(by_id)
     events = ConsentEvent.__table__
     tags = DonorTag.__table__
-    for chunk in _chunks(ids):
-        for row in session.execute(
-            select(events.c.donor_id, events.c.channel, events.c.granted, events.c.kind)
-            .where(events.c.donor_id.in_(chunk))
-            .order_by(events.c.at, events.c.id)
-        ):
-            by_id[row.donor_id].consent[row.channel] = (row.granted, row.kind)
-        for row in session.execute(select(tags.c.donor_id, tags.c.tag).where(tags.c.donor_id.in_(chunk))):
-            by_id[row.donor_id].tags.append(row.tag)
+    consent_query = select(events.c.donor_id, events.c.channel, events.c.granted, events.c.kind).order_by(events.c.at, events.c.id)
+    tag_query = select(tags.c.donor_id, tags.c.tag)
+    if whole_tables:
+        pairs = [(consent_query, tag_query)]
+    else:
+        pairs = [(consent_query.where(events.c.donor_id.in_(chunk)), tag_query.where(tags.c.donor_id.in_(chunk)))
+                 for chunk in _chunks(sorted(by_id))]
+    for consent_chunk, tag_chunk in pairs:
+        for donor_id, channel, granted, kind in session.execute(consent_chunk):
+            donor = by_id.get(donor_id)
+            if donor is not None:  # the latest event per channel wins: ordered by time
+                donor.consent[channel] = (granted, kind)
+        for donor_id, tag in session.execute(tag_chunk):
+            donor = by_id.get(donor_id)
+            if donor is not None:
+                donor.tags.append(tag)
     return found
 
 
@@ -484,15 +506,23 @@ def apply_plan(session: Session, plan: ImportPlan, *, source: str, actor: str) -
     audit_rows: list[dict] = []
     wording = "import: consent_{}"
 
-    for chunk in progress(list(_chunks(plan.creates)), label="Creating donors"):
+    # A plain executemany, then the new ids read back in one pass over the ids above
+    # the previous maximum. INSERT ... RETURNING for many rows makes psycopg re-parse
+    # a huge statement per page, and looking the ids up by ref (IN lists on a table
+    # whose statistics do not yet know these rows) makes PostgreSQL scan it per chunk.
+    # Ids only grow, so every row inserted here has an id above that maximum.
+    highest_before = session.scalar(select(func.max(donors.c.id))) or 0
+    for chunk in progress(list(_chunks(plan.creates, 5000)), label="Creating donors"):
         params = []
         for write in chunk:
             row = {f: write.values[f] for f in FIELDS}
             row.update(ref=write.ref, sort_name=write.values["sort_name"], created_at=now, updated_at=now)
             params.append(row)
-        result = session.execute(insert(donors).returning(donors.c.id, donors.c.ref), params)
-        ids = dict((ref, donor_id) for donor_id, ref in result)
-        for write in chunk:
+        session.execute(insert(donors), params)
+    if plan.creates:
+        ids = {ref: donor_id for ref, donor_id in session.execute(
+            select(donors.c.ref, donors.c.id).where(donors.c.id > highest_before))}
+        for write in plan.creates:
             write.donor_id = ids[write.ref]
 
     for write in plan.creates:
@@ -501,8 +531,10 @@ def apply_plan(session: Session, plan: ImportPlan, *, source: str, actor: str) -
                                      at=now, source=source, wording=wording.format(channel)))
         for tag in write.tags or ():
             tag_rows.append(dict(donor_id=write.donor_id, tag=tag))
+        # What a creation changed is the whole record, which the record itself shows;
+        # the audit row says who created it from which file and line.
         audit_rows.append(dict(at=now, actor=actor, action="donor_created", entity="donor", entity_ref=write.ref,
-                               details={"source": source, "line": write.line, "fields": write.changed}))
+                               details={"source": source, "line": write.line}))
 
     # Updates grouped by the set of fields they change, so each group is one
     # executemany of the same statement.
@@ -542,6 +574,11 @@ def apply_plan(session: Session, plan: ImportPlan, *, source: str, actor: str) -
     for table, rows in ((ConsentEvent.__table__, consent_rows), (DonorTag.__table__, tag_rows), (AuditEntry.__table__, audit_rows)):
         for chunk in _chunks(rows, 5000):
             session.execute(insert(table), chunk)
+    if len(plan.creates) >= ANALYZE_AFTER and session.get_bind().dialect.name == "postgresql":
+        # "Run ANALYZE afterwards" (PostgreSQL manual, Populating a Database): without
+        # it the planner believes the tables are empty and scans them for every lookup
+        # until autovacuum catches up. ANALYZE counts this transaction's own rows.
+        session.execute(text("ANALYZE donors, consent_events, donor_tags"))
     session.flush()
 
 
