@@ -78,6 +78,14 @@ def _register_commands() -> None:
     for group in (campaigns, donations, recurring, mandates, agreements, reports):
         cli.add_command(group)
 
+    from exports.subsidy_commands import grants_report, reports_income
+    from subsidies.commands import expenses, funds, grants, staff, timesheets
+
+    for group in (grants, expenses, staff, timesheets, funds):
+        cli.add_command(group)
+    grants.add_command(grants_report)
+    reports.add_command(reports_income)
+
     from anbi.web.user_commands import users
 
     cli.add_command(users)

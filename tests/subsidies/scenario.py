@@ -263,3 +263,97 @@ EXPECTED = {
         "indicators": [],
     },
 }
+
+
+def load(session, folder: Path) -> dict[str, Path]:
+    """Put the scenario in the database through the services the commands use."""
+    from subsidies.costs import import_expenses, import_staff, import_timesheets
+    from subsidies.funds import add_fund
+    from subsidies.grants import add_grant, parse_grant_file
+    from subsidies.payments import import_outputs, import_payments
+
+    paths = write_files(folder)
+    for key in ("amif", "municipal", "npl"):
+        add_grant(session, parse_grant_file(paths[key].read_text(encoding="utf-8")), actor="test")
+    add_fund(session, "NOODHULP", "Noodhulp", actor="test")
+    import_staff(session, paths["staff"])
+    import_timesheets(session, paths["timesheets"])
+    import_expenses(session, paths["expenses"])
+    import_payments(session, paths["payments"])
+    import_outputs(session, paths["outputs"])
+    return paths
+
+
+def add_donations(session) -> None:
+    """Gifts for the income statement and the NOODHULP fund (see INCOME_EXPECTED)."""
+    from fundraising.models import Fund
+    from sqlalchemy import select
+
+    from tests.factories import make_adjustment, make_donation, make_donor
+
+    noodhulp = session.scalar(select(Fund).where(Fund.code == "NOODHULP"))
+    person = make_donor(session)
+    company = make_donor(session, kind="organisation", organisation_type="company")
+    foundation = make_donor(session, kind="organisation", organisation_type="foundation")
+    related = make_donor(session, kind="organisation", organisation_type="related_nonprofit")
+    untyped = make_donor(session, kind="organisation", organisation_type=None)
+
+    make_donation(session, donor=person, date="2025-02-01", amount="100.00")
+    make_donation(session, donor=None, date="2025-03-01", amount="50.00")                   # anonymous
+    make_donation(session, donor=person, date="2025-04-01", amount="600.00", method="sepa_debit")
+    make_donation(session, donor=company, date="2025-05-01", amount="5000.00")
+    make_donation(session, donor=foundation, date="2025-06-01", amount="10000.00")
+    make_donation(session, donor=related, date="2025-07-01", amount="2500.00")
+    make_donation(session, donor=untyped, date="2025-07-15", amount="300.00")               # company by default
+    make_donation(session, donor=person, date="2025-08-01", amount="25.00", kind="lottery")
+    purchase = make_donation(session, donor=person, date="2025-09-01", amount="150.00", kind="purchase", consideration="60.00")
+    make_adjustment(session, purchase, date="2025-09-15", amount="50.00")                   # 20,00 of it consideration
+    make_donation(session, donor=person, date="2025-10-01", amount="40.00", status="pending")
+    make_donation(session, donor=person, date="2025-10-02", amount="30.00", status="failed")
+    make_donation(session, donor=person, date="2025-10-03", amount="100.00", currency="USD")
+    gift_2024 = make_donation(session, donor=person, date="2024-12-01", amount="200.00")
+    make_adjustment(session, gift_2024, date="2025-01-10", amount="80.00")                  # refund on its own date
+    make_donation(session, donor=company, date="2024-06-01", amount="1000.00")
+    make_donation(session, donor=person, date="2024-11-01", amount="1000.00", fund=noodhulp)
+    earmarked = make_donation(session, donor=person, date="2025-03-01", amount="500.00", fund=noodhulp)
+    make_adjustment(session, earmarked, date="2025-04-01", amount="100.00")
+
+
+# Income statement 2025 (euros), by hand:
+#   private: 100 + 50 + 600 + 90 (purchase 150 − 60) − 80 (refund of a 2024 gift) − 30 (gift part of the
+#            50 refund on the purchase) + 500 − 100 (NOODHULP gift and its refund) = 1.130,00
+#   companies: 5.000 + 300 = 5.300,00; related 2.500,00; other non-profits (foundation) 10.000,00
+#   lotteries: NPL 1.000.000 − 504.109,59 (184/365 in 2024) = 495.890,41
+#   government: AMIF 86.739,36 − 70.006,63 (its 2024 share) = 16.732,73; municipality 22.734,56 → 39.467,29
+#   raised 554.287,70; goods and services: 25 (lottery ticket) + 60 − 20 = 65,00; total 554.352,70
+# 2024: private 200 + 1.000 (NOODHULP) = 1.200,00; companies 1.000,00; lotteries 504.109,59;
+#   government: AMIF to 2024: staff 63.680,00 + material 20.345,67 + travel 3.210,00 = 87.235,67;
+#   + 7% 6.106,4969 → 6.106,50 = 93.342,17; × 75% = 70.006,6275 → 70.006,63
+#   raised 576.316,22; total 576.316,22
+INCOME_EXPECTED = {
+    "year": 2025,
+    "current": {
+        "private_individuals": "1130.00", "companies": "5300.00", "lotteries": "495890.41",
+        "government_grants": "39467.29", "related_nonprofits": "2500.00", "other_nonprofits": "10000.00",
+        "raised_income_total": "554287.70", "income_for_goods_and_services": "65.00", "other_income": "0.00",
+        "total_income": "554352.70",
+    },
+    "previous": {
+        "private_individuals": "1200.00", "companies": "1000.00", "lotteries": "504109.59",
+        "government_grants": "70006.63", "related_nonprofits": "0.00", "other_nonprofits": "0.00",
+        "raised_income_total": "576316.22", "income_for_goods_and_services": "0.00", "other_income": "0.00",
+        "total_income": "576316.22",
+    },
+}
+
+# Funds 2025: AMIF received 40.000 (2024) + 20.000 (2025), recognised 70.006,63 (2024) + 16.732,73 (2025);
+# the municipality received 19.200,00 and recognised 22.734,56; NOODHULP: 1.000 in 2024 less 300 spent,
+# 500 − 100 in 2025 less 700 spent. The NPL contribution is unrestricted: no fund.
+FUNDS_EXPECTED = [
+    {"code": "AMIF-2024-017", "name": "Juridische begeleiding asielzoekers", "opening": "-30006.63",
+     "income": "20000.00", "spending": "16732.73", "closing": "-26739.36"},
+    {"code": "GEM-UTR-2025-MB", "name": "Maatschappelijke begeleiding statushouders", "opening": "0.00",
+     "income": "19200.00", "spending": "22734.56", "closing": "-3534.56"},
+    {"code": "NOODHULP", "name": "Noodhulp", "opening": "700.00", "income": "400.00", "spending": "700.00",
+     "closing": "400.00"},
+]

@@ -1,0 +1,362 @@
+"""The RJ 650 income statement (staat van baten, DOMAIN.md 2.2): income by origin.
+
+Two halves. The pure half decides: which RJ 650 category a donor or funder falls in,
+and how much of a grant counts as income in a year —
+
+- a project or institutional grant counts in the year its eligible costs were made:
+  a year's share is the funder share of all eligible costs up to the end of that year
+  (the rounding chain of `subsidies.accountability`, capped at the awarded amount, or
+  at the settled amount once the vaststelling is made) minus what earlier years
+  recognised;
+- a regular contribution (the Postcode Loterij's) counts pro rata by days over its
+  period, the cumulative amount rounded half-up so the years add up to the award;
+- gifts count in the year received, refunds and chargebacks on their own dates;
+  the consideration part of a payment, and lottery ticket sales, are income for
+  goods and services (baten als tegenprestatie), the rest is a gift.
+
+The SQL half gathers the inputs with grouped queries: donations per year and
+category, adjustments per year and category, costs per grant, budget line and year,
+hours per grant, budget line, employee and year.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, or_, select
+from sqlalchemy.orm import Session
+
+from anbi.core.money import cents_to_str, round_half_up
+from donors.models import Donor
+from fundraising.donations import is_received
+from fundraising.models import Donation, DonationAdjustment
+from subsidies.accountability import BudgetLineTerms, ExpenseTotal, GrantTerms, StaffHours, eligible_totals
+from subsidies.costs import documented_costs
+from subsidies.hours import documented_cost_for, hour_rate_cents
+from subsidies.models import BudgetLine, Expense, Funder, Grant, Timesheet
+from subsidies.report import sum_int, year_of
+
+# The raised-income categories, in the order of the RJ 650 model.
+RAISED_CATEGORIES = (
+    "private_individuals",   # baten van particulieren
+    "companies",             # baten van bedrijven
+    "lotteries",             # baten van loterijorganisaties
+    "government_grants",     # baten van subsidies van overheden
+    "related_nonprofits",    # baten van verbonden organisaties zonder winststreven
+    "other_nonprofits",      # baten van andere organisaties zonder winststreven
+)
+STATEMENT_KEYS = RAISED_CATEGORIES + (
+    "raised_income_total",             # som van de geworven baten
+    "income_for_goods_and_services",   # baten als tegenprestatie voor de levering van producten en/of diensten
+    "other_income",                    # overige baten
+    "total_income",                    # som van de baten
+)
+DUTCH_LABELS = {
+    "private_individuals": "Baten van particulieren",
+    "companies": "Baten van bedrijven",
+    "lotteries": "Baten van loterijorganisaties",
+    "government_grants": "Baten van subsidies van overheden",
+    "related_nonprofits": "Baten van verbonden organisaties zonder winststreven",
+    "other_nonprofits": "Baten van andere organisaties zonder winststreven",
+    "raised_income_total": "Som van de geworven baten",
+    "income_for_goods_and_services": "Baten als tegenprestatie voor de levering van producten en/of diensten",
+    "other_income": "Overige baten",
+    "total_income": "Som van de baten",
+}
+FUNDER_CATEGORY = {
+    "lottery": "lotteries",
+    "government": "government_grants",
+    "eu": "government_grants",
+    "municipality": "government_grants",
+    "company": "companies",
+    "related_nonprofit": "related_nonprofits",
+    # Foundations (vermogensfondsen) are no category of their own since 2016 (DOMAIN.md 2.2).
+    "foundation": "other_nonprofits",
+    "other_nonprofit": "other_nonprofits",
+}
+
+
+def donor_category(donor_kind: str | None, organisation_type: str | None) -> str:
+    """Where a gift's origin falls: persons (and anonymous gifts) are particulieren;
+    an organisation by its type, a company unless said otherwise."""
+    if donor_kind is None or donor_kind == "person":
+        return "private_individuals"
+    if organisation_type in ("foundation", "other_nonprofit"):
+        return "other_nonprofits"
+    if organisation_type == "related_nonprofit":
+        return "related_nonprofits"
+    return "companies"
+
+
+def consideration_part(kind: str, amount_cents: int, consideration_cents: int) -> int:
+    """The part of a payment that buys something: a lottery ticket wholly (it is never
+    a gift, DOMAIN.md 1.4), a purchase wholly unless its consideration is given."""
+    if kind == "lottery":
+        return amount_cents
+    if kind == "purchase" and consideration_cents == 0:
+        return amount_cents
+    return consideration_cents
+
+
+def taken_back_consideration(taken_back_cents: int, amount_cents: int, consideration_cents: int) -> int:
+    """A refund takes back the gift and the consideration in proportion, rounded half-up."""
+    if amount_cents == 0:
+        return 0
+    return (2 * taken_back_cents * consideration_cents + amount_cents) // (2 * amount_cents)
+
+
+@dataclass
+class Statement:
+    """One year's income by category, in cents."""
+
+    year: int
+    raised: dict[str, int] = field(default_factory=lambda: {key: 0 for key in RAISED_CATEGORIES})
+    goods_and_services: int = 0
+    # Overige baten: income that is neither raised nor a consideration (rent, interest).
+    # Nothing this system records falls here; the line is kept so the statement has
+    # the RJ 650 shape and reconciles with the ledger's total.
+    other: int = 0
+
+    @property
+    def raised_total(self) -> int:
+        return sum(self.raised.values())
+
+    @property
+    def total(self) -> int:
+        return self.raised_total + self.goods_and_services + self.other
+
+    def values(self) -> dict[str, int]:
+        values = dict(self.raised)
+        values["raised_income_total"] = self.raised_total
+        values["income_for_goods_and_services"] = self.goods_and_services
+        values["other_income"] = self.other
+        values["total_income"] = self.total
+        return {key: values[key] for key in STATEMENT_KEYS}
+
+    def json(self) -> dict[str, str]:
+        return {key: cents_to_str(value) for key, value in self.values().items()}
+
+
+# ---------------------------------------------------------------------------
+# Grant income (pure)
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class GrantIncomeInputs:
+    """What a grant's income recognition needs: its terms and its eligible costs by year."""
+
+    id: int
+    kind: str
+    funder_type: str
+    terms: GrantTerms
+    budget_lines: list[BudgetLineTerms]
+    settled_on: dt.date | None = None
+    settled_cents: int | None = None
+    fund_id: int | None = None
+    restricted: bool = True
+    # (budget line code, year) -> eligible expenses in cents
+    expenses: dict[tuple[str | None, int], int] = field(default_factory=dict)
+    # (budget line code, employee, year, hour rate in cents) -> eligible hours
+    hours: dict[tuple[str | None, str, int, int], Decimal] = field(default_factory=dict)
+
+    @property
+    def category(self) -> str:
+        return FUNDER_CATEGORY[self.funder_type]
+
+
+def regular_contribution_cumulative(awarded_cents: int, start: dt.date, end: dt.date, up_to: dt.date) -> int:
+    """What a regular contribution has earned by `up_to`: pro rata by days (both ends
+    counted), rounded half-up, so that the yearly parts add up to the award."""
+    if up_to < start:
+        return 0
+    total_days = (end - start).days + 1
+    days = (min(up_to, end) - start).days + 1
+    return round_half_up(Decimal(awarded_cents) * days / total_days)
+
+
+def cumulative_recognised(grant: GrantIncomeInputs, up_to_year: int) -> int:
+    """A grant's income recognised up to the end of `up_to_year`."""
+    year_end = dt.date(up_to_year, 12, 31)
+    if grant.kind == "regular_contribution":
+        earned = regular_contribution_cumulative(grant.terms.awarded_cents, grant.terms.start, grant.terms.end, year_end)
+    else:
+        expenses = [ExpenseTotal(line, cents) for (line, year), cents in grant.expenses.items() if year <= up_to_year]
+        staff = [
+            StaffHours(line, employee, year, hours, rate)
+            for (line, employee, year, rate), hours in grant.hours.items()
+            if year <= up_to_year
+        ]
+        earned = eligible_totals(grant.terms, grant.budget_lines, expenses, staff).funder_share_cents
+    cap = grant.terms.awarded_cents
+    if grant.settled_on is not None and grant.settled_cents is not None and grant.settled_on <= year_end:
+        cap = grant.settled_cents
+    return min(earned, cap)
+
+
+def recognised_in_year(grant: GrantIncomeInputs, year: int) -> int:
+    return cumulative_recognised(grant, year) - cumulative_recognised(grant, year - 1)
+
+
+def build_statements(
+    year: int,
+    donations: dict[int, dict[str, tuple[int, int]]],
+    grants: Iterable[GrantIncomeInputs],
+) -> tuple[Statement, Statement]:
+    """This year's and last year's statement from gathered inputs.
+
+    `donations[year][category] = (gift part, consideration part)`, net of what was
+    taken back in that year."""
+    current, previous = Statement(year), Statement(year - 1)
+    grants = list(grants)
+    for statement in (current, previous):
+        for category, (gift, goods) in donations.get(statement.year, {}).items():
+            statement.raised[category] += gift
+            statement.goods_and_services += goods
+        for grant in grants:
+            statement.raised[grant.category] += recognised_in_year(grant, statement.year)
+    return current, previous
+
+
+# ---------------------------------------------------------------------------
+# Gathering (SQL)
+# ---------------------------------------------------------------------------
+
+
+def _category_case():
+    return case(
+        (or_(Donation.donor_id.is_(None), Donor.kind == "person"), "private_individuals"),
+        (Donor.organisation_type.in_(("foundation", "other_nonprofit")), "other_nonprofits"),
+        (Donor.organisation_type == "related_nonprofit", "related_nonprofits"),
+        else_="companies",
+    )
+
+
+def _consideration_case():
+    return case(
+        (Donation.kind == "lottery", Donation.amount_cents),
+        (and_(Donation.kind == "purchase", Donation.consideration_cents == 0), Donation.amount_cents),
+        else_=Donation.consideration_cents,
+    )
+
+
+def donation_income(session: Session, first_year: int, last_year: int, *, by_fund: bool = False):
+    """Per year and category (or fund): (gift part, consideration part), net of refunds
+    on their own dates. EUR only: other currencies are flagged on the donation."""
+    start, end = dt.date(first_year, 1, 1), dt.date(last_year, 12, 31)
+    group = Donation.fund_id if by_fund else _category_case()
+    consideration = _consideration_case()
+    received_year = year_of(Donation.received_on)
+    received = session.execute(
+        select(received_year, group, sum_int(Donation.amount_cents), sum_int(consideration))
+        .select_from(Donation)
+        .outerjoin(Donor, Donor.id == Donation.donor_id)
+        .where(is_received(), Donation.currency == "EUR", Donation.received_on.between(start, end),
+               *([Donation.fund_id.is_not(None)] if by_fund else []))
+        .group_by(received_year, group)
+    ).all()
+    taken = DonationAdjustment.taken_back_cents
+    # Half-up proportional split in integers: floor((2·t·c + a) / 2a).
+    taken_consideration = case(
+        (Donation.amount_cents == 0, 0),
+        else_=(2 * taken * consideration + Donation.amount_cents) // (2 * Donation.amount_cents),
+    )
+    adjusted_year = year_of(DonationAdjustment.occurred_on)
+    taken_back = session.execute(
+        select(adjusted_year, group, sum_int(taken), sum_int(taken_consideration))
+        .select_from(DonationAdjustment)
+        .join(Donation, Donation.id == DonationAdjustment.donation_id)
+        .outerjoin(Donor, Donor.id == Donation.donor_id)
+        .where(taken > 0, Donation.currency == "EUR", DonationAdjustment.occurred_on.between(start, end),
+               *([Donation.fund_id.is_not(None)] if by_fund else []))
+        .group_by(adjusted_year, group)
+    ).all()
+    result: dict[int, dict[Any, tuple[int, int]]] = defaultdict(dict)
+    for year, key, amount, goods in received:
+        gift, cons = result[year].get(key, (0, 0))
+        result[year][key] = (gift + amount - goods, cons + goods)
+    for year, key, amount, goods in taken_back:
+        gift, cons = result[year].get(key, (0, 0))
+        result[year][key] = (gift - (amount - goods), cons - goods)
+    return result
+
+
+def grant_income_inputs(session: Session, up_to_year: int) -> list[GrantIncomeInputs]:
+    """Every grant that was awarded, with its eligible costs by year up to `up_to_year`."""
+    year_end = dt.date(up_to_year, 12, 31)
+    grants: dict[int, GrantIncomeInputs] = {}
+    rows = session.execute(
+        select(Grant, Funder.name, Funder.type).join(Funder, Funder.id == Grant.funder_id).where(Grant.status != "applied")
+    ).all()
+    for grant, funder_name, funder_type in rows:
+        grants[grant.id] = GrantIncomeInputs(
+            id=grant.id,
+            kind=grant.kind,
+            funder_type=funder_type,
+            terms=GrantTerms(
+                reference=grant.reference, title=grant.title, funder=funder_name, start=grant.start_on, end=grant.end_on,
+                awarded_cents=grant.awarded_cents, funding_rate=grant.funding_rate, indirect_rate=grant.indirect_rate,
+                indirect_base=grant.indirect_base, allowed_shift=grant.allowed_shift,
+            ),
+            budget_lines=[],
+            settled_on=grant.settled_on,
+            settled_cents=grant.settled_cents,
+            fund_id=grant.fund_id,
+            restricted=grant.restricted,
+        )
+    if not grants:
+        return []
+    hours_per_year = {g.id: g.hours_per_year for g, _, _ in rows}
+    line_codes: dict[int, str] = {}
+    for line in session.execute(select(BudgetLine.id, BudgetLine.grant_id, BudgetLine.code, BudgetLine.name, BudgetLine.amount_cents).order_by(BudgetLine.id)):
+        if line.grant_id in grants:
+            grants[line.grant_id].budget_lines.append(BudgetLineTerms(line.code, line.name, line.amount_cents))
+            line_codes[line.id] = line.code
+
+    spent_year = year_of(Expense.spent_on)
+    for grant_id, line_id, year, cents in session.execute(
+        select(Expense.grant_id, Expense.budget_line_id, spent_year, sum_int(Expense.amount_cents))
+        .where(Expense.grant_id.is_not(None), Expense.eligible.is_(True), Expense.spent_on <= year_end)
+        .group_by(Expense.grant_id, Expense.budget_line_id, spent_year)
+    ):
+        if grant_id in grants:
+            grants[grant_id].expenses[(line_codes.get(line_id), year)] = cents
+
+    worked_year = year_of(Timesheet.worked_on)
+    hour_rows = session.execute(
+        select(Timesheet.grant_id, Timesheet.budget_line_id, Timesheet.employee, worked_year,
+               sum_int(Timesheet.eligible_hundredths))
+        .where(Timesheet.eligible_hundredths > 0, Timesheet.worked_on <= year_end)
+        .group_by(Timesheet.grant_id, Timesheet.budget_line_id, Timesheet.employee, worked_year)
+    ).all()
+    costs = documented_costs(session, {row.employee for row in hour_rows})
+    rates: dict[tuple[str, int, int], int] = {}
+    for grant_id, line_id, employee, year, hundredths in hour_rows:
+        grant = grants.get(grant_id)
+        if grant is None or grant.kind == "regular_contribution":
+            continue
+        basis = hours_per_year[grant_id]
+        key = (employee, year, basis)
+        if key not in rates:
+            cost = documented_cost_for(costs.get(employee, []), year)
+            if cost is None:
+                raise ValueError(f"no documented annual cost for {employee} in {year} or before (grant {grant.terms.reference})")
+            rates[key] = hour_rate_cents(cost.annual_cost_cents, basis, cost.fte)
+        hours_key = (line_codes.get(line_id), employee, year, rates[key])
+        grant.hours[hours_key] = grant.hours.get(hours_key, Decimal(0)) + Decimal(hundredths) / 100
+    return list(grants.values())
+
+
+def income_statement(session: Session, year: int) -> tuple[Statement, Statement]:
+    """This year's and last year's RJ 650 statement."""
+    donations = donation_income(session, year - 1, year)
+    return build_statements(year, donations, grant_income_inputs(session, year))
+
+
+def statement_json(year: int, current: Statement, previous: Statement) -> dict[str, Any]:
+    """The JSON document of `anbi reports income --format json` (DESIGN.md)."""
+    return {"year": year, "current": current.json(), "previous": previous.json()}
