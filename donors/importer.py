@@ -365,6 +365,14 @@ def plan_import(rows: Iterable[ParsedRow], existing: dict[str, ExistingDonor], p
                     problems.append(Problem(row.line, "postcode", f"{exc} (the country is NL; give country for a foreign address)"))
             else:
                 after["postcode"] = row.raw_postcode  # foreign postcodes are kept as given
+        elif not creating and after["country"] == "NL" != before["country"] and after["postcode"]:
+            # Moving a foreign address to NL without a new postcode would store a
+            # postcode no Dutch address can have.
+            try:
+                identifiers.dutch_postcode(after["postcode"])
+            except ValueError:
+                problems.append(Problem(row.line, "postcode", f"the stored postcode {after['postcode']!r} is not Dutch; "
+                                                              "give the Dutch postcode along with country NL"))
 
         new = "a new" if creating else "a"
         if after["kind"] == "person" and not after["last_name"]:

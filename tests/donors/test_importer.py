@@ -242,3 +242,15 @@ def test_row_without_ref_is_left_to_the_parse_problem():
     row = ParsedRow(line=2, ref="", values={}, consent={}, tags=None)
     result, problems = plan([row])
     assert problems == [] and result.creates == []
+
+
+def test_moving_a_foreign_address_to_nl_needs_a_dutch_postcode():
+    stored = existing(country="DE", postcode="10115")
+    moved_without_postcode, _ = parse(line=6, ref="D1", country="NL")
+    _, problems = plan([moved_without_postcode], [stored])
+    assert [(p.line, p.field) for p in problems] == [(6, "postcode")]
+    assert "stored postcode '10115' is not Dutch" in problems[0].reason
+    moved_with_postcode, _ = parse(ref="D1", country="NL", postcode="3511aa")
+    result, problems = plan([moved_with_postcode], [stored])
+    assert problems == []
+    assert result.updates[0].values == {"country": "NL", "postcode": "3511 AA"}
