@@ -7,3 +7,5 @@ from subsidies import models as subsidies_models  # noqa: F401
 from fundraising.stripe import models as stripe_models  # noqa: F401
 from anbi.web import models as web_models  # noqa: F401
 from anbi.web import models_users as web_users_models  # noqa: F401
+from fundraising import models_ledger as ledger_models  # noqa: F401
+from exports.odoo import models as odoo_models  # noqa: F401
