@@ -19,12 +19,16 @@ Step = Callable[[AppContext, Path, random.Random], list[str]]
 def steps() -> list[tuple[str, Step]]:
     from donors.demo import seed_donors, show_duplicates
     from fundraising.demo import seed_fundraising, show_campaigns
+    from subsidies.demo import seed_subsidies
+    from subsidies.demo import write_reports as write_subsidy_reports
 
     return [
         ("donors", seed_donors),
         ("duplicates", show_duplicates),
         ("fundraising", seed_fundraising),
         ("campaigns", show_campaigns),
+        ("subsidies", seed_subsidies),
+        ("subsidy reports", write_subsidy_reports),
     ]
 
 
