@@ -96,6 +96,10 @@ def _register_commands() -> None:
     for command in (serve, tokens, stripe):
         cli.add_command(command)
 
+    from exports.ledger_commands import sepa
+
+    cli.add_command(sepa)
+
 
 _register_commands()
 

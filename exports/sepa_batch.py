@@ -1,0 +1,267 @@
+"""`anbi sepa batch`: collect the recurring gifts due on a date as one pain.008 file.
+
+Reads the registers (recurring gifts, mandates, what was collected before), lets
+`exports.sepa.plan_collections` decide, records each collection as a pending donation
+(source "sepa", dated by the collection date until the bank confirms it) through
+`fundraising.donations.record_donation`, and returns the validated XML. The caller
+(the CLI command) writes the file only after the transaction committed, so a file
+never exists for collections that were not recorded.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from anbi.core import audit
+from anbi.core.clock import today as amsterdam_today
+from anbi.core.clock import utcnow
+from anbi.core.money import cents_to_str
+from anbi.core.progress import progress
+from donors.names import display_name
+from exports import sepa
+from fundraising.donations import find_donation, record_donation
+from fundraising.lookups import chunks
+from fundraising.models import Donation, Mandate, RecurringGift
+from fundraising.models_ledger import SepaBatch, SepaCollection
+
+SOURCE = "sepa"
+
+
+@dataclass
+class BatchResult:
+    collection_date: dt.date
+    message_id: str | None = None
+    xml: bytes | None = None
+    count: int = 0
+    total_cents: int = 0
+    sequence_types: Counter = field(default_factory=Counter)
+    amendments: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    expired_mandates: list[str] = field(default_factory=list)
+
+    def as_json(self, out: str | None) -> dict:
+        return {
+            "collection_date": self.collection_date.isoformat(),
+            "file": out if self.xml else None,
+            "message_id": self.message_id,
+            "collections": self.count,
+            "total": cents_to_str(self.total_cents),
+            "currency": "EUR",
+            "sequence_types": dict(self.sequence_types),
+            "amendments": self.amendments,
+            "skipped": dict(self.skipped),
+            "expired_mandates": self.expired_mandates,
+        }
+
+
+def run_batch(
+    session: Session,
+    settings_section,
+    *,
+    collection_date: dt.date,
+    actor: str,
+    file_name: str,
+    today: dt.date | None = None,
+) -> BatchResult:
+    """Decide, record and build the batch for `collection_date`. Flushes, never commits."""
+    creditor = sepa.Creditor.from_settings(settings_section)
+    sepa.check_collection_date(collection_date, today=today or amsterdam_today(), lead_days=creditor.lead_days)
+
+    gifts = _candidate_gifts(session, collection_date)
+    facts = [_facts(gift, history) for gift, history in zip(gifts, _mandate_history(session, gifts))]
+    collected = _collected_periods(session, collection_date)
+    plan = sepa.plan_collections(facts, collected, collection_date=collection_date, creditor=creditor)
+
+    result = BatchResult(collection_date=collection_date)
+    for skipped in plan.skipped:
+        result.skipped[skipped.code] += 1
+    for mandate in plan.expired_mandates:
+        result.expired_mandates.append(mandate.mandate_id)
+    _expire(session, plan.expired_mandates, actor, collection_date)
+    if not plan.due:
+        return result
+    sepa.check_collections(plan)
+
+    batch = SepaBatch(
+        message_id=f"pending-{utcnow().timestamp()}", collection_date=collection_date, file_name=file_name,
+        collection_count=len(plan.due), total_cents=plan.total_cents, actor=actor,
+    )
+    session.add(batch)
+    session.flush()
+    batch.message_id = f"ANBI-SDD-{collection_date:%Y%m%d}-{batch.id}"
+    by_pk = {gift.id: gift for gift in gifts}
+    instructions: list[sepa.Instruction] = []
+    collections: list[dict] = []
+    payment_info = _payment_info_ids(batch.message_id, plan)
+    for item in progress(plan.due, length=len(plan.due), label="Recording collections"):
+        gift = by_pk[item.gift.pk]
+        reference = _reference(session, collection_date, gift.id)
+        donation, _ = record_donation(
+            session, source=SOURCE, reference=reference, donor=gift.donor, received_on=collection_date,
+            amount_cents=gift.amount_cents, currency=gift.currency, method="sepa_debit",
+            campaign=gift.campaign, fund=gift.fund, agreement=gift.agreement, recurring_gift=gift,
+            mandate=gift.mandate, status="pending",
+        )
+        collections.append(dict(
+            batch_id=batch.id, donation_id=donation.id, recurring_gift_id=gift.id, mandate_id=gift.mandate.id,
+            period_start=item.period_start, sequence_type=item.sequence_type, debtor_iban=gift.mandate.iban,
+            amended_from_iban=item.amendment.original_iban if item.amendment else None,
+            payment_info_id=payment_info[item.sequence_type],
+        ))
+        instructions.append(sepa.instruction_for(item, end_to_end_id=reference, remittance=_remittance(gift, item, creditor)))
+        result.sequence_types[item.sequence_type] += 1
+        if item.amendment:
+            result.amendments += 1
+    session.execute(SepaCollection.__table__.insert(), collections)
+    result.xml = sepa.build_pain008(
+        creditor, collection_date, instructions, message_id=batch.message_id, created_at=utcnow(),
+    )
+    result.message_id = batch.message_id
+    result.count = len(plan.due)
+    result.total_cents = plan.total_cents
+    audit.record(
+        session, actor=actor, action="sepa_batch", entity="sepa_batch", entity_ref=batch.message_id,
+        details={"collection_date": collection_date.isoformat(), "collections": result.count,
+                 "total": cents_to_str(result.total_cents), "file": file_name},
+    )
+    session.flush()
+    return result
+
+
+def _candidate_gifts(session: Session, day: dt.date) -> list[RecurringGift]:
+    """Active SEPA gifts that have started and not ended; the rest is decided by plan_collections."""
+    query = (
+        select(RecurringGift)
+        .where(
+            RecurringGift.method == "sepa_debit",
+            RecurringGift.status == "active",
+            RecurringGift.start_date <= day,
+            (RecurringGift.end_date.is_(None)) | (RecurringGift.end_date >= day),
+        )
+        .options(
+            joinedload(RecurringGift.donor), joinedload(RecurringGift.mandate),
+            joinedload(RecurringGift.campaign), joinedload(RecurringGift.fund), joinedload(RecurringGift.agreement),
+        )
+        .order_by(RecurringGift.id)
+    )
+    return list(session.scalars(query).unique())
+
+
+@dataclass(frozen=True)
+class _History:
+    last_on: dt.date | None
+    last_iban: str | None
+
+
+def _mandate_history(session: Session, gifts: list[RecurringGift]) -> list[_History]:
+    """Per gift: the last collection presented on its mandate that did not fail."""
+    mandate_ids = sorted({g.mandate_id for g in gifts if g.mandate_id})
+    latest: dict[int, tuple[dt.date, int]] = {}
+    for part in chunks(mandate_ids):
+        rows = session.execute(
+            select(SepaCollection.mandate_id, SepaBatch.collection_date, SepaCollection.id, SepaCollection.debtor_iban)
+            .join(SepaBatch, SepaBatch.id == SepaCollection.batch_id)
+            .join(Donation, Donation.id == SepaCollection.donation_id)
+            .where(SepaCollection.mandate_id.in_(part), Donation.status != "failed")
+        )
+        for mandate_id, day, collection_id, iban in rows:
+            current = latest.get(mandate_id)
+            if current is None or (day, collection_id) > current[:2]:
+                latest[mandate_id] = (day, collection_id, iban)
+    result = []
+    for gift in gifts:
+        found = latest.get(gift.mandate_id) if gift.mandate_id else None
+        result.append(_History(found[0], found[2]) if found else _History(None, None))
+    return result
+
+
+def _facts(gift: RecurringGift, history: _History) -> sepa.GiftFacts:
+    donor = gift.donor
+    mandate = gift.mandate
+    mandate_facts = None
+    if mandate is not None:
+        mandate_facts = sepa.MandateFacts(
+            pk=mandate.id, mandate_id=mandate.mandate_id, donor_id=mandate.donor_id, iban=mandate.iban,
+            bic=mandate.bic, signed_on=mandate.signed_on, status=mandate.status,
+            last_collected_on=mandate.last_collected_on, last_presented_on=history.last_on,
+            last_presented_iban=history.last_iban,
+        )
+    return sepa.GiftFacts(
+        pk=gift.id, reference=gift.reference, donor_id=gift.donor_id, donor_name=display_name(donor),
+        amount_cents=gift.amount_cents, currency=gift.currency, interval=gift.interval, method=gift.method,
+        start_date=gift.start_date, end_date=gift.end_date, status=gift.status, mandate=mandate_facts,
+        donor_deceased=donor.deceased_on is not None, donor_inactive=not donor.is_active,
+    )
+
+
+def _collected_periods(session: Session, day: dt.date) -> dict[int, set[dt.date]]:
+    """Per gift, the period starts (of the period containing `day`) already collected.
+
+    A collection counts unless it failed: a pending or paid donation linked to the gift
+    dated in the period, or a SEPA collection made for that period (a pending
+    collection keeps its period even after the bank re-dates the donation)."""
+    collected: dict[int, set[dt.date]] = {}
+    for interval in sepa.INTERVAL_MONTHS:
+        start, end = sepa.period_start(day, interval), sepa.period_end(day, interval)
+        by_date = (
+            select(Donation.recurring_gift_id)
+            .join(RecurringGift, RecurringGift.id == Donation.recurring_gift_id)
+            .where(RecurringGift.interval == interval, Donation.status != "failed",
+                   Donation.received_on >= start, Donation.received_on <= end)
+        )
+        by_period = (
+            select(SepaCollection.recurring_gift_id)
+            .join(RecurringGift, RecurringGift.id == SepaCollection.recurring_gift_id)
+            .join(Donation, Donation.id == SepaCollection.donation_id)
+            .where(RecurringGift.interval == interval, SepaCollection.period_start == start,
+                   Donation.status != "failed")
+        )
+        for (gift_id,) in session.execute(by_date.union(by_period)):
+            collected.setdefault(gift_id, set()).add(start)
+    return collected
+
+
+def _expire(session: Session, mandates: list[sepa.MandateFacts], actor: str, day: dt.date) -> None:
+    if not mandates:
+        return
+    for mandate in session.scalars(select(Mandate).where(Mandate.id.in_([m.pk for m in mandates]))):
+        mandate.status = "expired"
+        audit.record(
+            session, actor=actor, action="expire", entity="mandate", entity_ref=mandate.mandate_id,
+            details={"reason": "no collection presented within the expiry period", "on": day.isoformat()},
+        )
+    session.flush()
+
+
+def _payment_info_ids(message_id: str, plan: sepa.CollectionPlan) -> dict[str, str]:
+    """The PmtInfId each sequence type gets in the file (see `sepa._finish`): the
+    payment-information blocks are numbered in the order sepaxml creates them, which
+    is the order in which a sequence type first occurs."""
+    ids: dict[str, str] = {}
+    for item in plan.due:
+        if item.sequence_type not in ids:
+            ids[item.sequence_type] = f"{message_id}-{len(ids) + 1}"[:35]
+    return ids
+
+
+def _reference(session: Session, day: dt.date, gift_id: int) -> str:
+    """Our donation reference, also the end-to-end id the bank reports back.
+
+    One per gift and collection date; a gift collected again on the same date after a
+    failure gets a suffix, because references are never reused."""
+    base = f"SDD-{day:%Y%m%d}-{gift_id}"
+    reference, number = base, 1
+    while find_donation(session, SOURCE, reference) is not None:
+        number += 1
+        reference = f"{base}-{number}"
+    return reference
+
+
+def _remittance(gift: RecurringGift, item: sepa.DueCollection, creditor: sepa.Creditor) -> str:
+    period = {"monthly": "%m-%Y", "quarterly": "Q%q-%Y", "yearly": "%Y"}[gift.interval]
+    label = item.period_start.strftime(period.replace("%q", str((item.period_start.month - 1) // 3 + 1)))
+    return f"{creditor.name} gift {gift.reference} {label}"[:140]
