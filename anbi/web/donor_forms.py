@@ -97,7 +97,7 @@ def apply_form(session: Session, donor: Donor, submitted: dict[str, str], *, col
     if cleared or clear_tags:
         if cleared:
             session.execute(update(Donor).where(Donor.id == donor.id)
-                            .values({CLEARABLE[c]: None for c in cleared}, updated_at=utcnow()))
+                            .values({**{CLEARABLE[c]: None for c in cleared}, "updated_at": utcnow()}))
         if clear_tags:
             session.execute(delete(DonorTag).where(DonorTag.donor_id == donor.id))
         removed = cleared + (["tags"] if clear_tags else [])

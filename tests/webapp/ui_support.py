@@ -90,5 +90,7 @@ def signed_in(app, session: Session, role: str, email: str | None = None) -> Bro
 
 def page_text(html: str) -> str:
     """The visible words of a page, tags removed, whitespace folded."""
+    import html as html_module
+
     text = re.sub(r"<[^>]+>", " ", html)
-    return " ".join(text.split())
+    return " ".join(html_module.unescape(text).split())

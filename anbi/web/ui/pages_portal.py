@@ -5,13 +5,14 @@ session does not open the portal."""
 from __future__ import annotations
 
 import logging
+import smtplib
 import urllib.parse
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from anbi.core.errors import ConfigurationError
+from anbi.core.errors import AnbiError
 from anbi.web import donor_forms, portal
 from anbi.web.i18n import translate
 from anbi.web.security import new_csrf_token
@@ -94,7 +95,7 @@ def _send_links(mailer, links: list[portal.IssuedLink], base_url: str, organisat
         url = f"{base_url}/portal/login/{link.token}"
         try:
             mailer.send(portal.link_message(link, url, organisation))
-        except (OSError, ConfigurationError) as exc:
+        except (OSError, smtplib.SMTPException, AnbiError) as exc:
             # The page already answered; a person reads the log.
             log.error("portal link for donor %s not sent: %s", link.donor_ref, exc)
 
