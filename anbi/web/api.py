@@ -143,6 +143,8 @@ def _write_donor(session, ref: str, fields: DonorFields, principal: Principal, *
     if plan.skipped:
         raise Conflict(f"donor {ref}: {plan.skipped[0].message}")
     apply_plan(session, plan, source=f"api:{principal.name}", actor=principal.actor)
+    # The writer uses bulk statements: what the session holds is now stale.
+    session.expire_all()
 
 
 def _detail(session, ref: str, principal: Principal) -> dict:

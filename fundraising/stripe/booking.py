@@ -177,8 +177,8 @@ def apply_failed_payment(session: Session, failed: ev.FailedPayment) -> Outcome:
     return applied(f"failed attempt, no money moved: {failed.reason}")
 
 
-def stripe_refunds_booked(session: Session, donation: Donation) -> tuple[set[str], int]:
-    """The refund references booked from Stripe for a donation, and their total."""
+def stripe_refunds_booked(session: Session, donation: Donation) -> dict[str, int]:
+    """The refunds booked from Stripe for a donation: reference -> amount."""
     rows = session.execute(
         select(DonationAdjustment.reference, DonationAdjustment.amount_cents).where(
             DonationAdjustment.donation_id == donation.id,
@@ -186,7 +186,7 @@ def stripe_refunds_booked(session: Session, donation: Donation) -> tuple[set[str
             DonationAdjustment.kind == "refund",
         )
     ).all()
-    return {r for r, _ in rows}, sum(a for _, a in rows)
+    return {reference: amount for reference, amount in rows}
 
 
 def apply_refunds(session: Session, refunds: ev.Refunds) -> Outcome:
@@ -198,8 +198,7 @@ def apply_refunds(session: Session, refunds: ev.Refunds) -> Outcome:
             [Problem(None, "currency", f"refund in {refunds.currency} for a donation in {donation.currency}")],
             f"charge {refunds.charge_id}",
         )
-    references, total = stripe_refunds_booked(session, donation)
-    bookings = ev.refunds_to_book(refunds, booked_references=references, booked_total_cents=total)
+    bookings = ev.refunds_to_book(refunds, booked=stripe_refunds_booked(session, donation))
     for booking in bookings:
         record_adjustment(
             session, donation, kind="refund", amount_cents=booking.amount_cents, occurred_on=booking.occurred_on,

@@ -40,7 +40,10 @@ PREFIX_WORDS = frozenset(
     "van de der den het 't te ter ten in op uit aan bij onder over voor vd v/d d' l' la le du des von vom zu".split()
 )
 _INITIALS = re.compile(r"^(?:[A-Za-z][a-z]{0,2}\.)+$")
-_STREET_NUMBER = re.compile(r"^(?P<street>.*?[^\d\s])\s+(?P<number>\d{1,5})(?:\s*[-/]?\s*(?P<suffix>[A-Za-z0-9]{1,6}))?$")
+# "Kerkstraat 12-2" (a suffix after a dash or slash), else "Kerkstraat 12a", "Kerkstraat
+# 12 A" or "Plein 1944 7" (the last number is the house number).
+_STREET_DASH_SUFFIX = re.compile(r"^(?P<street>.*\S)\s+(?P<number>\d{1,5})\s*[-/]\s*(?P<suffix>[A-Za-z0-9]{1,6})$")
+_STREET_NUMBER = re.compile(r"^(?P<street>.*\S)\s+(?P<number>\d{1,5})\s*(?P<suffix>[A-Za-z]{1,4})?$")
 
 
 @dataclass
@@ -87,7 +90,7 @@ def split_street(line: str | None) -> dict[str, str]:
     text = " ".join((line or "").split())
     if not text:
         return {}
-    match = _STREET_NUMBER.match(text)
+    match = _STREET_DASH_SUFFIX.match(text) or _STREET_NUMBER.match(text)
     if not match:
         return {"street": text}
     parts = {"street": match.group("street"), "house_number": match.group("number")}

@@ -754,36 +754,32 @@ class RefundBooking:
     occurred_on: dt.date
 
 
-def refunds_to_book(refunds: Refunds, *, booked_references: set[str], booked_total_cents: int) -> list[RefundBooking]:
+def refunds_to_book(refunds: Refunds, *, booked: Mapping[str, int]) -> list[RefundBooking]:
     """The refund rows still to record for a charge, so each refund counts exactly once.
 
-    With the refunds listed, each one is booked under its own id. Refunds are taken in
-    the order they were made, and a refund is only booked for the part of the running
-    total that is not booked yet — so a redelivery, an older event arriving after a
-    newer one, or a total booked earlier from a payload without the list, never counts
-    money twice. Without the list (API versions from 2022-11-15), the difference
-    between the charge's `amount_refunded` and what is booked is booked under a key
-    made of the charge and that running total, which a redelivery reproduces."""
+    `booked` maps the references already booked for the charge's donation to their
+    amounts. With the refunds listed, each one not booked yet is booked under its own
+    id — so a redelivery, or an older event arriving after a newer one, books nothing.
+    Money booked under other keys (a running total from a payload without the list)
+    covers the unbooked refunds oldest first, so it is not counted twice. Without the
+    list (API versions from 2022-11-15), the difference between the charge's
+    `amount_refunded` and what is booked is booked under a key made of the charge and
+    that running total, which a redelivery reproduces."""
     bookings: list[RefundBooking] = []
-    booked = booked_total_cents
-    if refunds.items:
-        running = 0
-        for item in refunds.items:
-            if item.status not in REFUND_COUNTS:
-                continue
-            running += item.amount_cents
-            if item.refund_id in booked_references:
-                continue
-            missing = running - booked
-            if missing <= 0:
-                continue
-            amount = min(item.amount_cents, missing)
-            bookings.append(RefundBooking(item.refund_id, amount, item.occurred_on))
-            booked += amount
-        if refunds.items_complete:
-            return bookings
+    counting = [item for item in refunds.items if item.status in REFUND_COUNTS]
+    listed = {item.refund_id for item in counting}
+    uncovered_other = sum(amount for reference, amount in booked.items() if reference not in listed)
+    for item in counting:
+        if item.refund_id in booked:
+            continue
+        covered = min(item.amount_cents, uncovered_other)
+        uncovered_other -= covered
+        if item.amount_cents > covered:
+            bookings.append(RefundBooking(item.refund_id, item.amount_cents - covered, item.occurred_on))
+    if refunds.items and refunds.items_complete:
+        return bookings
     # No list (or a partial one): catch up with the charge's own running total.
-    missing = refunds.amount_refunded_cents - booked
+    missing = refunds.amount_refunded_cents - sum(booked.values()) - sum(b.amount_cents for b in bookings)
     if missing > 0:
         bookings.append(
             RefundBooking(f"{refunds.charge_id}:refunded:{refunds.amount_refunded_cents}", missing, refunds.occurred_on)

@@ -171,8 +171,7 @@ def _sync_refunds(session: Session, client: stripe.StripeClient, since_ts: int, 
 
 
 def _adjustment_count(session: Session, donation: Donation) -> int:
-    refs, _ = booking.stripe_refunds_booked(session, donation)
-    return len(refs)
+    return len(booking.stripe_refunds_booked(session, donation))
 
 
 def _link_recurring(session: Session, client: stripe.StripeClient, since: dt.date, since_ts: int, summary: SyncSummary) -> None:

@@ -160,32 +160,34 @@ def _refunds(items, *, amount_refunded=None, complete=True, charge_id="ch_1"):
 
 
 @pytest.mark.parametrize(
-    "items, amount_refunded, complete, booked_refs, booked_total, expected",
+    "items, amount_refunded, complete, booked, expected",
     [
         # a full refund, nothing booked yet
-        ([("re_1", 1000, 1, "succeeded")], None, True, set(), 0, [("re_1", 1000)]),
+        ([("re_1", 1000, 1, "succeeded")], None, True, {}, [("re_1", 1000)]),
         # the same event again: nothing
-        ([("re_1", 1000, 1, "succeeded")], None, True, {"re_1"}, 1000, []),
+        ([("re_1", 1000, 1, "succeeded")], None, True, {"re_1": 1000}, []),
         # a second partial refund: only the new one
-        ([("re_1", 300, 1, "succeeded"), ("re_2", 200, 2, "succeeded")], None, True, {"re_1"}, 300, [("re_2", 200)]),
+        ([("re_1", 300, 1, "succeeded"), ("re_2", 200, 2, "succeeded")], None, True, {"re_1": 300}, [("re_2", 200)]),
+        # two refunds made in the same second, the later-sorting one booked first
+        ([("re_b", 1000, 5, "succeeded"), ("re_a", 1500, 5, "succeeded")], None, True, {"re_b": 1000}, [("re_a", 1500)]),
         # the older event (one refund) after the newer one (two): nothing left to book
-        ([("re_1", 300, 1, "succeeded")], None, True, {"re_1", "re_2"}, 500, []),
+        ([("re_1", 300, 1, "succeeded")], None, True, {"re_1": 300, "re_2": 200}, []),
         # a failed refund returns no money
-        ([("re_1", 300, 1, "failed"), ("re_2", 200, 2, "succeeded")], 200, True, set(), 0, [("re_2", 200)]),
+        ([("re_1", 300, 1, "failed"), ("re_2", 200, 2, "succeeded")], 200, True, {}, [("re_2", 200)]),
         # no list: the running total, under a key a redelivery reproduces
-        ([], 400, False, set(), 0, [("ch_1:refunded:400", 400)]),
-        ([], 400, False, {"ch_1:refunded:400"}, 400, []),
-        ([], 1000, False, {"ch_1:refunded:400"}, 400, [("ch_1:refunded:1000", 600)]),
+        ([], 400, False, {}, [("ch_1:refunded:400", 400)]),
+        ([], 400, False, {"ch_1:refunded:400": 400}, []),
+        ([], 1000, False, {"ch_1:refunded:400": 400}, [("ch_1:refunded:1000", 600)]),
         # a total booked without a list, then the list arrives: the covered refund is skipped
-        ([("re_1", 400, 1, "succeeded"), ("re_2", 600, 2, "succeeded")], None, True, {"ch_1:refunded:400"}, 400, [("re_2", 600)]),
-        ([("re_1", 400, 1, "succeeded"), ("re_2", 600, 2, "succeeded")], None, True, {"ch_1:refunded:1000"}, 1000, []),
+        ([("re_1", 400, 1, "succeeded"), ("re_2", 600, 2, "succeeded")], None, True, {"ch_1:refunded:400": 400}, [("re_2", 600)]),
+        ([("re_1", 400, 1, "succeeded"), ("re_2", 600, 2, "succeeded")], None, True, {"ch_1:refunded:1000": 1000}, []),
         # a partial list (has_more): book what is listed, then catch up with the total
-        ([("re_2", 200, 2, "succeeded")], 500, False, set(), 0, [("re_2", 200), ("ch_1:refunded:500", 300)]),
+        ([("re_2", 200, 2, "succeeded")], 500, False, {}, [("re_2", 200), ("ch_1:refunded:500", 300)]),
     ],
 )
-def test_refunds_to_book(items, amount_refunded, complete, booked_refs, booked_total, expected):
+def test_refunds_to_book(items, amount_refunded, complete, booked, expected):
     refunds = _refunds(items, amount_refunded=amount_refunded, complete=complete)
-    bookings = ev.refunds_to_book(refunds, booked_references=booked_refs, booked_total_cents=booked_total)
+    bookings = ev.refunds_to_book(refunds, booked=booked)
     assert [(b.reference, b.amount_cents) for b in bookings] == expected
 
 
