@@ -97,8 +97,10 @@ def _register_commands() -> None:
         cli.add_command(command)
 
     from exports.ledger_commands import sepa
+    from fundraising.bank_commands import bank
 
     cli.add_command(sepa)
+    cli.add_command(bank)
 
 
 _register_commands()

@@ -1,0 +1,93 @@
+"""`anbi bank ...`: bank statements in, and the review list of lines that matched
+nothing. The rules are in `fundraising.bank` (reading) and `fundraising.bank_import`
+(what a line means)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from anbi.core.money import format_dutch
+
+
+@click.group()
+def bank() -> None:
+    """Bank statements (camt.053): import, review what matched nothing, assign it."""
+
+
+@bank.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def import_command(app, file: Path, as_json: bool) -> None:
+    """Import a camt.053 statement (versions .001.02 to .001.08).
+
+    The file is checked against the ISO schema of its version first; a file that
+    fails, is truncated or is not XML is refused and nothing is imported. Each line
+    is imported once: the same statement again changes nothing.
+
+    Incoming transfers become donations when a donor ref in the text or the payer's
+    IBAN names one donor (a campaign code in the text sets the campaign). SEPA
+    collections are confirmed (pending -> paid, dated by the booking date); returns
+    and refunds (R-transactions) undo the gift on their own date with the reason
+    code kept; MD07 (debtor deceased) also ends the donor's agreement and recurring
+    gifts. Stripe payouts are matched to the payout. The rest is listed by
+    `anbi bank unmatched`.
+    """
+    from anbi.cli import print_json
+    from fundraising.bank_import import import_file
+
+    with app.session() as session:
+        summary = import_file(session, file, actor=app.actor)
+    if as_json:
+        print_json(summary.as_json())
+        return
+    new = summary.lines - summary.already_imported
+    click.echo(f"{file.name} (camt.053.001.{summary.version}): {summary.lines} line(s), {new} new, "
+               f"{summary.already_imported} imported before.")
+    if new:
+        click.echo(f"  {summary.donations} transfer(s) booked as donations ({format_dutch(summary.donations_cents)}), "
+                   f"{summary.confirmed} collection(s) confirmed, {summary.returned} returned, {summary.refunded} refunded, "
+                   f"{summary.payouts} Stripe payout(s) matched, {summary.ignored} ignored (money out).")
+    for ref in summary.deceased:
+        click.echo(f"  Donor {ref}: the bank reports the debtor deceased (MD07); agreement and recurring gifts ended. Check the record.")
+    if summary.unmatched:
+        click.echo(f"  {summary.unmatched} line(s) matched nothing: see `anbi bank unmatched`.")
+
+
+@bank.command("unmatched")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@click.pass_obj
+def unmatched_command(app, as_json: bool) -> None:
+    """List statement lines that matched no donor, collection or payout."""
+    from anbi.cli import print_json
+    from fundraising.bank_import import unmatched_lines
+
+    with app.session() as session:
+        lines = unmatched_lines(session)
+    if as_json:
+        print_json(lines)
+        return
+    if not lines:
+        click.echo("Every statement line is matched.")
+        return
+    for line in lines:
+        sign = "" if line["direction"] == "credit" else "-"
+        who = " ".join(p for p in (line["name"], line["iban"]) if p) or "unknown payer"
+        click.echo(f"{line['id']:>7}  {line['date']}  {sign}{line['amount']:>10} {line['currency']}  {line['kind']:<9} "
+                   f"{who}  {line['text'] or ''}  [{line['note']}]")
+
+
+@bank.command("assign")
+@click.argument("line_id", type=int)
+@click.argument("donor_ref")
+@click.option("--campaign", "campaign", default=None, help="Campaign code to book the gift on.")
+@click.pass_obj
+def assign_command(app, line_id: int, donor_ref: str, campaign: str | None) -> None:
+    """Book an unmatched incoming transfer as a gift of DONOR_REF."""
+    from fundraising.bank_import import assign_line
+
+    with app.session() as session:
+        donation = assign_line(session, line_id, donor_ref, campaign_code=campaign, actor=app.actor)
+        text = f"Bank line {line_id} booked as donation {donation.reference[:12]}… of {donation.donor.ref}: {format_dutch(donation.amount_cents)}"
+    click.echo(text + (f", campaign {campaign}." if campaign else "."))

@@ -1,0 +1,548 @@
+"""`anbi bank import`: what each line of a bank statement means for our books.
+
+A statement is read and checked whole by `fundraising.bank` first; then every line
+not seen before (lines are keyed, so importing a statement again is a no-op) is
+decided by `decide`, a plain function over the line and what we already know:
+
+- a credit whose end-to-end id is one of our SEPA collections confirms it: the
+  pending donation becomes paid, dated by the booking date; a collection batch the
+  bank booked as one amount (no transaction details, only the PmtInfId of our file)
+  confirms every collection of that payment-information block when the total agrees;
+- a debit that returns one of our collections (an R-transaction: RvslInd, a return
+  reason, or a direct-debit bank code with our end-to-end id) undoes the gift on its
+  own booking date with the reason code kept: MD06 is the donor's refund after
+  settlement; any other code (AM04, AC04, MD07, ...) a return — `record_adjustment`
+  then makes a pending collection `failed` and a settled one `refunded`. A return that
+  is not a refund counts as a failure on the recurring gift. MD07 (debtor deceased)
+  also ends the donor's periodic agreement and recurring gifts, revokes the mandate
+  and marks the donor deceased, for a person to check;
+- a credit from Stripe is matched to its payout;
+- any other credit is a transfer: matched to a donor by a donor ref in the
+  remittance text or else by the payer's IBAN (one donor only), with a campaign code
+  in the text as its campaign, it becomes a donation (source "bank");
+- everything else that is money in goes to the review list (`anbi bank unmatched`),
+  to be assigned by hand (`anbi bank assign`); money out that is not a return is
+  ignored (it is not a gift).
+
+New donations for transfers are written in bulk with the rules of
+`fundraising.donations` (as the donations import does); confirmations and returns go
+through `confirm_paid` and `record_adjustment` one by one.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from anbi.core import audit
+from anbi.core.errors import Conflict, InvalidInput, NotFound, Problem
+from anbi.core.money import cents_to_str
+from anbi.core.progress import progress
+from donors.models import Donor
+from fundraising import bank
+from fundraising.agreements import end_agreement
+from fundraising.donations import (
+    DonationFacts,
+    add_flag,
+    check_donation,
+    confirm_paid,
+    foreign_currency_flag,
+    record_adjustment,
+    record_donation,
+)
+from fundraising.lookups import chunks, resolve_donor_refs
+from fundraising.models import Campaign, Donation, Mandate, PeriodicAgreement, RecurringGift
+from fundraising.models_ledger import BankLine, BankStatement, SepaCollection, StripePayout
+
+SOURCE = "bank"
+REFUND_REASONS = {"MD06"}          # the donor's own refund request (8-week right)
+DECEASED_REASONS = {"MD07"}
+DIRECT_DEBIT_FAMILIES = {"IDDT", "RDDT", "DDT"}
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*[A-Za-z0-9]|[A-Za-z0-9]")
+_PAYOUT_ID = re.compile(r"\bpo_[A-Za-z0-9]+\b")
+PAYOUT_DAYS = 3  # a payout reaches the bank within a few days of its arrival date
+
+
+# --------------------------------------------------------------------------- facts
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A SEPA collection of ours as the decision sees it."""
+
+    donation_id: int
+    amount_cents: int
+    status: str
+
+
+@dataclass(frozen=True)
+class Payout:
+    pk: int
+    payout_id: str
+    amount_cents: int
+    arrival_date: dt.date
+    matched: bool
+
+
+@dataclass
+class Known:
+    """What the decision may look up, gathered in bulk for one statement."""
+
+    collections: dict[str, Collection] = field(default_factory=dict)              # by end-to-end id
+    payment_infos: dict[str, list[str]] = field(default_factory=dict)             # PmtInfId -> end-to-end ids
+    donors_by_ref: dict[str, int] = field(default_factory=dict)
+    donors_by_iban: dict[str, set[int]] = field(default_factory=dict)
+    campaigns: dict[str, int] = field(default_factory=dict)
+    payouts: dict[str, Payout] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str                        # transfer, collection, return, payout, outgoing, other
+    state: str                       # matched, unmatched, ignored
+    action: str = "none"             # confirm, confirm_batch, return, donation, payout, none
+    note: str | None = None
+    end_to_end_ids: tuple[str, ...] = ()
+    donor_id: int | None = None
+    campaign_id: int | None = None
+    payout_pk: int | None = None
+    adjustment_kind: str | None = None
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text or "")
+
+
+def decide(line: bank.StatementLine, known: Known) -> Decision:
+    """What one statement line means. Plain: no database, no side effects."""
+    if line.status not in ("BOOK", ""):
+        return Decision("other", "ignored", note=f"status {line.status}: not booked yet")
+    e2e = line.end_to_end_id
+    ours = known.collections.get(e2e) if e2e else None
+    if line.direction == "debit":
+        returned = line.reversal or line.return_reason or line.family in DIRECT_DEBIT_FAMILIES
+        if ours is not None and returned:
+            return _return(line, ours)
+        if line.return_reason or line.reversal:
+            return Decision("return", "unmatched", note=f"return ({line.return_reason or 'no reason'}) of a collection we do not know ({e2e or 'no end-to-end id'})")
+        return Decision("outgoing", "ignored", note="money out: not a gift")
+
+    if line.currency != "EUR":
+        return Decision("transfer", "unmatched", note=f"amount in {line.currency}: book it by hand")
+    if ours is not None:
+        if ours.status == "pending":
+            return Decision("collection", "matched", "confirm", end_to_end_ids=(e2e,))
+        return Decision("collection", "matched", note=f"collection already {ours.status}", end_to_end_ids=(e2e,))
+    if line.batch_payment_info_id and line.batch_size == 1 and line.batch_payment_info_id in known.payment_infos:
+        return _batch(line, known)
+    if _from_stripe(line):
+        return _payout(line, known)
+    return _transfer(line, known)
+
+
+def _return(line: bank.StatementLine, ours: Collection) -> Decision:
+    reason = (line.return_reason or "").upper() or None
+    if ours.status == "failed":
+        return Decision("return", "matched", note="collection already failed", end_to_end_ids=(line.end_to_end_id,))
+    refund = reason in REFUND_REASONS and ours.status != "pending"
+    return Decision("return", "matched", "return", end_to_end_ids=(line.end_to_end_id,),
+                    adjustment_kind="refund" if refund else "reversal")
+
+
+def _batch(line: bank.StatementLine, known: Known) -> Decision:
+    ids = known.payment_infos[line.batch_payment_info_id]
+    members = [known.collections[e] for e in ids]
+    pending = [e for e, c in zip(ids, members) if c.status == "pending"]
+    total = sum(known.collections[e].amount_cents for e in pending)
+    if not pending:
+        return Decision("collection", "matched", note="collection batch already confirmed")
+    if total != line.amount_cents:
+        return Decision("collection", "unmatched", note=(
+            f"collection batch {line.batch_payment_info_id}: booked {cents_to_str(line.amount_cents)}, "
+            f"pending collections total {cents_to_str(total)}"))
+    return Decision("collection", "matched", "confirm_batch", end_to_end_ids=tuple(pending),
+                    note=f"batch {line.batch_payment_info_id}: {len(pending)} collections")
+
+
+def _from_stripe(line: bank.StatementLine) -> bool:
+    return "stripe" in (line.counterparty_name or "").lower() or bool(_PAYOUT_ID.search(line.text))
+
+
+def _payout(line: bank.StatementLine, known: Known) -> Decision:
+    named = _PAYOUT_ID.search(line.text)
+    if named and named.group(0) in known.payouts:
+        payout = known.payouts[named.group(0)]
+        if payout.amount_cents != line.amount_cents:
+            return Decision("payout", "unmatched", note=f"payout {payout.payout_id} is {cents_to_str(payout.amount_cents)}, the bank booked {cents_to_str(line.amount_cents)}")
+        return Decision("payout", "matched", "payout", payout_pk=payout.pk)
+    candidates = [
+        p for p in known.payouts.values()
+        if not p.matched and p.amount_cents == line.amount_cents
+        and abs((p.arrival_date - line.booking_date).days) <= PAYOUT_DAYS
+    ]
+    if len(candidates) == 1:
+        return Decision("payout", "matched", "payout", payout_pk=candidates[0].pk)
+    note = "several Stripe payouts of this amount" if candidates else "no Stripe payout of this amount and date yet (run `anbi stripe payouts`)"
+    return Decision("payout", "unmatched", note=note)
+
+
+def _transfer(line: bank.StatementLine, known: Known) -> Decision:
+    words = tokens(line.text)
+    refs = {known.donors_by_ref[w] for w in words if w in known.donors_by_ref}
+    refs |= {known.donors_by_ref[w.upper()] for w in words if w.upper() in known.donors_by_ref}
+    campaigns = {known.campaigns[w] for w in words if w in known.campaigns}
+    campaigns |= {known.campaigns[w.upper()] for w in words if w.upper() in known.campaigns}
+    campaign_id = next(iter(campaigns)) if len(campaigns) == 1 else None
+    if len(refs) > 1:
+        return Decision("transfer", "unmatched", note="the text names more than one donor")
+    if refs:
+        return Decision("transfer", "matched", "donation", donor_id=next(iter(refs)), campaign_id=campaign_id,
+                        note="donor named in the text")
+    by_iban = known.donors_by_iban.get(line.counterparty_iban or "", set())
+    if len(by_iban) == 1:
+        return Decision("transfer", "matched", "donation", donor_id=next(iter(by_iban)), campaign_id=campaign_id,
+                        note="donor found by IBAN")
+    if len(by_iban) > 1:
+        return Decision("transfer", "unmatched", note=f"{len(by_iban)} donors have this IBAN")
+    if campaign_id is not None:
+        return Decision("transfer", "unmatched", campaign_id=campaign_id, note="campaign named, payer unknown")
+    return Decision("transfer", "unmatched", note="payer unknown")
+
+
+# --------------------------------------------------------------------------- the import
+
+
+@dataclass
+class ImportSummary:
+    file: str
+    version: str
+    lines: int = 0
+    already_imported: int = 0
+    donations: int = 0
+    donations_cents: int = 0
+    confirmed: int = 0
+    returned: int = 0
+    refunded: int = 0
+    deceased: list[str] = field(default_factory=list)
+    payouts: int = 0
+    unmatched: int = 0
+    ignored: int = 0
+
+    def as_json(self) -> dict:
+        return {
+            "file": self.file, "camt_version": f"camt.053.001.{self.version}", "lines": self.lines,
+            "already_imported": self.already_imported, "donations": self.donations,
+            "donations_total": cents_to_str(self.donations_cents), "collections_confirmed": self.confirmed,
+            "collections_returned": self.returned, "refunds": self.refunded, "deceased_reported": self.deceased,
+            "payouts_matched": self.payouts, "unmatched": self.unmatched, "ignored": self.ignored,
+        }
+
+
+def import_file(session: Session, path: str | Path, *, actor: str) -> ImportSummary:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput([Problem(None, None, f"cannot read the file: {exc.strerror}")], path.name) from None
+    return import_statement(session, data, name=path.name, actor=actor)
+
+
+def import_statement(session: Session, data: bytes, *, name: str, actor: str) -> ImportSummary:
+    """Import one camt.053 file. Flushes, never commits; nothing is written when the
+    file fails its checks."""
+    parsed = bank.parse(data, name=name)
+    summary = ImportSummary(file=name, version=parsed.version)
+    pending: list[tuple[bank.StatementLine, int]] = []
+    for statement in parsed.statements:
+        statement_pk = _statement(session, statement, parsed, name)
+        pending.extend((line, statement_pk) for line in statement.lines)
+    summary.lines = len(pending)
+    seen = _existing_keys(session, [line.key for line, _ in pending])
+    fresh = [(line, pk) for line, pk in pending if line.key not in seen]
+    summary.already_imported = summary.lines - len(fresh)
+    # Chronological; on one day a return goes before the confirmation of the same
+    # collection, so a collection returned the day it was booked never settled.
+    fresh.sort(key=lambda item: (item[0].booking_date, 0 if item[0].direction == "debit" else 1))
+    known = _gather(session, [line for line, _ in fresh])
+    rows: list[dict] = []
+    transfers: list[tuple[int, bank.StatementLine, Decision]] = []
+    for line, statement_pk in progress(fresh, length=len(fresh), label="Reading statement lines"):
+        decision = decide(line, known)
+        row = _line_row(line, statement_pk, decision)
+        if decision.action == "donation":
+            transfers.append((len(rows), line, decision))
+        else:
+            _apply(session, line, decision, row, known, summary, actor)
+        _count(decision, summary)
+        rows.append(row)
+    _write_transfers(session, rows, transfers, summary)
+    for part in chunks(rows, 2000):
+        session.execute(insert(BankLine), list(part))
+    session.flush()
+    audit.record(session, actor=actor, action="import", entity="bank_statement", entity_ref=name,
+                 details=summary.as_json())
+    return summary
+
+
+def _statement(session: Session, statement: bank.Statement, parsed: bank.StatementFile, name: str) -> int:
+    """The statement row: found again when the same statement comes back."""
+    found = session.scalar(select(BankStatement).where(
+        BankStatement.account_iban == statement.account_iban, BankStatement.statement_ref == statement.statement_ref))
+    if found is not None:
+        return found.id
+    row = BankStatement(
+        account_iban=statement.account_iban, statement_ref=statement.statement_ref, message_id=parsed.message_id,
+        camt_version=parsed.version, from_date=statement.from_date, to_date=statement.to_date,
+        opening_cents=statement.opening_cents, closing_cents=statement.closing_cents, currency=statement.currency,
+        file_name=name, file_sha256=parsed.sha256,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def _existing_keys(session: Session, keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for part in chunks(sorted(set(keys))):
+        found.update(session.scalars(select(BankLine.key).where(BankLine.key.in_(part))))
+    return found
+
+
+def _gather(session: Session, lines: list[bank.StatementLine]) -> Known:
+    known = Known()
+    e2e = sorted({line.end_to_end_id for line in lines if line.end_to_end_id})
+    infos = sorted({line.batch_payment_info_id for line in lines if line.batch_payment_info_id and line.batch_size == 1})
+    for part in chunks(e2e):
+        for reference, donation_id, amount, status in session.execute(
+            select(Donation.reference, Donation.id, Donation.amount_cents, Donation.status)
+            .where(Donation.source == "sepa", Donation.reference.in_(part))
+        ):
+            known.collections[reference] = Collection(donation_id, amount, status)
+    for part in chunks(infos):
+        for info, reference, donation_id, amount, status in session.execute(
+            select(SepaCollection.payment_info_id, Donation.reference, Donation.id, Donation.amount_cents, Donation.status)
+            .join(Donation, Donation.id == SepaCollection.donation_id)
+            .where(SepaCollection.payment_info_id.in_(part))
+        ):
+            known.payment_infos.setdefault(info, []).append(reference)
+            known.collections[reference] = Collection(donation_id, amount, status)
+    credits = [line for line in lines if line.direction == "credit"]
+    words = sorted({w for line in credits for word in tokens(line.text) for w in (word, word.upper())})
+    for ref, donor in resolve_donor_refs(session, words).donors.items():
+        known.donors_by_ref[ref] = donor.id
+    ibans = sorted({line.counterparty_iban for line in credits if line.counterparty_iban})
+    for part in chunks(ibans):
+        for iban, donor_id in session.execute(
+            select(Donor.iban, Donor.id).where(Donor.iban.in_(part), Donor.merged_into_id.is_(None), Donor.purged_at.is_(None))
+        ):
+            known.donors_by_iban.setdefault(iban, set()).add(donor_id)
+        for iban, donor_id in session.execute(
+            select(Mandate.iban, Mandate.donor_id).join(Donor, Donor.id == Mandate.donor_id)
+            .where(Mandate.iban.in_(part), Donor.merged_into_id.is_(None), Donor.purged_at.is_(None))
+        ):
+            known.donors_by_iban.setdefault(iban, set()).add(donor_id)
+    known.campaigns = dict(session.execute(select(Campaign.code, Campaign.id)).all())
+    matched = set(session.scalars(select(BankLine.payout_id).where(BankLine.payout_id.is_not(None))))
+    for pk, payout_id, amount, arrival in session.execute(
+        select(StripePayout.id, StripePayout.payout_id, StripePayout.amount_cents, StripePayout.arrival_date)
+    ):
+        known.payouts[payout_id] = Payout(pk, payout_id, amount, arrival, pk in matched)
+    return known
+
+
+def _line_row(line: bank.StatementLine, statement_pk: int, decision: Decision) -> dict:
+    return dict(
+        statement_id=statement_pk, key=line.key, account_iban=line.account_iban, booking_date=line.booking_date,
+        value_date=line.value_date, amount_cents=line.amount_cents, currency=line.currency, direction=line.direction,
+        reversal=line.reversal, bank_code=line.bank_code[:40], entry_ref=_cut(line.entry_ref, 100),
+        end_to_end_id=_cut(line.end_to_end_id, 100), mandate_ref=_cut(line.mandate_ref, 100),
+        counterparty_name=_cut(line.counterparty_name, 200), counterparty_iban=_cut(line.counterparty_iban, 34),
+        remittance=line.remittance, creditor_reference=_cut(line.creditor_reference, 100),
+        return_reason=_cut(line.return_reason, 10), additional_info=line.additional_info,
+        batch_payment_info_id=_cut(line.batch_payment_info_id, 100), batch_size=line.batch_size,
+        kind=decision.kind, state=decision.state, note=decision.note, donation_id=None, adjustment_id=None,
+        payout_id=decision.payout_pk, assigned_by=None,
+    )
+
+
+def _cut(text: str | None, length: int) -> str | None:
+    return text[:length] if text else text
+
+
+def _count(decision: Decision, summary: ImportSummary) -> None:
+    if decision.state == "unmatched":
+        summary.unmatched += 1
+    elif decision.state == "ignored":
+        summary.ignored += 1
+    elif decision.action == "payout":
+        summary.payouts += 1
+
+
+def _apply(session: Session, line: bank.StatementLine, decision: Decision, row: dict, known: Known,
+           summary: ImportSummary, actor: str) -> None:
+    if decision.action == "confirm" or decision.action == "confirm_batch":
+        for e2e in decision.end_to_end_ids:
+            collection = known.collections[e2e]
+            donation = session.get(Donation, collection.donation_id)
+            confirm_paid(session, donation, received_on=line.booking_date)
+            _collected(session, donation, line.booking_date)
+            known.collections[e2e] = replace(collection, status="paid")
+            summary.confirmed += 1
+        if decision.action == "confirm":
+            row["donation_id"] = known.collections[decision.end_to_end_ids[0]].donation_id
+    elif decision.action == "return":
+        e2e = decision.end_to_end_ids[0]
+        collection = known.collections[e2e]
+        donation = session.get(Donation, collection.donation_id)
+        reason = (line.return_reason or "").upper() or None
+        adjustment, _ = record_adjustment(
+            session, donation, kind=decision.adjustment_kind, amount_cents=line.amount_cents,
+            occurred_on=line.booking_date, source=SOURCE, reference=line.key, reason_code=reason,
+        )
+        known.collections[e2e] = replace(collection, status=donation.status)
+        row["donation_id"] = donation.id
+        row["adjustment_id"] = adjustment.id
+        if decision.adjustment_kind == "refund":
+            summary.refunded += 1
+        else:
+            summary.returned += 1
+            if donation.recurring_gift is not None:
+                # A return is a failed attempt to collect; a refund the donor asked for is not.
+                donation.recurring_gift.failed_attempts += 1
+        if reason in DECEASED_REASONS and donation.donor is not None:
+            row["note"] = "; ".join(_debtor_deceased(session, donation, line, actor))
+            summary.deceased.append(donation.donor.ref)
+    elif decision.action == "payout":
+        payout = next(p for p in known.payouts.values() if p.pk == decision.payout_pk)
+        known.payouts[payout.payout_id] = replace(payout, matched=True)
+    elif decision.end_to_end_ids and len(decision.end_to_end_ids) == 1:
+        # Seen before (already confirmed or already failed): still point at the gift.
+        row["donation_id"] = known.collections[decision.end_to_end_ids[0]].donation_id
+
+
+def _collected(session: Session, donation: Donation, day: dt.date) -> None:
+    """The mandate register keeps the date of the last collection that settled."""
+    mandate = donation.mandate
+    if mandate is not None and (mandate.last_collected_on is None or mandate.last_collected_on < day):
+        mandate.last_collected_on = day
+
+
+def _debtor_deceased(session: Session, donation: Donation, line: bank.StatementLine, actor: str) -> list[str]:
+    """MD07: the bank says the debtor died. Death ends a periodic gift agreement by law
+    (DOMAIN.md 1.3, 7.5); the recurring gifts and the mandate stop; the donor is marked
+    deceased for a person to check the date (the bank does not give it)."""
+    donor = donation.donor
+    day = line.booking_date
+    done = []
+    for agreement in session.scalars(select(PeriodicAgreement).where(
+            PeriodicAgreement.donor_id == donor.id, PeriodicAgreement.status == "active")):
+        end_agreement(session, agreement.number, end_date=max(day, agreement.signed_on), reason="death", actor=actor)
+        done.append(f"agreement {agreement.number} ended")
+    for gift in session.scalars(select(RecurringGift).where(
+            RecurringGift.donor_id == donor.id, RecurringGift.status != "cancelled")):
+        gift.status = "cancelled"
+        gift.end_date = gift.end_date if gift.end_date and gift.end_date < day else day
+        done.append(f"recurring gift {gift.reference} cancelled")
+    for mandate in session.scalars(select(Mandate).where(Mandate.donor_id == donor.id, Mandate.status == "active")):
+        mandate.status = "revoked"
+        done.append(f"mandate {mandate.mandate_id} revoked")
+    if donor.deceased_on is None:
+        donor.deceased_on = day
+    donor.notes = add_flag(donor.notes, f"MD07 (debtor deceased) reported by the bank on {day.isoformat()}: "
+                                        "check the date of death")
+    done.append("donor marked deceased, to be checked")
+    audit.record(session, actor=actor, action="deceased_reported", entity="donor", entity_ref=donor.ref,
+                 details={"source": "bank return MD07", "booking_date": day.isoformat(), "done": done})
+    session.flush()
+    return done
+
+
+def _write_transfers(session: Session, rows: list[dict], transfers: list, summary: ImportSummary) -> None:
+    """Incoming transfers matched to a donor become donations, written in bulk under the
+    rules of `fundraising.donations` (check_donation; a foreign currency is flagged)."""
+    if not transfers:
+        return
+    values = []
+    problems = []
+    for index, line, decision in transfers:
+        facts = DonationFacts(source=SOURCE, reference=line.key, amount_cents=line.amount_cents, currency=line.currency,
+                              method="bank_transfer")
+        for problem in check_donation(facts):
+            problems.append(Problem(None, f"bank line {line.entry_number}.{line.transaction_number} {problem.field}", problem.reason))
+        values.append(dict(
+            source=SOURCE, reference=line.key, donor_id=decision.donor_id, received_on=line.booking_date,
+            amount_cents=line.amount_cents, currency=line.currency, method="bank_transfer", kind="gift",
+            consideration_cents=0, status="paid", campaign_id=decision.campaign_id,
+            flag=foreign_currency_flag(line.currency) if line.currency != "EUR" else None,
+        ))
+    if problems:
+        raise InvalidInput(problems, summary.file)
+    statement = insert(Donation).returning(Donation.id, Donation.reference, sort_by_parameter_order=True)
+    ids = []
+    for part in chunks(values, 2000):
+        ids.extend(donation_id for donation_id, _ in session.execute(statement, list(part)))
+    for (index, line, decision), donation_id in zip(transfers, ids):
+        rows[index]["donation_id"] = donation_id
+        summary.donations += 1
+        summary.donations_cents += line.amount_cents
+
+
+# --------------------------------------------------------------------------- review
+
+
+def unmatched_lines(session: Session) -> list[dict]:
+    """The review list: money in (and returns) that matched nothing, oldest first."""
+    lines = session.scalars(select(BankLine).where(BankLine.state == "unmatched").order_by(BankLine.booking_date, BankLine.id))
+    return [
+        {
+            "id": line.id, "date": line.booking_date.isoformat(), "amount": cents_to_str(line.amount_cents),
+            "currency": line.currency, "direction": line.direction, "kind": line.kind,
+            "name": line.counterparty_name, "iban": line.counterparty_iban,
+            "text": " ".join(p for p in (line.remittance, line.creditor_reference) if p) or line.additional_info,
+            "end_to_end_id": line.end_to_end_id, "return_reason": line.return_reason, "note": line.note,
+        }
+        for line in lines
+    ]
+
+
+class BankLineNotFound(NotFound):
+    def __init__(self, line_id: int):
+        self.line_id = line_id
+        super().__init__(f"bank line {line_id} does not exist")
+
+
+def assign_line(session: Session, line_id: int, donor_ref: str, *, campaign_code: str | None, actor: str) -> Donation:
+    """Book an unmatched incoming transfer as a gift of this donor (and campaign)."""
+    from donors.service import resolve_ref
+    from fundraising.errors import CampaignNotFound
+
+    line = session.get(BankLine, line_id)
+    if line is None:
+        raise BankLineNotFound(line_id)
+    if line.state != "unmatched":
+        raise Conflict(f"bank line {line_id} is {line.state}" + (f" (donation {line.donation.reference})" if line.donation else "")
+                       + ": only an unmatched line can be assigned")
+    if line.direction != "credit" or line.kind not in ("transfer", "other"):
+        raise Conflict(f"bank line {line_id} is a {line.kind} ({line.direction}), not an incoming transfer: "
+                       "returns and payouts are matched to their collection or payout, not to a donor")
+    donor = resolve_ref(session, donor_ref)
+    campaign = None
+    if campaign_code:
+        campaign = session.scalar(select(Campaign).where(Campaign.code == campaign_code))
+        if campaign is None:
+            raise CampaignNotFound(campaign_code)
+    donation, _ = record_donation(
+        session, source=SOURCE, reference=line.key, donor=donor, received_on=line.booking_date,
+        amount_cents=line.amount_cents, currency=line.currency, method="bank_transfer", campaign=campaign,
+    )
+    session.execute(update(BankLine).where(BankLine.id == line.id).values(
+        state="matched", donation_id=donation.id, assigned_by=actor, note=add_flag(line.note, f"assigned by {actor}")))
+    audit.record(session, actor=actor, action="assign", entity="bank_line", entity_ref=str(line.id),
+                 details={"donor": donor.ref, "campaign": campaign_code, "amount": cents_to_str(line.amount_cents),
+                          "donation": donation.reference})
+    session.flush()
+    return donation
