@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from anbi.core.money import format_dutch
+# Registers the purge hook that pseudonymises bank lines; `anbi` loads this module at start.
+from fundraising import ledger_privacy  # noqa: F401
 
 
 @click.group()

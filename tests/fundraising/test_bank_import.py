@@ -299,3 +299,22 @@ def test_decide_returns_and_refunds():
     assert (unknown.kind, unknown.state) == ("return", "unmatched")
     pending = bank_import.decide(line(status="PDNG"), known)
     assert pending.state == "ignored"
+
+
+def test_a_purge_forgets_the_payer_on_the_donors_bank_lines(cli, engine, tmp_path):
+    from donors import privacy
+    from fundraising.ledger_privacy import forget_bank_lines
+
+    assert forget_bank_lines in privacy.AFTER_PURGE  # registered when `anbi` starts
+    seed(engine)
+    cli("bank", "import", str(write(tmp_path, statement([
+        w.transfer(D(2025, 3, 3), 2500, name="A. Jansen", iban="NL20INGB0001234567", remittance="gift van Anna"),
+        w.transfer(D(2025, 3, 3), 700, name="Iemand", iban="NL39RABO0300065264", remittance="x")])))))
+    with Session(engine) as session:
+        donor = session.scalar(select(Donor).where(Donor.ref == "D100"))
+        forget_bank_lines(session, [privacy.PurgedDonor(id=donor.id, ref="D100")])
+        session.commit()
+        lines = {line.amount_cents: line for line in session.scalars(select(BankLine))}
+        assert (lines[2500].counterparty_name, lines[2500].counterparty_iban, lines[2500].remittance) == (None, None, None)
+        assert lines[2500].booking_date == D(2025, 3, 3)  # the books keep date and amount
+        assert lines[700].counterparty_name == "Iemand"  # another payer's line is untouched
