@@ -309,7 +309,7 @@ def test_a_purge_forgets_the_payer_on_the_donors_bank_lines(cli, engine, tmp_pat
     seed(engine)
     cli("bank", "import", str(write(tmp_path, statement([
         w.transfer(D(2025, 3, 3), 2500, name="A. Jansen", iban="NL20INGB0001234567", remittance="gift van Anna"),
-        w.transfer(D(2025, 3, 3), 700, name="Iemand", iban="NL39RABO0300065264", remittance="x")])))))
+        w.transfer(D(2025, 3, 3), 700, name="Iemand", iban="NL39RABO0300065264", remittance="x")]))))
     with Session(engine) as session:
         donor = session.scalar(select(Donor).where(Donor.ref == "D100"))
         forget_bank_lines(session, [privacy.PurgedDonor(id=donor.id, ref="D100")])
