@@ -44,6 +44,10 @@ MERGE_POLICY: dict[str, str] = {
     "mandates.donor_id": "move",
     "periodic_agreements.donor_id": "move",
     "recurring_gifts.donor_id": "move",
+    # Issued statements keep naming the donor they were issued to; the next receipts
+    # run replaces them with the kept donor's corrected statement (issue 4).
+    "statements.donor_id": "keep",
+    "statement_deliveries.donor_id": "keep",
     # The web application: a portal link or portal session of the duplicate opens the kept donor.
     "portal_links.donor_id": "move",
     "web_sessions.donor_id": "move",
@@ -55,6 +59,8 @@ MERGE_POLICY: dict[str, str] = {
 _SINGLE_FIELDS = ("initials", "first_name", "organisation_name", "organisation_type", "email", "phone", "iban",
                   "deceased_on")
 _SURNAME_FIELDS = ("prefix", "last_name")
+_PERSON_FIELDS = ("initials", "first_name")
+_ORGANISATION_FIELDS = ("organisation_name", "organisation_type")
 _ADDRESS_FIELDS = ("street", "house_number", "house_number_suffix", "postcode", "city", "country")
 
 
@@ -181,12 +187,15 @@ def fill_empty_fields(keep: Donor, duplicate: Donor) -> list[str]:
     """Copy what the kept donor lacks from the duplicate; return the fields filled."""
     filled = []
     for name in _SINGLE_FIELDS:
-        if name == "organisation_type" and keep.kind != "organisation":
+        # A person's given names mean nothing on an organisation, and the other way round.
+        if name in _ORGANISATION_FIELDS and keep.kind != "organisation":
+            continue
+        if name in _PERSON_FIELDS and keep.kind == "organisation":
             continue
         if _empty(getattr(keep, name)) and not _empty(getattr(duplicate, name)):
             setattr(keep, name, getattr(duplicate, name))
             filled.append(name)
-    for group in (_SURNAME_FIELDS, _ADDRESS_FIELDS):
+    for group in ((_SURNAME_FIELDS,) if keep.kind != "organisation" else ()) + (_ADDRESS_FIELDS,):
         # Only when the kept donor has none of the group (country always has a default).
         if all(_empty(getattr(keep, n)) for n in group if n != "country") \
                 and not all(_empty(getattr(duplicate, n)) for n in group if n != "country"):

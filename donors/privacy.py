@@ -261,7 +261,10 @@ def _rows(session: Session, table: Table, column: Column, ids: list[int]) -> lis
     rows: list[Row] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        rows.extend(session.execute(select(table).where(column.in_(chunk)).order_by(table.c.id)).mappings().all())
+        statement = select(table).where(column.in_(chunk))
+        if "id" in table.c:
+            statement = statement.order_by(table.c.id)
+        rows.extend(session.execute(statement).mappings().all())
     return rows
 
 
@@ -311,8 +314,10 @@ def export_personal_data(session: Session, ref: str, *, actor: str) -> dict:
         rows = []
         for column in _donor_columns(table):
             for row in _rows(session, table, column, ids):
-                if row["id"] not in seen:
-                    seen.add(row["id"])
+                # A row pointing at the donor through two columns is listed once.
+                identity = row["id"] if "id" in row else tuple(row.values())
+                if identity not in seen:
+                    seen.add(identity)
                     rows.append(_row_document(row))
         if rows:
             records[table_name] = rows

@@ -196,3 +196,14 @@ def test_merge_refuses_while_a_referencing_table_is_undeclared(session, monkeypa
     with pytest.raises(ConfigurationError, match="no merge policy for donations.donor_id"):
         merge_donors(session, "A", "B", actor="tester")
     _nothing_written(session)
+
+
+def test_merge_fills_only_the_fields_of_the_kept_donors_kind(session):
+    keep = make_donor(session, ref="ORG", kind="organisation", organisation_name="Bakkerij Jansen B.V.",
+                      organisation_type=None, email=None)
+    make_donor(session, ref="PERSON", first_name="Jan", initials="J.", last_name="Jansen", email="jan@bakkerij.nl")
+    result = merge_donors(session, "ORG", "PERSON", actor="tester")
+    kept = session.get(Donor, keep.id)
+    assert (kept.first_name, kept.initials, kept.last_name) == (None, None, None)
+    assert kept.email == "jan@bakkerij.nl"
+    assert result.filled == ["email"]
