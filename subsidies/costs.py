@@ -409,8 +409,10 @@ def _booked_years(session: Session, first_year_by_employee: dict[str, int]) -> s
 def documented_costs(session: Session, employees: Iterable[str]) -> dict[str, list[DocumentedCost]]:
     found: dict[str, list[DocumentedCost]] = defaultdict(list)
     for chunk in chunks(sorted(set(employees))):
-        for cost in session.scalars(select(StaffCost).where(StaffCost.employee.in_(chunk))):
-            found[cost.employee].append(DocumentedCost(cost.year, cost.annual_cost_cents, cost.fte))
+        for employee, year, annual, fte in session.execute(
+            select(StaffCost.employee, StaffCost.year, StaffCost.annual_cost_cents, StaffCost.fte).where(StaffCost.employee.in_(chunk))
+        ):
+            found[employee].append(DocumentedCost(year, annual, fte))
     return found
 
 

@@ -217,8 +217,11 @@ def build_statements(
         for category, (gift, goods) in donations.get(statement.year, {}).items():
             statement.raised[category] += gift
             statement.goods_and_services += goods
-        for grant in grants:
-            statement.raised[grant.category] += recognised_in_year(grant, statement.year)
+    for grant in grants:
+        # Each cumulative figure once: this year's income and last year's share a cut-off.
+        upto = {y: cumulative_recognised(grant, y) for y in (year - 2, year - 1, year)}
+        current.raised[grant.category] += upto[year] - upto[year - 1]
+        previous.raised[grant.category] += upto[year - 1] - upto[year - 2]
     return current, previous
 
 
@@ -290,9 +293,14 @@ def grant_income_inputs(session: Session, up_to_year: int) -> list[GrantIncomeIn
     year_end = dt.date(up_to_year, 12, 31)
     grants: dict[int, GrantIncomeInputs] = {}
     rows = session.execute(
-        select(Grant, Funder.name, Funder.type).join(Funder, Funder.id == Grant.funder_id).where(Grant.status != "applied")
+        select(Grant.id, Grant.kind, Grant.reference, Grant.title, Grant.start_on, Grant.end_on, Grant.awarded_cents,
+               Grant.funding_rate, Grant.indirect_rate, Grant.indirect_base, Grant.allowed_shift, Grant.settled_on,
+               Grant.settled_cents, Grant.fund_id, Grant.restricted, Grant.hours_per_year, Funder.name, Funder.type)
+        .join(Funder, Funder.id == Grant.funder_id)
+        .where(Grant.status != "applied")
     ).all()
-    for grant, funder_name, funder_type in rows:
+    for grant in rows:
+        funder_name, funder_type = grant.name, grant.type
         grants[grant.id] = GrantIncomeInputs(
             id=grant.id,
             kind=grant.kind,
@@ -310,7 +318,7 @@ def grant_income_inputs(session: Session, up_to_year: int) -> list[GrantIncomeIn
         )
     if not grants:
         return []
-    hours_per_year = {g.id: g.hours_per_year for g, _, _ in rows}
+    hours_per_year = {g.id: g.hours_per_year for g in rows}
     line_codes: dict[int, str] = {}
     for line in session.execute(select(BudgetLine.id, BudgetLine.grant_id, BudgetLine.code, BudgetLine.name, BudgetLine.amount_cents).order_by(BudgetLine.id)):
         if line.grant_id in grants:

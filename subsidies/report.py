@@ -13,9 +13,10 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, and_, cast, extract, func, select
+from sqlalchemy import BigInteger, Date, Integer, String, and_, bindparam, cast, extract, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from anbi.core.money import cents_to_str, round_half_up
@@ -31,9 +32,10 @@ from subsidies.accountability import (
     account_for,
 )
 from subsidies.costs import documented_costs
-from subsidies.grants import decimal_text, find_grant
+from subsidies.grants import decimal_text
+from subsidies.errors import GrantNotFound
 from subsidies.hours import DocumentedCost, documented_cost_for, hour_rate_cents
-from subsidies.models import Expense, Grant, GrantPayment, Output, Timesheet
+from subsidies.models import BudgetLine, Expense, Funder, Grant, GrantPayment, Indicator, Output, StaffCost, Timesheet
 
 HUNDRED = Decimal(100)
 
@@ -47,11 +49,13 @@ def year_of(column):
     return cast(extract("year", column), Integer)
 
 
-def terms_of(grant: Grant) -> GrantTerms:
+def terms_of(grant) -> GrantTerms:
+    """The terms of a grant row (a Grant, or a row with its columns and `funder`)."""
+    funder = grant.funder if isinstance(grant.funder, str) else grant.funder.name
     return GrantTerms(
         reference=grant.reference,
         title=grant.title,
-        funder=grant.funder.name,
+        funder=funder,
         start=grant.start_on,
         end=grant.end_on,
         awarded_cents=grant.awarded_cents,
@@ -85,11 +89,11 @@ class HourRate:
     rate_cents: int
 
 
-def hour_rates(session: Session, grant: Grant, pairs) -> dict[tuple[str, int], HourRate]:
-    pairs = set(pairs)
-    costs = documented_costs(session, (employee for employee, _ in pairs))
+def price_hours(grant, costs: dict[str, list[DocumentedCost]], pairs) -> dict[tuple[str, int], HourRate]:
+    """Hour rates under `grant`'s hours basis (a Grant, or a row with reference and
+    hours_per_year) for each (employee, year), from the documented costs."""
     rates = {}
-    for employee, year in pairs:
+    for employee, year in set(pairs):
         cost = documented_cost_for(costs.get(employee, []), year)
         if cost is None:
             # Imports refuse such hours; a line loaded another way must not be priced at 0 silently.
@@ -99,74 +103,139 @@ def hour_rates(session: Session, grant: Grant, pairs) -> dict[tuple[str, int], H
     return rates
 
 
+def hour_rates(session: Session, grant, pairs) -> dict[tuple[str, int], HourRate]:
+    pairs = set(pairs)
+    return price_hours(grant, documented_costs(session, (employee for employee, _ in pairs)), pairs)
+
+
+EARLIEST, LATEST = dt.date(1, 1, 1), dt.date(9999, 12, 31)
+
+
+@lru_cache(maxsize=1)
+def _statements():
+    """The report's two queries, built once: the grant by its reference, then one
+    UNION ALL of everything else about it, each branch tagged by `kind`:
+
+    line, indicator        the budget lines and indicators (note = name, total = budget / target)
+    expense                eligible expenses summed per budget line
+    hours                  hours per budget line, employee and year (total = eligible, extra = all)
+    payment, output        payments summed per kind (name), outputs per indicator (key)
+    x-expense, x-hours     the rows that are not (fully) eligible, one by one, with their reason
+    staff                  documented annual costs (note = FTE) of the employees with hours here
+
+    Two round trips keep a report near the cost of the bare aggregation."""
+    grant_id = bindparam("grant_id")
+    low, high = bindparam("period_from", type_=Date), bindparam("period_to", type_=Date)
+    no_key, no_text, no_year, no_day = cast(null(), BigInteger), cast(null(), String(300)), cast(null(), Integer), cast(null(), Date)
+    zero = literal(0, BigInteger)
+
+    def kind(name: str):
+        return literal(name, String(10))
+
+    grant = (
+        select(Grant.id, Grant.reference, Grant.title, Grant.start_on, Grant.end_on, Grant.awarded_cents, Grant.currency,
+               Grant.funding_rate, Grant.indirect_rate, Grant.indirect_base, Grant.allowed_shift, Grant.accountability,
+               Grant.settled_cents, Grant.hours_per_year, Funder.name.label("funder"))
+        .join(Funder, Funder.id == Grant.funder_id)
+        .where(Grant.reference == bindparam("reference"))
+    )
+    year = year_of(Timesheet.worked_on)
+    facts = union_all(
+        select(kind("line").label("kind"), BudgetLine.id.label("key"), BudgetLine.code.label("name"), no_year.label("year"),
+               no_day.label("day"), no_text.label("reference"), BudgetLine.name.label("note"),
+               BudgetLine.amount_cents.label("total"), zero.label("extra"))
+        .where(BudgetLine.grant_id == grant_id),
+        select(kind("indicator"), Indicator.id, Indicator.code, no_year, no_day, no_text, Indicator.name, Indicator.target, zero)
+        .where(Indicator.grant_id == grant_id),
+        select(kind("expense"), Expense.budget_line_id, no_text, no_year, no_day, no_text, no_text, sum_int(Expense.amount_cents), zero)
+        .where(Expense.grant_id == grant_id, Expense.eligible.is_(True), Expense.spent_on.between(low, high))
+        .group_by(Expense.budget_line_id),
+        select(kind("hours"), Timesheet.budget_line_id, Timesheet.employee, year, no_day, no_text, no_text,
+               sum_int(Timesheet.eligible_hundredths), sum_int(Timesheet.hours_hundredths))
+        .where(Timesheet.grant_id == grant_id, Timesheet.worked_on.between(low, high))
+        .group_by(Timesheet.budget_line_id, Timesheet.employee, year),
+        select(kind("payment"), no_key, GrantPayment.kind, no_year, no_day, no_text, no_text, sum_int(GrantPayment.amount_cents), zero)
+        .where(GrantPayment.grant_id == grant_id, GrantPayment.paid_on.between(low, high))
+        .group_by(GrantPayment.kind),
+        select(kind("output"), Output.indicator_id, no_text, no_year, no_day, no_text, no_text, sum_int(Output.value), zero)
+        .where(Output.grant_id == grant_id, Output.achieved_on.between(low, high))
+        .group_by(Output.indicator_id),
+        select(kind("x-expense"), Expense.budget_line_id, no_text, no_year, Expense.spent_on, Expense.reference, Expense.reason,
+               Expense.amount_cents, zero)
+        .where(Expense.grant_id == grant_id, Expense.eligible.is_(False), Expense.spent_on.between(low, high)),
+        select(kind("x-hours"), Timesheet.budget_line_id, Timesheet.employee, no_year, Timesheet.worked_on, Timesheet.reference,
+               Timesheet.ineligible_reason, Timesheet.hours_hundredths - Timesheet.eligible_hundredths, zero)
+        .where(Timesheet.grant_id == grant_id, Timesheet.eligible_hundredths < Timesheet.hours_hundredths,
+               Timesheet.worked_on.between(low, high)),
+        select(kind("staff"), no_key, StaffCost.employee, StaffCost.year, no_day, no_text, StaffCost.fte,
+               StaffCost.annual_cost_cents, zero)
+        .where(StaffCost.employee.in_(select(Timesheet.employee).where(Timesheet.grant_id == grant_id).distinct())),
+    )
+    return grant, facts
+
+
 def gather(
     session: Session, reference: str, *, period_from: dt.date | None = None, period_to: dt.date | None = None
 ) -> Figures:
     """One grant's figures, for the whole grant or for an interim period."""
-    grant = find_grant(session, reference)
-    line_codes = {line.id: line.code for line in grant.budget_lines}
+    grant_statement, facts_statement = _statements()
+    grant = session.execute(grant_statement, {"reference": reference}).one_or_none()
+    if grant is None:
+        raise GrantNotFound(reference)
+    parameters = {"grant_id": grant.id, "period_from": period_from or EARLIEST, "period_to": period_to or LATEST}
 
-    expense_rows = session.execute(
-        select(Expense.budget_line_id, sum_int(Expense.amount_cents))
-        .where(Expense.grant_id == grant.id, Expense.eligible.is_(True), _window(Expense.spent_on, period_from, period_to))
-        .group_by(Expense.budget_line_id)
-    ).all()
-    expenses = [ExpenseTotal(line_codes.get(line_id), total) for line_id, total in expense_rows]
+    lines, indicator_rows, expenses, hour_rows, not_eligible = [], [], [], [], []
+    paid: dict[str, int] = {}
+    achieved: dict[int, int] = {}
+    costs: dict[str, list[DocumentedCost]] = {}
+    for row in session.execute(facts_statement, parameters):
+        if row.kind == "line":
+            lines.append(row)
+        elif row.kind == "indicator":
+            indicator_rows.append(row)
+        elif row.kind == "expense":
+            expenses.append(row)
+        elif row.kind == "hours":
+            hour_rows.append(row)
+        elif row.kind == "payment":
+            paid[row.name] = row.total
+        elif row.kind == "output":
+            achieved[row.key] = row.total
+        elif row.kind in ("x-expense", "x-hours"):
+            not_eligible.append(row)
+        else:  # staff
+            costs.setdefault(row.name, []).append(DocumentedCost(row.year, row.total, Decimal(row.note)))
+    lines.sort(key=lambda line: line.key)
+    indicator_rows.sort(key=lambda indicator: indicator.key)
+    line_codes = {line.key: line.name for line in lines}
 
-    year = year_of(Timesheet.worked_on)
-    hour_rows = session.execute(
-        select(Timesheet.budget_line_id, Timesheet.employee, year, sum_int(Timesheet.eligible_hundredths),
-               sum_int(Timesheet.hours_hundredths))
-        .where(Timesheet.grant_id == grant.id, _window(Timesheet.worked_on, period_from, period_to))
-        .group_by(Timesheet.budget_line_id, Timesheet.employee, year)
-    ).all()
-    rates = hour_rates(session, grant, ((employee, y) for _, employee, y, _, _ in hour_rows)) if hour_rows else {}
+    pairs = {(row.name, row.year) for row in hour_rows}
+    pairs |= {(row.name, row.day.year) for row in not_eligible if row.kind == "x-hours"}
+    rates = price_hours(grant, costs, pairs)
     staff = [
-        StaffHours(line_codes.get(line_id), employee, y, Decimal(eligible) / HUNDRED, rates[(employee, y)].rate_cents)
-        for line_id, employee, y, eligible, _ in hour_rows
-        if eligible
+        StaffHours(line_codes.get(row.key), row.name, row.year, Decimal(row.total) / HUNDRED, rates[(row.name, row.year)].rate_cents)
+        for row in hour_rows
+        if row.total
     ]
-
     ineligible = []
-    for row in session.execute(
-        select(Expense.reference, Expense.spent_on, Expense.budget_line_id, Expense.amount_cents, Expense.reason)
-        .where(Expense.grant_id == grant.id, Expense.eligible.is_(False), _window(Expense.spent_on, period_from, period_to))
-    ):
-        ineligible.append(IneligibleItem("expense", row.reference, row.spent_on, line_codes.get(row.budget_line_id),
-                                         Decimal(row.amount_cents), row.reason or "not eligible"))
-    for row in session.execute(
-        select(Timesheet.reference, Timesheet.worked_on, Timesheet.budget_line_id, Timesheet.employee,
-               Timesheet.hours_hundredths, Timesheet.eligible_hundredths, Timesheet.ineligible_reason)
-        .where(Timesheet.grant_id == grant.id, Timesheet.eligible_hundredths < Timesheet.hours_hundredths,
-               _window(Timesheet.worked_on, period_from, period_to))
-    ):
-        hours = Decimal(row.hours_hundredths - row.eligible_hundredths) / HUNDRED
-        rate = rates[(row.employee, row.worked_on.year)].rate_cents
-        ineligible.append(IneligibleItem("timesheet", row.reference, row.worked_on, line_codes.get(row.budget_line_id),
-                                         hours * rate, row.ineligible_reason or "not eligible", row.employee, hours))
-
-    paid = dict(session.execute(
-        select(GrantPayment.kind, sum_int(GrantPayment.amount_cents))
-        .where(GrantPayment.grant_id == grant.id, _window(GrantPayment.paid_on, period_from, period_to))
-        .group_by(GrantPayment.kind)
-    ).all())
-    payments = PaymentTotals(paid.get("advance", 0), paid.get("settlement", 0), paid.get("repayment", 0))
-
-    achieved = dict(session.execute(
-        select(Output.indicator_id, sum_int(Output.value))
-        .where(Output.grant_id == grant.id, _window(Output.achieved_on, period_from, period_to))
-        .group_by(Output.indicator_id)
-    ).all())
-    indicators = [IndicatorProgress(i.code, i.name, i.target, achieved.get(i.id, 0)) for i in grant.indicators]
+    for row in not_eligible:
+        line = line_codes.get(row.key)
+        if row.kind == "x-expense":
+            ineligible.append(IneligibleItem("expense", row.reference, row.day, line, Decimal(row.total), row.note or "not eligible"))
+        else:
+            hours = Decimal(row.total) / HUNDRED
+            rate = rates[(row.name, row.day.year)].rate_cents
+            ineligible.append(IneligibleItem("timesheet", row.reference, row.day, line, hours * rate,
+                                             row.note or "not eligible", row.name, hours))
 
     return account_for(
         terms_of(grant),
-        [BudgetLineTerms(line.code, line.name, line.amount_cents) for line in grant.budget_lines],
-        expenses,
+        [BudgetLineTerms(line.name, line.note, line.total) for line in lines],
+        [ExpenseTotal(line_codes.get(row.key), row.total) for row in expenses],
         staff,
         ineligible=ineligible,
-        payments=payments,
-        indicators=indicators,
+        payments=PaymentTotals(paid.get("advance", 0), paid.get("settlement", 0), paid.get("repayment", 0)),
+        indicators=[IndicatorProgress(i.name, i.note, i.total, achieved.get(i.key, 0)) for i in indicator_rows],
         period_from=period_from,
         period_to=period_to,
     )

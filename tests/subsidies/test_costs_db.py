@@ -68,28 +68,29 @@ def test_the_same_file_twice_is_a_no_op_and_changed_money_is_refused(session, tm
     assert count(session, Expense) == 1
 
 
-@pytest.mark.parametrize(
-    ("row", "field", "reason"),
-    [
-        ("C1,2025-03-01,1.00,NOPE,other,,x,,", "grant", "no grant 'NOPE'"),
-        ("C1,2025-03-01,1.00,P1,rent,,x,,", "budget_line", "grant P1 has no budget line 'rent' (its lines: other, staff)"),
-        ("C1,2025-03-01,1.00,P1,,,x,,", "budget_line", "is required: grant P1 has a budget (other, staff)"),
-        ("C1,2025-03-01,1.00,,,GEENFONDS,x,,", "fund", "no fund 'GEENFONDS' (add it with `anbi funds add`)"),
-        ("C1,2025-03-01,1.00,P1,other,NOODHULP,x,,", "fund", "give a grant or a fund, not both: a cost on a grant spends that grant's fund"),
-        ("C1,2025-03-01,1.00,,other,,x,,", "budget_line", "a budget line belongs to a grant; the grant column is empty"),
-        ("C1,2025-03-01,1.00,P1,other,,x,nee,", "reason", "is required when a cost is marked not eligible: say why"),
-        ("C1,2025-03-01,0.00,P1,other,,x,,", "amount", "must not be zero"),
-        ("C1,2025-03-01,1.234,P1,other,,x,,", "amount", "'1.234' is ambiguous: write 1234 or 1234,00 for thousands, 1,23 for cents"),
-        ("C1,2025-03-01,USD 5.00,P1,other,,x,,", "amount", "only euro amounts are accepted, not USD"),
-        ("C1,2025-02-30,1.00,P1,other,,x,,", "date", "'2025-02-30' is not a date (use 2025-03-01 or 01-03-2025)"),
-        ("C1,2025-03-01,1.00,P1,other,,x,misschien,", "eligible", "'misschien' is not yes/no (ja/nee, true/false, 1/0)"),
-    ],
-)
-def test_a_bad_cost_row_is_named_and_nothing_is_written(session, tmp_path, grants, row, field, reason):
-    path = write(tmp_path, "costs.csv", EXPENSE_HEADER + "OK1,2025-03-01,5.00,P1,other,,fine,,\n" + row + "\n")
+BAD_COST_ROWS = [
+    ("C1,2025-03-01,1.00,NOPE,other,,x,,", "grant", "no grant 'NOPE'"),
+    ("C2,2025-03-01,1.00,P1,rent,,x,,", "budget_line", "grant P1 has no budget line 'rent' (its lines: other, staff)"),
+    ("C3,2025-03-01,1.00,P1,,,x,,", "budget_line", "is required: grant P1 has a budget (other, staff)"),
+    ("C4,2025-03-01,1.00,,,GEENFONDS,x,,", "fund", "no fund 'GEENFONDS' (add it with `anbi funds add`)"),
+    ("C5,2025-03-01,1.00,P1,other,NOODHULP,x,,", "fund", "give a grant or a fund, not both: a cost on a grant spends that grant's fund"),
+    ("C6,2025-03-01,1.00,,other,,x,,", "budget_line", "a budget line belongs to a grant; the grant column is empty"),
+    ("C7,2025-03-01,1.00,P1,other,,x,nee,", "reason", "is required when a cost is marked not eligible: say why"),
+    ("C8,2025-03-01,0.00,P1,other,,x,,", "amount", "must not be zero"),
+    ("C9,2025-03-01,1.234,P1,other,,x,,", "amount", "'1.234' is ambiguous: write 1234 or 1234,00 for thousands, 1,23 for cents"),
+    ("C10,2025-03-01,USD 5.00,P1,other,,x,,", "amount", "only euro amounts are accepted, not USD"),
+    ("C11,2025-02-30,1.00,P1,other,,x,,", "date", "'2025-02-30' is not a date (use 2025-03-01 or 01-03-2025)"),
+    ("C12,2025-03-01,1.00,P1,other,,x,misschien,", "eligible", "'misschien' is not yes/no (ja/nee, true/false, 1/0)"),
+]
+
+
+def test_every_bad_cost_row_is_named_by_line_and_field_and_nothing_is_written(session, tmp_path, grants):
+    rows = "".join(row + "\n" for row, _, _ in BAD_COST_ROWS)
+    path = write(tmp_path, "costs.csv", EXPENSE_HEADER + "OK1,2025-03-01,5.00,P1,other,,fine,,\n" + rows)
     with pytest.raises(InvalidInput) as caught:
         import_expenses(session, path)
-    assert (3, field, reason) in problems(caught)
+    expected = [(line, field, reason) for line, (_, field, reason) in enumerate(BAD_COST_ROWS, start=3)]
+    assert problems(caught) == expected
     assert count(session, Expense) == 0
 
 
@@ -130,20 +131,20 @@ def test_staff_costs_import_once_and_are_never_overwritten(session, tmp_path):
     assert problems(caught) == [(2, "annual_cost", "E1 2025 was documented before as 48160.00 at 1 FTE; documented costs are not overwritten")]
 
 
-@pytest.mark.parametrize(
-    ("row", "field", "reason"),
-    [
+def test_bad_staff_rows_are_named_and_nothing_is_written(session, tmp_path):
+    bad = [
         ("E1,2025,48160.00,1.2", "fte", "'1.2' is not between 0 and 1 (1 is full time)"),
-        ("E1,2025,48160.00,0", "fte", "'0' is not between 0 and 1 (1 is full time)"),
-        ("E1,25,48160.00,1", "year", "must be at least 1900"),
-        ("E1,2025,-5.00,1", "annual_cost", "'-5.00' is negative; a positive amount is required"),
+        ("E2,2025,48160.00,0", "fte", "'0' is not between 0 and 1 (1 is full time)"),
+        ("E3,25,48160.00,1", "year", "must be at least 1900"),
+        ("E4,2025,-5.00,1", "annual_cost", "'-5.00' is negative; a positive amount is required"),
         (",2025,5.00,1", "employee", "is required"),
-    ],
-)
-def test_bad_staff_rows(session, tmp_path, row, field, reason):
+        ("E5,2025,5.00,1", "employee", "E5 2025 appears twice in the file (also line 8)"),
+    ]
+    text = STAFF + "OK,2025,1000.00,1\n" + "".join(row + "\n" for row, _, _ in bad[:-1]) + "E5,2025,5.00,1\nE5,2025,5.00,1\n"
     with pytest.raises(InvalidInput) as caught:
-        import_staff(session, write(tmp_path, "s.csv", STAFF + row + "\n"))
-    assert problems(caught) == [(2, field, reason)]
+        import_staff(session, write(tmp_path, "s.csv", text))
+    assert problems(caught) == [(line, field, reason) for line, (_, field, reason) in
+                                zip((3, 4, 5, 6, 7, 9), bad)]
     assert count(session, StaffCost) == 0
 
 
