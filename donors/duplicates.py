@@ -10,6 +10,12 @@ are compared; a block that is unusually large (a shared office address, a family
 e-mail) is compared by sorted neighbourhood on a phonetic name key, so the work stays
 roughly linear in the number of donors.
 
+A pair scores as its strongest evidence (0..1) and lists all of it. What partners in
+one household also share scores lower: an IBAN or e-mail under another name, initials
+that fit a first name or a surname alone at one address; and an e-mail or IBAN that
+both records have, with different values, takes 0.1 off an address match. Pairs
+below `MIN_SCORE` are left out.
+
 The scoring (`score_pair`) is a plain function over `DonorRecord` values; only
 `find_duplicates` touches the database, and it only reads. Merging is
 `donors.merge`'s job.
