@@ -82,8 +82,9 @@ def grants() -> None:
 @grants.command("add")
 @click.option("--from-file", "from_file", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="The grant file (TOML): reference, title, funder, funder_type, kind, start, end, awarded, ...")
+@click.option("--json", "as_json", is_flag=True, help="Print {reference, created, status} as JSON.")
 @click.pass_obj
-def grants_add(app: AppContext, from_file: Path) -> None:
+def grants_add(app: AppContext, from_file: Path, as_json: bool) -> None:
     """Add a grant from its grant file.
 
     Required: reference, title, funder, funder_type (lottery, government, eu,
@@ -111,7 +112,9 @@ def grants_add(app: AppContext, from_file: Path) -> None:
     with app.session() as session:
         grant, created = add_grant(session, spec, actor=app.actor)
         status = grant.status
-    if created:
+    if as_json:
+        print_json({"reference": spec.reference, "created": created, "status": status})
+    elif created:
         click.echo(f"grant {spec.reference} added ({status}): {spec.title}, {format_dutch(spec.awarded_cents)} from {spec.funder}")
     else:
         click.echo(f"grant {spec.reference} is already there with this content; nothing changed")

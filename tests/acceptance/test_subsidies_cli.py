@@ -44,6 +44,8 @@ def test_done_when_scenario(cli, session, tmp_path):
     paths = load_scenario(cli, tmp_path)
     # The same files again change nothing.
     assert "already there with this content" in ok(cli("grants", "add", "--from-file", str(paths["amif"]))).stdout
+    assert json.loads(ok(cli("grants", "add", "--from-file", str(paths["npl"]), "--json")).stdout) == {
+        "reference": "NPL-2024-2025", "created": False, "status": "awarded"}
     assert "0 timesheet lines imported, 344 already there" in ok(cli("timesheets", "import", str(paths["timesheets"]))).stdout
 
     listed = json.loads(ok(cli("grants", "list", "--json")).stdout)
