@@ -21,6 +21,7 @@ def steps() -> list[tuple[str, Step]]:
     from fundraising.demo import seed_fundraising, show_campaigns
     from subsidies.demo import seed_subsidies
     from subsidies.demo import write_reports as write_subsidy_reports
+    from anbi.web.demo import seed_users
 
     return [
         ("donors", seed_donors),
@@ -29,6 +30,7 @@ def steps() -> list[tuple[str, Step]]:
         ("campaigns", show_campaigns),
         ("subsidies", seed_subsidies),
         ("subsidy reports", write_subsidy_reports),
+        ("web users", seed_users),
     ]
 
 

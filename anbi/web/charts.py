@@ -39,10 +39,11 @@ def _euros(cents: int) -> str:
 
 
 def _svg(width: int, height: int, title: str, desc: str, body: list[str], css_class: str) -> Markup:
+    name = css_class.split()[-1]  # ids from the chart's own class: one chart of a kind per page
     return Markup(
         f'<svg class="chart {css_class}" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-labelledby="t-{css_class} d-{css_class}" xmlns="http://www.w3.org/2000/svg">'
-        f'<title id="t-{css_class}">{escape(title)}</title><desc id="d-{css_class}">{escape(desc)}</desc>'
+        f'aria-labelledby="t-{name} d-{name}" xmlns="http://www.w3.org/2000/svg">'
+        f'<title id="t-{name}">{escape(title)}</title><desc id="d-{name}">{escape(desc)}</desc>'
         + "".join(body) + "</svg>"
     )
 
@@ -109,4 +110,4 @@ def horizontal_bars(bars: Sequence[Bar], *, title: str, desc: str, css_class: st
             body.append(f'<line class="marker" x1="{x}" y1="{y + 1}" x2="{x}" y2="{y + row - 3}"/>')
         body.append(f'<text class="value" x="{width - 4}" y="{y + row // 2 + 4}" text-anchor="end">'
                     f'{escape(format_dutch(bar.value))}</text>')
-    return _svg(width, height, title, desc, body, css_class)
+    return _svg(width, height, title, desc, body, f"hbars {css_class}")

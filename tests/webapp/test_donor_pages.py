@@ -83,7 +83,7 @@ def test_donor_page_shows_gifts_agreements_consent_and_history(session, sign_in)
     session.commit()
     text = page_text(sign_in("viewer").get("/donors/D-ANNA").text)
     assert "A. van der Berg" in text or "Anna van der Berg" in text
-    assert "GIFT-1" in text and "25.00 EUR" in text and "KERST" in text
+    assert "GIFT-1" in text and "€ 25,00" in text and "KERST" in text
     assert "PG-2024-0007" in text and "€ 600,00" in text
     assert "gegeven" in text and "import:donors.csv" in text
 

@@ -46,7 +46,7 @@ def test_grants_list_and_grant_page(session, grant, sign_in):
     assert 'id="funder-share">€ 6.500,00<' in page.text and 'id="balance">€ 3.500,00<' in page.text
     assert "Niet-subsidiabele kosten € 100,00" in text and "alcohol is not eligible" in text
     # A bar per budget line, the over-budget one marked, each with its budget marker.
-    svg = page.text.split('<svg class="chart budget"', 1)[1].split("</svg>", 1)[0]
+    svg = page.text.split('<svg class="chart hbars budget"', 1)[1].split("</svg>", 1)[0]
     assert svg.count('class="bar warn"') == 1 and svg.count('class="bar"') == 1 and svg.count('class="marker"') == 2
     assert browser.get("/grants/NOPE").status_code == 404
 

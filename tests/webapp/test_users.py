@@ -112,3 +112,25 @@ def test_sessions_expire_when_idle_and_end_with_a_new_password(session):
     set_password(session, "x@example.org", "another long password", actor="test")
     assert find_session(session, fresh.key) is None
     assert session.scalar(select(func.count()).select_from(WebSession)) == 0
+
+
+def test_demo_step_makes_one_user_per_role_once(db_url, session, tmp_path):
+    import random
+
+    from anbi.context import AppContext
+    from anbi.core.settings import Settings
+    from anbi.web.demo import seed_users
+
+    app = AppContext(settings=Settings(database_url=db_url), actor="demo")
+    first = seed_users(app, tmp_path, random.Random(2025))
+    written = (tmp_path / "web-users.txt").read_text(encoding="utf-8").splitlines()
+    assert [line.split("\t")[0] for line in written] == [f"{role}@demo.example" for role in
+                                                          ("admin", "fundraiser", "finance", "viewer")]
+    password = written[0].split("\t")[1]
+    assert password in first[0]
+    assert authenticate(session, "viewer@demo.example", password, client="192.0.2.1").role == "viewer"
+    session.commit()
+    again = seed_users(app, tmp_path, random.Random(2025))
+    assert "exist already" in again[0]
+    assert session.scalar(select(func.count()).select_from(User)) == 4
+    app.close()

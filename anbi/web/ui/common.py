@@ -24,7 +24,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from anbi.core.clock import utcnow
-from anbi.core.money import format_dutch
+from anbi.core.money import format_dutch, parse_money
 from anbi.core.roles import allowed
 from anbi.web.app import get_session
 from anbi.web.i18n import LANGUAGES, label, pick_language, translate
@@ -288,6 +288,13 @@ def _money(cents: int | None, currency: str = "EUR") -> str:
     return format_dutch(cents, currency) if currency != "EUR" else format_dutch(cents)
 
 
+def _amount(text: str | None, currency: str = "EUR") -> str:
+    """An amount as the services write it for JSON ("1234.56"), shown to people."""
+    if not text:
+        return ""
+    return _money(parse_money(text, currency=currency).cents, currency)
+
+
 @functools.lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -298,6 +305,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["money"] = _money
+    env.filters["amount"] = _amount
     return env
 
 
