@@ -158,3 +158,44 @@ def test_expenses_are_checked_in_a_rolled_back_transaction_then_imported(session
     assert browser.post("/imports/confirm", {"token": token}, csrf_from="/imports").status_code == 200
     assert _count(session, Expense) == 2
     assert sorted(session.scalars(select(Expense.amount_cents))) == [1000, 12050]
+
+
+def test_agreements_import(session, sign_in):
+    from fundraising.models import PeriodicAgreement
+
+    make_donor(session, ref="AGR-DONOR")
+    session.commit()
+    browser = sign_in("fundraiser")
+    bad = (b"number,donor_ref,annual_amount,start_date,years,signed_on\n"
+           b"PG-2025-0001,AGR-DONOR,600.00,2025-01-01,3,2024-12-20\n")
+    response = _upload(browser, "agreements", "agreements.csv", bad)
+    assert response.status_code == 400
+    assert [(line, field) for line, field, _ in _problems(response.text)] == [("2", "years")]
+    check = _upload(browser, "agreements", "agreements.csv", bad.replace(b",3,", b",5,"))
+    token = re.search(r'name="token" value="([^"]+)"', check.text).group(1)
+    assert browser.post("/imports/confirm", {"token": token}, csrf_from="/imports").status_code == 200
+    agreement = session.scalar(select(PeriodicAgreement))
+    assert (agreement.number, agreement.annual_amount_cents, agreement.years) == ("PG-2025-0001", 60000, 5)
+
+
+def test_timesheets_import(session, sign_in):
+    from subsidies.costs import import_staff
+    from subsidies.models import Timesheet
+
+    make_grant(session, reference="G-HOURS", hours_per_year=1720, budget=[("STAFF", "Personeel", "5000.00")])
+    make_grant(session, reference="G-NOHOURS", budget=[("STAFF", "Personeel", "5000.00")])
+    import_staff(session, b"employee,year,annual_cost,fte\nE-001,2025,68800.00,1\n")
+    session.commit()
+    browser = sign_in("finance")
+    data = (b"reference,employee,date,grant,budget_line,hours\n"
+            b"T-1,E-001,2025-03-03,G-HOURS,STAFF,7.5\n"
+            b"T-2,E-001,2025-03-04,G-NOHOURS,STAFF,4\n")
+    response = _upload(browser, "timesheets", "hours.csv", data)
+    assert response.status_code == 400
+    [(line, field, reason)] = _problems(response.text)
+    assert (line, field) == ("3", "grant") and "no hours basis" in reason
+    check = _upload(browser, "timesheets", "hours.csv", data.replace(b"G-NOHOURS", b"G-HOURS"))
+    assert check.status_code == 200 and _count(session, Timesheet) == 0
+    token = re.search(r'name="token" value="([^"]+)"', check.text).group(1)
+    assert browser.post("/imports/confirm", {"token": token}, csrf_from="/imports").status_code == 200
+    assert sorted(session.scalars(select(Timesheet.hours_hundredths))) == [400, 750]

@@ -134,3 +134,10 @@ def test_demo_step_makes_one_user_per_role_once(db_url, session, tmp_path):
     assert "exist already" in again[0]
     assert session.scalar(select(func.count()).select_from(User)) == 4
     app.close()
+
+
+def test_serve_refuses_to_start_on_a_public_address_without_a_secret_key(cli):
+    result = cli("serve", "--host", "0.0.0.0", "--port", "8999", env={"ANBI_WEB_SECRET_KEY": ""})
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1].startswith(
+        "error: the web application needs a secret key to sign session cookies: set ANBI_WEB_SECRET_KEY")

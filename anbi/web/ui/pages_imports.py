@@ -12,8 +12,17 @@ from anbi.core.errors import InvalidInput
 from anbi.core.roles import DONORS_WRITE, FINANCE_WRITE
 from anbi.web import imports
 from anbi.web.i18n import translate
-from anbi.web.ui.common import DB, MAX_FIELD_BYTES, Forbidden, Staff, csrf_protect, current_staff, language, render
-from anbi.web.ui.common import LoginRequired
+from anbi.web.ui.common import (
+    DB,
+    MAX_FIELD_BYTES,
+    Forbidden,
+    LoginRequired,
+    Staff,
+    csrf_protect,
+    current_staff,
+    language,
+    render,
+)
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
