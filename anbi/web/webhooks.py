@@ -9,6 +9,8 @@ inbox (applied, ignored, waiting for an object, or failed for a person to look a
 transaction is rolled back, and Stripe delivers the event again later."""
 from __future__ import annotations
 
+import threading
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -17,7 +19,7 @@ from anbi.core.errors import ConfigurationError
 from anbi.web.deps import BodyTooLarge, read_limited_body, too_large
 from fundraising.stripe.client import webhook_secret
 from fundraising.stripe.events import EventError
-from fundraising.stripe.webhook import WebhookRefused, receive, verify
+from fundraising.stripe.webhook import ApplyRefused, WebhookRefused, receive, record_failed, verify
 
 router = APIRouter()
 
@@ -47,13 +49,36 @@ def handle_stripe_event(app, body: bytes, header: str | None) -> JSONResponse:
     except WebhookRefused as exc:
         return JSONResponse({"detail": str(exc)}, status_code=400)
 
+    if app.state.engine.dialect.name == "sqlite":
+        # SQLite has one writer at a time. Queueing this process's deliveries on a
+        # lock, rather than letting SQLite's busy handler sleep and retry, keeps a
+        # burst of webhooks flowing.
+        with _SQLITE_WRITER:
+            return _store(app, event, immediate=True)
+    return _store(app, event, immediate=False)
+
+
+_SQLITE_WRITER = threading.Lock()
+
+
+def _store(app, event: dict, *, immediate: bool) -> JSONResponse:
     session = app.state.sessions()
-    try:
-        if session.get_bind().dialect.name == "sqlite":
+
+    def begin() -> None:
+        if immediate:
             # Take the write lock now, not at the first write: SQLite then never has
             # to refuse this transaction for reading a snapshot another writer changed.
             session.connection().exec_driver_sql("BEGIN IMMEDIATE")
-        receipt = receive(session, event, via="webhook")
+
+    try:
+        begin()
+        try:
+            receipt = receive(session, event, via="webhook", isolated=False)
+        except ApplyRefused as refused:
+            # Nothing of the attempt is kept; the event is, as failed, with the reason.
+            session.rollback()
+            begin()
+            receipt = record_failed(session, event, refused.reason, via="webhook")
         session.commit()
     except EventError as exc:
         session.rollback()

@@ -161,7 +161,9 @@ def apply_payment(session: Session, payment: ev.Payment, *, event_id: str) -> Ou
         stripe_charge_id=payment.charge_id,
         flag=flag,
     )
-    attach_anonymous(session, payment.customer_id, donor)
+    if gift is None and match.how != "customer":
+        # A donor found by customer already had this customer's gifts attached.
+        attach_anonymous(session, payment.customer_id, donor)
     return applied(_join(notes), woke=(*payment.object_ids, payment.customer_id or ""))
 
 

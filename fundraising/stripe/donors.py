@@ -130,17 +130,21 @@ def _survivor(session: Session, donor: Donor) -> Donor:
 
 def donor_for_customer(session: Session, customer_id: str) -> Donor | None:
     """The donor a Stripe customer id was seen with before."""
-    donor_id = session.scalar(
-        select(Donation.donor_id)
-        .where(Donation.stripe_customer_id == customer_id, Donation.donor_id.is_not(None))
+    donor = session.scalar(
+        select(Donor)
+        .join(Donation, Donation.donor_id == Donor.id)
+        .where(Donation.stripe_customer_id == customer_id)
         .order_by(Donation.id)
         .limit(1)
     )
-    if donor_id is None:
-        donor_id = session.scalar(
-            select(RecurringGift.donor_id).where(RecurringGift.stripe_customer_id == customer_id).order_by(RecurringGift.id).limit(1)
+    if donor is None:
+        donor = session.scalar(
+            select(Donor)
+            .join(RecurringGift, RecurringGift.donor_id == Donor.id)
+            .where(RecurringGift.stripe_customer_id == customer_id)
+            .order_by(RecurringGift.id)
+            .limit(1)
         )
-    donor = session.get(Donor, donor_id) if donor_id is not None else None
     if donor is None:
         donor = session.scalar(select(Donor).where(Donor.ref == DONOR_REF_PREFIX + customer_id))
     return _survivor(session, donor) if donor is not None else None
@@ -250,23 +254,30 @@ def create_donor(session: Session, *, ref: str, billing: Billing, source: str) -
     return session.scalar(select(Donor).where(Donor.ref == ref)), notes
 
 
+# Import columns whose donor field has another name.
+_FIELD_OF = {"organisation": "organisation_name"}
+
+
 def fill_in(session: Session, donor: Donor, billing: Billing, *, source: str) -> list[str]:
     """Fill the empty fields of a donor WE made from an earlier Stripe payment with
     what a later event tells (a checkout's customer details, an invoice's name).
     Donors entered by people are never changed by Stripe."""
     if not donor.ref.startswith(DONOR_REF_PREFIX):
         return []
+    offered = donor_cells(billing, donor.ref)
+    # Most payments of a known customer tell nothing new: decide that from the record
+    # already loaded, before reading consent and tags for a plan.
+    if not any(getattr(donor, _FIELD_OF.get(column, column), None) in (None, "") for column in offered if column != "ref"):
+        return []
     existing = load_existing(session, [donor.ref])
     current = existing.get(donor.ref)
     if current is None or current.inactive:
         return []
-    offered = donor_cells(billing, donor.ref)
-    column_field = {"organisation": "organisation_name"}
     cells = {"ref": donor.ref}
     for column, value in offered.items():
         if column == "ref":
             continue
-        if current.values.get(column_field.get(column, column)) in (None, ""):
+        if current.values.get(_FIELD_OF.get(column, column)) in (None, ""):
             cells[column] = value
     if len(cells) == 1:
         return []

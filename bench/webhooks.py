@@ -1,0 +1,338 @@
+"""Benchmark: signed `payment_intent.succeeded` events posted to a running `anbi serve`.
+
+For each database (SQLite, then PostgreSQL in a throwaway database) it:
+
+1. makes a fresh database (`anbi init`);
+2. starts `anbi serve` (one worker, no access log) as a subprocess;
+3. posts the events over HTTP from a few client threads (keep-alive, bounded
+   concurrency), each signed exactly as Stripe signs;
+4. starts, with the same uvicorn setup, a bare FastAPI app whose endpoint only
+   verifies the signature (`stripe.Webhook.construct_event`), and posts the same
+   events to it;
+5. prints events/s for both and the ratio anbi / bare, and checks that every event
+   was booked exactly once.
+
+The events are made from Stripe's own PaymentIntent and Charge fixture objects
+(tests/fixtures/stripe/): 5,000 payments by 1,000 customers (the first payment of a
+customer makes a donor from the billing details, later ones find it by customer id),
+a third with a campaign in the metadata. Targets: at least 300 events/s, ratio at
+least 0.3.
+
+    .venv/bin/python bench/webhooks.py             # 5,000 events, SQLite and PostgreSQL
+    .venv/bin/python bench/webhooks.py --quick     # 500 events
+    .venv/bin/python bench/webhooks.py --backend sqlite --events 2000 --clients 8
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import queue
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TARGET_RATE = 300.0
+TARGET_RATIO = 0.3
+SECRET = "whsec_bench_secret"
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+FIXTURES = ROOT / "tests" / "fixtures" / "stripe" / "stripe_openapi_fixtures3_examples.json"
+
+FIRST = ["Anna", "Jan", "Sophie", "Pieter", "Fatima", "Kees", "Lotte", "Daan", "Els", "Mohamed", "Ingrid", "Willem"]
+PREFIX = ["", "", "", "van", "de", "van der", "van den", "ter"]
+LAST = ["Jansen", "Berg", "Bakker", "Visser", "Smit", "Meijer", "Vries", "Dijk", "Mulder", "Bos", "Vos", "Peters"]
+CITIES = [("1017 GC", "Amsterdam"), ("3511 AB", "Utrecht"), ("2511 CV", "Den Haag"), ("3011 AD", "Rotterdam")]
+
+
+# --- the bare baseline: only the signature check ------------------------------------
+
+
+def bare_app():
+    # Names used in the endpoint's annotations must be module globals: FastAPI reads
+    # the (postponed) annotations to know `request` is the Request.
+    global Request, JSONResponse
+    import stripe
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
+    from starlette.concurrency import run_in_threadpool
+
+    app = FastAPI()
+
+    def check(body: bytes, header: str | None) -> JSONResponse:
+        try:
+            event = stripe.Webhook.construct_event(body, header, SECRET)
+        except (stripe.SignatureVerificationError, ValueError):
+            return JSONResponse({"detail": "refused"}, status_code=400)
+        return JSONResponse({"event": event["id"], "status": "verified"})
+
+    @app.post("/webhooks/stripe")
+    async def webhook(request: Request) -> JSONResponse:
+        # The same shape as anbi's endpoint: read the body, then work off the loop.
+        return await run_in_threadpool(check, await request.body(), request.headers.get("stripe-signature"))
+
+    @app.get("/healthz")
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    return app
+
+
+# --- events ----------------------------------------------------------------------
+
+
+def make_events(count: int, seed: int = 2025) -> list[bytes]:
+    objects = json.loads(FIXTURES.read_text(encoding="utf-8"))
+    rng = random.Random(seed)
+    customers = []
+    for n in range(max(1, count // 5)):
+        postcode, city = rng.choice(CITIES)
+        prefix = rng.choice(PREFIX)
+        name = " ".join(part for part in (rng.choice(FIRST), prefix, rng.choice(LAST)) if part)
+        customers.append({"id": f"cus_bench{n:06d}", "name": name, "email": f"donor{n}@example.nl",
+                          "address": {"line1": f"Kerkstraat {rng.randint(1, 300)}", "postal_code": postcode,
+                                      "city": city, "country": "NL"}})
+    now = int(time.time())
+    events = []
+    for n in range(count):
+        customer = customers[n % len(customers)]
+        pi_id = f"pi_bench{n:07d}_{uuid.uuid4().hex[:6]}"
+        charge = copy.deepcopy(objects["charge"])
+        charge.update(id=f"ch_bench{n:07d}", payment_intent=pi_id, amount=2500, currency="eur", customer=customer["id"],
+                      status="succeeded", paid=True, captured=True, created=now)
+        charge["billing_details"].update(name=customer["name"], email=customer["email"])
+        charge["billing_details"]["address"].update(customer["address"])
+        intent = copy.deepcopy(objects["payment_intent"])
+        amount = rng.choice([500, 1000, 2500, 5000, 10000])
+        charge["amount"] = amount
+        intent.update(id=pi_id, amount=amount, amount_received=amount, currency="eur", customer=customer["id"],
+                      status="succeeded", latest_charge=charge, created=now, last_payment_error=None,
+                      metadata={"campaign": "BENCH"} if n % 3 == 0 else {})
+        event = copy.deepcopy(objects["event"])
+        event.update(id=f"evt_bench{n:07d}_{uuid.uuid4().hex[:6]}", type="payment_intent.succeeded", created=now,
+                     api_version="2026-10-28.endive", data={"object": intent})
+        events.append(json.dumps(event).encode("utf-8"))
+    return events
+
+
+def signature(body: bytes) -> str:
+    import hashlib
+    import hmac
+
+    timestamp = int(time.time())
+    mac = hmac.new(SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+# --- servers ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(port: int, process: subprocess.Popen, timeout: float = 60.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server stopped: exit code {process.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("the server did not start")
+
+
+def start_anbi(database_url: str, port: int) -> subprocess.Popen:
+    env = {**os.environ, "ANBI_STRIPE_WEBHOOK_SECRET": SECRET, "ANBI_CONFIG": ""}
+    command = [sys.executable, "-c", "from anbi.cli import main; main()", "--database-url", database_url,
+               "serve", "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning"]
+    return subprocess.Popen(command, cwd=ROOT, env=env)
+
+
+def start_bare(port: int) -> subprocess.Popen:
+    command = [sys.executable, str(Path(__file__).resolve()), "--serve-bare", str(port)]
+    return subprocess.Popen(command, cwd=ROOT)
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+# --- load -------------------------------------------------------------------------
+
+
+def post_all(port: int, bodies: list[bytes], clients: int) -> tuple[float, dict[int, int]]:
+    """Post every body (signed as it is sent) from `clients` threads; (seconds, statuses)."""
+    import httpx
+
+    work: queue.Queue = queue.Queue()
+    for body in bodies:
+        work.put(body)
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def run() -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            while True:
+                try:
+                    body = work.get_nowait()
+                except queue.Empty:
+                    return
+                response = client.post("/webhooks/stripe", content=body,
+                                       headers={"Stripe-Signature": signature(body), "Content-Type": "application/json"})
+                with lock:
+                    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+    threads = [threading.Thread(target=run) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, statuses
+
+
+def warm_up(port: int, clients: int) -> None:
+    """A few events first, so neither server is timed while importing or connecting."""
+    post_all(port, make_events(clients * 4, seed=1), clients)
+
+
+# --- databases --------------------------------------------------------------------
+
+
+def init_database(url: str) -> None:
+    from anbi.core.db import make_engine
+    from anbi.core.migrate import upgrade
+
+    engine = make_engine(url)
+    upgrade(engine)
+    with engine.begin() as connection:
+        from fundraising.models import Campaign
+
+        connection.execute(Campaign.__table__.insert().values(code="BENCH", name="Benchmark", cost_cents=0, currency="EUR",
+                                                              created_at=_now(), updated_at=_now()))
+    engine.dispose()
+
+
+def _now():
+    from anbi.core.db import utcnow
+
+    return utcnow()
+
+
+def booked(url: str) -> tuple[int, int, int]:
+    from sqlalchemy import func, select
+
+    from anbi.core.db import make_engine
+    from fundraising.models import Donation
+    from fundraising.stripe.models import StripeEvent
+
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        donations = connection.scalar(select(func.count()).select_from(Donation.__table__))
+        events = connection.scalar(select(func.count()).select_from(StripeEvent.__table__))
+        applied = connection.scalar(select(func.count()).select_from(StripeEvent.__table__).where(StripeEvent.status == "applied"))
+    engine.dispose()
+    return donations, events, applied
+
+
+def run_backend(name: str, url: str, bodies: list[bytes], clients: int) -> tuple[float, float]:
+    init_database(url)
+    port = free_port()
+    server = start_anbi(url, port)
+    try:
+        wait_until_up(port, server)
+        warm_up(port, clients)
+        seconds, statuses = post_all(port, bodies, clients)
+    finally:
+        stop(server)
+    rate = len(bodies) / seconds
+    donations, events, applied = booked(url)
+    expected = len(bodies) + clients * 4
+    ok = statuses == {200: len(bodies)} and donations == events == applied == expected
+    print(f"  anbi serve  {len(bodies)} events in {seconds:6.2f} s = {rate:7.1f} events/s   "
+          f"(HTTP {statuses}; donations {donations}, inbox {events}, applied {applied}: {'ok' if ok else 'MISMATCH'})")
+
+    port = free_port()
+    bare = start_bare(port)
+    try:
+        wait_until_up(port, bare)
+        warm_up(port, clients)
+        bare_seconds, bare_statuses = post_all(port, bodies, clients)
+    finally:
+        stop(bare)
+    bare_rate = len(bodies) / bare_seconds
+    if bare_statuses != {200: len(bodies)}:
+        raise SystemExit(f"the bare endpoint refused events: {bare_statuses}")
+    print(f"  bare check  {len(bodies)} events in {bare_seconds:6.2f} s = {bare_rate:7.1f} events/s   (HTTP {bare_statuses})")
+    ratio = rate / bare_rate
+    verdict = "ok" if rate >= TARGET_RATE and ratio >= TARGET_RATIO and ok else "BELOW TARGET"
+    print(f"  {name}: {rate:.1f} events/s (target >= {TARGET_RATE:.0f}), ratio {ratio:.2f} (target >= {TARGET_RATIO}): {verdict}")
+    return rate, ratio
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--quick", action="store_true", help="500 events")
+    parser.add_argument("--clients", type=int, default=6, help="concurrent client threads (default 6)")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--postgres-url", default=os.environ.get("ANBI_BENCH_POSTGRES_URL", DEFAULT_POSTGRES),
+                        help="a server where a throwaway database may be created")
+    parser.add_argument("--serve-bare", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.serve_bare is not None:
+        import uvicorn
+
+        uvicorn.run(bare_app(), host="127.0.0.1", port=args.serve_bare, workers=1, access_log=False, log_level="warning")
+        return
+
+    count = 500 if args.quick else args.events
+    bodies = make_events(count)
+    print(f"{count} signed payment_intent.succeeded events, {max(1, count // 5)} customers, {args.clients} client threads")
+
+    if args.backend in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as folder:
+            print("SQLite")
+            run_backend("SQLite", f"sqlite:///{Path(folder) / 'bench.db'}", bodies, args.clients)
+    if args.backend in ("postgresql", "both"):
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        database = f"anbi_bench_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{database}"'))
+        try:
+            print(f"PostgreSQL (throwaway database {database})")
+            url = make_url(args.postgres_url).set(database=database).render_as_string(hide_password=False)
+            run_backend("PostgreSQL", url, bodies, args.clients)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
