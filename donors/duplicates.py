@@ -22,6 +22,7 @@ The scoring (`score_pair`) is a plain function over `DonorRecord` values; only
 """
 from __future__ import annotations
 
+import gc
 import itertools
 import re
 import unicodedata
@@ -451,4 +452,13 @@ def load_records(session: Session) -> Iterator[DonorRecord]:
 
 def find_duplicates(session: Session, min_score: float = MIN_SCORE) -> list[DuplicatePair]:
     """Likely duplicate pairs among the active donors, strongest first."""
-    return detect(load_records(session), min_score=min_score)
+    # Hundreds of thousands of small objects that hold no cycles: the cyclic garbage
+    # collector would rescan them over and over for nothing, and more often the more
+    # donors there are (measured: 200,000 donors took 2.5x the time of 100,000 with it).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return detect(load_records(session), min_score=min_score)
+    finally:
+        if collecting:
+            gc.enable()
