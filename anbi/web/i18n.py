@@ -214,6 +214,8 @@ DUTCH: dict[str, str] = {
     "Last gift": "Laatste gift",
     "Last year's total": "Totaal vorig jaar",
     "{count} donations": "{count} giften",
+    "The newest {shown} are shown; the CSV has them all.": "De nieuwste {shown} staan hier; het CSV-bestand heeft ze allemaal.",
+    "The first {shown} are shown; the CSV has them all.": "De eerste {shown} staan hier; het CSV-bestand heeft ze allemaal.",
     "{count} donors": "{count} donateurs",
     # imports
     "Import a file": "Een bestand importeren",

@@ -118,14 +118,27 @@ def test_donations_filtered_by_date_campaign_method_and_status(session, gifts, s
         body = page.text.split('id="donations"', 1)[1] if 'id="donations"' in page.text else ""
         return re.findall(r"<td>(\d{4}-\d\d-\d\d)</td>", body)
 
+    # Newest first.
     assert references(method="card") == ["2025-03-15"]
-    assert references(campaign="Y") == ["2024-12-01", "2025-06-01"]
-    assert references(**{"from": "2025-03-01", "to": "2025-03-31"}) == ["2025-03-01", "2025-03-15", "2025-03-20",
-                                                                         "2025-03-21", "2025-03-22"]
+    assert references(campaign="Y") == ["2025-06-01", "2024-12-01"]
+    assert references(**{"from": "2025-03-01", "to": "2025-03-31"}) == ["2025-03-22", "2025-03-21", "2025-03-20",
+                                                                         "2025-03-15", "2025-03-01"]
     assert references(status="pending") == ["2025-03-21"]
     assert references(**{"from": "01-06-2025"}) == ["2025-06-01"]  # Dutch date order too
     counted = page_text(browser.get("/donations", params={"campaign": "X"}).text)
     assert "2 giften — € 130,00" in counted
+
+
+def test_donations_page_shows_the_newest_and_counts_them_all(session, gifts, sign_in, monkeypatch):
+    from anbi.web.ui import pages_fundraising
+
+    monkeypatch.setattr(pages_fundraising, "DONATIONS_SHOWN", 2)
+    page = sign_in("viewer").get("/donations", params={"from": "2025-01-01"})
+    text = page_text(page.text)
+    # Six donations dated 2025: 100 + 25 + 20 + 999 + 5 in euro (whatever their status), 500 in dollars.
+    assert "6 giften — € 1.149,00 — USD 500,00" in text
+    assert page.text.split('id="donations"', 1)[1].count("<tr><td>") == 2
+    assert "De nieuwste 2 staan hier" in text
 
 
 def test_bad_donation_filters_are_named(session, gifts, sign_in):

@@ -10,19 +10,22 @@ import csv
 import datetime as dt
 import io
 import urllib.parse
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from anbi.core.clock import parse_date, today
 from anbi.core.errors import NotFound
-from anbi.core.money import parse_money
+from anbi.core.money import cents_to_str, parse_money
 from anbi.core.roles import CAMPAIGNS_READ, DONORS_READ, EXPORT_DONORS
 from anbi.web import charts
 from anbi.web.i18n import translate
 from anbi.web.ui.common import DB, PageNotFound, Staff, csrf_protect, language, render, staff
-from fundraising.models import DONATION_STATUSES, METHODS
+from donors.models import Donor
+from fundraising.models import DONATION_STATUSES, METHODS, Campaign, Donation, Fund
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
@@ -83,23 +86,70 @@ def _date_or_none(text: str, problems: dict, field: str) -> dt.date | None:
         return None
 
 
-def filtered_donations(db: Session, *, date_from: dt.date | None, date_to: dt.date | None, campaign: str | None,
-                       method: str | None, status: str | None):
-    """The donations matching the filters, oldest first, streamed from the
-    fundraising part's list (which narrows by year and campaign in the database)."""
-    from fundraising.queries import list_donations
+@dataclass(frozen=True)
+class DonationFilter:
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    campaign: str | None = None
+    method: str | None = None
+    status: str | None = None
 
-    year = date_from.year if date_from and date_to and date_from.year == date_to.year else None
-    for row in list_donations(db, year=year, campaign=campaign or None):
-        day = dt.date.fromisoformat(row["date"])
-        if date_from and day < date_from or date_to and day > date_to:
-            continue
-        if method and row["method"] != method or status and row["status"] != status:
-            continue
-        yield row
+    def conditions(self, db: Session) -> list:
+        """SQL conditions on donations; an unknown campaign raises its NotFound."""
+        from fundraising.campaigns import get_campaign
+
+        found = []
+        if self.date_from:
+            found.append(Donation.received_on >= self.date_from)
+        if self.date_to:
+            found.append(Donation.received_on <= self.date_to)
+        if self.campaign:
+            found.append(Donation.campaign_id == get_campaign(db, self.campaign).id)
+        if self.method:
+            found.append(Donation.method == self.method)
+        if self.status:
+            found.append(Donation.status == self.status)
+        return found
 
 
-def _donation_filters(request: Request) -> tuple[dict, dict]:
+def donation_page(db: Session, chosen: DonationFilter, *, limit: int) -> tuple[list[dict], int, dict[str, int]]:
+    """The newest `limit` donations matching the filter, how many match, and their
+    amounts per currency — counted and summed in the database, so a page over a
+    million donations reads no more than it shows. The rows have the keys of
+    `anbi donations list --json`."""
+    from fundraising.donations import sum_cents, taken_back_by_donation
+
+    conditions = chosen.conditions(db)
+    count = db.scalar(select(func.count()).select_from(Donation).where(*conditions)) or 0
+    totals = dict(db.execute(
+        select(Donation.currency, sum_cents(Donation.amount_cents)).where(*conditions).group_by(Donation.currency)
+    ).all())
+    taken = taken_back_by_donation()
+    rows = db.execute(
+        select(Donation.reference, Donor.ref, Donation.received_on, Donation.amount_cents, Donation.currency,
+               Donation.method, Campaign.code, Fund.code, Donation.kind, Donation.status,
+               func.coalesce(taken.c.taken_back_cents, 0), Donation.source)
+        .outerjoin(Donor, Donor.id == Donation.donor_id)
+        .outerjoin(Campaign, Campaign.id == Donation.campaign_id)
+        .outerjoin(Fund, Fund.id == Donation.fund_id)
+        .outerjoin(taken, taken.c.donation_id == Donation.id)
+        .where(*conditions)
+        .order_by(Donation.received_on.desc(), Donation.id.desc())
+        .limit(limit)
+    ).all()
+    keys = ("reference", "donor_ref", "date", "amount", "currency", "method", "campaign", "fund", "kind", "status",
+            "refunded", "source")
+    documents = []
+    for row in rows:
+        document = dict(zip(keys, row))
+        document["date"] = document["date"].isoformat()
+        document["amount"] = cents_to_str(document["amount"])
+        document["refunded"] = cents_to_str(int(document["refunded"]))
+        documents.append(document)
+    return documents, count, {currency: int(cents) for currency, cents in totals.items()}
+
+
+def _donation_filter(request: Request) -> tuple[dict, dict, DonationFilter]:
     params = request.query_params
     problems: dict[str, str] = {}
     values = {key: params.get(key, "").strip() for key in ("from", "to", "campaign", "method", "status")}
@@ -107,27 +157,23 @@ def _donation_filters(request: Request) -> tuple[dict, dict]:
         problems["method"] = f"{values['method']!r} is not one of {', '.join(METHODS)}"
     if values["status"] and values["status"] not in DONATION_STATUSES:
         problems["status"] = f"{values['status']!r} is not one of {', '.join(DONATION_STATUSES)}"
-    return values, problems
+    date_from = _date_or_none(values["from"], problems, "from")
+    date_to = _date_or_none(values["to"], problems, "to")
+    chosen = DonationFilter(date_from, date_to, values["campaign"] or None, values["method"] or None,
+                            values["status"] or None)
+    return values, problems, chosen
 
 
 @router.get("/donations")
 def donations_page(request: Request, person: Staff = Depends(staff(DONORS_READ)), db: Session = DB):
     from fundraising.campaigns import list_campaigns
 
-    values, problems = _donation_filters(request)
-    date_from = _date_or_none(values["from"], problems, "from")
-    date_to = _date_or_none(values["to"], problems, "to")
+    values, problems, chosen = _donation_filter(request)
     rows: list[dict] = []
-    count = 0
-    totals: dict[str, int] = {}
+    count, totals = 0, {}
     if not problems:
         try:
-            for row in filtered_donations(db, date_from=date_from, date_to=date_to, campaign=values["campaign"],
-                                          method=values["method"], status=values["status"]):
-                count += 1
-                totals[row["currency"]] = totals.get(row["currency"], 0) + parse_money(row["amount"]).cents
-                if len(rows) < DONATIONS_SHOWN:
-                    rows.append(row)
+            rows, count, totals = donation_page(db, chosen, limit=DONATIONS_SHOWN)
         except NotFound as exc:
             problems["campaign"] = str(exc)
     query = urllib.parse.urlencode({k: v for k, v in values.items() if v})
@@ -141,23 +187,44 @@ def donations_page(request: Request, person: Staff = Depends(staff(DONORS_READ))
 
 @router.get("/donations.csv")
 def donations_csv(request: Request, person: Staff = Depends(staff(EXPORT_DONORS)), db: Session = DB):
-    from fundraising.queries import DONATION_LIST_KEYS
+    """Every matching donation, oldest first, from the fundraising part's list,
+    streamed in its own session so a large year never sits in memory."""
+    from fundraising.queries import DONATION_LIST_KEYS, list_donations
 
-    values, problems = _donation_filters(request)
-    date_from = _date_or_none(values["from"], problems, "from")
-    date_to = _date_or_none(values["to"], problems, "to")
+    values, problems, chosen = _donation_filter(request)
+    if not problems and chosen.campaign:
+        try:
+            chosen.conditions(db)
+        except NotFound as exc:
+            problems["campaign"] = str(exc)
     if problems:
         raise PageNotFound("; ".join(f"{k}: {v}" for k, v in problems.items()))
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(DONATION_LIST_KEYS)
-    try:
-        for row in filtered_donations(db, date_from=date_from, date_to=date_to, campaign=values["campaign"],
-                                      method=values["method"], status=values["status"]):
-            writer.writerow([row[key] if row[key] is not None else "" for key in DONATION_LIST_KEYS])
-    except NotFound as exc:
-        raise PageNotFound(str(exc)) from None
-    return _csv_response(out.getvalue(), "donations.csv")
+    sessions = request.app.state.sessions
+    # The list narrows by year and campaign in SQL; one year when the dates allow it.
+    year = chosen.date_from.year if chosen.date_from and chosen.date_to and \
+        chosen.date_from.year == chosen.date_to.year else None
+
+    def lines():
+        out = io.StringIO()
+        writer = csv.writer(out)
+        out.write("\ufeff")  # so that Excel opens the UTF-8 file with its accents intact
+        writer.writerow(DONATION_LIST_KEYS)
+        with sessions() as stream:
+            for row in list_donations(stream, year=year, campaign=chosen.campaign):
+                day = dt.date.fromisoformat(row["date"])
+                if (chosen.date_from and day < chosen.date_from or chosen.date_to and day > chosen.date_to
+                        or chosen.method and row["method"] != chosen.method
+                        or chosen.status and row["status"] != chosen.status):
+                    continue
+                writer.writerow([row[key] if row[key] is not None else "" for key in DONATION_LIST_KEYS])
+                if out.tell() > 64_000:
+                    yield out.getvalue()
+                    out.seek(0)
+                    out.truncate()
+        yield out.getvalue()
+
+    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="donations.csv"'})
 
 
 def _csv_response(text: str, name: str) -> Response:
@@ -169,6 +236,7 @@ def _csv_response(text: str, name: str) -> Response:
 # --- LYBUNT / SYBUNT ---------------------------------------------------------------
 
 LAPSED_LISTS = {"lybunt": True, "sybunt": False}  # list -> last year only
+LAPSED_SHOWN = 500  # on the page; the CSV has them all
 
 
 def _lapsed_args(request: Request) -> tuple[str, int]:
@@ -189,7 +257,8 @@ def lapsed_page(request: Request, person: Staff = Depends(staff(CAMPAIGNS_READ))
     kind, year = _lapsed_args(request)
     donors = lapsed_donors(db, year, last_year_only=LAPSED_LISTS[kind])
     return render(request, "lapsed.html", {
-        "title": translate(language(request), "LYBUNT and SYBUNT"), "kind": kind, "year": year, "donors": donors,
+        "title": translate(language(request), "LYBUNT and SYBUNT"), "kind": kind, "year": year,
+        "donors": donors[:LAPSED_SHOWN], "count": len(donors), "shown": LAPSED_SHOWN,
         "csv_url": "/donations/lapsed.csv?" + urllib.parse.urlencode({"list": kind, "year": year}),
     })
 
