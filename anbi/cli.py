@@ -96,11 +96,12 @@ def _register_commands() -> None:
     for command in (serve, tokens, stripe):
         cli.add_command(command)
 
-    from exports.ledger_commands import sepa
+    from exports.ledger_commands import odoo, sepa
     from fundraising.bank_commands import bank
 
     cli.add_command(sepa)
     cli.add_command(bank)
+    cli.add_command(odoo)
 
 
 _register_commands()

@@ -10,7 +10,7 @@ import click
 
 from anbi.core.clock import parse_date
 from anbi.core.errors import InvalidInput, Problem
-from anbi.core.money import format_dutch
+from anbi.core.money import cents_to_str, format_dutch
 
 
 def _date(ctx, param, value):
@@ -95,3 +95,133 @@ def _write(path: Path, data: bytes) -> None:
         path.write_bytes(data)
     except OSError as exc:
         raise InvalidInput([Problem(None, "--out", f"cannot write {path}: {exc.strerror}")]) from None
+
+
+@click.group()
+def odoo() -> None:
+    """The ledger in Odoo: donations as journal entries, grant costs back."""
+
+
+def _odoo(app):
+    from exports.odoo.client import OdooClient, OdooSettings
+
+    section = app.settings.section("odoo")
+    return section, OdooClient(OdooSettings.from_settings(section))
+
+
+@odoo.command("sync")
+@click.option("--dry-run", is_flag=True, help="Show what would be created and updated; change nothing on either side.")
+@click.option("--since", "since", callback=_date, help="Only donations received (and refunds made) on or after this date.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def odoo_sync(app, dry_run: bool, since, as_json: bool) -> None:
+    """Book donors and donations in Odoo, each donation exactly once.
+
+    Donors become partners (ref = donor ref); a merged donor's partner is archived,
+    an erased one's anonymised. Donations not yet exported are grouped by day and
+    channel (bank transfers, each SEPA batch, each Stripe payout by its arrival
+    date) into balanced journal entries with a line per income account and analytic
+    distribution per campaign and grant/fund (plans "Campaigns" and "Grants",
+    created when missing). Accounts are found by the codes in [odoo.accounts].
+    Refunds and corrections become reversing entries of ours; a posted entry is
+    never edited. Every entry has a stable ref (anbi:<day>:<channel>:<n>,
+    anbi:refund:<id>; the prefix is [odoo] ref_prefix) and is looked up before it
+    is created, so a sync that broke off can simply be run again.
+
+    [odoo] in anbi.toml: url, database, protocol (json2 for Odoo 19+, jsonrpc for
+    17-18), login (jsonrpc), api_key, timeout (seconds, default 60), retries
+    (connection failures, default 3), journal (code; default the first general
+    journal), and [odoo.accounts] with the account codes.
+    """
+    from sqlalchemy.orm import Session
+
+    from anbi.cli import print_json
+    from anbi.core.clock import today
+    from anbi.core.progress import progress
+    from exports.odoo import sync
+
+    section, client = _odoo(app)
+    with client:
+        ledger = sync.Ledger.open(client, section, dry_run=dry_run)
+        if dry_run:
+            with Session(app.engine) as session:
+                partners = sync.sync_partners(session, ledger, progress=progress)
+                planned = sync.plan_entries(session, since=since, today=today(), prefix=ledger.prefix,
+                                            require=ledger.require)
+                session.rollback()
+            sent = {}
+        else:
+            with app.session() as session:
+                partners = sync.sync_partners(session, ledger, progress=progress)
+            with app.session() as session:
+                planned = sync.plan_entries(session, since=since, today=today(), prefix=ledger.prefix,
+                                            require=ledger.require)
+            with app.session() as session:
+                waiting = sync.unsent_entries(session)
+            sent = {"created": 0, "found": 0, "posted": 0}
+            for entry_id in progress(waiting, length=len(waiting), label="Sending entries"):
+                with app.session() as session:
+                    sent[sync.send_entry(session, ledger, entry_id)] += 1
+    document = {
+        "dry_run": dry_run,
+        "plans_created": ledger.plans_created,
+        "partners": vars(partners),
+        "entries_planned": dict(planned.entries),
+        "donations": planned.donations,
+        "refunds": planned.refunds,
+        "corrections": planned.corrections,
+        "income_total": sync.summary_total(planned),
+        "entries_sent": sent,
+        "waiting_for_stripe_payout": planned.waiting_for_payout,
+        "foreign_currency_skipped": planned.foreign_currency,
+    }
+    if not dry_run:
+        with app.session() as session:
+            sync.record_sync(session, app.actor, document)
+    if as_json:
+        print_json(document)
+        return
+    verb = "Would" if dry_run else "Did"
+    click.echo(f"Partners: {partners.created} created, {partners.updated} updated, {partners.unchanged} unchanged, "
+               f"{partners.archived} archived, {partners.anonymised} anonymised" + (" (dry run)" if dry_run else "") + ".")
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(planned.entries.items())) or "none"
+    click.echo(f"{verb} plan entries: {kinds}; {planned.donations} donation(s), {planned.refunds} refund(s), "
+               f"{planned.corrections} correction(s), income {format_dutch(planned.total_cents)}.")
+    if sent:
+        click.echo(f"Sent to Odoo: {sent['created']} created, {sent['found']} already there, {sent['posted']} posted.")
+    if ledger.plans_created:
+        click.echo(f"{'Would create' if dry_run else 'Created'} analytic plan(s): {', '.join(ledger.plans_created)}.")
+    if planned.waiting_for_payout:
+        click.echo(f"{planned.waiting_for_payout} Stripe donation(s) wait for their payout (run `anbi stripe payouts`).")
+    if planned.foreign_currency:
+        click.echo(f"{planned.foreign_currency} donation(s) in another currency than EUR were left out; book them by hand.")
+
+
+@odoo.command("pull-costs")
+@click.option("--grant", "grant", default=None, help="Only this grant (its reference).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def odoo_pull_costs(app, grant: str | None, as_json: bool) -> None:
+    """Import the costs booked in Odoo on grants' analytic accounts as expenses.
+
+    Only cost lines count (expense accounts, negative analytic amounts). Each
+    expense account maps to a budget line through [odoo.budget_lines] in the grant
+    file; an account that maps to none stops the pull, naming it, and nothing is
+    imported. Each analytic line is imported once.
+    """
+    from anbi.cli import print_json
+    from exports.odoo import sync
+
+    section, client = _odoo(app)
+    with client:
+        ledger = sync.Ledger.open(client, section)
+        with app.session() as session:
+            summary = sync.pull_costs(session, ledger, grant_reference=grant)
+    if as_json:
+        print_json({"grants": summary.grants, "created": summary.created, "already_imported": summary.already,
+                    "total": cents_to_str(summary.total_cents), "notes": summary.notes})
+        return
+    click.echo(f"{summary.created} cost line(s) imported ({format_dutch(summary.total_cents)}), "
+               f"{summary.already} imported before, from {summary.grants} grant(s).")
+    for note in summary.notes:
+        click.echo(f"  {note}")

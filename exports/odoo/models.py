@@ -71,9 +71,12 @@ class OdooBooking(IdMixin, Base):
     entry_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("odoo_entries.id"), index=True)
     donation_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("donations.id"), index=True)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
+    # The part booked as income from goods and services (a consideration, DOMAIN.md 1.4).
+    consideration_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     campaign_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("campaigns.id"))
     fund_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("funds.id"))
-    income_account: Mapped[str] = mapped_column(String(20))
+    # The [odoo.accounts] key the rest was booked on: "income.private_individuals", ...
+    income_account: Mapped[str] = mapped_column(String(40))
     reversed_by_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("odoo_entries.id"))
 
     entry: Mapped[OdooEntry] = relationship(back_populates="bookings", foreign_keys=[entry_id])
