@@ -63,6 +63,9 @@ def serve(app, host: str, port: int, workers: int, log_level: str, no_access_log
     # through the environment.
     os.environ["ANBI_DATABASE_URL"] = app.settings.database_url
     os.environ[HOST_ENV] = host
+    config_path = click.get_current_context().find_root().params.get("config_path")
+    if config_path:
+        os.environ["ANBI_CONFIG"] = str(config_path)
     uvicorn.run("anbi.web.commands:app_from_environment", factory=True, workers=workers, **options)
 
 
