@@ -137,12 +137,13 @@ def apply_payment(session: Session, payment: ev.Payment, *, event_id: str) -> Ou
             notes.extend(fill_in(session, donor, payment.billing, source=f"stripe:{event_id}"))
     campaign = campaign_for(session, payment.tags.campaign, notes) or (gift.campaign if gift else None)
     fund = fund_for(session, payment.tags.fund) or (gift.fund if gift else None)
+    flag = None
+    for note in notes:  # so far, each is something a person should check
+        flag = add_flag(flag, note)
+    if donor is None:
+        notes.append("the payment names nobody: booked without a donor until the customer is known")
     if payment.method == ev.UNKNOWN_METHOD:
         notes.append("payment method not in the event: `anbi stripe sync` fills it in")
-    flag = None
-    for note in notes:
-        if "not a known" in note or "left out" in note or "restricted" in note:
-            flag = add_flag(flag, note)
     record_donation(
         session,
         source=SOURCE,

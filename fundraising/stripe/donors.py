@@ -50,6 +50,7 @@ _STREET_NUMBER = re.compile(r"^(?P<street>.*\S)\s+(?P<number>\d{1,5})\s*(?P<suff
 class DonorMatch:
     donor: Donor | None
     how: str  # donor_ref, customer, email, created, none
+    # What a person should check (an unknown donor_ref, a detail left out): flagged on the gift.
     notes: list[str] = field(default_factory=list)
 
 
@@ -246,7 +247,7 @@ def create_donor(session: Session, *, ref: str, billing: Billing, source: str) -
     payment names nobody."""
     cells = donor_cells(billing, ref)
     if "last_name" not in cells:
-        return None, ["the payment gives no name: booked without a donor"]
+        return None, []  # nobody named: the gift is booked without a donor
     plan, notes = _valid_plan(session, cells, {})
     if plan is None:
         return None, notes + ["no donor could be made from the billing details"]
