@@ -1,0 +1,152 @@
+"""The statement PDF (issue 4 item 4): read the text back and check each fact."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+
+import pytest
+from pypdf import PdfReader
+from reportlab.lib.units import mm
+
+from exports.receipt_pdf import OrganisationView, PeriodicView, ReceiptLineView, ReceiptRenderer, ReceiptView
+from tests.exports.receipt_support import pdf_pages, pdf_text
+
+D = dt.date.fromisoformat
+ORG = OrganisationView("Stichting Voorbeeld", "824150004", "Postbus 1, 1000 AA Amsterdam", "https://voorbeeld.example")
+
+
+def view(**changes) -> ReceiptView:
+    lines = (
+        ReceiptLineView(D("2025-01-05"), 5000, "sepa_debit", "Periodiek 2025", "MDT-000123", 0, 5000, 0, "PG-2024-0001"),
+        ReceiptLineView(D("2025-02-05"), 5000, "sepa_debit", "Periodiek 2025", "MDT-000123", 0, 5000, 0, "PG-2024-0001"),
+        ReceiptLineView(D("2025-06-01"), 123456, "ideal", "Noodhulp", None, 123456, 0, 0),
+        ReceiptLineView(D("2025-07-01"), 5000, "cash", None, None, 0, 0, 5000, None, "cash"),
+        ReceiptLineView(D("2025-08-01"), 15000, "bank_transfer", "Benefietdiner", None, 9000, 0, 6000, None, "consideration"),
+    )
+    base = ReceiptView(
+        number="2025-000007", year=2025, issued_on=D("2026-01-15"), language="nl", organisation=ORG,
+        donor_ref="D000123", donor_name="A.B. van der Berg", salutation="Geachte heer/mevrouw Van der Berg",
+        address_lines=("Kerkstraat 12 a", "1017 GC  AMSTERDAM"),
+        regular_cents=132456, periodic_cents=10000, non_deductible_cents=11000, total_paid_cents=153456,
+        periodic=(PeriodicView("PG-2024-0001", 2024, 60000, 10000),), lines=lines,
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def test_dutch_statement_shows_every_fact_the_issue_lists():
+    text = pdf_text(ReceiptRenderer().render(view()))
+    # The organisation: statutory name, address, RSIN, registered as an ANBI.
+    for fact in ("Stichting Voorbeeld", "Postbus 1", "1000 AA Amsterdam", "RSIN 824150004",
+                 "aangemerkt als algemeen nut beogende instelling", "(ANBI)"):
+        assert fact in text
+    # The donor in Dutch order with salutation and donor number; the year.
+    for fact in ("A.B. van der Berg", "Kerkstraat 12 a", "1017 GC  AMSTERDAM", "Geachte heer/mevrouw Van der Berg,",
+                 "Donateurnummer D000123", "Jaaroverzicht giften 2025", "Jaar 2025"):
+        assert fact in text
+    # Every gift: date, amount (Dutch notation), method, campaign, mandate id for direct debits.
+    assert "05-01-2025 € 50,00 SEPA-incasso Periodiek 2025 MDT-000123 periodiek PG-2024-0001" in text
+    assert "01-06-2025 € 1.234,56 iDEAL Noodhulp gewoon" in text
+    assert "01-07-2025 € 50,00 contant niet aftrekbaar (contant)" in text
+    assert "01-08-2025 € 150,00 overboeking Benefietdiner gewoon + tegenprestatie" in text
+    # Totals: ordinary, periodic with transactienummer/start year/annual amount, non-deductible.
+    assert "Gewone giften (aftrekbaar) € 1.324,56" in text
+    assert "Periodieke giften (aftrekbaar) € 100,00" in text
+    assert "Overeenkomst PG-2024-0001, ingangsjaar 2024, jaarbedrag € 600,00 € 100,00" in text
+    assert "Niet aftrekbaar (contant, loterij, tegenprestatie) € 110,00" in text
+    assert "Totaal ontvangen € 1.534,56" in text
+    # Statement number and date; the disclaimer.
+    assert "Overzichtnummer 2025-000007" in text
+    assert "Datum 15 januari 2026" in text
+    assert "hangt af van uw eigen situatie" in text
+
+
+def test_english_statement():
+    # Paragraphs wrap: compare with the line breaks taken out.
+    text = " ".join(pdf_text(ReceiptRenderer().render(view(language="en", salutation="Dear A.B. van der Berg"))).split())
+    for fact in ("Annual statement of gifts 2025", "Dear A.B. van der Berg,", "Statement number 2025-000007",
+                 "Date 15 January 2026", "Donor number D000123", "public benefit organisation (ANBI)",
+                 "RSIN/tax number: 824150004", "2025-01-05 € 50,00 direct debit Periodiek 2025 MDT-000123 periodic PG-2024-0001",
+                 "Ordinary gifts (deductible) € 1.324,56",
+                 "Agreement PG-2024-0001, start year 2024, annual amount € 600,00 € 100,00",
+                 "Not deductible (cash, lottery, consideration) € 110,00", "Total received € 1.534,56",
+                 "depends on your own situation"):
+        assert fact in text
+    assert "Jaaroverzicht" not in text
+
+
+def test_rendering_is_deterministic():
+    renderer = ReceiptRenderer()
+    first = renderer.render(view())
+    assert ReceiptRenderer().render(view()) == first
+    assert renderer.render(view(number="2025-000008")) != first
+
+
+def test_address_sits_in_the_envelope_window():
+    data = ReceiptRenderer().render(view())
+    page = PdfReader(io.BytesIO(data)).pages[0]
+    height = float(page.mediabox.height)
+    positions = {}
+
+    def visit(text, cm, tm, font_dict, font_size):
+        if text.strip():
+            positions.setdefault(text.strip(), (tm[4], tm[5]))
+
+    page.extract_text(visitor_text=visit)
+    assert abs(float(page.mediabox.width) - 210 * mm) < 1 and abs(height - 297 * mm) < 1  # A4
+    for line in ("A.B. van der Berg", "Kerkstraat 12 a", "1017 GC  AMSTERDAM"):
+        x, y = positions[line]
+        from_top = (height - y) / mm
+        # A Dutch window envelope shows the area ~20-110 mm from the left, ~45-90 mm from the top.
+        assert 20 <= x / mm <= 25
+        assert 48 <= from_top <= 75, (line, from_top)
+
+
+def test_many_gifts_run_over_pages_with_totals_at_the_end():
+    lines = tuple(
+        ReceiptLineView(D("2025-01-01") + dt.timedelta(days=i), 1000, "ideal", f"Campagne {i}", None, 1000, 0, 0)
+        for i in range(90)
+    )
+    data = ReceiptRenderer().render(view(lines=lines, periodic=(), regular_cents=90000, periodic_cents=0,
+                                         non_deductible_cents=0, total_paid_cents=90000))
+    pages = pdf_pages(data)
+    assert pages >= 2
+    text = pdf_text(data)
+    assert all(f"Campagne {i} gewoon" in text for i in range(90))
+    assert f"pagina {pages} van {pages}" in text
+    last_page = PdfReader(io.BytesIO(data)).pages[-1].extract_text()
+    assert "Totaal ontvangen € 900,00" in last_page
+    assert "Jaaroverzicht giften 2025 – vervolg" in last_page
+
+
+def test_correction_names_the_statement_it_replaces():
+    text = pdf_text(ReceiptRenderer().render(view(replaces_number="2025-000003")))
+    assert "Dit overzicht vervangt overzicht 2025-000003" in text
+
+
+def test_names_outside_the_standard_font_are_printed_not_boxed():
+    text = pdf_text(ReceiptRenderer().render(view(donor_name="Ł. Wałęsa", salutation="Geachte heer/mevrouw Wałęsa")))
+    assert "Ł. Wałęsa" in text
+    assert "■" not in text
+
+
+def test_a_year_without_gifts_says_so():
+    text = pdf_text(ReceiptRenderer().render(view(lines=(), periodic=(), regular_cents=0, periodic_cents=0,
+                                                   non_deductible_cents=0, total_paid_cents=0)))
+    assert "Geen giften in dit jaar" in text
+    assert "Totaal ontvangen € 0,00" in text
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_renderer_counts_its_text_lines(language):
+    renderer = ReceiptRenderer()
+    renderer.render(view(language=language))
+    # 5 gifts + table head + letterhead, address, reference block, totals and texts.
+    assert 30 <= renderer.last_text_lines <= 60
+
+
+def test_a_long_mandate_id_is_printed_whole():
+    mandate = "NL-MANDATE-2025-0000000123456789012"  # 35 characters, the SEPA maximum
+    line = ReceiptLineView(D("2025-03-05"), 5000, "sepa_debit", "Maandgevers", mandate, 5000, 0, 0)
+    text = pdf_text(ReceiptRenderer().render(view(lines=(line,))))
+    assert mandate in text
