@@ -86,6 +86,12 @@ def _register_commands() -> None:
     grants.add_command(grants_report)
     reports.add_command(reports_income)
 
+    from exports.commands import agreement_check, agreement_form, receipts
+
+    cli.add_command(receipts)
+    agreements.add_command(agreement_form)
+    agreements.add_command(agreement_check)
+
     from anbi.web.user_commands import users
 
     cli.add_command(users)
@@ -102,6 +108,10 @@ def _register_commands() -> None:
     cli.add_command(sepa)
     cli.add_command(bank)
     cli.add_command(odoo)
+
+    from fundraising.payout_commands import payouts
+
+    stripe.add_command(payouts)
 
 
 _register_commands()
