@@ -24,9 +24,11 @@ def rsin(value: str) -> str:
 
 
 def iban(value: str) -> str:
-    """An IBAN in its compact form (`NL91ABNA0417164300`), checksum verified."""
+    """An IBAN in its compact form (`NL91ABNA0417164300`), checksum and the country's
+    length and format verified. National bank-code registries are not consulted:
+    they lag behind the banks (python-stdnum refuses valid Belgian IBANs)."""
     try:
-        return stdnum_iban.validate(value or "")
+        return stdnum_iban.validate(value or "", check_country=False)
     except ValidationError:
         raise ValueError(f"IBAN {value!r} is not valid (check the digits)") from None
 
@@ -82,6 +84,8 @@ def phone(value: str) -> str:
     s = (value or "").strip()
     if not _PHONE_CHARS.match(s):
         raise ValueError(f"phone {value!r} is not a phone number")
+    # "+31 (0)6 ..." : the trunk prefix 0 in brackets is not dialled after a country code.
+    s = re.sub(r"^(\+\d{1,3})\s*\(0\)", r"\1", s)
     compact = re.sub(r"[\s()./-]", "", s)
     if not 8 <= len(compact.lstrip("+")) <= 15:
         raise ValueError(f"phone {value!r} has too few or too many digits")

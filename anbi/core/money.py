@@ -11,6 +11,12 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 CURRENCY_SIGNS = {"€": "EUR", "$": "USD", "£": "GBP"}
+# Codes a person may write before an amount. Kept short on purpose: a typo such as
+# "abc12" must be refused, not read as 12.00 in a currency called ABC.
+KNOWN_CURRENCIES = frozenset({
+    "EUR", "USD", "GBP", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "RON", "BGN",
+    "CAD", "AUD", "NZD", "JPY", "CNY", "HKD", "SGD", "ZAR", "TRY", "INR", "BRL", "MXN",
+})
 _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
 
 
@@ -138,8 +144,10 @@ def parse_money(text: str, *, currency: str = "EUR", allow_negative: bool = Fals
         negative, s = True, s[1:].strip()
     match = _LEADING_CURRENCY.match(s)
     if match:
-        token = match.group(1)
-        currency = CURRENCY_SIGNS.get(token, token.upper())
+        token = match.group(1).upper()
+        if token not in CURRENCY_SIGNS and token not in KNOWN_CURRENCIES:
+            raise MoneyError(f"{text!r} is not an amount: {token} is not a currency code")
+        currency = CURRENCY_SIGNS.get(token, token)
         s = s[match.end():]
     if s.startswith("-"):
         if negative:

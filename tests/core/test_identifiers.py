@@ -145,3 +145,11 @@ def test_phone_is_compacted(value, expected):
 def test_phone_refused(value, reason):
     with pytest.raises(ValueError, match=reason):
         identifiers.phone(value)
+
+
+def test_valid_belgian_iban_with_a_bank_code_unknown_to_the_registry_is_accepted():
+    assert identifiers.iban("BE68 5390 0754 7034") == "BE68539007547034"
+
+
+def test_bracketed_trunk_zero_after_a_country_code_is_dropped():
+    assert identifiers.phone("+31 (0)6 1234 5678") == "+31612345678"

@@ -258,3 +258,13 @@ def test_round_half_up():
     assert round_half_up(Decimal("2.5")) == 3
     assert round_half_up(Decimal("2.4999")) == 2
     assert round_half_up(Decimal("-2.5")) == -3
+
+
+@pytest.mark.parametrize("text", ["abc12", "xyz 5,00"])
+def test_three_letters_that_are_no_currency_are_refused(text):
+    with pytest.raises(MoneyError, match="not a currency code"):
+        parse_money(text)
+
+
+def test_a_currency_code_may_be_written_in_lower_case():
+    assert parse_money("eur 12.50") == Money(1250, "EUR")
