@@ -63,7 +63,7 @@ REFUND_REASONS = {"MD06"}          # the donor's own refund request (8-week righ
 DECEASED_REASONS = {"MD07"}
 DIRECT_DEBIT_FAMILIES = {"IDDT", "RDDT", "DDT"}
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*[A-Za-z0-9]|[A-Za-z0-9]")
-_PAYOUT_ID = re.compile(r"\bpo_[A-Za-z0-9]+\b")
+PAYOUT_ID = re.compile(r"\bpo_[A-Za-z0-9]+\b")
 PAYOUT_DAYS = 3  # a payout reaches the bank within a few days of its arrival date
 
 
@@ -169,11 +169,11 @@ def _batch(line: bank.StatementLine, known: Known) -> Decision:
 
 
 def _from_stripe(line: bank.StatementLine) -> bool:
-    return "stripe" in (line.counterparty_name or "").lower() or bool(_PAYOUT_ID.search(line.text))
+    return "stripe" in (line.counterparty_name or "").lower() or bool(PAYOUT_ID.search(line.text))
 
 
 def _payout(line: bank.StatementLine, known: Known) -> Decision:
-    named = _PAYOUT_ID.search(line.text)
+    named = PAYOUT_ID.search(line.text)
     if named and named.group(0) in known.payouts:
         payout = known.payouts[named.group(0)]
         if payout.amount_cents != line.amount_cents:
