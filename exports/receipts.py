@@ -780,7 +780,8 @@ class _Run:
             else:
                 self.report.issued.append(item.snapshot.number)
 
-    # -- the manifest: every current statement of the year --
+    # -- the manifest: every current statement of the year whose PDF this run wrote --
+    # (not those of restricted, purged or merged-away donors: they got none this run)
 
     def write_manifest(self, session: Session) -> None:
         temporary = self.out / f".{MANIFEST}.{os.getpid()}.tmp"
@@ -788,7 +789,7 @@ class _Run:
             select(Statement.number, Statement.donor_ref, Statement.year, Statement.regular_cents, Statement.periodic_cents,
                    Statement.non_deductible_cents, Statement.total_paid_cents, Statement.file_name, Statement.pdf_sha256)
             .join(Donor, Donor.id == Statement.donor_id)
-            .where(Statement.year == self.year, Statement.status == "current",
+            .where(Statement.year == self.year, Statement.status == "current", Donor.merged_into_id.is_(None),
                    Donor.restricted_at.is_(None), Donor.purged_at.is_(None))
             .order_by(Statement.sequence)
         )

@@ -416,3 +416,36 @@ def test_a_privacy_purge_pseudonymises_the_statement_and_issues_nothing_new(sess
                               actor="tester")
     assert (report.issued, report.corrections, report.restricted) == ([], [], ["GONE"])
     assert manifest(tmp_path / "again") == []
+
+
+def test_a_merged_away_statement_stays_out_of_the_manifest_while_the_survivor_is_restricted(session, tmp_path):
+    keep = make_donor(session, ref="KEEP3")
+    duplicate = make_donor(session, ref="DUP3")
+    make_donation(session, donor=duplicate, amount="30.00", date="2025-04-01")
+    session.commit()
+    issue_statements(_unit_of_work(session), year=2025, out_dir=tmp_path / "first", organisation=ORGANISATION,
+                     actor="tester", now=NOW)
+    merge_donors(session, "KEEP3", "DUP3", actor="tester")
+    keep.restricted_at = dt.datetime(2026, 2, 1, tzinfo=UTC)
+    session.commit()
+    report = issue_statements(_unit_of_work(session), year=2025, out_dir=tmp_path / "second", organisation=ORGANISATION,
+                              actor="tester", now=NOW)
+    assert report.restricted == ["KEEP3"] and report.issued == [] and report.corrections == []
+    assert manifest(tmp_path / "second") == []
+
+
+def test_two_runs_at_once_cannot_give_out_the_same_number(session, year_2025, tmp_path):
+    from exports.receipts import StatementRunConflict
+
+    def another_run_meanwhile(index: int) -> None:
+        if index == 0:
+            issue_statements(_unit_of_work(session), year=2025, out_dir=tmp_path / "other", organisation=ORGANISATION,
+                             actor="someone else", chunk_size=1, now=NOW)
+
+    with pytest.raises(StatementRunConflict, match="taken by another run"):
+        issue_statements(_unit_of_work(session), year=2025, out_dir=tmp_path / "out", organisation=ORGANISATION,
+                         actor="tester", chunk_size=1, now=NOW, after_chunk=another_run_meanwhile)
+    issued = statements(session)
+    assert [s.number for s in issued] == ["2025-000001", "2025-000002", "2025-000003"]
+    assert len({(s.donor_id, s.status) for s in issued}) == 3  # one current statement per donor
+    assert not list((tmp_path / "out").glob(".*.rendering"))  # no half-finished files left behind
