@@ -150,7 +150,7 @@ def upgrade() -> None:
     with op.batch_alter_table('donations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_donations_agreement_id'), ['agreement_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_donations_campaign_id'), ['campaign_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_donations_donor_id'), ['donor_id'], unique=False)
+        batch_op.create_index('ix_donations_donor_history', ['donor_id', 'received_on', 'status', 'campaign_id', 'currency'], unique=False)
         batch_op.create_index(batch_op.f('ix_donations_fund_id'), ['fund_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_donations_received_on'), ['received_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_donations_recurring_gift_id'), ['recurring_gift_id'], unique=False)
@@ -192,7 +192,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_donations_recurring_gift_id'))
         batch_op.drop_index(batch_op.f('ix_donations_received_on'))
         batch_op.drop_index(batch_op.f('ix_donations_fund_id'))
-        batch_op.drop_index(batch_op.f('ix_donations_donor_id'))
+        batch_op.drop_index('ix_donations_donor_history')
         batch_op.drop_index(batch_op.f('ix_donations_campaign_id'))
         batch_op.drop_index(batch_op.f('ix_donations_agreement_id'))
 

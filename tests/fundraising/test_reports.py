@@ -8,7 +8,18 @@ import pytest
 
 from fundraising.donations import record_adjustment
 from fundraising.errors import CampaignNotFound
-from fundraising.reports import average, campaign_report, lapsed_donors, median_from_counts, percentage, rate, retention
+import fundraising.reports as reports
+from fundraising.reports import (
+    amount_bucket,
+    average,
+    campaign_report,
+    lapsed_donors,
+    median_from_buckets,
+    median_from_counts,
+    percentage,
+    rate,
+    retention,
+)
 from tests.factories import make_campaign, make_donation, make_donor
 
 D = dt.date
@@ -28,6 +39,49 @@ D = dt.date
 )
 def test_median_from_counts(counts, expected):
     assert median_from_counts(counts) == expected
+
+
+def test_amount_buckets():
+    assert [amount_bucket(a) for a in (500, 2500, 100000)] == [500, 2500, 100000]
+    assert [amount_bucket(a) for a in (1, 499, 501, 999, 2501)] == [-1, -1, -2, -2, -6]
+
+
+def _buckets(amounts):
+    counts = {}
+    for amount in amounts:
+        counts[amount_bucket(amount)] = counts.get(amount_bucket(amount), 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize(
+    "amounts",
+    [
+        [2500],
+        [1000, 2500, 2500, 5000],
+        [1000, 1234, 1300, 5000],            # both middles inside the range (1000, 1500)
+        [700, 1000, 1234, 5000, 5000, 7777],  # one middle exact, one inside a range
+        [1, 2, 3, 4, 5, 6, 7, 9999],
+        [250, 250, 250, 100000, 100000],
+    ],
+)
+def test_median_from_buckets_is_exact_and_refines_only_when_needed(amounts):
+    calls = []
+
+    def refine(keys):
+        calls.append(keys)
+        return [(a, amounts.count(a)) for a in sorted(set(amounts)) if amount_bucket(a) in keys]
+
+    expected = median_from_counts((a, amounts.count(a)) for a in sorted(set(amounts)))
+    assert median_from_buckets(_buckets(amounts), refine) == expected
+    middle = sorted(amounts)[(len(amounts) - 1) // 2], sorted(amounts)[len(amounts) // 2]
+    if all(m % 500 == 0 for m in middle):
+        assert calls == []
+    else:
+        assert calls == [sorted({amount_bucket(m) for m in middle if m % 500})]
+
+
+def test_median_of_nothing():
+    assert median_from_buckets({}, lambda keys: []) is None
 
 
 def test_percentage_rate_and_average():
@@ -62,7 +116,15 @@ def spring(session):
     return spring
 
 
-def test_campaign_report_figures(session, spring):
+@pytest.fixture(params=["full pass", "lookups"])
+def donor_pass(request, monkeypatch):
+    """Both ways of counting new donors must give the same figures."""
+    if request.param == "lookups":
+        monkeypatch.setattr(reports, "FULL_DONOR_PASS_SHARE", 0)
+    return request.param
+
+
+def test_campaign_report_figures(session, spring, donor_pass):
     report = campaign_report(session, "SPRING").as_json()
     # EUR received in SPRING and SPRING-MAIL: 100 + 50 + 25 + 200 + 10 = 385.00 in 5 gifts;
     # refunds 20.00, lost dispute 25.00, fees 1.50 + 0.75; net 385 - 20 - 25 - 2.25 = 337.75.
@@ -157,3 +219,13 @@ def test_retention(session, history):
 def test_retention_of_a_year_without_donors(session):
     assert retention(session, 2025).as_json() == {"year": 2025, "previous_year_donors": 0, "retained": 0, "lapsed": 0,
                                                  "rate": None, "donors": 0, "new": 0, "reactivated": 0}
+
+
+def test_a_median_between_round_amounts_is_counted_exactly_in_the_database(session):
+    campaign = make_campaign(session, code="ODD")
+    donor = make_donor(session)
+    for amount in ("10.00", "12.34", "13.00", "50.00", "13.00", "7.77"):
+        make_donation(session, donor=donor, campaign=campaign, amount=amount)
+    make_donation(session, donor=donor, campaign=campaign, amount="12.50", currency="USD")  # not in the EUR median
+    # sorted: 7.77, 10.00, 12.34, 13.00, 13.00, 50.00 -> (12.34 + 13.00) / 2 = 12.67
+    assert campaign_report(session, "ODD").median_cents == 1267

@@ -1,0 +1,217 @@
+"""Benchmark: `anbi campaigns report` over 1,000,000 donations against one
+hand-written SQL GROUP BY of the same totals.
+
+Bulk-inserts (SQLAlchemy Core, untimed) N donations (1,000,000 by default) in one
+campaign, spread over 2025 from 200,000 donors, with amounts as donors give them
+(mostly round figures, some arbitrary), a payment fee on the card and iDEAL gifts,
+2% refunded, 0.3% disputed and lost; plus N/10 gifts from 2024 in another campaign,
+so that some donors are returning. Then times the full campaign report
+(`fundraising.reports.campaign_report`: totals and months by currency, refunds and
+lost disputes on their own dates, donors new and returning, average and exact
+median) against the baseline: one GROUP BY by month of the campaign's received EUR
+gifts (count, gross, fees). Each is run 3 times after a warm-up; the best time
+counts. On SQLite and on PostgreSQL (a throwaway database anbi_bench_<random>,
+dropped afterwards). Target: report / baseline no worse than 3.
+
+    .venv/bin/python bench/campaign_report.py                 # 1,000,000 donations, both databases
+    .venv/bin/python bench/campaign_report.py --quick         # 50,000 donations
+    .venv/bin/python bench/campaign_report.py --donations 200000 --backend postgresql
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from anbi.core.db import make_engine, utcnow  # noqa: E402
+from anbi.core.migrate import upgrade  # noqa: E402
+from donors.models import Donor  # noqa: E402
+from fundraising.models import Campaign, Donation, DonationAdjustment  # noqa: E402
+from fundraising.reports import campaign_report  # noqa: E402
+
+TARGET = 3.0
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+ROUND = [500, 1000, 1000, 1500, 2000, 2500, 2500, 2500, 3500, 5000, 5000, 7500, 10000, 25000, 50000]
+BATCH = 20_000
+
+
+@contextmanager
+def fresh_database(backend: str, workdir: Path, postgres_url: str):
+    """A new, migrated database; removed afterwards."""
+    if backend == "sqlite":
+        path = workdir / f"bench_{uuid.uuid4().hex[:8]}.db"
+        engine = make_engine(f"sqlite:///{path}")
+        upgrade(engine)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    name = f"anbi_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(make_url(postgres_url).set(database=name).render_as_string(hide_password=False))
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _insert(connection, table, rows: list[dict]) -> None:
+    for start in range(0, len(rows), BATCH):
+        connection.execute(insert(table), rows[start:start + BATCH])
+
+
+def load(engine, donations: int, seed: int = 1) -> int:
+    """Fill the database; returns the reported campaign's id."""
+    rng = random.Random(seed)
+    now = utcnow()
+    donor_count = max(10, donations // 5)
+    with engine.begin() as connection:
+        _insert(connection, Donor.__table__, [
+            {"ref": f"B{n:07d}", "kind": "person", "last_name": f"Donor{n}", "sort_name": f"donor{n}", "country": "NL",
+             "language": "nl", "created_at": now, "updated_at": now}
+            for n in range(1, donor_count + 1)
+        ])
+        donor_ids = list(connection.scalars(select(Donor.id).order_by(Donor.id)))
+        campaign_ids = []
+        for code, goal in (("BENCH-2025", 2_500_000_000), ("EARLIER-2024", None)):
+            campaign_ids.append(connection.execute(insert(Campaign.__table__).values(
+                code=code, name=code, channel="online", goal_cents=goal, cost_cents=150_000_00, currency="EUR",
+                created_at=now, updated_at=now)).inserted_primary_key[0])
+        reported, earlier = campaign_ids
+
+        def donation(number: int, campaign_id: int, year: int) -> dict:
+            method = rng.choice(("ideal", "ideal", "card", "bank_transfer", "sepa_debit"))
+            amount = rng.choice(ROUND) if rng.random() < 0.85 else rng.randint(100, 100_000)
+            return {
+                "source": "bench", "reference": f"BENCH-{number:08d}", "donor_id": rng.choice(donor_ids)
+                if rng.random() < 0.97 else None,
+                "received_on": dt.date(year, 1, 1) + dt.timedelta(days=rng.randrange(365)), "amount_cents": amount,
+                "currency": "EUR" if rng.random() < 0.998 else "USD", "method": method, "kind": "gift",
+                "consideration_cents": 0, "status": "paid", "campaign_id": campaign_id,
+                "fee_cents": 29 + amount * 14 // 1000 if method in ("card", "ideal") else None,
+                "created_at": now, "updated_at": now,
+            }
+
+        rows = [donation(n, reported, 2025) for n in range(1, donations + 1)]
+        rows += [donation(donations + n, earlier, 2024) for n in range(1, donations // 10 + 1)]
+        adjustments = []
+        for index in rng.sample(range(donations), k=donations // 50 + donations * 3 // 1000):
+            row = rows[index]
+            lost = len(adjustments) % 7 == 0
+            partial = not lost and rng.random() < 0.3
+            amount = row["amount_cents"] // 2 if partial else row["amount_cents"]
+            row["status"] = "dispute_lost" if lost else ("partially_refunded" if partial else "refunded")
+            adjustments.append({
+                "reference_index": index, "kind": "dispute_lost" if lost else "refund", "amount_cents": amount,
+                "taken_back_cents": amount,
+                "occurred_on": min(row["received_on"] + dt.timedelta(days=rng.randint(1, 60)), dt.date(2025, 12, 31)),
+                "source": "bench", "reference": f"BENCH-ADJ-{index:08d}", "created_at": now,
+            })
+        _insert(connection, Donation.__table__, rows)
+        ids = dict(connection.execute(select(Donation.reference, Donation.id).where(Donation.campaign_id == reported)).all())
+        for adjustment in adjustments:
+            adjustment["donation_id"] = ids[rows[adjustment.pop("reference_index")]["reference"]]
+        _insert(connection, DonationAdjustment.__table__, adjustments)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        # What PostgreSQL's autovacuum does soon after a bulk insert (statistics, and the
+        # visibility map that index-only scans need), and a periodic ANALYZE on SQLite.
+        connection.exec_driver_sql("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE")
+    return reported
+
+
+BASELINE_SQL = {
+    "sqlite": """
+        SELECT strftime('%Y-%m', received_on) AS month, count(*), sum(amount_cents), sum(fee_cents)
+        FROM donations
+        WHERE campaign_id = :campaign AND currency = 'EUR'
+          AND status IN ('paid', 'refunded', 'partially_refunded', 'disputed', 'dispute_won', 'dispute_lost')
+        GROUP BY month ORDER BY month""",
+    "postgresql": """
+        SELECT to_char(received_on, 'YYYY-MM') AS month, count(*), sum(amount_cents), sum(fee_cents)
+        FROM donations
+        WHERE campaign_id = :campaign AND currency = 'EUR'
+          AND status IN ('paid', 'refunded', 'partially_refunded', 'disputed', 'dispute_won', 'dispute_lost')
+        GROUP BY month ORDER BY month""",
+}
+
+
+def best_of(runs: int, work) -> tuple[float, object]:
+    work()  # warm-up: the same cache state for both
+    best, result = float("inf"), None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = work()
+        best = min(best, time.perf_counter() - started)
+    return best, result
+
+
+def run(backend: str, donations: int, workdir: Path, postgres_url: str) -> tuple[float, float]:
+    with fresh_database(backend, workdir, postgres_url) as engine:
+        started = time.perf_counter()
+        campaign_id = load(engine, donations)
+        print(f"[{backend}] loaded {donations:,} donations (+{donations // 10:,} earlier) in {time.perf_counter() - started:.1f} s")
+
+        def report():
+            with Session(engine) as session:
+                return campaign_report(session, "BENCH-2025")
+
+        def baseline():
+            with engine.connect() as connection:
+                return connection.execute(text(BASELINE_SQL[backend]), {"campaign": campaign_id}).all()
+
+        report_time, result = best_of(3, report)
+        baseline_time, months = best_of(3, baseline)
+        # The two agree on what they both compute.
+        assert result.gifts == sum(m[1] for m in months), (result.gifts, sum(m[1] for m in months))
+        assert result.gross_cents == sum(int(m[2]) for m in months)
+        assert result.fees_cents == sum(int(m[3] or 0) for m in months)
+        ratio = report_time / baseline_time
+        verdict = "ok" if ratio <= TARGET else f"ABOVE the target of {TARGET:g}"
+        print(f"[{backend}] campaign report: {report_time * 1000:.0f} ms; baseline GROUP BY: {baseline_time * 1000:.0f} ms; "
+              f"ratio {ratio:.2f} ({verdict})")
+        print(f"[{backend}]   {result.gifts:,} gifts, {result.donors:,} donors ({result.new_donors:,} new), "
+              f"gross {result.gross_cents / 100:,.2f}, net {result.net_cents / 100:,.2f}, "
+              f"median {result.median_cents / 100:.2f}")
+        return report_time, ratio
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--donations", type=int, default=1_000_000)
+    parser.add_argument("--quick", action="store_true", help="50,000 donations")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES, help="an admin connection to create the throwaway database")
+    args = parser.parse_args()
+    donations = 50_000 if args.quick else args.donations
+    backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
+    failed = False
+    with tempfile.TemporaryDirectory() as workdir:
+        for backend in backends:
+            _, ratio = run(backend, donations, Path(workdir), args.postgres_url)
+            failed |= ratio > TARGET
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
