@@ -67,3 +67,46 @@ def test_principal_asks_the_roles_table():
     viewer = Principal(kind="token", name="t", role="viewer")
     assert viewer.may("donors:read") and not viewer.may("donors:iban") and not viewer.may("donors:write")
     assert Principal(kind="user", name="u", role="finance").actor == "user:u"
+
+
+def test_anbi_serve_runs_the_service(db_url, engine, tmp_path):
+    """`anbi serve` as a person starts it: a process on a free port, the webhook and the API answering."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from fundraising.models import Donation
+    from tests.conftest import STRIPE_WEBHOOK_SECRET, free_port
+    from tests.fundraising.stripe import payloads as p
+
+    port = free_port()
+    env = {**os.environ, "ANBI_STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET, "ANBI_CONFIG": "", "ANBI_DATABASE_URL": ""}
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from anbi.cli import main; main()", "--database-url", db_url, "serve", "--port", str(port),
+         "--no-access-log", "--log-level", "warning"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None, server.stderr.read().decode()
+            assert time.monotonic() < deadline, "anbi serve did not start"
+            time.sleep(0.2)
+        body, headers = p.signed(p.payment_succeeded(pi_id="pi_served", amount=1234))
+        response = httpx.post(f"{base}/webhooks/stripe", content=body, headers=headers)
+        assert response.status_code == 200 and response.json()["status"] == "applied"
+        assert httpx.get(f"{base}/api/v1/donations").status_code == 401
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    with Session(engine) as s:
+        assert s.scalar(select(Donation.amount_cents).where(Donation.reference == "pi_served")) == 1234
