@@ -41,11 +41,11 @@ def make_donor(session, **fields) -> Donor:
     if fields["kind"] == "person":
         fields.setdefault("first_name", "Anna")
         fields.setdefault("last_name", f"Jansen{n}")
-        fields.setdefault("sort_name", fields["last_name"].lower())
+        fields.setdefault("sort_name", (fields["last_name"] or "").lower())
     else:
         fields.setdefault("organisation_name", f"Bedrijf {n} B.V.")
         fields.setdefault("organisation_type", "company")
-        fields.setdefault("sort_name", fields["organisation_name"].lower())
+        fields.setdefault("sort_name", (fields["organisation_name"] or "").lower())
     fields.setdefault("street", "Kerkstraat")
     fields.setdefault("house_number", str(n))
     fields.setdefault("postcode", "1017 GC")
