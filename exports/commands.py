@@ -128,6 +128,10 @@ def receipts_print(app: AppContext, year: int, out_file: Path, reprint: bool, du
     if as_json:
         _print_json(report.as_dict())
         return
+    if not report.written:
+        click.echo(f"Nothing to print for {year}: every current statement goes by e-mail or was printed before "
+                   "(--reprint prints those again). No file written.")
+        return
     click.echo(f"Wrote {out_file}: {_plural(len(report.statements), 'statement', 'statements')}, "
                f"{_plural(report.pages, 'page', 'pages')}, sorted by postcode.")
 

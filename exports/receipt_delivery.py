@@ -301,11 +301,13 @@ class PrintReport:
     out: Path
     statements: list[tuple[str, str, str | None]] = field(default_factory=list)  # (number, donor_ref, postcode)
     pages: int = 0
+    written: bool = False
 
     def as_dict(self) -> dict:
         return {
             "year": self.year,
             "out": str(self.out),
+            "written": self.written,
             "pages": self.pages,
             "statements": [{"number": n, "donor_ref": r, "postcode": p} for n, r, p in self.statements],
         }
@@ -331,6 +333,8 @@ def print_statements(
     with unit_of_work() as session:
         items = list(_deliverables(session, year, "print", with_email=False, include_delivered=reprint))
         items.sort(key=lambda d: (_postcode_key(d.postcode), d.number))
+        if not items:
+            return report  # nothing to print: no empty file
         writer = PdfWriter()
         for item in progress(items, length=len(items), label=f"Printing {year}"):
             pages_before = len(writer.pages)
@@ -344,6 +348,7 @@ def print_statements(
         writer.write(buffer)
         report.pages = len(writer.pages)
         write_atomically(out, buffer.getvalue())
+        report.written = True
         # Recorded after the file exists: a failure before this leaves them unprinted.
         now = utcnow()
         for item in items:
