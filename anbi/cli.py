@@ -102,12 +102,13 @@ def _register_commands() -> None:
     for command in (serve, tokens, stripe):
         cli.add_command(command)
 
-    from exports.ledger_commands import odoo, sepa
+    from exports.ledger_commands import export_command, odoo, sepa
     from fundraising.bank_commands import bank
 
     cli.add_command(sepa)
     cli.add_command(bank)
     cli.add_command(odoo)
+    cli.add_command(export_command)
 
     from fundraising.payout_commands import payouts
 
