@@ -105,7 +105,11 @@ def fund_for(session: Session, code: str | None) -> Fund | None:
 
 def apply_payment(session: Session, payment: ev.Payment, *, event_id: str) -> Outcome:
     """Book a payment as a donation: the one place Stripe money enters."""
-    existing = find_donation(session, SOURCE, payment.payment_intent_id)
+    # Almost always new: ask for the id only, and load the row when there is one.
+    booked_id = session.execute(
+        select(Donation.id).where(Donation.source == SOURCE, Donation.reference == payment.payment_intent_id)
+    ).scalar()
+    existing = session.get(Donation, booked_id) if booked_id is not None else None
     if existing is not None:
         # Booked before (by the webhook, or by a sync): a replay must not change money.
         if existing.stripe_charge_id is None and payment.charge_id:

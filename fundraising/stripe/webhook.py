@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import stripe
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -87,17 +87,30 @@ def verify(raw_body: bytes, signature_header: str | None, secret: str, *, tolera
     return event
 
 
-def _insert(session: Session, values: dict[str, Any]) -> StripeEvent | None:
-    """Insert the event unless its id is there: the new row, or None for a redelivery.
-    (An ORM insert that returns the row, so no second query reads it back.)"""
+def _insert(session: Session, values: dict[str, Any]) -> int | None:
+    """Insert the event unless its id is there: the new row's id, or None for a
+    redelivery. The inbox is written with plain statements, not ORM objects: loading
+    the row back as an object (its JSON payload parsed again) would cost more than
+    everything else an event does."""
     dialect = session.get_bind().dialect.name
+    table = StripeEvent.__table__
     if dialect == "postgresql":
-        statement = pg_insert(StripeEvent).on_conflict_do_nothing(index_elements=["event_id"])
+        statement = pg_insert(table)
     elif dialect == "sqlite":
-        statement = sqlite_insert(StripeEvent).on_conflict_do_nothing(index_elements=["event_id"])
+        statement = sqlite_insert(table)
     else:  # pragma: no cover - only the two databases are supported
         raise NotImplementedError(dialect)
-    return session.scalars(statement.returning(StripeEvent), [values]).first()
+    statement = statement.values(**values).on_conflict_do_nothing(index_elements=["event_id"]).returning(table.c.id)
+    return session.execute(statement).scalar()
+
+
+def _mark(session: Session, row_id: int, status: str, note: str | None, *, object_id: str | None = None) -> None:
+    """Record what became of an event."""
+    table = StripeEvent.__table__
+    values: dict[str, Any] = {"status": status, "error": note, "attempts": table.c.attempts + 1, "processed_at": utcnow()}
+    if object_id is not None:
+        values["object_id"] = object_id
+    session.execute(update(table).where(table.c.id == row_id).values(**values))
 
 
 def _lock(session: Session, keys: Iterable[str]) -> None:
@@ -134,7 +147,7 @@ def receive(session: Session, event: Mapping[str, Any], *, via: str = "webhook",
     except ev.EventError as exc:
         meaning, problem = None, str(exc)
     now = utcnow()
-    stored = _insert(
+    row_id = _insert(
         session,
         {
             "event_id": env.event_id,
@@ -150,18 +163,17 @@ def receive(session: Session, event: Mapping[str, Any], *, via: str = "webhook",
             "received_at": now,
         },
     )
-    if stored is None:
+    if row_id is None:
         return Receipt(env.event_id, env.type, "duplicate", "already received")
     if meaning is None:
-        _finish(stored, "failed", problem)
-        session.flush()
+        _mark(session, row_id, "failed", problem)
         return Receipt(env.event_id, env.type, "failed", problem)
     _lock(session, booking.lock_keys(meaning))
-    outcome = _apply(session, stored, meaning, isolated=isolated)
+    status, note, outcome = _apply(session, row_id, env.event_id, meaning, isolated=isolated)
     if outcome is not None and outcome.woke:
         wake(session, outcome.woke)
     session.flush()
-    return Receipt(env.event_id, env.type, stored.status, stored.error)
+    return Receipt(env.event_id, env.type, status, note)
 
 
 def record_failed(session: Session, event: Mapping[str, Any], reason: str, *, via: str = "webhook") -> Receipt:
@@ -169,14 +181,13 @@ def record_failed(session: Session, event: Mapping[str, Any], reason: str, *, vi
     the caller rolled back the attempt)."""
     env = ev.envelope(event)
     now = utcnow()
-    stored = _insert(session, {
+    row_id = _insert(session, {
         "event_id": env.event_id, "type": env.type, "created": env.created_at, "livemode": env.livemode,
         "api_version": env.api_version, "object_id": _object_id(env.obj), "payload": dict(event), "status": "failed",
         "error": reason, "via": via, "attempts": 1, "received_at": now, "processed_at": now,
     })
-    if stored is None:
+    if row_id is None:
         return Receipt(env.event_id, env.type, "duplicate", "already received")
-    session.flush()
     return Receipt(env.event_id, env.type, "failed", reason)
 
 
@@ -185,43 +196,58 @@ def _object_id(obj: Mapping[str, Any]) -> str | None:
     return value[:255] if isinstance(value, str) else None
 
 
-def _finish(stored: StripeEvent, status: str, note: str | None) -> None:
-    stored.status = status
-    stored.error = note
-    stored.attempts = (stored.attempts or 0) + 1
-    stored.processed_at = utcnow()
-
-
-def _apply(session: Session, stored: StripeEvent, meaning: ev.Meaning, *, isolated: bool = True) -> booking.Outcome | None:
+def _apply(
+    session: Session, row_id: int, event_id: str, meaning: ev.Meaning, *, isolated: bool = True
+) -> tuple[str, str | None, booking.Outcome | None]:
     """Apply inside a savepoint, so a refusal rolls back this event's writes only
-    (or, not isolated, raise ApplyRefused for the caller to roll back)."""
+    (or, not isolated, raise ApplyRefused for the caller to roll back); record the
+    outcome. Returns (status, note, outcome)."""
     try:
         if isolated:
             with session.begin_nested():
-                outcome = booking.apply(session, meaning, event_id=stored.event_id)
+                outcome = booking.apply(session, meaning, event_id=event_id)
         else:
-            outcome = booking.apply(session, meaning, event_id=stored.event_id)
+            outcome = booking.apply(session, meaning, event_id=event_id)
     except (AnbiError, ev.EventError) as exc:
         if not isolated:
             raise ApplyRefused(str(exc)) from exc
-        _finish(stored, "failed", str(exc))
-        return None
-    _finish(stored, outcome.status, outcome.note)
-    if outcome.status == "waiting":
-        stored.object_id = outcome.waiting_for
-    return outcome
+        _mark(session, row_id, "failed", str(exc))
+        return "failed", str(exc), None
+    _mark(session, row_id, outcome.status, outcome.note,
+          object_id=outcome.waiting_for if outcome.status == "waiting" else None)
+    return outcome.status, outcome.note, outcome
 
 
-def apply_stored(session: Session, stored: StripeEvent) -> booking.Outcome | None:
+def apply_stored(session: Session, row_id: int, event_id: str, payload: Mapping[str, Any]) -> booking.Outcome | None:
     """(Re-)apply an event already in the inbox: a waiting one, or a failed one after
     its cause was fixed."""
     try:
-        meaning = ev.interpret(stored.payload)
+        meaning = ev.interpret(payload)
     except ev.EventError as exc:
-        _finish(stored, "failed", str(exc))
+        _mark(session, row_id, "failed", str(exc))
         return None
     _lock(session, booking.lock_keys(meaning))
-    return _apply(session, stored, meaning)
+    return _apply(session, row_id, event_id, meaning)[2]
+
+
+def _waiting(session: Session, object_ids: Iterable[str] | None = None) -> list[tuple[int, str, Any]]:
+    """Waiting events (for these objects), oldest first: (id, event id, payload)."""
+    table = StripeEvent.__table__
+    query = select(table.c.id).where(table.c.status == "waiting")
+    if object_ids is not None:
+        query = query.where(table.c.object_id.in_(sorted(object_ids)))
+    # Usually nothing waits: ask for ids only, read payloads only when there are some.
+    ids = session.execute(query.order_by(table.c.created, table.c.id)).scalars().all()
+    if not ids:
+        return []
+    rows = session.execute(select(table.c.id, table.c.event_id, table.c.payload).where(table.c.id.in_(ids))).all()
+    order = {row_id: n for n, row_id in enumerate(ids)}
+    return sorted(((r.id, r.event_id, r.payload) for r in rows), key=lambda r: order[r[0]])
+
+
+def _still_waiting(session: Session, row_id: int) -> bool:
+    table = StripeEvent.__table__
+    return session.execute(select(table.c.status).where(table.c.id == row_id)).scalar() == "waiting"
 
 
 def wake(session: Session, object_ids: Iterable[str]) -> int:
@@ -232,18 +258,12 @@ def wake(session: Session, object_ids: Iterable[str]) -> int:
     for _ in range(MAX_WAKE_ROUNDS):
         if not todo:
             break
-        # Usually nothing waits: ask for ids only, load events only when there are some.
-        ids = session.execute(
-            select(StripeEvent.id)
-            .where(StripeEvent.status == "waiting", StripeEvent.object_id.in_(sorted(todo)))
-            .order_by(StripeEvent.created, StripeEvent.id)
-        ).scalars().all()
-        if not ids:
-            break
-        waiting_events = [session.get(StripeEvent, event_id) for event_id in ids]
+        waiting_events = _waiting(session, todo)
         todo = set()
-        for stored in waiting_events:
-            outcome = apply_stored(session, stored)
+        for row_id, event_id, payload in waiting_events:
+            if not _still_waiting(session, row_id):
+                continue  # applied meanwhile, woken by an earlier one
+            outcome = apply_stored(session, row_id, event_id, payload)
             if outcome is not None and outcome.status == "applied":
                 done += 1
                 todo.update(outcome.woke)
@@ -253,16 +273,14 @@ def wake(session: Session, object_ids: Iterable[str]) -> int:
 def reapply_waiting(session: Session) -> tuple[int, int]:
     """Try every waiting event again (oldest first): (applied now, still waiting)."""
     applied_now = 0
-    for stored in session.scalars(
-        select(StripeEvent).where(StripeEvent.status == "waiting").order_by(StripeEvent.created, StripeEvent.id)
-    ).all():
-        if stored.status != "waiting":
+    for row_id, event_id, payload in _waiting(session):
+        if not _still_waiting(session, row_id):
             continue  # applied meanwhile, woken by an earlier one
-        outcome = apply_stored(session, stored)
+        outcome = apply_stored(session, row_id, event_id, payload)
         if outcome is not None and outcome.status == "applied":
             applied_now += 1
             if outcome.woke:
                 applied_now += wake(session, outcome.woke)
-    still = session.scalar(select(StripeEvent.id).where(StripeEvent.status == "waiting").limit(1))
-    remaining = 0 if still is None else len(session.scalars(select(StripeEvent.id).where(StripeEvent.status == "waiting")).all())
+    table = StripeEvent.__table__
+    remaining = session.execute(select(func.count()).select_from(table).where(table.c.status == "waiting")).scalar()
     return applied_now, remaining
