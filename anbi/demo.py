@@ -19,6 +19,7 @@ Step = Callable[[AppContext, Path, random.Random], list[str]]
 def steps() -> list[tuple[str, Step]]:
     from donors.demo import seed_donors, show_duplicates
     from fundraising.demo import seed_fundraising, show_campaigns
+    from fundraising.stripe.demo import stripe_webhooks
     from subsidies.demo import seed_subsidies
     from subsidies.demo import write_reports as write_subsidy_reports
     from anbi.web.demo import seed_users
@@ -27,6 +28,7 @@ def steps() -> list[tuple[str, Step]]:
         ("donors", seed_donors),
         ("duplicates", show_duplicates),
         ("fundraising", seed_fundraising),
+        ("stripe webhooks", stripe_webhooks),
         ("campaigns", show_campaigns),
         ("subsidies", seed_subsidies),
         ("subsidy reports", write_subsidy_reports),

@@ -1,6 +1,5 @@
 """The REST API under /api/v1 on both databases: every endpoint for every role
 (401/403/2xx), validation errors naming the field, pagination, body size."""
-import datetime as dt
 
 import pytest
 from sqlalchemy import func, select

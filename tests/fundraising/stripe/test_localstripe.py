@@ -5,7 +5,6 @@ service running on a free port (as `anbi serve` runs it), then `anbi stripe sync
 localstripe sends 2017-08-15 shapes; its payment events do not say which payment
 method was used (its charges carry no `payment_method_details`), so the method is
 `other` until `anbi stripe sync` reads the payment method — as it does for the fee."""
-import datetime as dt
 import json
 import threading
 import time
