@@ -2,10 +2,11 @@
 
 The inputs of `subsidies.accountability.account_for` are aggregated in SQL — eligible
 expenses summed per budget line, eligible hours summed per budget line, employee and
-year — so a grant with a hundred thousand cost rows costs a handful of grouped
-queries, never a Python loop over its rows. Only the ineligible rows are listed one
-by one (they are the exceptions a funder asks about), and `audit_trail` streams every
-row for the XLSX audit sheet.
+year — so a grant with a hundred thousand cost rows costs two round trips (the grant,
+then one UNION ALL of its grouped totals), never a Python loop over its rows. Only
+the ineligible rows are listed one by one (they are the exceptions a funder asks
+about), and `audit_expenses` / `audit_timesheets` stream every row for the XLSX
+audit sheets.
 """
 from __future__ import annotations
 
@@ -239,14 +240,6 @@ def gather(
         period_from=period_from,
         period_to=period_to,
     )
-
-
-def _exact(cents: Decimal) -> str:
-    """Exact cents as euros, with as many decimals as it needs (at least two)."""
-    value = (cents / HUNDRED).normalize()
-    text = format(value, "f")
-    whole, _, fraction = text.partition(".")
-    return f"{whole}.{fraction.ljust(2, '0')}"
 
 
 def figures_json(figures: Figures) -> dict[str, Any]:
