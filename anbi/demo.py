@@ -23,6 +23,7 @@ def steps() -> list[tuple[str, Step]]:
     from subsidies.demo import seed_subsidies
     from subsidies.demo import write_reports as write_subsidy_reports
     from anbi.web.demo import seed_users
+    from exports.ledger_demo import bank_statement, odoo_sync, sepa_batch
 
     return [
         ("donors", seed_donors),
@@ -33,6 +34,9 @@ def steps() -> list[tuple[str, Step]]:
         ("subsidies", seed_subsidies),
         ("subsidy reports", write_subsidy_reports),
         ("web users", seed_users),
+        ("sepa batch", sepa_batch),
+        ("bank statement", bank_statement),
+        ("odoo", odoo_sync),
     ]
 
 

@@ -162,6 +162,8 @@ def odoo_sync(app, dry_run: bool, since, as_json: bool) -> None:
             for entry_id in progress(waiting, length=len(waiting), label="Sending entries"):
                 with app.session() as session:
                     sent[sync.send_entry(session, ledger, entry_id)] += 1
+            with app.session() as session:
+                sync.record_names(session, ledger)
     document = {
         "dry_run": dry_run,
         "plans_created": ledger.plans_created,

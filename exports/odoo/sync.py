@@ -93,6 +93,24 @@ class Ledger:
     plans_created: list[str] = field(default_factory=list)
     analytic: dict[tuple[int, str], int] = field(default_factory=dict)
     countries: dict[str, int | bool] = field(default_factory=dict)
+    grants_by_fund: dict | None = None
+    names: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
+
+    def code_and_name(self, session: Session, model, pk: int) -> tuple[str, str]:
+        key = (model.__name__, pk)
+        if key not in self.names:
+            row = session.get(model, pk)
+            self.names[key] = (row.code, row.name)
+        return self.names[key]
+
+    def grants(self, session: Session) -> dict:
+        """Grants by their fund: a gift to a grant's fund is booked on the grant's analytic account."""
+        if self.grants_by_fund is None:
+            from subsidies.models import Grant
+
+            self.grants_by_fund = {g.fund_id: (g.reference, g.title)
+                                   for g in session.scalars(select(Grant).where(Grant.fund_id.is_not(None)))}
+        return self.grants_by_fund
 
     @classmethod
     def open(cls, client: OdooClient, section, *, dry_run: bool = False) -> Ledger:
@@ -456,9 +474,9 @@ def _booking(row: OdooBooking) -> rules.Booking:
 
 
 def send_entry(session: Session, ledger: Ledger, entry_id: int) -> str:
-    """Make sure the entry exists and is posted in Odoo. Returns created, posted or found."""
-    from subsidies.models import Grant
-
+    """Make sure the entry exists and is posted in Odoo. Returns created, posted or found.
+    The move's name (MISC/2025/03/0001) is read afterwards for all entries at once
+    (`record_names`)."""
     entry = session.get(OdooEntry, entry_id)
     client = ledger.client
     found = client.search_read("account.move", [["ref", "=", entry.ref]], ["name", "state"], limit=1)
@@ -471,7 +489,7 @@ def send_entry(session: Session, ledger: Ledger, entry_id: int) -> str:
     else:
         lines = entry_lines(session, entry)
         ledger.require({line.account for line in lines})
-        grants = {g.fund_id: g for g in session.scalars(select(Grant).where(Grant.fund_id.is_not(None)))}
+        grants = ledger.grants(session)
         commands = []
         for line in lines:
             values = {"account_id": ledger.accounts[line.account], "name": line.label,
@@ -487,10 +505,20 @@ def send_entry(session: Session, ledger: Ledger, entry_id: int) -> str:
         client.call("account.move", "action_post", [move_id])
         move = {"id": move_id}
         outcome = "created"
-    name = client.read("account.move", [move["id"]], ["name"])[0]["name"]
-    entry.move_id, entry.move_name, entry.posted, entry.sent_at = move["id"], name, True, utcnow()
+    entry.move_id, entry.posted, entry.sent_at = move["id"], True, utcnow()
     session.flush()
     return outcome
+
+
+def record_names(session: Session, ledger: Ledger) -> int:
+    """Odoo names a move when it is posted: keep the name with our entry, read in bulk."""
+    missing = {e.move_id: e for e in session.scalars(select(OdooEntry).where(
+        OdooEntry.posted.is_(True), OdooEntry.move_name.is_(None)))}
+    for part in chunks(sorted(missing), 500):
+        for row in ledger.client.read("account.move", list(part), ["name"]):
+            missing[row["id"]].move_name = row["name"]
+    session.flush()
+    return len(missing)
 
 
 def _distribution(session: Session, ledger: Ledger, line: rules.Line, grants: dict) -> str | None:
@@ -500,15 +528,13 @@ def _distribution(session: Session, ledger: Ledger, line: rules.Line, grants: di
         return None
     ids = []
     if line.campaign:
-        campaign = session.get(Campaign, line.campaign)
-        ids.append(ledger.analytic_account("Campaigns", campaign.code, campaign.name))
+        ids.append(ledger.analytic_account("Campaigns", *ledger.code_and_name(session, Campaign, line.campaign)))
     if line.fund:
         grant = grants.get(line.fund)
         if grant is not None:
-            ids.append(ledger.analytic_account("Grants", grant.reference, grant.title))
+            ids.append(ledger.analytic_account("Grants", *grant))
         else:
-            fund = session.get(Fund, line.fund)
-            ids.append(ledger.analytic_account("Grants", fund.code, fund.name))
+            ids.append(ledger.analytic_account("Grants", *ledger.code_and_name(session, Fund, line.fund)))
     return ",".join(str(i) for i in ids) or None
 
 
