@@ -20,6 +20,7 @@ def steps() -> list[tuple[str, Step]]:
     from donors.demo import seed_donors, show_duplicates
     from fundraising.demo import seed_fundraising, show_campaigns
     from fundraising.stripe.demo import stripe_webhooks
+    from exports.demo_receipts import issue_demo_statements
     from subsidies.demo import seed_subsidies
     from subsidies.demo import write_reports as write_subsidy_reports
     from anbi.web.demo import seed_users
@@ -31,6 +32,7 @@ def steps() -> list[tuple[str, Step]]:
         ("fundraising", seed_fundraising),
         ("stripe webhooks", stripe_webhooks),
         ("campaigns", show_campaigns),
+        ("statements", issue_demo_statements),
         ("subsidies", seed_subsidies),
         ("subsidy reports", write_subsidy_reports),
         ("web users", seed_users),
