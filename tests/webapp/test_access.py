@@ -276,3 +276,15 @@ def test_api_accepts_the_session_cookie_only_with_the_csrf_header_for_changes(we
     assert principal("POST", {"x-csrf-token": "wrong"}) is None
     assert principal("POST", {"x-csrf-token": csrf}).role == "fundraiser"
     assert current_principal.__name__ == "current_principal"
+
+
+def test_a_form_larger_than_the_limit_is_refused_before_it_is_read(session, sign_in):
+    from anbi.web.ui.common import MAX_FORM_BYTES
+
+    _data(session)
+    browser = sign_in("admin")
+    token = browser.csrf("/donors/WEB1/edit")
+    response = browser.client.post("/donors/WEB1/edit", data={"csrf_token": token, "street": "x" * (MAX_FORM_BYTES + 1)})
+    assert response.status_code == 413
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.entity_ref == "WEB1")) == 0

@@ -10,7 +10,7 @@ from anbi.web.models_users import ImportRun
 from donors.models import Donor
 from fundraising.models import Donation
 from tests.factories import make_donor, make_grant
-from tests.webapp.ui_support import Browser, make_user, page_text
+from tests.webapp.ui_support import Browser, page_text
 
 GOOD_DONORS = (
     "ref;first_name;last_name;postcode;house_number;city;email\n"

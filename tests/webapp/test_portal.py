@@ -195,7 +195,7 @@ def test_the_link_goes_out_over_smtp(db_url, engine, tmp_path, donors):
 
     from aiosmtpd.controller import Controller
 
-    from tests.webapp.ui_support import make_app, web_settings
+    from tests.webapp.ui_support import web_settings
 
     received = []
 

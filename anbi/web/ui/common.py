@@ -15,7 +15,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -256,6 +256,15 @@ async def csrf_protect(request: Request) -> None:
 
 
 MAX_FIELD_BYTES = 1024 * 1024
+# A form is small; a larger request is refused (413) before it is read. The import
+# upload has its own, larger limit.
+MAX_FORM_BYTES = 1024 * 1024
+
+
+def ui_router() -> APIRouter:
+    """A router of web pages: every POST is CSRF-checked, bodies are limited, and
+    the pages stay out of the API's OpenAPI schema."""
+    return APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False, max_body_size=MAX_FORM_BYTES)
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

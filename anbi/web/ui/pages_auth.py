@@ -1,15 +1,15 @@
 """Signing in and out, and the language switch."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Form, Request
 from sqlalchemy.orm import Session
 
 from anbi.web.i18n import LANGUAGES, translate
 from anbi.web.security import new_csrf_token
-from anbi.web.ui.common import DB, csrf_protect, current_staff, language, redirect, render, safe_next, web_state
+from anbi.web.ui.common import DB, current_staff, language, redirect, render, safe_next, web_state, ui_router
 from anbi.web.users import SignInRefused, Throttled, authenticate, close_session, open_session
 
-router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = ui_router()
 
 
 def client_address(request: Request) -> str:

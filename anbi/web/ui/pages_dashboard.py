@@ -3,7 +3,7 @@ donors won and lost, recurring gifts at risk, grant deadlines, the last imports
 and webhooks with their errors."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -11,9 +11,9 @@ from anbi.core.clock import today
 from anbi.core.roles import CAMPAIGNS_READ, FINANCE_READ
 from anbi.web import charts, dashboard
 from anbi.web.i18n import label, translate
-from anbi.web.ui.common import DB, Staff, csrf_protect, language, render, staff
+from anbi.web.ui.common import DB, Staff, language, render, staff, ui_router
 
-router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = ui_router()
 
 MONTHS = {
     "nl": ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"],

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import urllib.parse
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import Response
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from anbi.core.audit import AuditEntry
@@ -19,13 +19,13 @@ from anbi.core.roles import DONORS_ERASE, DONORS_READ, DONORS_SEE_IBAN, DONORS_W
 from anbi.web import donor_forms
 from anbi.web.i18n import translate
 from anbi.web.search import search_donors
-from anbi.web.ui.common import DB, PageNotFound, Staff, csrf_protect, language, redirect, render, staff
+from anbi.web.ui.common import DB, PageNotFound, Staff, language, redirect, render, staff, ui_router
 from donors.errors import DonorNotFound
 from donors.models import Donor, DonorMerge
 from donors.service import donor_detail, find_by_ref, resolve_ref
 from fundraising.models import Mandate, PeriodicAgreement, RecurringGift
 
-router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = ui_router()
 
 PAGE_SIZE = 50
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -19,9 +19,9 @@ from anbi.core.errors import NotFound
 from anbi.core.roles import FINANCE_READ
 from anbi.web import charts
 from anbi.web.i18n import translate
-from anbi.web.ui.common import DB, PageNotFound, Staff, csrf_protect, language, render, staff
+from anbi.web.ui.common import DB, PageNotFound, Staff, language, render, staff, ui_router
 
-router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = ui_router()
 
 REPORT_TYPES = {
     "pdf": "application/pdf",

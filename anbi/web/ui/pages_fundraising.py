@@ -12,7 +12,7 @@ import io
 import urllib.parse
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,11 +23,11 @@ from anbi.core.money import cents_to_str, parse_money
 from anbi.core.roles import CAMPAIGNS_READ, DONORS_READ, EXPORT_DONORS
 from anbi.web import charts
 from anbi.web.i18n import translate
-from anbi.web.ui.common import DB, PageNotFound, Staff, csrf_protect, language, render, staff
+from anbi.web.ui.common import DB, PageNotFound, Staff, language, render, staff, ui_router
 from donors.models import Donor
 from fundraising.models import DONATION_STATUSES, METHODS, Campaign, Donation, Fund
 
-router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = ui_router()
 
 DONATIONS_SHOWN = 200
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
@@ -18,13 +18,13 @@ from anbi.web.ui.common import (
     Forbidden,
     LoginRequired,
     Staff,
-    csrf_protect,
     current_staff,
     language,
     render,
+    ui_router,
 )
 
-router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = ui_router()
 
 
 def importer_staff(request: Request, db: Session = DB) -> Staff:
@@ -63,7 +63,7 @@ def imports_page(request: Request, kind: str = "", person: Staff = Depends(impor
     return _page(request, person, **({"chosen": kind} if kind in imports.KINDS else {}))
 
 
-@router.post("/imports")
+@router.post("/imports", max_body_size=imports.MAX_UPLOAD_BYTES + MAX_FIELD_BYTES)
 async def check_upload(request: Request, person: Staff = Depends(importer_staff), db: Session = DB):
     lang = language(request)
     form = await request.form(max_part_size=MAX_FIELD_BYTES)

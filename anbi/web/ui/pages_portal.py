@@ -8,7 +8,7 @@ import logging
 import smtplib
 import urllib.parse
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
+from fastapi import BackgroundTasks, Depends, Form, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,11 +18,12 @@ from anbi.web.i18n import translate
 from anbi.web.security import new_csrf_token
 from anbi.web.ui.common import (
     DB,
+    PageNotFound,
     PortalLoginRequired,
-    csrf_protect,
     language,
     redirect,
     render,
+    ui_router,
     web_state,
 )
 from anbi.web.ui.pages_auth import client_address
@@ -30,7 +31,7 @@ from anbi.web.users import close_session, find_session, open_session
 from donors import names
 from donors.models import Donor
 
-router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = ui_router()
 log = logging.getLogger(__name__)
 
 LINK_REASONS = {
@@ -175,8 +176,6 @@ def portal_statement(request: Request, number: str, donor: Donor = Depends(porta
 
     allowed_ids = [s.donor_id for s in _statements(db, donor) if s.number == number]
     if not allowed_ids:
-        from anbi.web.ui.common import PageNotFound
-
         raise PageNotFound("This page does not exist.")
     return statement_pdf_response(db, allowed_ids[0], number)
 

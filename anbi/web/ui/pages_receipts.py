@@ -9,7 +9,7 @@ import logging
 import threading
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,9 +20,9 @@ from anbi.core.errors import AnbiError
 from anbi.core.roles import STATEMENTS_RUN
 from anbi.web.i18n import translate
 from anbi.web.models_users import ReceiptRun
-from anbi.web.ui.common import DB, PageNotFound, Staff, csrf_protect, language, redirect, render, staff
+from anbi.web.ui.common import DB, PageNotFound, Staff, language, redirect, render, staff, ui_router
 
-router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = ui_router()
 log = logging.getLogger(__name__)
 
 
