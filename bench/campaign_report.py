@@ -9,8 +9,8 @@ so that some donors are returning. Then times the full campaign report
 (`fundraising.reports.campaign_report`: totals and months by currency, refunds and
 lost disputes on their own dates, donors new and returning, average and exact
 median) against the baseline: one GROUP BY by month of the campaign's received EUR
-gifts (count, gross, fees). Each is run 3 times after a warm-up; the best time
-counts. On SQLite and on PostgreSQL (a throwaway database anbi_bench_<random>,
+gifts (count, gross, fees). Each is run 5 times, alternately, after a warm-up;
+the best time counts. On SQLite and on PostgreSQL (a throwaway database anbi_bench_<random>,
 dropped afterwards). Target: report / baseline no worse than 3.
 
     .venv/bin/python bench/campaign_report.py                 # 1,000,000 donations, both databases
@@ -156,14 +156,18 @@ BASELINE_SQL = {
 }
 
 
-def best_of(runs: int, work) -> tuple[float, object]:
-    work()  # warm-up: the same cache state for both
-    best, result = float("inf"), None
+def best_of_interleaved(runs: int, first, second) -> tuple[float, object, float, object]:
+    """Best time of each of two pieces of work, run alternately after a warm-up of
+    both, so that a change in the machine's load during the run hits both alike."""
+    first(), second()
+    best = [float("inf"), float("inf")]
+    results: list[object] = [None, None]
     for _ in range(runs):
-        started = time.perf_counter()
-        result = work()
-        best = min(best, time.perf_counter() - started)
-    return best, result
+        for index, work in enumerate((first, second)):
+            started = time.perf_counter()
+            results[index] = work()
+            best[index] = min(best[index], time.perf_counter() - started)
+    return best[0], results[0], best[1], results[1]
 
 
 def run(backend: str, donations: int, workdir: Path, postgres_url: str) -> tuple[float, float]:
@@ -180,8 +184,7 @@ def run(backend: str, donations: int, workdir: Path, postgres_url: str) -> tuple
             with engine.connect() as connection:
                 return connection.execute(text(BASELINE_SQL[backend]), {"campaign": campaign_id}).all()
 
-        report_time, result = best_of(3, report)
-        baseline_time, months = best_of(3, baseline)
+        report_time, result, baseline_time, months = best_of_interleaved(5, report, baseline)
         # The two agree on what they both compute.
         assert result.gifts == sum(m[1] for m in months), (result.gifts, sum(m[1] for m in months))
         assert result.gross_cents == sum(int(m[2]) for m in months)
