@@ -84,8 +84,7 @@ def campaigns() -> None:
 @click.option("--start", help="First day (2025-03-01 or 01-03-2025).")
 @click.option("--end", help="Last day.")
 @click.option("--cost", help="What it costs, in euro (for cost per euro raised).")
-@click.option("--channel", type=click.Choice(["online", "mail", "street", "event", "telephone", "major_donors", "legacy"]),
-              help="How it reaches donors.")
+@click.option("--channel", help="How it reaches donors: online, mail, street, event, telephone, major_donors or legacy.")
 @click.option("--parent", help="Code of the campaign this one is part of; its report then includes this one.")
 @click.pass_obj
 def campaigns_add(app: AppContext, code: str, name: str, goal: str | None, start: str | None, end: str | None,
@@ -406,8 +405,8 @@ def agreements_list(app: AppContext, as_json: bool) -> None:
 @agreements.command("end")
 @click.argument("number")
 @click.option("--date", "end_date", required=True, help="The day it ended (2025-03-01 or 01-03-2025).")
-@click.option("--reason", required=True, type=click.Choice(["death", "job_loss", "incapacity", "anbi_status_lost", "other"]),
-              help="Why it ended early.")
+@click.option("--reason", required=True,
+              help="Why it ended early: death, job_loss, incapacity, anbi_status_lost or other.")
 @click.pass_obj
 def agreements_end(app: AppContext, number: str, end_date: str, reason: str) -> None:
     """End agreement NUMBER early. An agreement that has already ended cannot be

@@ -80,6 +80,8 @@ def test_campaigns_add_list_and_errors(cli):
     fails(cli("campaigns", "add", "NEW", "--name", "Nieuw", "--parent", "NOPE"), "campaign 'NOPE' does not exist")
     fails(cli("campaigns", "add", "NEW", "--name", "Nieuw", "--start", "2025-02-01", "--end", "2025-01-01"), "end", "before the start")
     fails(cli("campaigns", "report", "NOPE"), "campaign 'NOPE' does not exist")
+    assert fails(cli("campaigns", "add", "NEW", "--name", "Nieuw", "--channel", "radio")) == (
+        "error: campaign NEW: channel: 'radio' is not one of online, mail, street, event, telephone, major_donors, legacy\n")
     assert len(json.loads(ok(cli("campaigns", "list", "--json")))) == 2
 
 
@@ -143,6 +145,7 @@ def test_registers_donations_and_reports_end_to_end(cli, tmp_path):
     fails(cli("agreements", "end", "PG-2024-0002", "--date", "2025-07-01", "--reason", "other"), "is ended: cannot end it again")
     fails(cli("agreements", "end", "PG-NOPE", "--date", "2025-07-01", "--reason", "other"), "'PG-NOPE' does not exist")
     fails(cli("agreements", "end", "PG-2024-0001", "--date", "yesterday", "--reason", "other"), "--date")
+    fails(cli("agreements", "end", "PG-2024-0001", "--date", "2025-07-01", "--reason", "bored"), "reason", "'bored' is not one of")
     agreements = {a["number"]: a for a in json.loads(ok(cli("agreements", "list", "--json")))}
     assert (agreements["PG-2024-0002"]["status"], agreements["PG-2024-0002"]["end_reason"]) == ("ended", "death")
     assert (agreements["PG-2024-0001"]["status"], agreements["PG-2024-0001"]["term_ends"]) == ("active", "2028-12-31")
