@@ -124,7 +124,8 @@ def _statements():
     x-expense, x-hours     the rows that are not (fully) eligible, one by one, with their reason
     staff                  documented annual costs (note = FTE) of the employees with hours here
 
-    Two round trips keep a report near the cost of the bare aggregation."""
+    The hours are grouped once (a CTE) for their branch and for finding whose costs
+    are needed. Two round trips keep a report near the cost of the bare aggregation."""
     grant_id = bindparam("grant_id")
     low, high = bindparam("period_from", type_=Date), bindparam("period_to", type_=Date)
     no_key, no_text, no_year, no_day = cast(null(), BigInteger), cast(null(), String(300)), cast(null(), Integer), cast(null(), Date)
@@ -141,6 +142,13 @@ def _statements():
         .where(Grant.reference == bindparam("reference"))
     )
     year = year_of(Timesheet.worked_on)
+    hours = (
+        select(Timesheet.budget_line_id.label("line_id"), Timesheet.employee.label("employee"), year.label("year"),
+               sum_int(Timesheet.eligible_hundredths).label("eligible"), sum_int(Timesheet.hours_hundredths).label("hours"))
+        .where(Timesheet.grant_id == grant_id, Timesheet.worked_on.between(low, high))
+        .group_by(Timesheet.budget_line_id, Timesheet.employee, year)
+        .cte("hours")
+    )
     facts = union_all(
         select(kind("line").label("kind"), BudgetLine.id.label("key"), BudgetLine.code.label("name"), no_year.label("year"),
                no_day.label("day"), no_text.label("reference"), BudgetLine.name.label("note"),
@@ -151,10 +159,8 @@ def _statements():
         select(kind("expense"), Expense.budget_line_id, no_text, no_year, no_day, no_text, no_text, sum_int(Expense.amount_cents), zero)
         .where(Expense.grant_id == grant_id, Expense.eligible.is_(True), Expense.spent_on.between(low, high))
         .group_by(Expense.budget_line_id),
-        select(kind("hours"), Timesheet.budget_line_id, Timesheet.employee, year, no_day, no_text, no_text,
-               sum_int(Timesheet.eligible_hundredths), sum_int(Timesheet.hours_hundredths))
-        .where(Timesheet.grant_id == grant_id, Timesheet.worked_on.between(low, high))
-        .group_by(Timesheet.budget_line_id, Timesheet.employee, year),
+        select(kind("hours"), hours.c.line_id, hours.c.employee, hours.c.year, no_day, no_text, no_text,
+               hours.c.eligible, hours.c.hours),
         select(kind("payment"), no_key, GrantPayment.kind, no_year, no_day, no_text, no_text, sum_int(GrantPayment.amount_cents), zero)
         .where(GrantPayment.grant_id == grant_id, GrantPayment.paid_on.between(low, high))
         .group_by(GrantPayment.kind),
@@ -163,14 +169,15 @@ def _statements():
         .group_by(Output.indicator_id),
         select(kind("x-expense"), Expense.budget_line_id, no_text, no_year, Expense.spent_on, Expense.reference, Expense.reason,
                Expense.amount_cents, zero)
-        .where(Expense.grant_id == grant_id, Expense.eligible.is_(False), Expense.spent_on.between(low, high)),
+        # `== False` (not `is_`): the same term as the partial index ix_expenses_not_eligible.
+        .where(Expense.grant_id == grant_id, Expense.eligible == False, Expense.spent_on.between(low, high)),  # noqa: E712
         select(kind("x-hours"), Timesheet.budget_line_id, Timesheet.employee, no_year, Timesheet.worked_on, Timesheet.reference,
                Timesheet.ineligible_reason, Timesheet.hours_hundredths - Timesheet.eligible_hundredths, zero)
         .where(Timesheet.grant_id == grant_id, Timesheet.eligible_hundredths < Timesheet.hours_hundredths,
                Timesheet.worked_on.between(low, high)),
         select(kind("staff"), no_key, StaffCost.employee, StaffCost.year, no_day, no_text, StaffCost.fte,
                StaffCost.annual_cost_cents, zero)
-        .where(StaffCost.employee.in_(select(Timesheet.employee).where(Timesheet.grant_id == grant_id).distinct())),
+        .where(StaffCost.employee.in_(select(hours.c.employee))),
     )
     return grant, facts
 
@@ -180,16 +187,18 @@ def gather(
 ) -> Figures:
     """One grant's figures, for the whole grant or for an interim period."""
     grant_statement, facts_statement = _statements()
-    grant = session.execute(grant_statement, {"reference": reference}).one_or_none()
+    # Plain Core statements: run them on the session's connection, past the ORM layer.
+    connection = session.connection()
+    grant = connection.execute(grant_statement, {"reference": reference}).one_or_none()
     if grant is None:
         raise GrantNotFound(reference)
     parameters = {"grant_id": grant.id, "period_from": period_from or EARLIEST, "period_to": period_to or LATEST}
 
     lines, indicator_rows, expenses, hour_rows, not_eligible = [], [], [], [], []
+    costs: dict[str, list[DocumentedCost]] = {}
     paid: dict[str, int] = {}
     achieved: dict[int, int] = {}
-    costs: dict[str, list[DocumentedCost]] = {}
-    for row in session.execute(facts_statement, parameters):
+    for row in connection.execute(facts_statement, parameters).all():
         if row.kind == "line":
             lines.append(row)
         elif row.kind == "indicator":

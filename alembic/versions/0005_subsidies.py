@@ -143,6 +143,7 @@ def upgrade() -> None:
     with op.batch_alter_table('expenses', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_expenses_fund_id'), ['fund_id'], unique=False)
         batch_op.create_index('ix_expenses_grant_id_spent_on', ['grant_id', 'spent_on'], unique=False)
+        batch_op.create_index('ix_expenses_not_eligible', ['grant_id', 'spent_on'], unique=False, sqlite_where=sa.text('eligible = 0'), postgresql_where=sa.text('NOT eligible'))
         batch_op.create_index(batch_op.f('ix_expenses_spent_on'), ['spent_on'], unique=False)
 
     op.create_table('grant_outputs',
@@ -184,13 +185,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('timesheets', schema=None) as batch_op:
         batch_op.create_index('ix_timesheets_employee_worked_on', ['employee', 'worked_on'], unique=False)
-        batch_op.create_index('ix_timesheets_grant_id_worked_on', ['grant_id', 'worked_on'], unique=False)
+        batch_op.create_index('ix_timesheets_grant_id_worked_on_employee', ['grant_id', 'worked_on', 'employee'], unique=False)
+        batch_op.create_index('ix_timesheets_not_eligible', ['grant_id', 'worked_on'], unique=False, sqlite_where=sa.text('eligible_hundredths < hours_hundredths'), postgresql_where=sa.text('eligible_hundredths < hours_hundredths'))
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('timesheets', schema=None) as batch_op:
-        batch_op.drop_index('ix_timesheets_grant_id_worked_on')
+        batch_op.drop_index('ix_timesheets_not_eligible')
+        batch_op.drop_index('ix_timesheets_grant_id_worked_on_employee')
         batch_op.drop_index('ix_timesheets_employee_worked_on')
 
     op.drop_table('timesheets')
@@ -201,6 +204,7 @@ def downgrade() -> None:
     op.drop_table('grant_outputs')
     with op.batch_alter_table('expenses', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_expenses_spent_on'))
+        batch_op.drop_index('ix_expenses_not_eligible')
         batch_op.drop_index('ix_expenses_grant_id_spent_on')
         batch_op.drop_index(batch_op.f('ix_expenses_fund_id'))
 
