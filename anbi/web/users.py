@@ -183,8 +183,11 @@ def _recent_failures(session: Session, purpose: str, column, value: str, now: dt
 
 
 def check_throttle(session: Session, *, purpose: str, email: str, client: str, now: dt.datetime,
-                   per_email: int = FAILURES_PER_EMAIL, per_client: int = FAILURES_PER_CLIENT) -> None:
-    """Raise Throttled when this e-mail address or this client tried too often."""
+                   per_email: int | None = None, per_client: int | None = None) -> None:
+    """Raise Throttled when this e-mail address or this client tried too often
+    (limits default to the sign-in limits above)."""
+    per_email = per_email or FAILURES_PER_EMAIL
+    per_client = per_client or FAILURES_PER_CLIENT
     waits = [
         throttle_wait(_recent_failures(session, purpose, SignInAttempt.email, email, now, per_email), now, limit=per_email),
         throttle_wait(_recent_failures(session, purpose, SignInAttempt.client, client, now, per_client), now, limit=per_client),

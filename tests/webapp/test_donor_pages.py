@@ -219,3 +219,26 @@ def test_erase_is_refused_while_an_agreement_runs(session, sign_in):
     page = page_text(browser.get("/donors/D-ANNA/erase").text)
     assert "cannot forget donor D-ANNA" in page and "PG-2025-0001" in page
     assert "Deze donateur nu wissen" not in page
+
+
+def test_statements_of_a_merged_record_stay_on_the_kept_donors_page(web_app, session, sign_in, tmp_path):
+    from anbi.core.db import session_scope
+    from donors.merge import merge_donors
+    from exports.receipts import issue_statements
+
+    anna = _donors(session)
+    twin = make_donor(session, ref="D-ANNA2", first_name="A.", prefix="van der", last_name="Berg", postcode="1017 GC")
+    make_donation(session, donor=twin, amount="40.00", date="2025-05-01")
+    session.commit()
+    issue_statements(lambda: session_scope(web_app.state.engine), year=2025, out_dir=tmp_path / "r",
+                     organisation=web_app.state.settings.organisation, actor="test")
+    merge_donors(session, "D-ANNA", "D-ANNA2", actor="test")
+    session.commit()
+    browser = sign_in("finance")
+    page = browser.get("/donors/D-ANNA")
+    assert "/donors/D-ANNA/statements/2025-000001.pdf" in page.text
+    download = browser.get("/donors/D-ANNA/statements/2025-000001.pdf")
+    assert download.status_code == 200 and download.content.startswith(b"%PDF")
+    # Another donor's page does not hand it out.
+    assert browser.get("/donors/D-PIET/statements/2025-000001.pdf").status_code == 404
+    assert anna.id != twin.id

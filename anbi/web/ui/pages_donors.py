@@ -150,10 +150,16 @@ def donor_page(request: Request, ref: str, person: Staff = Depends(staff(DONORS_
     })
 
 
+def _own_ids(db: Session, donor_id: int) -> list[int]:
+    """The donor and the records merged into it: statements keep naming the record
+    they were issued to (the merge policy keeps them there)."""
+    return [donor_id, *db.scalars(select(Donor.id).where(Donor.merged_into_id == donor_id))]
+
+
 def _statements(db: Session, donor_id: int) -> list:
     from fundraising.models_statements import Statement
 
-    return list(db.scalars(select(Statement).where(Statement.donor_id == donor_id)
+    return list(db.scalars(select(Statement).where(Statement.donor_id.in_(_own_ids(db, donor_id)))
                            .order_by(Statement.year.desc(), Statement.sequence.desc())))
 
 
@@ -161,7 +167,13 @@ def _statements(db: Session, donor_id: int) -> list:
 def statement_download(request: Request, ref: str, number: str, person: Staff = Depends(staff(EXPORT_DONORS)),
                        db: Session = DB):
     donor = _donor_or_404(db, ref)
-    return statement_pdf_response(db, donor.id, number)
+    owners = _own_ids(db, donor.id)
+    from fundraising.models_statements import Statement
+
+    owner = db.scalar(select(Statement.donor_id).where(Statement.number == number, Statement.donor_id.in_(owners)))
+    if owner is None:
+        raise PageNotFound("This page does not exist.")
+    return statement_pdf_response(db, owner, number)
 
 
 def statement_pdf_response(db: Session, donor_id: int, number: str) -> Response:
