@@ -248,7 +248,7 @@ def apply_dispute(session: Session, dispute: ev.Dispute) -> Outcome:
 # ---------------------------------------------------------------------------
 
 
-def _link(session: Session, donation: Donation, gift: RecurringGift) -> str | None:
+def link_to_recurring(session: Session, donation: Donation, gift: RecurringGift) -> str | None:
     """Make a payment an instalment of its recurring gift."""
     if donation.recurring_gift_id == gift.id:
         return None
@@ -399,7 +399,7 @@ def apply_invoice(session: Session, invoice: ev.InvoiceOutcome, *, event_id: str
         if donation is None:
             session.flush()
             return waiting(invoice.payment_intent_id, f"invoice {invoice.invoice_id}: payment {invoice.payment_intent_id} not booked yet")
-        notes.append(_link(session, donation, gift) or "")
+        notes.append(link_to_recurring(session, donation, gift) or "")
     else:
         notes.append("the invoice names no payment: `anbi stripe sync` links it")
     session.flush()

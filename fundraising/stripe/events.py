@@ -315,15 +315,20 @@ def _id(value: Any) -> str | None:
     return None
 
 
-def _obj(value: Any) -> Mapping[str, Any] | None:
+def as_object(value: Any) -> Mapping[str, Any] | None:
+    """An expandable field when it is expanded (an object), else None."""
     return value if isinstance(value, Mapping) else None
 
 
-def _list(value: Any) -> list[Any]:
+def list_items(value: Any) -> list[Any]:
     """A Stripe list object (`{"object": "list", "data": [...]}`) or a plain list."""
     if isinstance(value, Mapping):
         value = value.get("data")
     return list(value) if isinstance(value, list) else []
+
+
+_obj = as_object
+_list = list_items
 
 
 def _required_id(obj: Mapping[str, Any], key: str, what: str) -> str:
@@ -484,7 +489,7 @@ def _payment_succeeded(env: Envelope) -> Payment:
         billing=_payment_billing(intent, charge),
         tags=_tags(intent.get("metadata"), charge.get("metadata") if charge else None),
         invoice_id=_id(invoice),
-        subscription_id=_subscription_of_invoice(invoice_obj) if invoice_obj else None,
+        subscription_id=subscription_of_invoice(invoice_obj) if invoice_obj else None,
     )
 
 
@@ -670,7 +675,7 @@ def _subscription(env: Envelope) -> SubscriptionChange:
     )
 
 
-def _subscription_of_invoice(invoice: Mapping[str, Any]) -> str | None:
+def subscription_of_invoice(invoice: Mapping[str, Any]) -> str | None:
     """An invoice's subscription: top-level `subscription` until 2025, then
     `parent.subscription_details.subscription`, or on its lines."""
     direct = _id(invoice.get("subscription"))
@@ -711,7 +716,7 @@ def _invoice(env: Envelope) -> InvoiceOutcome:
     return InvoiceOutcome(
         invoice_id=_required_id(invoice, "id", what),
         customer_id=_id(invoice.get("customer")),
-        subscription_id=_subscription_of_invoice(invoice),
+        subscription_id=subscription_of_invoice(invoice),
         payment_intent_id=payment_intent_of_invoice(invoice),
         billing=Billing(
             name=_str(invoice.get("customer_name")),

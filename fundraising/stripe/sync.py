@@ -189,7 +189,7 @@ def _link_recurring(session: Session, client: stripe.StripeClient, since: dt.dat
     for customer_id in progress(sorted({c for _, c in unlinked}), label="Stripe invoices"):
         listed = client.v1.invoices.list(params={"customer": customer_id, "limit": PAGE})
         for invoice in _newest_first(listed.auto_paging_iter(), since_ts - 7 * 86400):
-            subscription_id = ev._subscription_of_invoice(invoice)
+            subscription_id = ev.subscription_of_invoice(invoice)
             intent_id = ev.payment_intent_of_invoice(invoice)
             if intent_id is None and "payment_intent" not in invoice and invoice.get("status") == "paid":
                 # From API version 2025-03-31 an invoice lists its payments separately.
@@ -202,7 +202,7 @@ def _link_recurring(session: Session, client: stripe.StripeClient, since: dt.dat
             donation = booking.find_payment(session, intent_id, None)
             if gift is None or donation is None:
                 continue
-            if booking._link(session, donation, gift) and donation.recurring_gift_id == gift.id:
+            if booking.link_to_recurring(session, donation, gift) and donation.recurring_gift_id == gift.id:
                 summary.linked += 1
                 wanted.discard(intent_id)
 
@@ -235,10 +235,10 @@ def _fill_fees_and_methods(session: Session, client: stripe.StripeClient, since:
             intent = _plain(client.v1.payment_intents.retrieve(
                 donation.reference, params={"expand": ["latest_charge.balance_transaction", "payment_method"]}
             ))
-            charge = ev._obj(intent.get("latest_charge")) or (ev._list(intent.get("charges")) or [None])[0]
+            charge = ev.as_object(intent.get("latest_charge")) or (ev.list_items(intent.get("charges")) or [None])[0]
             if charge is not None and donation.stripe_charge_id is None:
                 donation.stripe_charge_id = charge.get("id")
-            txn = ev._obj(charge.get("balance_transaction")) if charge else None
+            txn = ev.as_object(charge.get("balance_transaction")) if charge else None
             if donation.fee_cents is None and txn is not None and _set_fee(donation, txn):
                 summary.fees_filled += 1
             if donation.method == ev.UNKNOWN_METHOD:
