@@ -305,3 +305,29 @@ def test_oversized_body_without_length_is_413(web_client, api_token, engine):
                                headers={**auth(api_token("admin")), "Content-Type": "application/json"})
     assert response.status_code == 413
     assert count(engine, Donation) == 0
+
+
+def test_a_signed_in_user_of_the_web_application_is_a_principal_too(web_client, engine, seeded):
+    """The browser's session cookie works for the API; a change also needs the CSRF token."""
+    from anbi.core.db import session_scope
+    from anbi.web.security import CookieState
+    from anbi.web.users import create_user, open_session
+
+    with session_scope(engine) as s:
+        user = create_user(s, "fondsenwerver@example.org", "fundraiser", "een lang wachtwoord 2025", actor="tester")
+        key = open_session(s, user=user).key
+    cookie = web_client.app.state.web_codec.dumps(CookieState(session_key=key, csrf="csrf-token-of-this-session"))
+    web_client.cookies.set("anbi_session", cookie)
+    try:
+        assert web_client.get("/api/v1/donors").status_code == 200
+        body = {"code": "BROWSER", "name": "Uit de browser"}
+        assert web_client.post("/api/v1/campaigns", json=body).status_code == 401
+        created = web_client.post("/api/v1/campaigns", json=body, headers={"X-CSRF-Token": "csrf-token-of-this-session"})
+        assert created.status_code == 201, created.text
+        assert web_client.get("/api/v1/donors/D1").json()["iban"] == "NL91ABNA0417164300"  # fundraisers see IBANs
+    finally:
+        web_client.cookies.clear()
+    with Session(engine) as s:
+        from anbi.core.audit import AuditEntry
+
+        assert s.scalar(select(AuditEntry.actor).where(AuditEntry.action == "campaign.add")) == "user:fondsenwerver@example.org"
