@@ -245,21 +245,18 @@ _EMPTY: dict = {}
 
 
 def _index(element) -> dict:
-    """An element's children by tag (the first of each)."""
+    """An element's children by tag (the repeated ones are walked, never looked up)."""
     if element is None:
         return _EMPTY
-    children: dict = {}
-    for child in element:
-        if child.tag not in children:
-            children[child.tag] = child
-    return children
+    return {child.tag: child for child in element}
 
 
 def _at(element, t: _Tags, *steps: str):
+    """The first child along a path of tags (iterchildren by tag is the cheapest lookup)."""
     for step in steps:
         if element is None:
             return None
-        element = _index(element).get(getattr(t, step))
+        element = next(element.iterchildren(getattr(t, step)), None)
     return element
 
 

@@ -1,0 +1,191 @@
+"""Benchmark: `anbi bank import` of a generated camt.053 with 100,000 entries, against
+parsing the same file with lxml alone.
+
+The statement (written by `fundraising.camt_writer`, untimed) holds N entries as a
+Dutch charity's account shows them: 80% transfers from known donors (found by IBAN,
+one in ten naming a campaign code), 15% from payers we do not know (they go to the
+review list), 5% money out. The donors are bulk-inserted first (untimed).
+
+Timed, best of 2 after a warm-up of the baseline:
+- baseline: lxml parses the file and reads each entry's amount, direction, booking
+  date, end-to-end id, payer IBAN and text (what any camt reader must do);
+- import: `fundraising.bank_import.import_statement` in one transaction, as the
+  command runs it — schema check, reading, matching, the donations and bank lines
+  written, the commit.
+Prints entries/s of each and the ratio import/baseline (target: at least 0.2), on
+SQLite and on PostgreSQL (a throwaway database anbi_bench_<random>, dropped after).
+
+    .venv/bin/python bench/bank_import.py                     # 100,000 entries, both databases
+    .venv/bin/python bench/bank_import.py --quick             # 10,000 entries
+    .venv/bin/python bench/bank_import.py --entries 50000 --backend sqlite
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from lxml import etree  # noqa: E402
+from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+from stdnum import iban as stdnum_iban  # noqa: E402
+
+from anbi.core.db import make_engine, utcnow  # noqa: E402
+from anbi.core.migrate import upgrade  # noqa: E402
+from donors.models import Donor  # noqa: E402
+from fundraising import camt_writer as w  # noqa: E402
+from fundraising.bank_import import import_statement  # noqa: E402
+from fundraising.models import Campaign  # noqa: E402
+from fundraising.models_ledger import BankLine  # noqa: E402
+
+TARGET = 0.2
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+NS = "{urn:iso:std:iso:20022:tech:xsd:camt.053.001.02}"
+
+
+def make_iban(number: int) -> str:
+    account = f"{number:010d}"
+    check = stdnum_iban.calc_check_digits(f"NLXXINGB{account}")
+    return f"NL{check}INGB{account}"
+
+
+def generate(path: Path, entries: int, donors: list[tuple[str, str]], seed: int = 1) -> None:
+    rng = random.Random(seed)
+    start = dt.date(2025, 1, 2)
+    rows = []
+    for n in range(entries):
+        day = start + dt.timedelta(days=n * 360 // entries)
+        roll = rng.random()
+        if roll < 0.80:
+            ref, iban = donors[rng.randrange(len(donors))]
+            text = f"gift {'VOORJAAR ' if rng.random() < 0.1 else ''}{rng.randint(1, 9999)}"
+            rows.append(w.transfer(day, rng.choice((500, 1000, 2500, 5000, 10000, 1750)), name=f"Donor {ref}", iban=iban,
+                                   remittance=text))
+        elif roll < 0.95:
+            rows.append(w.transfer(day, rng.randint(100, 50000), name="Onbekend", iban=make_iban(5_000_000 + n),
+                                   remittance="voor het goede doel"))
+        else:
+            rows.append(w.Entry(day, "debit", [w.Transaction(rng.randint(1000, 500000), None, None, "Leverancier",
+                                                             make_iban(9_000_000 + n), f"factuur {n}")]))
+    w.write(path, w.StatementSpec("NL91ABNA0417164300", f"BENCH-{entries}", 10_000_000, rows))
+
+
+def baseline(path: Path) -> float:
+    """lxml alone: parse, and read per entry what a reader must."""
+    started = time.perf_counter()
+    tree = etree.parse(str(path), etree.XMLParser(huge_tree=True))
+    count = 0
+    for entry in tree.getroot().iter(f"{NS}Ntry"):
+        entry.findtext(f"{NS}Amt")
+        entry.findtext(f"{NS}CdtDbtInd")
+        entry.findtext(f"{NS}BookgDt/{NS}Dt")
+        tx = entry.find(f"{NS}NtryDtls/{NS}TxDtls")
+        if tx is not None:
+            tx.findtext(f"{NS}Refs/{NS}EndToEndId")
+            tx.findtext(f"{NS}RltdPties/{NS}DbtrAcct/{NS}Id/{NS}IBAN")
+            tx.findtext(f"{NS}RmtInf/{NS}Ustrd")
+        count += 1
+    elapsed = time.perf_counter() - started
+    assert count > 0
+    return elapsed
+
+
+@contextmanager
+def fresh_database(backend: str, workdir: Path, postgres_url: str):
+    if backend == "sqlite":
+        path = workdir / f"bench_{uuid.uuid4().hex[:8]}.db"
+        engine = make_engine(f"sqlite:///{path}")
+        upgrade(engine)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    name = f"anbi_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(make_url(postgres_url).set(database=name).render_as_string(hide_password=False))
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def seed(engine, count: int) -> list[tuple[str, str]]:
+    now = utcnow()
+    donors = [(f"B{n:07d}", make_iban(n + 1)) for n in range(count)]
+    with engine.begin() as connection:
+        for start in range(0, count, 20_000):
+            connection.execute(insert(Donor), [
+                dict(ref=ref, kind="person", last_name=f"Donor{n}", sort_name=f"donor{n}", country="NL", iban=iban,
+                     language="nl", created_at=now, updated_at=now)
+                for n, (ref, iban) in enumerate(donors[start:start + 20_000], start)])
+        connection.execute(insert(Campaign), [dict(code="VOORJAAR", name="Voorjaar", cost_cents=0, currency="EUR",
+                                                   created_at=now, updated_at=now)])
+    return donors
+
+
+def run_import(engine, data: bytes) -> tuple[float, object]:
+    started = time.perf_counter()
+    with Session(engine) as session:
+        summary = import_statement(session, data, name="bench.xml", actor="bench")
+        session.commit()
+    return time.perf_counter() - started, summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--quick", action="store_true", help="10,000 entries")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
+    args = parser.parse_args()
+    entries = 10_000 if args.quick else args.entries
+    backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
+    with tempfile.TemporaryDirectory() as workdir:
+        work = Path(workdir)
+        donor_count = max(100, entries // 5)
+        donors = [(f"B{n:07d}", make_iban(n + 1)) for n in range(donor_count)]
+        path = work / "statement.xml"
+        generate(path, entries, donors)
+        data = path.read_bytes()
+        print(f"camt.053 with {entries:,} entries, {len(data) / 1e6:.1f} MB")
+        baseline(path)
+        bare = min(baseline(path) for _ in range(2))
+        print(f"  lxml alone:       {bare:7.2f} s  {entries / bare:10,.0f} entries/s")
+        for backend in backends:
+            times = []
+            for attempt in range(2):
+                with fresh_database(backend, work, args.postgres_url) as engine:
+                    seed(engine, donor_count)
+                    elapsed, summary = run_import(engine, data)
+                    times.append(elapsed)
+                    if attempt == 0:
+                        with Session(engine) as session:
+                            lines = session.scalar(select(func.count()).select_from(BankLine))
+                        assert lines == entries, (lines, entries)
+            best = min(times)
+            ratio = (entries / best) / (entries / bare)
+            print(f"  import, {backend:<10} {best:7.2f} s  {entries / best:10,.0f} entries/s  "
+                  f"ratio {ratio:.2f} (target >= {TARGET})  [{summary.donations:,} donations, "
+                  f"{summary.unmatched:,} to review, {summary.ignored:,} money out]")
+
+
+if __name__ == "__main__":
+    main()
