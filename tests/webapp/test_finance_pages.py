@@ -122,3 +122,22 @@ def test_receipt_run_refusals_are_named(db_url, engine, tmp_path, session):
     future = browser.post("/receipts", {"year": "2999"}, csrf_from="/receipts")
     assert future.status_code == 400 and "year 2999 is not a past or current year" in page_text(future.text)
     assert session.scalar(select(ReceiptRun.id)) is None
+
+
+def test_a_running_receipt_run_blocks_a_second_one_until_it_is_stale(web_app, session, sign_in):
+    import datetime as dt
+
+    from anbi.core.clock import utcnow
+
+    session.add(ReceiptRun(year=2025, out_dir="/nowhere", actor="someone", status="running",
+                           started_at=utcnow() - dt.timedelta(minutes=5)))
+    session.commit()
+    browser = sign_in("admin")
+    busy = browser.post("/receipts", {"year": "2025"}, csrf_from="/receipts")
+    assert busy.status_code == 400 and "a run for 2025 is still going" in page_text(busy.text)
+    session.execute(ReceiptRun.__table__.update().values(started_at=utcnow() - dt.timedelta(hours=7)))
+    session.commit()
+    started = browser.post("/receipts", {"year": "2025"}, csrf_from="/receipts")
+    assert started.status_code == 303
+    for thread in web_app.state.receipt_threads:
+        thread.join(60)

@@ -5,6 +5,7 @@ this page records who started it and shows how it ended."""
 from __future__ import annotations
 
 
+import datetime as dt
 import logging
 import threading
 from pathlib import Path
@@ -24,6 +25,11 @@ from anbi.web.ui.common import DB, PageNotFound, Staff, language, redirect, rend
 
 router = ui_router()
 log = logging.getLogger(__name__)
+
+# A run still "running" after this long died with its server (a restart): it no
+# longer blocks a new run for the year, which continues where it stopped (the
+# receipts run commits per chunk and is safe to run again).
+STALE_AFTER = dt.timedelta(hours=6)
 
 
 def receipts_folder(request: Request, year: int) -> Path:
@@ -73,7 +79,8 @@ def start_run(request: Request, year: int = Form(...), person: Staff = Depends(s
     problem = None
     if not 1900 <= year <= today().year:
         problem = f"year {year} is not a past or current year"
-    elif db.scalar(select(ReceiptRun.id).where(ReceiptRun.year == year, ReceiptRun.status == "running")):
+    elif db.scalar(select(ReceiptRun.id).where(ReceiptRun.year == year, ReceiptRun.status == "running",
+                                               ReceiptRun.started_at > utcnow() - STALE_AFTER)):
         problem = f"a run for {year} is still going"
     try:
         organisation = settings.require_organisation()
