@@ -34,6 +34,7 @@ from fundraising.errors import AdjustmentConflict, DonationConflict, DonationSta
 from fundraising.models import (
     ADJUSTMENT_KINDS,
     DONATION_KINDS,
+    DONATION_STATUSES,
     METHODS,
     TAKEN_BACK_KINDS,
     Campaign,
@@ -212,9 +213,13 @@ def taken_back_by_donation():
     )
 
 
+NOT_RECEIVED_STATUSES = tuple(s for s in DONATION_STATUSES if s not in RECEIVED_STATUSES)  # pending, failed
+
+
 def is_received() -> ColumnElement[bool]:
-    """Money that reached us (not pending, not failed)."""
-    return Donation.status.in_(RECEIVED_STATUSES)
+    """Money that reached us (not pending, not failed). Written as the two statuses it
+    excludes: the same rows as RECEIVED_STATUSES, tested against fewer values per row."""
+    return Donation.status.not_in(NOT_RECEIVED_STATUSES)
 
 
 # ---------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from donors import names
 from donors.models import Donor
 from donors.service import sort_name_order
 from fundraising.campaigns import campaign_codes_with_descendants
-from fundraising.donations import EUR, RECEIVED_STATUSES, is_received, sum_cents
+from fundraising.donations import EUR, NOT_RECEIVED_STATUSES, is_received, sum_cents
 from fundraising.models import Donation, DonationAdjustment
 
 REFUND_KINDS = ("refund", "chargeback", "reversal")
@@ -194,7 +194,9 @@ def month_of(session: Session, column):
     month apart)."""
     if session.get_bind().dialect.name == "postgresql":
         return func.date_trunc("month", column)
-    return func.strftime("%Y-%m", column)
+    # SQLite keeps a date as ISO text (2025-03-01): its first seven characters are the
+    # month, without parsing the date as strftime would.
+    return func.substr(column, 1, 7)
 
 
 def _month(value) -> str:
@@ -263,7 +265,7 @@ def median_from_buckets(buckets: dict[int, int], refine, step: int = MEDIAN_STEP
     return round_half_up((Decimal(values[0]) + Decimal(values[1])) / 2)
 
 
-def _donor_counts(session: Session, in_campaign_eur, gifts: int) -> tuple[int, int]:
+def _donor_counts(session: Session, ids: list[int], in_campaign_eur, gifts: int) -> tuple[int, int]:
     """(donors, new donors): a donor is new when no received gift of theirs (in any
     campaign or currency) is dated before their first gift in this campaign."""
     if gifts == 0:
@@ -274,7 +276,9 @@ def _donor_counts(session: Session, in_campaign_eur, gifts: int) -> tuple[int, i
     lowest = select(func.min(Donation.id)).scalar_subquery()
     span = session.execute(select(highest - lowest + 1)).scalar() or 0
     if gifts * FULL_DONOR_PASS_SHARE >= span:
-        first_here = func.min(case((in_campaign_eur, Donation.received_on)))
+        # Every row here is received already: the campaign and currency decide.
+        here = and_(Donation.campaign_id.in_(ids), Donation.currency == EUR)
+        first_here = func.min(case((here, Donation.received_on)))
         per_donor = (
             select(first_here.label("first_here"), func.min(Donation.received_on).label("first_ever"))
             .where(is_received(), Donation.donor_id.is_not(None))
@@ -293,7 +297,7 @@ def _donor_counts(session: Session, in_campaign_eur, gifts: int) -> tuple[int, i
         earlier = aliased(Donation)
         gave_before = exists().where(
             earlier.donor_id == here.c.donor_id, earlier.received_on < here.c.first_here,
-            earlier.status.in_(RECEIVED_STATUSES),
+            earlier.status.not_in(NOT_RECEIVED_STATUSES),
         )
         query = select(func.count(), sum_cents(case((~gave_before, 1), else_=0))).select_from(here)
     donors, new = session.execute(query).one()
@@ -396,7 +400,7 @@ def campaign_report(session: Session, code: str) -> CampaignReport:
         return [(int(amount), int(n)) for amount, n in rows]
 
     euro = currencies.pop(EUR, CurrencyFigures(EUR))
-    donors, new_donors = _donor_counts(session, in_campaign_eur, euro.gifts)
+    donors, new_donors = _donor_counts(session, ids, in_campaign_eur, euro.gifts)
     return CampaignReport(
         code=campaign.code,
         name=campaign.name,
