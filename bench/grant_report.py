@@ -305,8 +305,17 @@ def run(backend: str, args, workdir: Path) -> list[tuple[str, float, float]]:
             document = figures_json(gather(session, reference))
             current, _ = income_statement(session, 2025)
             with engine.connect() as connection:
+                if backend == "postgresql":
+                    # At full size PostgreSQL plans the hand-written UNION in parallel, and
+                    # starting the workers costs more than a one-grant query: compare both
+                    # without parallel workers.
+                    for conn in (connection, session.connection()):
+                        conn.exec_driver_sql("SET max_parallel_workers_per_gather = 0")
                 report, report_sql = best_of(lambda: figures_json(gather(session, reference)),
                                              lambda: baseline_report(connection, grant_id), runs=15)
+                if backend == "postgresql":
+                    for conn in (connection, session.connection()):
+                        conn.exec_driver_sql("RESET max_parallel_workers_per_gather")
                 statement, statement_sql = best_of(lambda: income_statement(session, 2025),
                                                    lambda: baseline_income(connection, 2025), runs=3)
         print(f"[{backend}] grant {reference}: funder share {document['funder_share']}; income 2025 total "
