@@ -25,7 +25,15 @@ from anbi.core.errors import InvalidInput, Problem
 from fundraising.donations import add_flag, find_donation, mark_failed, record_adjustment, record_donation
 from fundraising.models import Campaign, Donation, DonationAdjustment, Fund, RecurringGift
 from fundraising.stripe import events as ev
-from fundraising.stripe.donors import DONOR_REF_PREFIX, SOURCE, attach_anonymous, fill_in, match_donor
+from fundraising.stripe.donors import (
+    DONOR_REF_PREFIX,
+    SOURCE,
+    DonorMatch,
+    attach_anonymous,
+    create_donor,
+    fill_in,
+    match_donor,
+)
 
 
 @dataclass(frozen=True)
@@ -104,39 +112,34 @@ def fund_for(session: Session, code: str | None) -> Fund | None:
 
 
 def apply_payment(session: Session, payment: ev.Payment, *, event_id: str) -> Outcome:
-    """Book a payment as a donation: the one place Stripe money enters."""
-    # Almost always new: ask for the id only, and load the row when there is one.
-    booked_id = session.execute(
-        select(Donation.id).where(Donation.source == SOURCE, Donation.reference == payment.payment_intent_id)
-    ).scalar()
-    existing = session.get(Donation, booked_id) if booked_id is not None else None
-    if existing is not None:
-        # Booked before (by the webhook, or by a sync): a replay must not change money.
-        if existing.stripe_charge_id is None and payment.charge_id:
-            existing.stripe_charge_id = payment.charge_id
-        record_donation(  # raises DonationConflict when the money differs
-            session, source=SOURCE, reference=payment.payment_intent_id, donor=existing.donor,
-            received_on=existing.received_on, amount_cents=payment.amount_cents, currency=payment.currency,
-            method=existing.method,
-        )
-        return applied("already booked", woke=payment.object_ids)
+    """Book a payment as a donation: the one place Stripe money enters.
 
+    A payment booked before (a resend under another event id, or a sync) is found
+    by `record_donation` itself, which refuses other money for it; only making a new
+    donor is a step a replay must not repeat, so that step checks first."""
     notes: list[str] = []
+    match: DonorMatch | None = None
     gift = find_recurring(session, payment.subscription_id)
     if gift is not None:
         # A subscription's payments belong to the subscription's donor.
         donor = gift.donor
     else:
         match = match_donor(
-            session,
-            donor_ref=payment.tags.donor_ref,
-            customer_id=payment.customer_id,
-            billing=payment.billing,
-            new_ref=DONOR_REF_PREFIX + (payment.customer_id or payment.payment_intent_id),
-            source=f"stripe:{event_id}",
+            session, donor_ref=payment.tags.donor_ref, customer_id=payment.customer_id, billing=payment.billing,
+            new_ref=None, source=f"stripe:{event_id}", create=False,
         )
-        donor = match.donor
         notes.extend(match.notes)
+        if match.donor is None:
+            if find_donation(session, SOURCE, payment.payment_intent_id) is not None:
+                return _booked_before(session, payment)
+            donor, created_notes = create_donor(
+                session, ref=DONOR_REF_PREFIX + (payment.customer_id or payment.payment_intent_id),
+                billing=payment.billing, source=f"stripe:{event_id}",
+            )
+            notes.extend(created_notes)
+            if donor is not None:
+                match = DonorMatch(donor, "created", match.notes)
+        donor = match.donor
         if donor is not None and match.how in ("customer", "email"):
             notes.extend(fill_in(session, donor, payment.billing, source=f"stripe:{event_id}"))
     campaign = campaign_for(session, payment.tags.campaign, notes) or (gift.campaign if gift else None)
@@ -148,7 +151,7 @@ def apply_payment(session: Session, payment: ev.Payment, *, event_id: str) -> Ou
         notes.append("the payment names nobody: booked without a donor until the customer is known")
     if payment.method == ev.UNKNOWN_METHOD:
         notes.append("payment method not in the event: `anbi stripe sync` fills it in")
-    record_donation(
+    _, created = record_donation(  # raises DonationConflict for the same payment with other money
         session,
         source=SOURCE,
         reference=payment.payment_intent_id,
@@ -166,10 +169,26 @@ def apply_payment(session: Session, payment: ev.Payment, *, event_id: str) -> Ou
         stripe_charge_id=payment.charge_id,
         flag=flag,
     )
-    if gift is None and match.how != "customer":
+    if not created:
+        return _booked_before(session, payment)
+    if match is not None and match.how != "customer":
         # A donor found by customer already had this customer's gifts attached.
         attach_anonymous(session, payment.customer_id, donor)
     return applied(_join(notes), woke=(*payment.object_ids, payment.customer_id or ""))
+
+
+def _booked_before(session: Session, payment: ev.Payment) -> Outcome:
+    existing = find_donation(session, SOURCE, payment.payment_intent_id)
+    # The same money (record_donation refuses other money); only what we did not know.
+    if existing.stripe_charge_id is None and payment.charge_id:
+        existing.stripe_charge_id = payment.charge_id
+    if existing.amount_cents != payment.amount_cents or existing.currency != payment.currency:
+        record_donation(  # raises DonationConflict, naming the difference
+            session, source=SOURCE, reference=payment.payment_intent_id, donor=existing.donor,
+            received_on=existing.received_on, amount_cents=payment.amount_cents, currency=payment.currency,
+            method=existing.method,
+        )
+    return applied("already booked", woke=payment.object_ids)
 
 
 def apply_failed_payment(session: Session, failed: ev.FailedPayment) -> Outcome:

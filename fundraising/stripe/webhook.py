@@ -104,10 +104,13 @@ def _insert(session: Session, values: dict[str, Any]) -> int | None:
     return session.execute(statement).scalar()
 
 
-def _mark(session: Session, row_id: int, status: str, note: str | None, *, object_id: str | None = None) -> None:
-    """Record what became of an event."""
+def _mark(session: Session, row_id: int, status: str, note: str | None, *, object_id: str | None = None,
+          count: bool = True) -> None:
+    """Record what became of an event (`count`: one more attempt)."""
     table = StripeEvent.__table__
-    values: dict[str, Any] = {"status": status, "error": note, "attempts": table.c.attempts + 1, "processed_at": utcnow()}
+    values: dict[str, Any] = {"status": status, "error": note, "processed_at": utcnow()}
+    if count:
+        values["attempts"] = table.c.attempts + 1
     if object_id is not None:
         values["object_id"] = object_id
     session.execute(update(table).where(table.c.id == row_id).values(**values))
@@ -157,16 +160,19 @@ def receive(session: Session, event: Mapping[str, Any], *, via: str = "webhook",
             "api_version": env.api_version,
             "object_id": booking.object_of(meaning) if meaning is not None else _object_id(env.obj),
             "payload": dict(event),
-            "status": "received",
+            # Not isolated, an event is applied or the whole transaction is rolled
+            # back: the row is written as applied, and updated only when it is not.
+            "status": "received" if isolated else "applied",
             "via": via,
-            "attempts": 0,
+            "attempts": 0 if isolated else 1,
             "received_at": now,
+            "processed_at": None if isolated else now,
         },
     )
     if row_id is None:
         return Receipt(env.event_id, env.type, "duplicate", "already received")
     if meaning is None:
-        _mark(session, row_id, "failed", problem)
+        _mark(session, row_id, "failed", problem, count=isolated)
         return Receipt(env.event_id, env.type, "failed", problem)
     _lock(session, booking.lock_keys(meaning))
     status, note, outcome = _apply(session, row_id, env.event_id, meaning, isolated=isolated)
@@ -213,8 +219,9 @@ def _apply(
             raise ApplyRefused(str(exc)) from exc
         _mark(session, row_id, "failed", str(exc))
         return "failed", str(exc), None
-    _mark(session, row_id, outcome.status, outcome.note,
-          object_id=outcome.waiting_for if outcome.status == "waiting" else None)
+    if isolated or outcome.status != "applied" or outcome.note:
+        _mark(session, row_id, outcome.status, outcome.note,
+              object_id=outcome.waiting_for if outcome.status == "waiting" else None, count=isolated)
     return outcome.status, outcome.note, outcome
 
 

@@ -73,7 +73,9 @@ def test_payment_books_one_donation_with_donor_campaign_fund_and_method(web_clie
     assert booked.stripe_customer_id == "cus_web"
     assert booked.stripe_charge_id == event["data"]["object"]["latest_charge"]["id"]
     assert booked.fee_cents is None  # filled in by `anbi stripe sync`
-    assert inbox(engine, event["id"]).status == "applied"
+    stored = inbox(engine, event["id"])
+    assert (stored.status, stored.attempts, stored.via, stored.type) == ("applied", 1, "webhook", "payment_intent.succeeded")
+    assert stored.processed_at is not None and stored.payload == event
 
 
 def test_gift_late_in_the_evening_is_dated_by_the_amsterdam_day(web_client, engine):
