@@ -260,6 +260,11 @@ def _at(element, t: _Tags, *steps: str):
     return element
 
 
+def _child(element, tag: str):
+    """One step of `_at`, for the lookups made for every entry."""
+    return None if element is None else next(element.iterchildren(tag), None)
+
+
 def _lines(entry, entry_number: int, t: _Tags, problems: list[Problem]) -> list[dict]:
     fields = _index(entry)
     entry_amount, currency = _amount(fields.get(t.Amt))
@@ -267,22 +272,22 @@ def _lines(entry, entry_number: int, t: _Tags, problems: list[Problem]) -> list[
     if entry_amount is None:
         problems.append(Problem(entry.sourceline, "Amt", "entry amount is not a number with at most two decimals"))
         return []
-    booked = _index(fields.get(t.BookgDt))
-    booking = _date_of(_text(booked.get(t.Dt)) or _text(booked.get(t.DtTm)))
+    booked = fields.get(t.BookgDt)
+    booking = _date_of(_text(_child(booked, t.Dt)) or _text(_child(booked, t.DtTm)))
     if booking is None:
         problems.append(Problem(entry.sourceline, "BookgDt", "entry has no booking date"))
         return []
-    valued = _index(fields.get(t.ValDt))
-    value_date = _date_of(_text(valued.get(t.Dt)) or _text(valued.get(t.DtTm)))
+    valued = fields.get(t.ValDt)
+    value_date = _date_of(_text(_child(valued, t.Dt)) or _text(_child(valued, t.DtTm)))
     reversal = (_text(fields.get(t.RvslInd)) or "").lower() == "true"
     status_element = fields.get(t.Sts)
-    status = (_text(_at(status_element, t, "Cd")) or _text(status_element) or "BOOK") if status_element is not None else "BOOK"
-    domain = _at(fields.get(t.BkTxCd), t, "Domn")
+    status = (_text(_child(status_element, t.Cd)) or _text(status_element) or "BOOK") if status_element is not None else "BOOK"
+    domain = _child(fields.get(t.BkTxCd), t.Domn)
     bank_code = ""
     if domain is not None:
-        family = _index(domain).get(t.Fmly)
+        family = _child(domain, t.Fmly)
         bank_code = "/".join(
-            x for x in (_text(_at(domain, t, "Cd")), _text(_at(family, t, "Cd")), _text(_at(family, t, "SubFmlyCd"))) if x
+            x for x in (_text(_child(domain, t.Cd)), _text(_child(family, t.Cd)), _text(_child(family, t.SubFmlyCd))) if x
         )
     entry_ref = _text(fields.get(t.AcctSvcrRef))
     entry_info = _text(fields.get(t.AddtlNtryInf))
@@ -298,7 +303,7 @@ def _lines(entry, entry_number: int, t: _Tags, problems: list[Problem]) -> list[
     result = []
     for index, tx in enumerate(details or [None]):
         direction, amount, tx_currency = entry_direction, entry_amount, currency
-        facts = _tx_facts(tx, entry_direction, t) if tx is not None else {}
+        facts = _tx_facts(tx, entry_direction, t, batch=size > 1) if tx is not None else {}
         if tx is not None and size > 1:
             # Only a batch needs the per-transaction amount; for a single transaction
             # the entry amount is the booked one (some banks put the original currency
@@ -332,13 +337,13 @@ def _lines(entry, entry_number: int, t: _Tags, problems: list[Problem]) -> list[
     return result
 
 
-def _tx_facts(tx, entry_direction: str, t: _Tags) -> dict:
+def _tx_facts(tx, entry_direction: str, t: _Tags, *, batch: bool) -> dict:
     fields = _index(tx)
     refs = _index(fields.get(t.Refs))
     tx_direction = _text(fields.get(t.CdtDbtInd))
     direction = _direction(tx_direction) if tx_direction else None
-    amount = _amount(fields[t.Amt]) if t.Amt in fields else None
-    if amount is None:
+    amount = _amount(fields[t.Amt]) if batch and t.Amt in fields else None
+    if amount is None and batch:
         amounts = _index(fields.get(t.AmtDtls))
         holder = amounts.get(t.TxAmt)
         if holder is None:
@@ -350,9 +355,9 @@ def _tx_facts(tx, entry_direction: str, t: _Tags) -> dict:
     for role in (("Dbtr", "Cdtr") if (direction or entry_direction) == "credit" else ("Cdtr", "Dbtr")):
         party = parties.get(getattr(t, role))
         if party is not None and not name:
-            name = _text(_at(party, t, "Nm")) or _text(_at(party, t, "Pty", "Nm"))
+            name = _text(_child(party, t.Nm)) or _text(_child(_child(party, t.Pty), t.Nm))
         if not iban:
-            iban = _text(_at(parties.get(getattr(t, role + "Acct")), t, "Id", "IBAN"))
+            iban = _text(_child(_child(parties.get(getattr(t, role + "Acct")), t.Id), t.IBAN))
     remittance = fields.get(t.RmtInf)
     unstructured = reference = None
     if remittance is not None:
@@ -369,7 +374,7 @@ def _tx_facts(tx, entry_direction: str, t: _Tags) -> dict:
         "counterparty_iban": iban.replace(" ", "").upper() if iban else None,
         "remittance": unstructured,
         "creditor_reference": reference,
-        "return_reason": _text(_at(fields.get(t.RtrInf), t, "Rsn", "Cd")),
+        "return_reason": _text(_child(_child(fields.get(t.RtrInf), t.Rsn), t.Cd)),
         "additional_info": _text(fields.get(t.AddtlTxInf)),
     }
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -114,8 +115,11 @@ class Decision:
     adjustment_kind: str | None = None
 
 
-def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text or "")
+@lru_cache(maxsize=65536)
+def tokens(text: str) -> tuple[str, ...]:
+    """The words of a remittance text that could be a donor ref or a campaign code
+    (cached: the same texts come back, and each text is looked at twice)."""
+    return tuple(_TOKEN.findall(text or ""))
 
 
 def decide(line: bank.StatementLine, known: Known) -> Decision:
@@ -269,11 +273,12 @@ def import_statement(session: Session, data: bytes, *, name: str, actor: str) ->
     # collection, so a collection returned the day it was booked never settled.
     fresh.sort(key=lambda item: (item[0].booking_date, 0 if item[0].direction == "debit" else 1))
     known = _gather(session, [line for line, _ in fresh])
+    now = utcnow()   # one timestamp for the import: no default computed per row
     rows: list[dict] = []
     transfers: list[tuple[int, bank.StatementLine, Decision]] = []
     for line, statement_pk in progress(fresh, length=len(fresh), label="Reading statement lines"):
         decision = decide(line, known)
-        row = _line_row(line, statement_pk, decision)
+        row = _line_row(line, statement_pk, decision, now)
         if decision.action == "donation":
             transfers.append((len(rows), line, decision))
         else:
@@ -354,7 +359,7 @@ def _gather(session: Session, lines: list[bank.StatementLine]) -> Known:
     return known
 
 
-def _line_row(line: bank.StatementLine, statement_pk: int, decision: Decision) -> dict:
+def _line_row(line: bank.StatementLine, statement_pk: int, decision: Decision, now) -> dict:
     return dict(
         statement_id=statement_pk, key=line.key, account_iban=line.account_iban, booking_date=line.booking_date,
         value_date=line.value_date, amount_cents=line.amount_cents, currency=line.currency, direction=line.direction,
@@ -365,7 +370,7 @@ def _line_row(line: bank.StatementLine, statement_pk: int, decision: Decision) -
         return_reason=_cut(line.return_reason, 10), additional_info=line.additional_info,
         batch_payment_info_id=_cut(line.batch_payment_info_id, 100), batch_size=line.batch_size,
         kind=decision.kind, state=decision.state, note=decision.note, donation_id=None, adjustment_id=None,
-        payout_id=decision.payout_pk, assigned_by=None,
+        payout_id=decision.payout_pk, assigned_by=None, created_at=now,
     )
 
 

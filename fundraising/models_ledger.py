@@ -93,7 +93,7 @@ class BankLine(IdMixin, Base):
     statement_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("bank_statements.id"), index=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
     account_iban: Mapped[str] = mapped_column(String(34))
-    booking_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    booking_date: Mapped[dt.date] = mapped_column(Date)
     value_date: Mapped[Optional[dt.date]] = mapped_column(Date)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
@@ -101,7 +101,9 @@ class BankLine(IdMixin, Base):
     reversal: Mapped[bool] = mapped_column(Boolean, default=False)
     bank_code: Mapped[str] = mapped_column(String(40), default="")
     entry_ref: Mapped[Optional[str]] = mapped_column(String(100))
-    end_to_end_id: Mapped[Optional[str]] = mapped_column(String(100), index=True)
+    # Matched through the donation's reference, never searched here: not indexed, so
+    # that a statement of 100,000 lines is written without upkeep nothing uses.
+    end_to_end_id: Mapped[Optional[str]] = mapped_column(String(100))
     mandate_ref: Mapped[Optional[str]] = mapped_column(String(100))
     counterparty_name: Mapped[Optional[str]] = mapped_column(String(200))
     counterparty_iban: Mapped[Optional[str]] = mapped_column(String(34))
@@ -113,11 +115,11 @@ class BankLine(IdMixin, Base):
     batch_size: Mapped[int] = mapped_column(Integer, default=1)
     # What the line turned out to be, and whether it found its gift.
     kind: Mapped[str] = mapped_column(String(12))
-    state: Mapped[str] = mapped_column(String(10), index=True)
+    state: Mapped[str] = mapped_column(String(10))
     note: Mapped[Optional[str]] = mapped_column(Text)
     donation_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("donations.id"), index=True)
     adjustment_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("donation_adjustments.id"))
-    payout_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("stripe_payouts.id"), index=True)
+    payout_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("stripe_payouts.id"))
     assigned_by: Mapped[Optional[str]] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

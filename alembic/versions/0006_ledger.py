@@ -212,11 +212,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('key', name=op.f('uq_bank_lines_key'))
     )
     with op.batch_alter_table('bank_lines', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_bank_lines_booking_date'), ['booking_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_bank_lines_donation_id'), ['donation_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_bank_lines_end_to_end_id'), ['end_to_end_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_bank_lines_payout_id'), ['payout_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_bank_lines_state'), ['state'], unique=False)
         batch_op.create_index(batch_op.f('ix_bank_lines_statement_id'), ['statement_id'], unique=False)
 
     op.create_table('odoo_entry_adjustments',
@@ -240,11 +236,7 @@ def downgrade() -> None:
     op.drop_table('odoo_entry_adjustments')
     with op.batch_alter_table('bank_lines', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_bank_lines_statement_id'))
-        batch_op.drop_index(batch_op.f('ix_bank_lines_state'))
-        batch_op.drop_index(batch_op.f('ix_bank_lines_payout_id'))
-        batch_op.drop_index(batch_op.f('ix_bank_lines_end_to_end_id'))
         batch_op.drop_index(batch_op.f('ix_bank_lines_donation_id'))
-        batch_op.drop_index(batch_op.f('ix_bank_lines_booking_date'))
 
     op.drop_table('bank_lines')
     with op.batch_alter_table('stripe_payout_items', schema=None) as batch_op:
