@@ -35,7 +35,7 @@ import multiprocessing
 import os
 import re
 import sys
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -458,7 +458,16 @@ def issue_statements(
     try:
         chunks = run.chunks(unit_of_work, chunk_size)
         total_chunks = -(-(candidate_count + len(run.extra_survivors)) // chunk_size)
-        pending = None  # (plan, render handle) of the chunk being rendered
+        # Chunks being rendered while later ones are planned: up to `jobs` of them, so
+        # that neither the workers nor this process wait for the other.
+        pending: deque[tuple[int, _ChunkPlan, object]] = deque()
+
+        def finish_oldest() -> None:
+            index, plan, handle = pending.popleft()
+            run.finish_chunk(unit_of_work, plan, handle)
+            if after_chunk is not None:
+                after_chunk(index)
+
         for index, chunk in enumerate(progress(chunks, length=total_chunks, label=f"Statements {year}")):
             with unit_of_work() as session:
                 plan = run.plan_chunk(session, chunk)
@@ -466,16 +475,11 @@ def issue_statements(
                 [(p.snapshot.view(), str(_temporary(out, p.snapshot.file_name))) for p in plan.new]
                 + [(snapshot.view(), str(_temporary(out, snapshot.file_name))) for snapshot, _ in plan.rerender]
             )
-            # The previous chunk rendered while this one was planned: store it now.
-            if pending is not None:
-                run.finish_chunk(unit_of_work, *pending)
-                if after_chunk is not None:
-                    after_chunk(index - 1)
-            pending = (plan, handle)
-        if pending is not None:
-            run.finish_chunk(unit_of_work, *pending)
-            if after_chunk is not None:
-                after_chunk(total_chunks - 1)
+            pending.append((index, plan, handle))
+            if len(pending) > jobs:
+                finish_oldest()
+        while pending:
+            finish_oldest()
         rendering.close()
     except BaseException:
         rendering.terminate()
