@@ -44,6 +44,9 @@ def _routers() -> list:
 
 
 def get_session(request: Request) -> Iterator[Session]:
+    """The request's session. Always depend on it with `scope="function"` (as
+    `anbi.web.deps.DbSession` does): otherwise FastAPI runs the commit after the
+    response has been sent, and a client could get 201 for a write that then fails."""
     session: Session = request.app.state.sessions()
     try:
         yield session
