@@ -378,7 +378,7 @@ class _Rendering:
         if jobs > 1:
             # fork is the cheap start on Linux; the children only ever render and write.
             method = "fork" if sys.platform.startswith("linux") else "spawn"
-            self.pool = multiprocessing.get_context(method).Pool(jobs)
+            self.pool = multiprocessing.get_context(method).Pool(jobs, initializer=_yield_to_the_database_work)
 
     def submit(self, jobs: list[tuple[ReceiptView, str]]):
         if self.pool is None or not jobs:
@@ -394,6 +394,16 @@ class _Rendering:
         if self.pool is not None:
             self.pool.terminate()
             self.pool.join()
+
+
+def _yield_to_the_database_work() -> None:
+    """Workers run at a lower priority: the process holding the database paces the
+    whole run (every chunk is planned and stored there), so on a busy machine it
+    must not wait for the CPU behind its own renderers."""
+    try:
+        os.nice(2)
+    except OSError:  # not permitted here: run at the same priority
+        pass
 
 
 class _Later:
