@@ -497,7 +497,9 @@ def build_pain008(
             payment["BIC"] = item.debtor_bic
         document.add_payment(payment)
     raw = document.export(validate=False)
+    del document   # sepaxml's tree is the largest thing held: let it go before lxml reads the bytes
     tree = etree.fromstring(raw, parser=etree.XMLParser(huge_tree=True))
+    del raw
     _finish(tree, creditor, message_id=message_id, created_at=created_at,
             amendments={i.end_to_end_id: i.amendment for i in instructions if i.amendment})
     validate_pain008(tree)

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from anbi.core import audit
 from anbi.core.clock import today as amsterdam_today
@@ -26,7 +26,8 @@ from donors.names import display_name
 from exports import sepa
 from fundraising.donations import DonationFacts, check_donation
 from fundraising.lookups import chunks
-from fundraising.models import Donation, Mandate, RecurringGift
+from donors.models import Donor
+from fundraising.models import Donation, Mandate, PeriodicAgreement, RecurringGift
 from fundraising.models_ledger import SepaBatch, SepaCollection
 
 SOURCE = "sepa"
@@ -104,8 +105,8 @@ def run_batch(
         gift = by_pk[item.gift.pk]
         reference = references[gift.id]
         collections.append(dict(
-            batch_id=batch.id, donation_id=donation_ids[reference], recurring_gift_id=gift.id, mandate_id=gift.mandate.id,
-            period_start=item.period_start, sequence_type=item.sequence_type, debtor_iban=gift.mandate.iban,
+            batch_id=batch.id, donation_id=donation_ids[reference], recurring_gift_id=gift.id, mandate_id=gift.mandate_id,
+            period_start=item.period_start, sequence_type=item.sequence_type, debtor_iban=gift.iban,
             amended_from_iban=item.amendment.original_iban if item.amendment else None,
             payment_info_id=payment_info[item.sequence_type],
         ))
@@ -131,23 +132,34 @@ def run_batch(
     return result
 
 
-def _candidate_gifts(session: Session, day: dt.date) -> list[RecurringGift]:
-    """Active SEPA gifts that have started and not ended; the rest is decided by plan_collections."""
+def _candidate_gifts(session: Session, day: dt.date) -> list:
+    """Active SEPA gifts that have started and not ended, with their donor's name and
+    state and their mandate, as plain rows (50,000 ORM objects with their donors and
+    mandates would cost several hundred MB); the rest is decided by plan_collections."""
     query = (
-        select(RecurringGift)
+        select(
+            RecurringGift.id, RecurringGift.reference, RecurringGift.donor_id, RecurringGift.amount_cents,
+            RecurringGift.currency, RecurringGift.interval, RecurringGift.method, RecurringGift.start_date,
+            RecurringGift.end_date, RecurringGift.status, RecurringGift.campaign_id, RecurringGift.fund_id,
+            RecurringGift.agreement_id, RecurringGift.mandate_id,
+            Donor.kind, Donor.initials, Donor.first_name, Donor.prefix, Donor.last_name, Donor.organisation_name,
+            Donor.deceased_on, Donor.merged_into_id, Donor.restricted_at, Donor.purged_at,
+            Mandate.mandate_id.label("mandate_ref"), Mandate.donor_id.label("mandate_donor_id"), Mandate.iban,
+            Mandate.bic, Mandate.signed_on, Mandate.status.label("mandate_status"), Mandate.last_collected_on,
+            PeriodicAgreement.donor_id.label("agreement_donor_id"),
+        )
+        .join(Donor, Donor.id == RecurringGift.donor_id)
+        .outerjoin(Mandate, Mandate.id == RecurringGift.mandate_id)
+        .outerjoin(PeriodicAgreement, PeriodicAgreement.id == RecurringGift.agreement_id)
         .where(
             RecurringGift.method == "sepa_debit",
             RecurringGift.status == "active",
             RecurringGift.start_date <= day,
             (RecurringGift.end_date.is_(None)) | (RecurringGift.end_date >= day),
         )
-        .options(
-            joinedload(RecurringGift.donor), joinedload(RecurringGift.mandate),
-            joinedload(RecurringGift.campaign), joinedload(RecurringGift.fund), joinedload(RecurringGift.agreement),
-        )
         .order_by(RecurringGift.id)
     )
-    return list(session.scalars(query).unique())
+    return list(session.execute(query))
 
 
 @dataclass(frozen=True)
@@ -156,7 +168,7 @@ class _History:
     last_iban: str | None
 
 
-def _mandate_history(session: Session, gifts: list[RecurringGift]) -> list[_History]:
+def _mandate_history(session: Session, gifts: list) -> list[_History]:
     """Per gift: the last collection presented on its mandate that did not fail."""
     mandate_ids = sorted({g.mandate_id for g in gifts if g.mandate_id})
     latest: dict[int, tuple[dt.date, int]] = {}
@@ -178,22 +190,21 @@ def _mandate_history(session: Session, gifts: list[RecurringGift]) -> list[_Hist
     return result
 
 
-def _facts(gift: RecurringGift, history: _History) -> sepa.GiftFacts:
-    donor = gift.donor
-    mandate = gift.mandate
+def _facts(gift, history: _History) -> sepa.GiftFacts:
     mandate_facts = None
-    if mandate is not None:
+    if gift.mandate_id is not None:
         mandate_facts = sepa.MandateFacts(
-            pk=mandate.id, mandate_id=mandate.mandate_id, donor_id=mandate.donor_id, iban=mandate.iban,
-            bic=mandate.bic, signed_on=mandate.signed_on, status=mandate.status,
-            last_collected_on=mandate.last_collected_on, last_presented_on=history.last_on,
+            pk=gift.mandate_id, mandate_id=gift.mandate_ref, donor_id=gift.mandate_donor_id, iban=gift.iban,
+            bic=gift.bic, signed_on=gift.signed_on, status=gift.mandate_status,
+            last_collected_on=gift.last_collected_on, last_presented_on=history.last_on,
             last_presented_iban=history.last_iban,
         )
+    inactive = gift.merged_into_id is not None or gift.restricted_at is not None or gift.purged_at is not None
     return sepa.GiftFacts(
-        pk=gift.id, reference=gift.reference, donor_id=gift.donor_id, donor_name=display_name(donor),
+        pk=gift.id, reference=gift.reference, donor_id=gift.donor_id, donor_name=display_name(gift),
         amount_cents=gift.amount_cents, currency=gift.currency, interval=gift.interval, method=gift.method,
         start_date=gift.start_date, end_date=gift.end_date, status=gift.status, mandate=mandate_facts,
-        donor_deceased=donor.deceased_on is not None, donor_inactive=not donor.is_active,
+        donor_deceased=gift.deceased_on is not None, donor_inactive=inactive,
     )
 
 
@@ -270,7 +281,7 @@ def _references(session: Session, day: dt.date, gift_ids: list[int]) -> dict[int
     return wanted
 
 
-def _record_pending(session: Session, due: list[sepa.DueCollection], gifts: dict[int, RecurringGift],
+def _record_pending(session: Session, due: list[sepa.DueCollection], gifts: dict,
                     references: dict[int, str], day: dt.date) -> dict[str, int]:
     """Record the collections as pending donations, in bulk, under the rules of
     `fundraising.donations` (`check_donation`; the linked mandate, agreement and gift
@@ -285,8 +296,8 @@ def _record_pending(session: Session, due: list[sepa.DueCollection], gifts: dict
         facts = DonationFacts(source=SOURCE, reference=reference, amount_cents=gift.amount_cents, currency=gift.currency,
                               method="sepa_debit", status="pending")
         problems.extend(Problem(None, f"recurring gift {gift.reference} {p.field}", p.reason) for p in check_donation(facts))
-        for field, linked in (("mandate", gift.mandate), ("agreement", gift.agreement)):
-            if linked is not None and linked.donor_id != gift.donor_id:
+        for field, owner in (("mandate", gift.mandate_donor_id), ("agreement", gift.agreement_donor_id)):
+            if owner is not None and owner != gift.donor_id:
                 problems.append(Problem(None, f"recurring gift {gift.reference} {field}", "belongs to another donor"))
         rows.append(dict(
             source=SOURCE, reference=reference, donor_id=gift.donor_id, received_on=day, amount_cents=gift.amount_cents,
@@ -306,7 +317,7 @@ def _record_pending(session: Session, due: list[sepa.DueCollection], gifts: dict
     return ids
 
 
-def _remittance(gift: RecurringGift, item: sepa.DueCollection, creditor: sepa.Creditor) -> str:
+def _remittance(gift, item: sepa.DueCollection, creditor: sepa.Creditor) -> str:
     period = {"monthly": "%m-%Y", "quarterly": "Q%q-%Y", "yearly": "%Y"}[gift.interval]
     label = item.period_start.strftime(period.replace("%q", str((item.period_start.month - 1) // 3 + 1)))
     return f"{creditor.name} gift {gift.reference} {label}"[:140]
