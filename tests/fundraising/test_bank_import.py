@@ -201,7 +201,7 @@ def test_unmatched_line_is_assigned_by_hand(cli, engine, tmp_path):
     [line] = json.loads(cli("bank", "unmatched", "--json").stdout)
     result = cli("bank", "assign", str(line["id"]), "D100", "--campaign", "VOORJAAR")
     assert result.exit_code == 0, result.stderr
-    assert "booked as donation" in result.stdout
+    assert "booked as a donation of D100: € 7,77 on 2025-03-04" in result.stdout
     with Session(engine) as session:
         gift = session.scalar(select(Donation).where(Donation.source == "bank"))
         assert (gift.donor.ref, gift.campaign.code, gift.amount_cents, gift.received_on) == ("D100", "VOORJAAR", 777, D(2025, 3, 4))
