@@ -29,20 +29,17 @@ import random
 import sys
 import tempfile
 import time
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lxml import etree  # noqa: E402
-from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 from stdnum import iban as stdnum_iban  # noqa: E402
 
-from anbi.core.db import make_engine, utcnow  # noqa: E402
-from anbi.core.migrate import upgrade  # noqa: E402
+from anbi.core.db import utcnow  # noqa: E402
+from bench.common import fresh_database  # noqa: E402
 from donors.models import Donor  # noqa: E402
 from fundraising import camt_writer as w  # noqa: E402
 from fundraising.bank_import import import_statement  # noqa: E402
@@ -99,34 +96,6 @@ def baseline(path: Path) -> tuple[float, float]:
     elapsed = time.perf_counter() - started, time.process_time() - cpu
     assert count > 0
     return elapsed
-
-
-@contextmanager
-def fresh_database(backend: str, workdir: Path, postgres_url: str):
-    if backend == "sqlite":
-        path = workdir / f"bench_{uuid.uuid4().hex[:8]}.db"
-        engine = make_engine(f"sqlite:///{path}")
-        upgrade(engine)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return
-    name = f"anbi_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(postgres_url).set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def seed(engine, count: int) -> list[tuple[str, str]]:

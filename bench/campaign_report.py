@@ -25,18 +25,15 @@ import random
 import sys
 import tempfile
 import time
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from anbi.core.db import make_engine, utcnow  # noqa: E402
-from anbi.core.migrate import upgrade  # noqa: E402
+from anbi.core.db import utcnow  # noqa: E402
+from bench.common import fresh_database  # noqa: E402
 from donors.models import Donor  # noqa: E402
 from fundraising.models import Campaign, Donation, DonationAdjustment  # noqa: E402
 from fundraising.reports import campaign_report  # noqa: E402
@@ -45,35 +42,6 @@ TARGET = 3.0
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 ROUND = [500, 1000, 1000, 1500, 2000, 2500, 2500, 2500, 3500, 5000, 5000, 7500, 10000, 25000, 50000]
 BATCH = 20_000
-
-
-@contextmanager
-def fresh_database(backend: str, workdir: Path, postgres_url: str):
-    """A new, migrated database; removed afterwards."""
-    if backend == "sqlite":
-        path = workdir / f"bench_{uuid.uuid4().hex[:8]}.db"
-        engine = make_engine(f"sqlite:///{path}")
-        upgrade(engine)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return
-    name = f"anbi_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(postgres_url).set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _insert(connection, table, rows: list[dict]) -> None:

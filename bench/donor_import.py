@@ -20,54 +20,21 @@ import random
 import sys
 import tempfile
 import time
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 
 from anbi.core.csvfile import CsvRow  # noqa: E402
-from anbi.core.db import make_engine, session_scope, utcnow  # noqa: E402
-from anbi.core.migrate import upgrade  # noqa: E402
+from anbi.core.db import session_scope, utcnow  # noqa: E402
+from bench.common import fresh_database  # noqa: E402
 from donors.demo import generate_donors, write_csv  # noqa: E402
 from donors.importer import FIELDS, import_donors, parse_row, plan_import  # noqa: E402
 from donors.models import Donor  # noqa: E402
 
 TARGET = 8.0
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-@contextmanager
-def fresh_database(backend: str, workdir: Path, postgres_url: str):
-    """A new, migrated database; removed afterwards."""
-    if backend == "sqlite":
-        path = workdir / f"bench_{uuid.uuid4().hex[:8]}.db"
-        url = f"sqlite:///{path}"
-        engine = make_engine(url)
-        upgrade(engine)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return
-    name = f"anbi_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(postgres_url).set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def stored_rows(rows: list[dict[str, str]]) -> list[dict]:

@@ -34,18 +34,16 @@ import random
 import sys
 import tempfile
 import time
-import uuid
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from anbi.core.db import make_engine, utcnow  # noqa: E402
-from anbi.core.migrate import upgrade  # noqa: E402
+from anbi.core.db import utcnow  # noqa: E402
+from bench.common import fresh_database  # noqa: E402
 from donors.duplicates import find_duplicates  # noqa: E402
 from donors.models import Donor  # noqa: E402
 from donors.names import sort_key  # noqa: E402
@@ -287,34 +285,6 @@ def generate(size: int, seed: int) -> tuple[list[dict], set[tuple[str, str]]]:
 
 
 # --- databases -----------------------------------------------------------------------------
-
-@contextmanager
-def fresh_database(backend: str, workdir: Path, postgres_url: str):
-    if backend == "sqlite":
-        path = workdir / f"bench_duplicates_{uuid.uuid4().hex[:8]}.db"
-        engine = make_engine(f"sqlite:///{path}")
-        upgrade(engine)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return
-    name = f"anbi_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(postgres_url).set(database=name).render_as_string(hide_password=False))
-    try:
-        upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
 
 def insert_donors(engine, donors: list[dict]) -> None:
     now = utcnow()
