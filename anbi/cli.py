@@ -1,12 +1,12 @@
 """The `anbi` command: wires each package's commands and turns errors into one line."""
 from __future__ import annotations
 
-import json
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from anbi.context import AppContext
 from anbi.core.audit import default_actor
+from anbi.core.cli_options import print_json  # noqa: F401  (commands import it from here)
 from anbi.core.errors import AnbiError, InvalidInput
 from anbi.core.settings import load_settings
 
@@ -132,5 +132,3 @@ def main() -> None:
     cli(prog_name="anbi")
 
 
-def print_json(document) -> None:
-    click.echo(json.dumps(document, ensure_ascii=False, indent=2))

@@ -7,44 +7,26 @@ print; they hold no rules of their own. Other packages add commands to these gro
 subsidies), wired in anbi/cli.py."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import click
 
 from anbi.context import AppContext
+from anbi.core.cli_options import euro_cents, option_value, print_json
 from anbi.core.clock import parse_date
-from anbi.core.errors import InvalidInput, Problem
-from anbi.core.money import MoneyError, format_dutch, parse_money
-
-T = TypeVar("T")
+from anbi.core.errors import Problem
+from anbi.core.money import format_dutch, parse_money
 
 FILE = click.Path(dir_okay=False, path_type=Path)
 DRY_RUN = click.option("--dry-run", is_flag=True, help="Check the file and show what would change; write nothing.")
 
 
-def _print_json(document) -> None:
-    from anbi.cli import print_json
-
-    print_json(document)
-
-
-def _option(value: str | None, option: str, convert: Callable[[str], T]) -> T | None:
-    """Read an option's value, or raise InvalidInput naming the option (one line, exit 1)."""
-    if value is None:
-        return None
-    try:
-        return convert(value)
-    except (ValueError, MoneyError) as exc:
-        raise InvalidInput([Problem(None, option, str(exc))]) from None
+_print_json = print_json
+_option = option_value
 
 
 def _amount(text: str) -> int:
-    money = parse_money(text)
-    if money.currency != "EUR":
-        raise ValueError(f"{text!r}: campaigns are in euro")
-    return money.cents
+    return euro_cents(text, "campaigns")
 
 
 def _warnings(warnings: list[Problem]) -> None:

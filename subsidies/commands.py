@@ -7,18 +7,15 @@ income` render files, so they live with the renderers in `exports.subsidy_comman
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import click
 
 from anbi.context import AppContext
+from anbi.core.cli_options import euro_cents, option_value, print_json  # noqa: F401  (re-exported)
 from anbi.core.clock import parse_date, today
 from anbi.core.errors import InvalidInput, Problem
-from anbi.core.money import MoneyError, format_dutch, parse_money
-
-T = TypeVar("T")
+from anbi.core.money import format_dutch, parse_money
 
 FILE = click.Path(dir_okay=False, path_type=Path, exists=False)
 DRY_RUN = click.option("--dry-run", is_flag=True, help="Check the file and say what would be written; write nothing.")
@@ -26,27 +23,8 @@ JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as
 MAX_FLAGS_SHOWN = 20
 
 
-def print_json(document) -> None:
-    from anbi.cli import print_json as _print
-
-    _print(document)
-
-
-def option_value(value: str | None, option: str, convert: Callable[[str], T]) -> T | None:
-    """Read an option's value, or raise InvalidInput naming the option (one line, exit 1)."""
-    if value is None:
-        return None
-    try:
-        return convert(value)
-    except (ValueError, MoneyError) as exc:
-        raise InvalidInput([Problem(None, option, str(exc))]) from None
-
-
 def _euro_cents(text: str) -> int:
-    money = parse_money(text)
-    if money.currency != "EUR":
-        raise ValueError(f"{text!r}: grants are in euro")
-    return money.cents
+    return euro_cents(text, "grants")
 
 
 def _report_import(file: Path, noun: str, result, dry_run: bool, as_json: bool) -> None:

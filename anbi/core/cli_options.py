@@ -1,0 +1,36 @@
+"""What every package's commands share: printing `--json`, and reading an option's
+value so that a bad one becomes one clear line naming the option (exit 1)."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from anbi.core.errors import InvalidInput, Problem
+from anbi.core.money import MoneyError, parse_money
+
+T = TypeVar("T")
+
+
+def print_json(document: Any) -> None:
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+
+
+def option_value(value: str | None, option: str, convert: Callable[[str], T]) -> T | None:
+    """Read an option's value, or raise InvalidInput naming the option (one line, exit 1)."""
+    if value is None:
+        return None
+    try:
+        return convert(value)
+    except (ValueError, MoneyError) as exc:
+        raise InvalidInput([Problem(None, option, str(exc))]) from None
+
+
+def euro_cents(text: str, what: str) -> int:
+    """An amount in euro as cents; `what` names the records for the message ("grants")."""
+    money = parse_money(text)
+    if money.currency != "EUR":
+        raise ValueError(f"{text!r}: {what} are in euro")
+    return money.cents
