@@ -7,12 +7,15 @@ session with `session_scope` and commits once. Services take a session and may
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -119,3 +122,17 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@functools.cache
+def insert_once(table: Table, key: tuple[str, ...], dialect: str) -> Insert:
+    """`INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id` for `table`: the new
+    row's id, or no row when one with the same key is there already (a replay).
+
+    Built once per table, key and dialect and executed with the values as parameters:
+    a statement built afresh for each row costs more to compile and cache than the
+    insert itself, and the hot paths (a webhook, a booking) write one row at a time."""
+    dialects = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    if dialect not in dialects:  # pragma: no cover - only the two databases are supported
+        raise NotImplementedError(dialect)
+    return dialects[dialect](table).on_conflict_do_nothing(index_elements=list(key)).returning(table.c.id)

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from anbi.core.errors import InvalidInput, Problem
-from fundraising.donations import add_flag, find_donation, mark_failed, record_adjustment, record_donation
+from fundraising.donations import add_flag, book_donation, find_donation, mark_failed, record_adjustment, record_donation
 from fundraising.models import Campaign, Donation, DonationAdjustment, Fund, RecurringGift
 from fundraising.stripe import events as ev
 from fundraising.stripe.donors import (
@@ -75,18 +75,22 @@ def find_payment(session: Session, payment_intent_id: str | None, charge_id: str
     return None
 
 
+# Asked for nearly every event: each built once.
+_RECURRING = select(RecurringGift).where(RecurringGift.source == SOURCE, RecurringGift.reference == bindparam("reference"))
+_CAMPAIGN = select(Campaign).where(Campaign.code == bindparam("code"))
+_FUND = select(Fund).where(Fund.code == bindparam("code"))
+
+
 def find_recurring(session: Session, subscription_id: str | None) -> RecurringGift | None:
     if not subscription_id:
         return None
-    return session.scalar(
-        select(RecurringGift).where(RecurringGift.source == SOURCE, RecurringGift.reference == subscription_id)
-    )
+    return session.scalar(_RECURRING, {"reference": subscription_id})
 
 
 def campaign_for(session: Session, code: str | None, notes: list[str]) -> Campaign | None:
     if not code:
         return None
-    campaign = session.scalar(select(Campaign).where(Campaign.code == code))
+    campaign = session.scalar(_CAMPAIGN, {"code": code})
     if campaign is None:
         notes.append(f"metadata campaign {code!r} is not a known campaign")
     return campaign
@@ -96,7 +100,7 @@ def fund_for(session: Session, code: str | None) -> Fund | None:
     """A fund exists once a gift names it (as the donations import does)."""
     if not code:
         return None
-    fund = session.scalar(select(Fund).where(Fund.code == code))
+    fund = session.scalar(_FUND, {"code": code})
     if fund is None:
         if len(code) > 50:
             raise InvalidInput([Problem(None, "metadata.fund", f"{code[:20]!r}... is longer than 50 characters")], "stripe")
@@ -151,7 +155,7 @@ def apply_payment(session: Session, payment: ev.Payment, *, event_id: str) -> Ou
         notes.append("the payment names nobody: booked without a donor until the customer is known")
     if payment.method == ev.UNKNOWN_METHOD:
         notes.append("payment method not in the event: `anbi stripe sync` fills it in")
-    _, created = record_donation(  # raises DonationConflict for the same payment with other money
+    _, created = book_donation(  # raises DonationConflict for the same payment with other money
         session,
         source=SOURCE,
         reference=payment.payment_intent_id,

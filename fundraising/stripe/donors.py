@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from anbi.core import identifiers
@@ -129,26 +129,26 @@ def _survivor(session: Session, donor: Donor) -> Donor:
     return resolve_ref(session, donor.ref) if donor.merged_into_id is not None else donor
 
 
+# Tried in this order; each is built once, as every payment asks them.
+_CUSTOMER_DONOR = (
+    # on a donation
+    select(Donor).join(Donation, Donation.donor_id == Donor.id)
+    .where(Donation.stripe_customer_id == bindparam("customer")).order_by(Donation.id).limit(1),
+    # on a recurring gift
+    select(Donor).join(RecurringGift, RecurringGift.donor_id == Donor.id)
+    .where(RecurringGift.stripe_customer_id == bindparam("customer")).order_by(RecurringGift.id).limit(1),
+    # a donor we made for that customer
+    select(Donor).where(Donor.ref == bindparam("ref")),
+)
+
+
 def donor_for_customer(session: Session, customer_id: str) -> Donor | None:
     """The donor a Stripe customer id was seen with before."""
-    donor = session.scalar(
-        select(Donor)
-        .join(Donation, Donation.donor_id == Donor.id)
-        .where(Donation.stripe_customer_id == customer_id)
-        .order_by(Donation.id)
-        .limit(1)
-    )
-    if donor is None:
-        donor = session.scalar(
-            select(Donor)
-            .join(RecurringGift, RecurringGift.donor_id == Donor.id)
-            .where(RecurringGift.stripe_customer_id == customer_id)
-            .order_by(RecurringGift.id)
-            .limit(1)
-        )
-    if donor is None:
-        donor = session.scalar(select(Donor).where(Donor.ref == DONOR_REF_PREFIX + customer_id))
-    return _survivor(session, donor) if donor is not None else None
+    for query in _CUSTOMER_DONOR:
+        donor = session.scalar(query, {"customer": customer_id, "ref": DONOR_REF_PREFIX + customer_id})
+        if donor is not None:
+            return _survivor(session, donor)
+    return None
 
 
 def donor_for_email(session: Session, email: str) -> Donor | None:

@@ -32,12 +32,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import stripe
-from sqlalchemy import func, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
-from anbi.core.db import utcnow
+from anbi.core.db import insert_once, utcnow
 from anbi.core.errors import AnbiError
 from fundraising.stripe import booking
 from fundraising.stripe import events as ev
@@ -92,16 +90,8 @@ def _insert(session: Session, values: dict[str, Any]) -> int | None:
     redelivery. The inbox is written with plain statements, not ORM objects: loading
     the row back as an object (its JSON payload parsed again) would cost more than
     everything else an event does."""
-    dialect = session.get_bind().dialect.name
-    table = StripeEvent.__table__
-    if dialect == "postgresql":
-        statement = pg_insert(table)
-    elif dialect == "sqlite":
-        statement = sqlite_insert(table)
-    else:  # pragma: no cover - only the two databases are supported
-        raise NotImplementedError(dialect)
-    statement = statement.values(**values).on_conflict_do_nothing(index_elements=["event_id"]).returning(table.c.id)
-    return session.execute(statement).scalar()
+    statement = insert_once(StripeEvent.__table__, ("event_id",), session.get_bind().dialect.name)
+    return session.execute(statement, values).scalar()
 
 
 def _mark(session: Session, row_id: int, status: str, note: str | None, *, object_id: str | None = None,
@@ -116,15 +106,14 @@ def _mark(session: Session, row_id: int, status: str, note: str | None, *, objec
     session.execute(update(table).where(table.c.id == row_id).values(**values))
 
 
+# In sorted order, so two events sharing ids never wait for each other in a circle.
+_LOCK_KEYS = text("SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest(CAST(:keys AS text[])) AS k")
+
+
 def _lock(session: Session, keys: Iterable[str]) -> None:
     keys = sorted(set(keys))
-    if not keys or session.get_bind().dialect.name != "postgresql":
-        return
-    # In sorted order, so two events sharing ids never wait for each other in a circle.
-    session.execute(
-        text("SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest(CAST(:keys AS text[])) AS k"),
-        {"keys": keys},
-    )
+    if keys and session.get_bind().dialect.name == "postgresql":
+        session.execute(_LOCK_KEYS, {"keys": keys})
 
 
 class ApplyRefused(Exception):
@@ -237,14 +226,24 @@ def apply_stored(session: Session, row_id: int, event_id: str, payload: Mapping[
     return _apply(session, row_id, event_id, meaning)[2]
 
 
+_WAITING = (
+    select(StripeEvent.__table__.c.id)
+    .where(StripeEvent.__table__.c.status == "waiting")
+    .order_by(StripeEvent.__table__.c.created, StripeEvent.__table__.c.id)
+)
+# Asked after every event that makes an object known, and usually nothing waits:
+# built once, with the object ids as an expanding parameter.
+_WAITING_FOR = _WAITING.where(StripeEvent.__table__.c.object_id.in_(bindparam("object_ids", expanding=True)))
+
+
 def _waiting(session: Session, object_ids: Iterable[str] | None = None) -> list[tuple[int, str, Any]]:
     """Waiting events (for these objects), oldest first: (id, event id, payload)."""
     table = StripeEvent.__table__
-    query = select(table.c.id).where(table.c.status == "waiting")
-    if object_ids is not None:
-        query = query.where(table.c.object_id.in_(sorted(object_ids)))
-    # Usually nothing waits: ask for ids only, read payloads only when there are some.
-    ids = session.execute(query.order_by(table.c.created, table.c.id)).scalars().all()
+    if object_ids is None:
+        ids = session.execute(_WAITING).scalars().all()
+    else:
+        ids = session.execute(_WAITING_FOR, {"object_ids": sorted(object_ids)}).scalars().all()
+    # Ids first, payloads only when there are some.
     if not ids:
         return []
     rows = session.execute(select(table.c.id, table.c.event_id, table.c.payload).where(table.c.id.in_(ids))).all()

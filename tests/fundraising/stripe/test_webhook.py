@@ -346,6 +346,18 @@ def test_donor_by_email_then_by_customer_seen_before(web_client, engine, session
     assert count(engine, Donor) == 1
 
 
+def test_donor_made_for_a_customer_is_found_by_its_ref(web_client, engine, session):
+    # A donor we made for a customer (STRIPE-<customer id>) who has no gift or recurring
+    # gift yet, e.g. from a checkout whose payment has not arrived: the customer's
+    # payment finds that donor, not a new one and not someone with the same address.
+    make_donor(session, ref="D250", email="shared@example.org")  # the older: matching by e-mail finds this one
+    made = make_donor(session, ref="STRIPE-cus_ref", email="shared@example.org")
+    session.commit()
+    post(web_client, p.payment_succeeded(pi_id="pi_ref", customer="cus_ref", email="shared@example.org"))
+    assert donation(engine, "pi_ref").donor_id == made.id
+    assert count(engine, Donor) == 2
+
+
 def test_donor_ref_follows_a_merge(web_client, engine, session):
     kept = make_donor(session, ref="D300")
     make_donor(session, ref="D301", merged_into_id=kept.id)
