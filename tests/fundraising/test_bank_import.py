@@ -318,3 +318,54 @@ def test_a_purge_forgets_the_payer_on_the_donors_bank_lines(cli, engine, tmp_pat
         assert (lines[2500].counterparty_name, lines[2500].counterparty_iban, lines[2500].remittance) == (None, None, None)
         assert lines[2500].booking_date == D(2025, 3, 3)  # the books keep date and amount
         assert lines[700].counterparty_name == "Iemand"  # another payer's line is untouched
+
+
+# --- the bulk write path: what must come out the same whichever way rows are written ----------
+
+def test_each_line_points_at_its_own_donation_and_texts_are_kept_as_written(cli, engine, tmp_path):
+    seed(engine)
+    odd = 'gift \\ for "50%" of\tit, D200\'s'
+    data = statement([
+        # Twice the same gift from the same payer on the same day: two lines, two donations.
+        w.transfer(D(2025, 3, 3), 2500, name="A. Jansen", iban="NL20INGB0001234567", remittance="maandgift"),
+        w.transfer(D(2025, 3, 3), 2500, name="A. Jansen", iban="NL20INGB0001234567", remittance="maandgift"),
+        w.transfer(D(2025, 3, 4), 1200, name='O\'Brien \\ "Co"', iban="NL39RABO0300065264", remittance=odd),
+        w.transfer(D(2025, 3, 4), 900, name="Iemand", iban="NL18RABO0123459876", remittance="\\N"),
+    ])
+    summary = json.loads(cli("bank", "import", str(write(tmp_path, data)), "--json").stdout)
+    assert (summary["donations"], summary["donations_total"], summary["unmatched"]) == (3, "62.00", 1)
+    with Session(engine) as session:
+        lines = session.scalars(select(BankLine).order_by(BankLine.id)).all()
+        assert len({line.key for line in lines}) == 4
+        booked = [line for line in lines if line.donation_id is not None]
+        assert len(booked) == 3 and len({line.donation_id for line in booked}) == 3
+        for line in booked:
+            gift = session.get(Donation, line.donation_id)
+            assert (gift.reference, gift.amount_cents, gift.received_on) == (line.key, line.amount_cents, line.booking_date)
+        by_text = {line.amount_cents: line for line in lines}
+        assert by_text[1200].remittance == odd and by_text[1200].counterparty_name == 'O\'Brien \\ "Co"'
+        assert session.get(Donation, by_text[1200].donation_id).donor.ref == "D200"
+        assert by_text[900].remittance == "\\N" and by_text[900].state == "unmatched"   # text, not NULL
+        assert by_text[900].value_date is not None and by_text[900].reversal is False
+        assert by_text[900].created_at.tzinfo is not None
+        gift = session.get(Donation, by_text[2500].donation_id)
+        assert gift.created_at.tzinfo is not None and gift.flag is None and gift.status == "paid"
+
+
+def test_a_second_statement_books_its_own_donations_after_the_first(cli, engine, tmp_path):
+    seed(engine)
+    first = statement([w.transfer(D(2025, 3, 3), 2500, name="A. Jansen", iban="NL20INGB0001234567", remittance="a")],
+                      statement_id="2025-03")
+    second = statement([
+        w.transfer(D(2025, 4, 3), 2600, name="A. Jansen", iban="NL20INGB0001234567", remittance="b"),
+        w.transfer(D(2025, 4, 4), 2700, name="A. Jansen", iban="NL20INGB0001234567", remittance="c D200"),
+    ], statement_id="2025-04")
+    assert cli("bank", "import", str(write(tmp_path, first, "first.xml"))).exit_code == 0
+    result = cli("bank", "import", str(write(tmp_path, second, "second.xml")), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["donations"] == 2
+    with Session(engine) as session:
+        pairs = session.execute(select(BankLine.amount_cents, Donation.amount_cents, Donor.ref)
+                                .join(Donation, Donation.id == BankLine.donation_id)
+                                .join(Donor, Donor.id == Donation.donor_id).order_by(BankLine.id)).all()
+        assert pairs == [(2500, 2500, "D100"), (2600, 2600, "D100"), (2700, 2700, "D200")]
