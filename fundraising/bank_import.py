@@ -102,6 +102,18 @@ class Known:
     donors_by_iban: dict[str, set[int]] = field(default_factory=dict)
     campaigns: dict[str, int] = field(default_factory=dict)
     payouts: dict[str, Payout] = field(default_factory=dict)
+    # What a remittance text names, worked out once per distinct text: the same
+    # texts come back line after line ("maandgift", "voor het goede doel").
+    texts: dict[str, Named] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    """The donors (by ref) and campaigns (by code) a text names, and a Stripe payout id in it."""
+
+    donors: frozenset[int]
+    campaigns: frozenset[int]
+    payout_id: str | None
 
 
 @dataclass(slots=True)   # not frozen: made for every line, and frozen init is twice as slow
@@ -146,9 +158,30 @@ def decide(line: bank.StatementLine, known: Known) -> Decision:
         return Decision("collection", "matched", note=f"collection already {ours.status}", end_to_end_ids=(e2e,))
     if line.batch_payment_info_id and line.batch_size == 1 and line.batch_payment_info_id in known.payment_infos:
         return _batch(line, known)
-    if _from_stripe(line):
-        return _payout(line, known)
-    return _transfer(line, known)
+    named = _named(line.text, known)
+    if named.payout_id or "stripe" in (line.counterparty_name or "").lower():
+        return _payout(line, named, known)
+    return _transfer(line, named, known)
+
+
+def _named(text: str, known: Known) -> Named:
+    found = known.texts.get(text)
+    if found is not None:
+        return found
+    donors: set[int] = set()
+    campaigns: set[int] = set()
+    by_ref, by_code = known.donors_by_ref, known.campaigns
+    for word in tokens(text):
+        upper = word.upper()
+        donor = by_ref.get(word) or by_ref.get(upper)
+        if donor is not None:
+            donors.add(donor)
+        campaign = by_code.get(word) or by_code.get(upper)
+        if campaign is not None:
+            campaigns.add(campaign)
+    payout = PAYOUT_ID.search(text)
+    found = known.texts[text] = Named(frozenset(donors), frozenset(campaigns), payout.group(0) if payout else None)
+    return found
 
 
 def _return(line: bank.StatementLine, ours: Collection) -> Decision:
@@ -175,14 +208,9 @@ def _batch(line: bank.StatementLine, known: Known) -> Decision:
                     note=f"batch {line.batch_payment_info_id}: {len(pending)} collections")
 
 
-def _from_stripe(line: bank.StatementLine) -> bool:
-    return "stripe" in (line.counterparty_name or "").lower() or bool(PAYOUT_ID.search(line.text))
-
-
-def _payout(line: bank.StatementLine, known: Known) -> Decision:
-    named = PAYOUT_ID.search(line.text)
-    if named and named.group(0) in known.payouts:
-        payout = known.payouts[named.group(0)]
+def _payout(line: bank.StatementLine, named: Named, known: Known) -> Decision:
+    if named.payout_id in known.payouts:
+        payout = known.payouts[named.payout_id]
         if payout.amount_cents != line.amount_cents:
             return Decision("payout", "unmatched", note=f"payout {payout.payout_id} is {cents_to_str(payout.amount_cents)}, the bank booked {cents_to_str(line.amount_cents)}")
         return Decision("payout", "matched", "payout", payout_pk=payout.pk)
@@ -197,18 +225,8 @@ def _payout(line: bank.StatementLine, known: Known) -> Decision:
     return Decision("payout", "unmatched", note=note)
 
 
-def _transfer(line: bank.StatementLine, known: Known) -> Decision:
-    refs: set[int] = set()
-    campaigns: set[int] = set()
-    by_ref, by_code = known.donors_by_ref, known.campaigns
-    for word in tokens(line.text):
-        upper = word.upper()
-        donor = by_ref.get(word) or by_ref.get(upper)
-        if donor is not None:
-            refs.add(donor)
-        campaign = by_code.get(word) or by_code.get(upper)
-        if campaign is not None:
-            campaigns.add(campaign)
+def _transfer(line: bank.StatementLine, named: Named, known: Known) -> Decision:
+    refs, campaigns = named.donors, named.campaigns
     campaign_id = next(iter(campaigns)) if len(campaigns) == 1 else None
     if len(refs) > 1:
         return Decision("transfer", "unmatched", note="the text names more than one donor")
@@ -493,39 +511,49 @@ def _debtor_deceased(session: Session, donation: Donation, line: bank.StatementL
 def insert_rows(session: Session, table, rows: list[dict]) -> None:
     """Insert many rows, all with the same keys, in the transaction of `session`.
 
-    PostgreSQL gets them through COPY: an executemany runs the INSERT once per row on
-    the server (its parse, plan and executor start each time), which made writing a
-    100,000-line statement the server's work more than ours; COPY takes the rows as
-    one stream and costs about half. Other databases get Core's executemany in chunks
-    (the ORM's bulk path, and RETURNING, which SQLite then runs row by row, are several
-    times slower)."""
+    A Core executemany spends more time building each row's parameters than the
+    database spends storing it, so the rows go to the driver directly, each value
+    through its column type's bind processing as Core would do it (UTCDateTime checks
+    and normalises, SQLite's dates become its text). PostgreSQL gets them through
+    COPY: an executemany runs the INSERT once per row on the server (its parse, plan
+    and executor start each time), and COPY, one stream of rows, costs about half.
+    Other databases get the INSERT that Core compiles for the table, run by the
+    driver's executemany."""
     if not rows:
         return
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        _copy_rows(connection, table, rows)
-        return
-    for part in chunks(rows, 5000):
-        connection.execute(insert(table), list(part))
-
-
-def _copy_rows(connection, table, rows: list[dict]) -> None:
-    """COPY `rows` into `table`. Names come from the table's own metadata (composed
-    as identifiers, never as text) and every value goes through the column type's
-    bind processing, as an INSERT would (UTCDateTime checks and normalises)."""
-    from psycopg import sql
-
     names = list(rows[0])
-    columns = [table.c[name] for name in names]
-    processors = [(i, p) for i, p in enumerate(c.type.bind_processor(connection.dialect) for c in columns) if p]
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c.name) for c in columns))
-    with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            values = [row[name] for name in names]
-            for i, process in processors:
-                values[i] = process(values[i])
-            copy.write_row(values)
+    if connection.dialect.name == "postgresql":
+        from psycopg import sql   # names from the table's metadata, composed as identifiers
+
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(table.c[name].name) for name in names))
+        with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for values in _bound(connection, table, names, rows):
+                copy.write_row(values)
+        return
+    compiled = insert(table).compile(dialect=connection.dialect, column_keys=names)
+    if compiled.positiontup is None or sorted(compiled.positiontup) != sorted(names):
+        # Not positional, or Core adds defaults of its own: let Core bind them.
+        for part in chunks(rows, 5000):
+            connection.execute(insert(table), list(part))
+        return
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(compiled.string, _bound(connection, table, list(compiled.positiontup), rows))
+    finally:
+        cursor.close()
+
+
+def _bound(connection, table, names: list[str], rows: list[dict]) -> Iterator[list]:
+    """Each row's values in the order of `names`, as the column types bind them."""
+    processors = [(i, p) for i, p in enumerate(table.c[name].type.bind_processor(connection.dialect) for name in names)
+                  if p is not None]
+    for row in rows:
+        values = [row[name] for name in names]
+        for i, process in processors:
+            values[i] = process(values[i])
+        yield values
 
 
 def _write_transfers(session: Session, rows: list[dict], transfers: list, summary: ImportSummary) -> None:
