@@ -1,0 +1,96 @@
+"""Events stored and applied together (the webhook's group commit), on both databases:
+`receive_together` in one transaction, and the web app's `InboxWriter`, which falls
+back to one transaction per event when a batch cannot be applied whole."""
+import threading
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from anbi.web.webhooks import InboxWriter, _Delivery, inbox_writer
+from fundraising.models import Donation, DonationAdjustment
+from fundraising.stripe.models import StripeEvent
+from fundraising.stripe.webhook import receive_together
+from tests.fundraising.stripe import payloads as p
+
+
+def statuses(engine) -> dict[str, str]:
+    with Session(engine) as s:
+        return dict(s.execute(select(StripeEvent.event_id, StripeEvent.status)).all())
+
+
+def donations(engine) -> dict[str, tuple[int, str]]:
+    with Session(engine) as s:
+        return {r.reference: (r.amount_cents, r.status) for r in s.execute(select(Donation)).scalars()}
+
+
+def test_a_batch_applies_in_order_and_wakes_what_waited_for_a_later_event(session, engine):
+    payment = p.payment_succeeded(pi_id="pi_b1", amount=3000, customer="cus_b1", name="Anna de Vries")
+    charge_id = payment["data"]["object"]["latest_charge"]["id"]
+    # The refund arrives first in the batch: it waits for the payment, which comes later in the same batch.
+    refund = p.charge_refunded(charge_id=charge_id, pi_id="pi_b1", amount=3000,
+                               refunds=[p.refund_item(1000, charge_id=charge_id)])
+    other = p.payment_succeeded(pi_id="pi_b2", amount=500, customer="cus_b1", name="Anna de Vries")
+    ignored = p.event("customer.created", {"id": "cus_b9", "object": "customer"})
+
+    receipts = receive_together(session, [refund, payment, payment, other, ignored])
+    session.commit()
+
+    assert [r.status for r in receipts] == ["waiting", "applied", "duplicate", "applied", "ignored"]
+    assert statuses(engine)[refund["id"]] == "applied"  # woken at the end of the batch
+    assert donations(engine) == {"pi_b1": (3000, "partially_refunded"), "pi_b2": (500, "paid")}
+    with Session(engine) as s:
+        assert s.scalar(select(func.sum(DonationAdjustment.taken_back_cents))) == 1000
+        # One donor for the customer, made by the first payment, found by the second.
+        assert len({d.donor_id for d in s.execute(select(Donation)).scalars()}) == 1
+
+
+def _deliveries(events):
+    return [_Delivery(dict(event)) for event in events]
+
+
+def test_a_batch_with_an_event_that_cannot_be_applied_is_stored_one_by_one(web_client, engine):
+    writer = InboxWriter(web_client.app)
+    first = p.payment_succeeded(pi_id="pi_f1", amount=1000)
+    # The same payment with other money: refused, so the batch as a whole is rolled back.
+    conflicting = p.payment_succeeded(pi_id="pi_f1", amount=9999)
+    last = p.payment_succeeded(pi_id="pi_f2", amount=2000)
+    batch = _deliveries([first, conflicting, last])
+
+    writer._write(batch)
+
+    assert all(d.done.is_set() and d.error is None for d in batch)
+    assert [d.response.status_code for d in batch] == [200, 200, 200]
+    assert statuses(engine) == {first["id"]: "applied", conflicting["id"]: "failed", last["id"]: "applied"}
+    assert donations(engine) == {"pi_f1": (1000, "paid"), "pi_f2": (2000, "paid")}
+
+
+def test_a_batch_with_a_malformed_event_answers_400_for_it_alone(web_client, engine):
+    writer = InboxWriter(web_client.app)
+    good = p.payment_succeeded(pi_id="pi_m1", amount=1500)
+    batch = _deliveries([good, {"object": "event", "type": "charge.refunded"}])  # no id, no data
+
+    writer._write(batch)
+
+    assert [d.response.status_code for d in batch] == [200, 400]
+    assert statuses(engine) == {good["id"]: "applied"}
+
+
+def test_concurrent_deliveries_through_the_app_each_get_their_own_answer(web_client, engine):
+    events = [p.payment_succeeded(pi_id=f"pi_c{n}", amount=100 * (n + 1), customer=f"cus_c{n % 3}",
+                                  name="Jan Jansen") for n in range(24)]
+    answers: dict[str, dict] = {}
+
+    def deliver(chunk):
+        for event in chunk:
+            body, headers = p.signed(event)
+            answers[event["id"]] = web_client.post("/webhooks/stripe", content=body, headers=headers).json()
+
+    threads = [threading.Thread(target=deliver, args=(events[n::6],)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert {event_id: answer["status"] for event_id, answer in answers.items()} == {e["id"]: "applied" for e in events}
+    assert {ref: amount for ref, (amount, _) in donations(engine).items()} == {f"pi_c{n}": 100 * (n + 1) for n in range(24)}
+    assert inbox_writer(web_client.app) is inbox_writer(web_client.app)  # one writer per app
