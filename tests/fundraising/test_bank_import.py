@@ -369,3 +369,16 @@ def test_a_second_statement_books_its_own_donations_after_the_first(cli, engine,
                                 .join(Donation, Donation.id == BankLine.donation_id)
                                 .join(Donor, Donor.id == Donation.donor_id).order_by(BankLine.id)).all()
         assert pairs == [(2500, 2500, "D100"), (2600, 2600, "D100"), (2700, 2700, "D200")]
+
+
+def test_the_import_leaves_the_connection_as_it_found_it(engine, backend):
+    seed(engine)
+    data = statement([w.transfer(D(2025, 3, 3), 2500, name="A. Jansen", iban="NL20INGB0001234567", remittance="a")])
+    with Session(engine) as session:
+        if backend == "sqlite":
+            before = session.connection().exec_driver_sql("PRAGMA cache_size").scalar()
+        summary = bank_import.import_statement(session, data, name="s.xml", actor="tester")
+        assert summary.donations == 1
+        if backend == "sqlite":   # a larger page cache while writing, the usual one after
+            assert session.connection().exec_driver_sql("PRAGMA cache_size").scalar() == before
+        session.commit()
