@@ -125,9 +125,11 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 @functools.cache
-def insert_once(table: Table, key: tuple[str, ...], dialect: str) -> Insert:
+def insert_once(table: Table, key: tuple[str, ...], dialect: str, returning: tuple[str, ...] = ("id",)) -> Insert:
     """`INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id` for `table`: the new
     row's id, or no row when one with the same key is there already (a replay).
+    Executed with a list of rows, it returns the rows it wrote (`returning` names the
+    columns, e.g. the key too, to tell which).
 
     Built once per table, key and dialect and executed with the values as parameters:
     a statement built afresh for each row costs more to compile and cache than the
@@ -135,4 +137,5 @@ def insert_once(table: Table, key: tuple[str, ...], dialect: str) -> Insert:
     dialects = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
     if dialect not in dialects:  # pragma: no cover - only the two databases are supported
         raise NotImplementedError(dialect)
-    return dialects[dialect](table).on_conflict_do_nothing(index_elements=list(key)).returning(table.c.id)
+    statement = dialects[dialect](table).on_conflict_do_nothing(index_elements=list(key))
+    return statement.returning(*(table.c[name] for name in returning))

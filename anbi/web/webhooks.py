@@ -93,8 +93,8 @@ class _Delivery:
 
 
 class InboxWriter:
-    """One thread that stores and applies the verified events of an app, a batch at a
-    time. It starts with the first event and stops after a few idle seconds."""
+    """The threads that store and apply the verified events of an app, a batch at a
+    time. They start with the first events and stop after a few idle seconds."""
 
     MAX_BATCH = 50
     IDLE_SECONDS = 2.0
@@ -103,7 +103,10 @@ class InboxWriter:
         self._app = app
         self._waiting: queue.SimpleQueue[_Delivery] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._threads = 0
+        # SQLite has one writer at a time. PostgreSQL takes two: while one batch waits
+        # for the server (a commit waits for the disk), the next is being applied.
+        self._max_threads = 1 if app.state.engine.dialect.name == "sqlite" else 2
 
     def store(self, event: dict[str, Any]) -> JSONResponse:
         """Store and apply one event; returns once it is committed (or raises what
@@ -111,9 +114,9 @@ class InboxWriter:
         delivery = _Delivery(event)
         self._waiting.put(delivery)
         with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="stripe-inbox-writer", daemon=True)
-                self._thread.start()
+            if self._threads < self._max_threads:
+                self._threads += 1
+                threading.Thread(target=self._run, name="stripe-inbox-writer", daemon=True).start()
         delivery.done.wait()
         if delivery.error is not None:
             raise delivery.error
@@ -128,7 +131,7 @@ class InboxWriter:
                     # Decided under the lock `store` starts a thread under: an event
                     # put after this check finds no thread and starts one.
                     if self._waiting.empty():
-                        self._thread = None
+                        self._threads -= 1
                         return
                 continue
             batch = [first]

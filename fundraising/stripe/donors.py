@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from anbi.core import identifiers
@@ -129,26 +129,27 @@ def _survivor(session: Session, donor: Donor) -> Donor:
     return resolve_ref(session, donor.ref) if donor.merged_into_id is not None else donor
 
 
-# Tried in this order; each is built once, as every payment asks them.
-_CUSTOMER_DONOR = (
-    # on a donation
-    select(Donor).join(Donation, Donation.donor_id == Donor.id)
-    .where(Donation.stripe_customer_id == bindparam("customer")).order_by(Donation.id).limit(1),
-    # on a recurring gift
-    select(Donor).join(RecurringGift, RecurringGift.donor_id == Donor.id)
-    .where(RecurringGift.stripe_customer_id == bindparam("customer")).order_by(RecurringGift.id).limit(1),
-    # a donor we made for that customer
-    select(Donor).where(Donor.ref == bindparam("ref")),
-)
+def _customer_donor_query():
+    """The donor a customer id was seen with, in one query: on the customer's first
+    donation, else on their first recurring gift, else the donor we made for that
+    customer (`STRIPE-<customer id>`). Built once: every payment asks it."""
+    customer, ref = bindparam("customer"), bindparam("ref")
+    seen = union_all(
+        select(Donation.donor_id.label("donor_id"), literal(1).label("rank"), Donation.id.label("n"))
+        .where(Donation.stripe_customer_id == customer, Donation.donor_id.is_not(None)),
+        select(RecurringGift.donor_id, literal(2), RecurringGift.id).where(RecurringGift.stripe_customer_id == customer),
+        select(Donor.id, literal(3), Donor.id).where(Donor.ref == ref),
+    ).subquery("seen")
+    return select(Donor).join(seen, seen.c.donor_id == Donor.id).order_by(seen.c.rank, seen.c.n).limit(1)
+
+
+_CUSTOMER_DONOR = _customer_donor_query()
 
 
 def donor_for_customer(session: Session, customer_id: str) -> Donor | None:
     """The donor a Stripe customer id was seen with before."""
-    for query in _CUSTOMER_DONOR:
-        donor = session.scalar(query, {"customer": customer_id, "ref": DONOR_REF_PREFIX + customer_id})
-        if donor is not None:
-            return _survivor(session, donor)
-    return None
+    donor = session.scalar(_CUSTOMER_DONOR, {"customer": customer_id, "ref": DONOR_REF_PREFIX + customer_id})
+    return _survivor(session, donor) if donor is not None else None
 
 
 def donor_for_email(session: Session, email: str) -> Donor | None:

@@ -143,15 +143,22 @@ def receive(session: Session, event: Mapping[str, Any], *, via: str = "webhook",
 def receive_together(session: Session, events: Iterable[Mapping[str, Any]], *, via: str = "webhook") -> list[Receipt]:
     """Store and apply events that arrived together, in order, in the caller's
     transaction — as `receive(..., isolated=False)` does one, and raising what it
-    raises (the caller rolls the whole transaction back). The locks of all of them
-    are taken at once, in one sorted order, and the events waiting for what they made
-    known are woken once, at the end: two statements per batch instead of per event."""
+    raises (the caller rolls the whole transaction back). They are inserted with one
+    statement, their locks taken at once in one sorted order, and the events waiting
+    for what they made known woken once, at the end: three statements per batch
+    instead of three per event."""
     arrivals = [_Arrival.of(event) for event in events]
     _lock(session, (key for arrival in arrivals for key in arrival.lock_keys))
+    table = StripeEvent.__table__
+    statement = insert_once(table, ("event_id",), session.get_bind().dialect.name, returning=("id", "event_id"))
+    rows = [_row(arrival, via=via, isolated=False) for arrival in arrivals]
+    row_ids = {event_id: row_id for row_id, event_id in session.execute(statement, rows)}
     receipts: list[Receipt] = []
     woke: set[str] = set()
     for arrival in arrivals:
-        receipt, made_known = _store_and_apply(session, arrival, via=via, isolated=False, lock=False)
+        # A second delivery of an event in the same batch finds it written by the first.
+        row_id = row_ids.pop(arrival.envelope.event_id, None)
+        receipt, made_known = _apply_arrival(session, arrival, row_id, isolated=False, lock=False)
         receipts.append(receipt)
         woke.update(made_known)
     if woke:
@@ -183,32 +190,42 @@ class _Arrival:
         return booking.lock_keys(self.meaning) if self.meaning is not None else []
 
 
+def _row(arrival: _Arrival, *, via: str, isolated: bool) -> dict[str, Any]:
+    """The inbox row of an event."""
+    env, meaning = arrival.envelope, arrival.meaning
+    now = utcnow()
+    return {
+        "event_id": env.event_id,
+        "type": env.type,
+        "created": env.created_at,
+        "livemode": env.livemode,
+        "api_version": env.api_version,
+        "object_id": booking.object_of(meaning) if meaning is not None else _object_id(env.obj),
+        "payload": dict(arrival.event),
+        # Not isolated, an event is applied or the whole transaction is rolled back:
+        # the row is written as applied, and updated only when it is not.
+        "status": "received" if isolated else "applied",
+        "via": via,
+        "attempts": 0 if isolated else 1,
+        "received_at": now,
+        "processed_at": None if isolated else now,
+    }
+
+
 def _store_and_apply(
     session: Session, arrival: _Arrival, *, via: str, isolated: bool, lock: bool
 ) -> tuple[Receipt, tuple[str, ...]]:
     """Insert the event unless it is there, and apply it: (receipt, the objects it
     made known, whose waiting events the caller wakes)."""
+    row_id = _insert(session, _row(arrival, via=via, isolated=isolated))
+    return _apply_arrival(session, arrival, row_id, isolated=isolated, lock=lock)
+
+
+def _apply_arrival(
+    session: Session, arrival: _Arrival, row_id: int | None, *, isolated: bool, lock: bool
+) -> tuple[Receipt, tuple[str, ...]]:
+    """Apply an event just inserted as `row_id` (None: it was there already)."""
     env, meaning = arrival.envelope, arrival.meaning
-    now = utcnow()
-    row_id = _insert(
-        session,
-        {
-            "event_id": env.event_id,
-            "type": env.type,
-            "created": env.created_at,
-            "livemode": env.livemode,
-            "api_version": env.api_version,
-            "object_id": booking.object_of(meaning) if meaning is not None else _object_id(env.obj),
-            "payload": dict(arrival.event),
-            # Not isolated, an event is applied or the whole transaction is rolled
-            # back: the row is written as applied, and updated only when it is not.
-            "status": "received" if isolated else "applied",
-            "via": via,
-            "attempts": 0 if isolated else 1,
-            "received_at": now,
-            "processed_at": None if isolated else now,
-        },
-    )
     if row_id is None:
         return Receipt(env.event_id, env.type, "duplicate", "already received"), ()
     if meaning is None:
