@@ -152,6 +152,19 @@ def donor_for_customer(session: Session, customer_id: str) -> Donor | None:
     return _survivor(session, donor) if donor is not None else None
 
 
+_DONOR_BY_EMAIL = (
+    select(Donor)
+    .where(
+        Donor.email.in_(bindparam("emails", expanding=True)),
+        Donor.merged_into_id.is_(None),
+        Donor.restricted_at.is_(None),
+        Donor.purged_at.is_(None),
+    )
+    .order_by(Donor.id)
+    .limit(1)
+)
+
+
 def donor_for_email(session: Session, email: str) -> Donor | None:
     """The oldest active donor with this address. Addresses are stored as the donor
     importer normalises them (domain in lower case); the all-lower-case form is tried
@@ -160,18 +173,7 @@ def donor_for_email(session: Session, email: str) -> Donor | None:
         normalised = identifiers.email(email)
     except ValueError:
         return None
-    candidates = {normalised, normalised.lower()}
-    return session.scalar(
-        select(Donor)
-        .where(
-            Donor.email.in_(candidates),
-            Donor.merged_into_id.is_(None),
-            Donor.restricted_at.is_(None),
-            Donor.purged_at.is_(None),
-        )
-        .order_by(Donor.id)
-        .limit(1)
-    )
+    return session.scalar(_DONOR_BY_EMAIL, {"emails": sorted({normalised, normalised.lower()})})
 
 
 def match_donor(
@@ -243,6 +245,9 @@ def _valid_plan(session: Session, cells: dict[str, str], existing: dict) -> tupl
     return None, notes
 
 
+_DONOR_BY_REF = select(Donor).where(Donor.ref == bindparam("ref"))
+
+
 def create_donor(session: Session, *, ref: str, billing: Billing, source: str) -> tuple[Donor | None, list[str]]:
     """A new donor from the billing details, or None (with the reason) when the
     payment names nobody."""
@@ -253,7 +258,7 @@ def create_donor(session: Session, *, ref: str, billing: Billing, source: str) -
     if plan is None:
         return None, notes + ["no donor could be made from the billing details"]
     apply_plan(session, plan, source=source, actor="stripe")
-    return session.scalar(select(Donor).where(Donor.ref == ref)), notes
+    return session.scalar(_DONOR_BY_REF, {"ref": ref}), notes
 
 
 # Import columns whose donor field has another name.
