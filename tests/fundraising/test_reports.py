@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import text
 
 from fundraising.donations import record_adjustment
 from fundraising.errors import CampaignNotFound
@@ -229,3 +230,76 @@ def test_a_median_between_round_amounts_is_counted_exactly_in_the_database(sessi
     make_donation(session, donor=donor, campaign=campaign, amount="12.50", currency="USD")  # not in the EUR median
     # sorted: 7.77, 10.00, 12.34, 13.00, 13.00, 50.00 -> (12.34 + 13.00) / 2 = 12.67
     assert campaign_report(session, "ODD").median_cents == 1267
+
+
+@pytest.mark.parametrize(
+    "amounts, expected",
+    [
+        (("10.00", "25.00"), 1750),                    # both middles exact multiples of 5.00
+        (("12.01", "12.02", "14.99", "30.00"), 1351),  # both inside (10, 15): (12.02 + 14.99) / 2 = 13.505, half up
+        (("5.00", "12.02", "15.00", "40.00"), 1351),   # one inside a range, one exact: (12.02 + 15.00) / 2 = 13.51
+        (("20.00", "20.00", "20.00", "7.50"), 2000),
+    ],
+)
+def test_an_even_count_median_in_the_database(session, amounts, expected):
+    campaign = make_campaign(session, code="EVEN")
+    for amount in amounts:
+        make_donation(session, campaign=campaign, amount=amount)
+    # None of these are received EUR gifts of the campaign: not in the median.
+    make_donation(session, campaign=campaign, amount="1.00", status="pending")
+    make_donation(session, campaign=campaign, amount="2.00", status="failed")
+    make_donation(session, campaign=campaign, amount="99.00", currency="USD")
+    make_donation(session, campaign=make_campaign(session), amount="3.00")
+    report = campaign_report(session, "EVEN")
+    assert (report.gifts, report.median_cents) == (len(amounts), expected)
+
+
+def test_months_are_calendar_months_whatever_the_session_time_zone(session, backend):
+    if backend == "postgresql":
+        # A day is a date, not a moment: far from UTC its month must not shift.
+        session.execute(text("SET LOCAL TIME ZONE 'Pacific/Kiritimati'"))
+    campaign = make_campaign(session, code="EDGES")
+    jan = make_donation(session, campaign=campaign, amount="10.00", date="2025-01-31")
+    feb = make_donation(session, campaign=campaign, amount="20.00", date="2025-02-01", donor=None)
+    make_donation(session, campaign=campaign, amount="30.00", date="2025-12-31")
+    make_donation(session, campaign=campaign, amount="40.00", date="2026-01-01")
+    record_adjustment(session, jan, kind="refund", amount_cents=500, occurred_on=D(2025, 2, 28), source="t", reference="e1")
+    record_adjustment(session, feb, kind="dispute_lost", amount_cents=2000, occurred_on=D(2025, 3, 1), source="t", reference="e2")
+    report = campaign_report(session, "EDGES").as_json()
+    assert [(m["month"], m["gifts"], m["gross"], m["refunds"], m["lost_disputes"]) for m in report["months"]] == [
+        ("2025-01", 1, "10.00", "0.00", "0.00"),
+        ("2025-02", 1, "20.00", "5.00", "0.00"),
+        ("2025-03", 0, "0.00", "0.00", "20.00"),
+        ("2025-12", 1, "30.00", "0.00", "0.00"),
+        ("2026-01", 1, "40.00", "0.00", "0.00"),
+    ]
+    assert (report["gifts"], report["anonymous_gifts"], report["donors"]) == (4, 1, 3)
+
+
+def test_adjustments_count_on_their_own_dates_in_their_own_currency(session):
+    campaign = make_campaign(session, code="ADJ")
+    other = make_campaign(session, code="NOT-ADJ")
+    a = make_donation(session, campaign=campaign, amount="100.00", date="2025-01-10")
+    b = make_donation(session, campaign=campaign, amount="60.00", date="2025-01-20")
+    c = make_donation(session, campaign=campaign, amount="80.00", date="2025-02-05")
+    usd = make_donation(session, campaign=campaign, amount="50.00", date="2025-01-15", currency="USD")
+    elsewhere = make_donation(session, campaign=other, amount="70.00", date="2025-01-12")
+    # Recorded in an order unlike the donations' own, as they come in.
+    record_adjustment(session, c, kind="chargeback", amount_cents=8000, occurred_on=D(2025, 4, 2), source="t", reference="j1")
+    record_adjustment(session, elsewhere, kind="refund", amount_cents=7000, occurred_on=D(2025, 2, 1), source="t", reference="j2")
+    record_adjustment(session, usd, kind="refund", amount_cents=1000, occurred_on=D(2025, 2, 3), source="t", reference="j3")
+    record_adjustment(session, a, kind="refund", amount_cents=3000, occurred_on=D(2025, 3, 3), source="t", reference="j4")
+    record_adjustment(session, b, kind="dispute_opened", amount_cents=6000, occurred_on=D(2025, 2, 1), source="t", reference="j5")
+    record_adjustment(session, b, kind="dispute_won", amount_cents=6000, occurred_on=D(2025, 3, 9), source="t", reference="j6")
+    # More than is left of a (70.00): counted up to what was left.
+    record_adjustment(session, a, kind="refund", amount_cents=9000, occurred_on=D(2025, 4, 20), source="t", reference="j7")
+    report = campaign_report(session, "ADJ").as_json()
+    # EUR: gross 240.00; refunds 30.00 (March) + 70.00 (April) and the chargeback 80.00
+    # (April); the won dispute takes nothing back; the other campaign's refund is not ours.
+    assert (report["gross"], report["refunds"], report["lost_disputes"], report["net"]) == (
+        "240.00", "180.00", "0.00", "60.00")
+    assert [(m["month"], m["gross"], m["refunds"]) for m in report["months"]] == [
+        ("2025-01", "160.00", "0.00"), ("2025-02", "80.00", "0.00"), ("2025-03", "0.00", "30.00"),
+        ("2025-04", "0.00", "150.00")]
+    assert report["other_currencies"] == [
+        {"currency": "USD", "gifts": 1, "gross": "50.00", "refunds": "10.00", "lost_disputes": "0.00", "fees": "0.00"}]
