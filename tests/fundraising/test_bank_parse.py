@@ -147,3 +147,32 @@ def test_a_truncated_file_is_refused():
 def test_other_files_are_refused(data, message):
     with pytest.raises(InvalidInput, match=message):
         bank.parse(data)
+
+
+def test_the_fields_a_bank_may_add_are_read_from_where_the_schema_puts_them():
+    """What camt_writer never writes: the creditor of money out as the other side, more
+    than one Ustrd, a structured reference, transaction info over entry info, the
+    payment-information id in Refs, a value date as a timestamp."""
+    entry = (
+        '<Ntry><Amt Ccy="EUR">12.34</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts>'
+        "<BookgDt><Dt>2025-03-03</Dt></BookgDt><ValDt><DtTm>2025-03-04T09:30:00</DtTm></ValDt>"
+        "<AcctSvcrRef> BANKREF-1 </AcctSvcrRef>"
+        "<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>"
+        "<NtryDtls><TxDtls><Refs><PmtInfId>PI-9</PmtInfId><EndToEndId>NOTPROVIDED</EndToEndId></Refs>"
+        "<RltdPties><Dbtr><Nm>Stichting Voorbeeld</Nm></Dbtr><DbtrAcct><Id><IBAN>NL91ABNA0417164300</IBAN></Id></DbtrAcct>"
+        "<Cdtr><Nm>Drukkerij Jansen</Nm></Cdtr><CdtrAcct><Id><IBAN>NL86INGB0002445588</IBAN></Id></CdtrAcct></RltdPties>"
+        "<RmtInf><Ustrd> factuur </Ustrd><Ustrd>  </Ustrd><Ustrd>2025-12</Ustrd>"
+        "<Strd><CdtrRefInf><Ref>RF18539007547034</Ref></CdtrRefInf></Strd></RmtInf>"
+        "<AddtlTxInf>drukwerk voorjaar</AddtlTxInf></TxDtls></NtryDtls>"
+        "<AddtlNtryInf>entry info</AddtlNtryInf></Ntry>"
+    )
+    spec = camt_writer.StatementSpec("NL91ABNA0417164300", "S", 0, [
+        camt_writer.transfer(D(2025, 3, 3), 1234, name="X", iban="NL20INGB0001234567")])
+    data = camt_writer.render(spec).decode()
+    start, end = data.index("<Ntry>"), data.index("</Ntry>") + len("</Ntry>")
+    [line] = bank.parse((data[:start] + entry + data[end:]).encode()).lines
+    assert (line.direction, line.amount_cents, line.booking_date, line.value_date) == ("debit", 1234, D(2025, 3, 3), D(2025, 3, 4))
+    assert (line.counterparty_name, line.counterparty_iban) == ("Drukkerij Jansen", "NL86INGB0002445588")
+    assert (line.remittance, line.creditor_reference, line.additional_info) == ("factuur 2025-12", "RF18539007547034", "drukwerk voorjaar")
+    assert (line.entry_ref, line.end_to_end_id, line.batch_payment_info_id, line.bank_code) == (
+        "BANKREF-1", None, "PI-9", "PMNT/ICDT/ESCT")
