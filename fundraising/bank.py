@@ -80,6 +80,8 @@ class StatementLine:
     @property
     def text(self) -> str:
         """Everything a person wrote on the transfer, for finding references in it."""
+        if self.creditor_reference is None and self.additional_info is None:
+            return self.remittance or ""   # most lines: only the unstructured text
         return " ".join(p for p in (self.remittance, self.creditor_reference, self.additional_info) if p)
 
 

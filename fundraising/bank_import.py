@@ -227,6 +227,9 @@ def _payout(line: bank.StatementLine, named: Named, known: Known) -> Decision:
     return Decision("payout", "unmatched", note=note)
 
 
+_NONE: frozenset[int] = frozenset()
+
+
 def _transfer(line: bank.StatementLine, named: Named, known: Known) -> Decision:
     refs, campaigns = named.donors, named.campaigns
     campaign_id = next(iter(campaigns)) if len(campaigns) == 1 else None
@@ -235,7 +238,7 @@ def _transfer(line: bank.StatementLine, named: Named, known: Known) -> Decision:
     if refs:
         return Decision("transfer", "matched", "donation", donor_id=next(iter(refs)), campaign_id=campaign_id,
                         note="donor named in the text")
-    by_iban = known.donors_by_iban.get(line.counterparty_iban or "", set())
+    by_iban = known.donors_by_iban.get(line.counterparty_iban or "", _NONE)
     if len(by_iban) == 1:
         return Decision("transfer", "matched", "donation", donor_id=next(iter(by_iban)), campaign_id=campaign_id,
                         note="donor found by IBAN")
@@ -427,22 +430,24 @@ def _gather(session: Session, lines: list[bank.StatementLine]) -> Known:
 
 
 def _line_row(line: bank.StatementLine, statement_pk: int, decision: Decision, now) -> dict:
-    return dict(
-        statement_id=statement_pk, key=line.key, account_iban=line.account_iban, booking_date=line.booking_date,
-        value_date=line.value_date, amount_cents=line.amount_cents, currency=line.currency, direction=line.direction,
-        reversal=line.reversal, bank_code=line.bank_code[:40], entry_ref=_cut(line.entry_ref, 100),
-        end_to_end_id=_cut(line.end_to_end_id, 100), mandate_ref=_cut(line.mandate_ref, 100),
-        counterparty_name=_cut(line.counterparty_name, 200), counterparty_iban=_cut(line.counterparty_iban, 34),
-        remittance=line.remittance, creditor_reference=_cut(line.creditor_reference, 100),
-        return_reason=_cut(line.return_reason, 10), additional_info=line.additional_info,
-        batch_payment_info_id=_cut(line.batch_payment_info_id, 100), batch_size=line.batch_size,
-        kind=decision.kind, state=decision.state, note=decision.note, donation_id=None, adjustment_id=None,
-        payout_id=decision.payout_pk, assigned_by=None, created_at=now,
-    )
-
-
-def _cut(text: str | None, length: int) -> str | None:
-    return text[:length] if text else text
+    # A dict display and `x and x[:n]` rather than dict() and a helper per column:
+    # made for every line. The cuts keep a bank's overlong field within its column.
+    entry_ref, end_to_end_id, mandate_ref = line.entry_ref, line.end_to_end_id, line.mandate_ref
+    name, iban, reference = line.counterparty_name, line.counterparty_iban, line.creditor_reference
+    reason, batch_id = line.return_reason, line.batch_payment_info_id
+    return {
+        "statement_id": statement_pk, "key": line.key, "account_iban": line.account_iban,
+        "booking_date": line.booking_date, "value_date": line.value_date, "amount_cents": line.amount_cents,
+        "currency": line.currency, "direction": line.direction, "reversal": line.reversal,
+        "bank_code": line.bank_code[:40], "entry_ref": entry_ref and entry_ref[:100],
+        "end_to_end_id": end_to_end_id and end_to_end_id[:100], "mandate_ref": mandate_ref and mandate_ref[:100],
+        "counterparty_name": name and name[:200], "counterparty_iban": iban and iban[:34],
+        "remittance": line.remittance, "creditor_reference": reference and reference[:100],
+        "return_reason": reason and reason[:10], "additional_info": line.additional_info,
+        "batch_payment_info_id": batch_id and batch_id[:100], "batch_size": line.batch_size,
+        "kind": decision.kind, "state": decision.state, "note": decision.note, "donation_id": None,
+        "adjustment_id": None, "payout_id": decision.payout_pk, "assigned_by": None, "created_at": now,
+    }
 
 
 def _count(decision: Decision, summary: ImportSummary) -> None:
