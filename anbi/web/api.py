@@ -15,11 +15,11 @@ IBANs; merged, restricted and purged donors are not listed.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from typing import Annotated, Any, Literal, Optional
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy import func, or_, select
 
 from anbi.core import roles
@@ -312,6 +312,15 @@ def _donation_json(session, donation: Donation) -> dict:
     }
 
 
+def _query_date(value: Optional[str]) -> Optional[dt.date]:
+    # As the request bodies: 2025-03-01 or 01-03-2025; a ValueError is a 422 naming the parameter.
+    return parse_date(value) if value is not None else None
+
+
+QueryDate = Annotated[Optional[dt.date], BeforeValidator(_query_date),
+                      Query(description="2025-03-01 or 01-03-2025, inclusive")]
+
+
 @router.get("/donations", response_model=DonationPage, summary="List donations")
 def donations_list(
     session: DbSession,
@@ -322,12 +331,20 @@ def donations_list(
     year: Annotated[Optional[int], Query(ge=1900, le=2999)] = None,
     campaign: Annotated[Optional[str], Query(max_length=50)] = None,
     status: Optional[Literal[DONATION_STATUSES]] = None,  # type: ignore[valid-type]
+    method: Optional[Literal[METHODS]] = None,  # type: ignore[valid-type]
+    date_from: QueryDate = None,
+    date_to: QueryDate = None,
 ) -> dict:
-    """Donations by date, oldest first, with the keys of `anbi donations list --json`."""
-    rows = list_donations(session, donor_ref=donor, year=year, campaign=campaign)
-    if status is not None:
-        rows = (row for row in rows if row["status"] == status)
-    window = list(itertools.islice(rows, offset, offset + limit + 1))
+    """Donations by date, oldest first, with the keys of `anbi donations list --json`;
+    filtered and paged in the database."""
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise RequestValidationError([{
+            "loc": ("query", "date_from"), "msg": f"date_from {date_from} is after date_to {date_to}",
+            "type": "value_error", "input": date_from.isoformat(),
+        }])
+    # One row past the page says whether there is a next one.
+    window = list(list_donations(session, donor_ref=donor, year=year, campaign=campaign, status=status, method=method,
+                                 date_from=date_from, date_to=date_to, limit=limit + 1, offset=offset))
     return _page(window[:limit], limit, offset, len(window) > limit)
 
 
