@@ -10,22 +10,21 @@ import csv
 import datetime as dt
 import io
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import asdict
 
 from fastapi import Depends, Request
 from fastapi.responses import Response, StreamingResponse
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from anbi.core.clock import parse_date, today
 from anbi.core.errors import NotFound
-from anbi.core.money import cents_to_str, parse_money
+from anbi.core.money import parse_money
 from anbi.core.roles import CAMPAIGNS_READ, DONORS_READ, EXPORT_DONORS
 from anbi.web import charts
 from anbi.web.i18n import translate
 from anbi.web.ui.common import DB, PageNotFound, Staff, language, render, staff, ui_router
-from donors.models import Donor
-from fundraising.models import DONATION_STATUSES, METHODS, Campaign, Donation, Fund
+from fundraising.models import DONATION_STATUSES, METHODS
+from fundraising.queries import DonationFilter
 
 router = ui_router()
 
@@ -86,67 +85,16 @@ def _date_or_none(text: str, problems: dict, field: str) -> dt.date | None:
         return None
 
 
-@dataclass(frozen=True)
-class DonationFilter:
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-    campaign: str | None = None
-    method: str | None = None
-    status: str | None = None
-
-    def conditions(self, db: Session) -> list:
-        """SQL conditions on donations; an unknown campaign raises its NotFound."""
-        from fundraising.campaigns import get_campaign
-
-        found = []
-        if self.date_from:
-            found.append(Donation.received_on >= self.date_from)
-        if self.date_to:
-            found.append(Donation.received_on <= self.date_to)
-        if self.campaign:
-            found.append(Donation.campaign_id == get_campaign(db, self.campaign).id)
-        if self.method:
-            found.append(Donation.method == self.method)
-        if self.status:
-            found.append(Donation.status == self.status)
-        return found
-
-
 def donation_page(db: Session, chosen: DonationFilter, *, limit: int) -> tuple[list[dict], int, dict[str, int]]:
     """The newest `limit` donations matching the filter, how many match, and their
-    amounts per currency — counted and summed in the database, so a page over a
-    million donations reads no more than it shows. The rows have the keys of
-    `anbi donations list --json`."""
-    from fundraising.donations import sum_cents, taken_back_by_donation
+    amounts per currency — from the fundraising part's list, filtered, counted and
+    summed in the database, so a page over a million donations reads no more than it
+    shows. The rows have the keys of `anbi donations list --json`."""
+    from fundraising.queries import count_donations, list_donations
 
-    conditions = chosen.conditions(db)
-    count = db.scalar(select(func.count()).select_from(Donation).where(*conditions)) or 0
-    totals = dict(db.execute(
-        select(Donation.currency, sum_cents(Donation.amount_cents)).where(*conditions).group_by(Donation.currency)
-    ).all())
-    taken = taken_back_by_donation()
-    rows = db.execute(
-        select(Donation.reference, Donor.ref, Donation.received_on, Donation.amount_cents, Donation.currency,
-               Donation.method, Campaign.code, Fund.code, Donation.kind, Donation.status,
-               func.coalesce(taken.c.taken_back_cents, 0), Donation.source)
-        .outerjoin(Donor, Donor.id == Donation.donor_id)
-        .outerjoin(Campaign, Campaign.id == Donation.campaign_id)
-        .outerjoin(Fund, Fund.id == Donation.fund_id)
-        .outerjoin(taken, taken.c.donation_id == Donation.id)
-        .where(*conditions)
-        .order_by(Donation.received_on.desc(), Donation.id.desc())
-        .limit(limit)
-    ).all()
-    keys = ("reference", "donor_ref", "date", "amount", "currency", "method", "campaign", "fund", "kind", "status",
-            "refunded", "source")
-    documents = []
-    for row in rows:
-        document = dict(zip(keys, row))
-        document["date"] = document["date"].isoformat()
-        document["amount"] = cents_to_str(document["amount"])
-        document["refunded"] = cents_to_str(int(document["refunded"]))
-        documents.append(document)
-    return documents, count, {currency: int(cents) for currency, cents in totals.items()}
+    counted = count_donations(db, **asdict(chosen))
+    rows = list(list_donations(db, **asdict(chosen), limit=limit, newest_first=True)) if counted.count else []
+    return rows, counted.count, counted.cents_by_currency
 
 
 def _donation_filter(request: Request) -> tuple[dict, dict, DonationFilter]:
@@ -159,8 +107,8 @@ def _donation_filter(request: Request) -> tuple[dict, dict, DonationFilter]:
         problems["status"] = f"{values['status']!r} is not one of {', '.join(DONATION_STATUSES)}"
     date_from = _date_or_none(values["from"], problems, "from")
     date_to = _date_or_none(values["to"], problems, "to")
-    chosen = DonationFilter(date_from, date_to, values["campaign"] or None, values["method"] or None,
-                            values["status"] or None)
+    chosen = DonationFilter(date_from=date_from, date_to=date_to, campaign=values["campaign"] or None,
+                            method=values["method"] or None, status=values["status"] or None)
     return values, problems, chosen
 
 
@@ -200,9 +148,6 @@ def donations_csv(request: Request, person: Staff = Depends(staff(EXPORT_DONORS)
     if problems:
         raise PageNotFound("; ".join(f"{k}: {v}" for k, v in problems.items()))
     sessions = request.app.state.sessions
-    # The list narrows by year and campaign in SQL; one year when the dates allow it.
-    year = chosen.date_from.year if chosen.date_from and chosen.date_to and \
-        chosen.date_from.year == chosen.date_to.year else None
 
     def lines():
         out = io.StringIO()
@@ -210,12 +155,7 @@ def donations_csv(request: Request, person: Staff = Depends(staff(EXPORT_DONORS)
         out.write("\ufeff")  # so that Excel opens the UTF-8 file with its accents intact
         writer.writerow(DONATION_LIST_KEYS)
         with sessions() as stream:
-            for row in list_donations(stream, year=year, campaign=chosen.campaign):
-                day = dt.date.fromisoformat(row["date"])
-                if (chosen.date_from and day < chosen.date_from or chosen.date_to and day > chosen.date_to
-                        or chosen.method and row["method"] != chosen.method
-                        or chosen.status and row["status"] != chosen.status):
-                    continue
+            for row in list_donations(stream, **asdict(chosen)):
                 writer.writerow([row[key] if row[key] is not None else "" for key in DONATION_LIST_KEYS])
                 if out.tell() > 64_000:
                     yield out.getvalue()
