@@ -7,6 +7,8 @@ print; they hold no rules of their own. Other packages add commands to these gro
 subsidies), wired in anbi/cli.py."""
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
@@ -209,6 +211,23 @@ def donations_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) 
     _warnings(summary.warnings)
 
 
+def _print_json_list(items: Iterable[dict]) -> None:
+    """Prints what `print_json(list(items))` prints, written as the items come, so
+    that a list of millions never sits in memory as one document."""
+    out: list[str] = []
+    first = True
+    for item in items:
+        # An item of a list at indent 2 is the item at indent 2 with every line indented
+        # once more (a JSON string holds no raw line break).
+        out.append(("[\n  " if first else ",\n  ") + json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n  "))
+        first = False
+        if len(out) >= 1000:
+            click.echo("".join(out), nl=False)
+            out.clear()
+    out.append("[]\n" if first else "\n]\n")
+    click.echo("".join(out), nl=False)
+
+
 @donations.command("list")
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON list: reference, donor_ref, date, amount, currency, method, campaign, fund, kind, "
@@ -224,7 +243,7 @@ def donations_list(app: AppContext, as_json: bool, donor_ref: str | None, year: 
     with app.session() as session:
         items = list_donations(session, donor_ref=donor_ref, year=year, campaign=campaign)
         if as_json:
-            _print_json(list(items))
+            _print_json_list(items)
             return
         count = 0
         for item in items:
