@@ -136,12 +136,16 @@ class Donation(IdMixin, TimestampMixin, Base):
         # when" (first gifts, LYBUNT, a donor's history, a merge) is read from the index
         # alone. It also serves every lookup by donor_id.
         Index("ix_donations_donor_history", "donor_id", "received_on", "status", "campaign_id", "currency"),
+        # Lists of donations are in (received_on, id) order: with id in the index,
+        # PostgreSQL cuts a page from the index alone (no sort, no table row read for
+        # each row skipped by OFFSET). It also serves every range on received_on.
+        Index("ix_donations_received_on_id", "received_on", "id"),
     )
 
     source: Mapped[str] = mapped_column(String(20))  # import, stripe, sepa, bank, api, web
     reference: Mapped[str] = mapped_column(String(100))
     donor_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("donors.id"))
-    received_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    received_on: Mapped[dt.date] = mapped_column(Date)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     method: Mapped[str] = mapped_column(String(20))
