@@ -125,9 +125,9 @@ def baseline_query(session: Session, params: dict, *, newest_first: bool = False
         if key in params:
             query = query.where(column == params[key])
     if "date_from" in params:
-        query = query.where(Donation.received_on >= dt.date.fromisoformat(params["date_from"]))
+        query = query.where(Donation.received_on >= params["date_from"])
     if "date_to" in params:
-        query = query.where(Donation.received_on <= dt.date.fromisoformat(params["date_to"]))
+        query = query.where(Donation.received_on <= params["date_to"])
     order = (Donation.received_on.desc(), Donation.id.desc()) if newest_first else (Donation.received_on, Donation.id)
     return query.order_by(*order)
 
@@ -145,7 +145,8 @@ def api_scenarios(donations: int, donor: str) -> list[tuple[str, dict]]:
     ]
     if "method" in inspect.signature(donations_list).parameters:
         scenarios += [
-            ("method + one month", {"method": "cash", "date_from": "2024-03-01", "date_to": "2024-03-31"}),
+            # Dates as the endpoint has them once FastAPI has read the query string.
+            ("method + one month", {"method": "cash", "date_from": dt.date(2024, 3, 1), "date_to": dt.date(2024, 3, 31)}),
             ("status + method + year", {"status": "partially_refunded", "method": "ideal", "year": 2023}),
         ]
     return scenarios
@@ -189,8 +190,7 @@ def run(backend: str, donations: int, workdir: Path, postgres_url: str) -> None:
 
             def page_baseline():
                 with Session(engine) as session:
-                    shown = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in params.items()}
-                    query = baseline_query(session, shown, newest_first=True).limit(pages_fundraising.DONATIONS_SHOWN)
+                    query = baseline_query(session, params, newest_first=True).limit(pages_fundraising.DONATIONS_SHOWN)
                     return session.execute(query).all()
 
             page_time, (rows, count, _), base_time, base_rows = best_of_interleaved(5, page, page_baseline)
