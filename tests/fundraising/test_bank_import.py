@@ -382,3 +382,66 @@ def test_the_import_leaves_the_connection_as_it_found_it(engine, backend):
         if backend == "sqlite":   # a larger page cache while writing, the usual one after
             assert session.connection().exec_driver_sql("PRAGMA cache_size").scalar() == before
         session.commit()
+
+
+def test_a_collection_and_a_transfer_of_the_same_donor_in_one_file(cli, engine, tmp_path):
+    ids = seed(engine)
+    e2e = ids["e2e"]
+    data = statement([
+        # S1's collection booked on its own, and a gift S1 transferred from the mandate's account.
+        w.Entry(D(2025, 3, 5), "credit", [collection(e2e[1], 1000, 1)], w.COLLECTION),
+        w.transfer(D(2025, 3, 5), 4000, name="Donor 1", iban="NL02ABNA0123456789", remittance="extra gift"),
+    ])
+    path = write(tmp_path, data)
+    summary = json.loads(cli("bank", "import", str(path), "--json").stdout)
+    assert (summary["collections_confirmed"], summary["donations"], summary["donations_total"]) == (1, 1, "40.00")
+    with Session(engine) as session:
+        collected = donation(session, e2e[1])
+        assert (collected.source, collected.status, collected.received_on, collected.amount_cents) == (
+            "sepa", "paid", D(2025, 3, 5), 1000)
+        transferred = session.scalar(select(Donation).where(Donation.source == "bank"))
+        assert (transferred.donor_id, transferred.amount_cents, transferred.status) == (collected.donor_id, 4000, "paid")
+        lines = {line.amount_cents: line for line in session.scalars(select(BankLine))}
+        assert (lines[1000].kind, lines[1000].donation_id) == ("collection", collected.id)
+        assert (lines[4000].kind, lines[4000].donation_id, lines[4000].note) == (
+            "transfer", transferred.id, "donor found by IBAN")
+        assert session.scalar(select(Mandate.last_collected_on).where(Mandate.mandate_id == "MDT-1")) == D(2025, 3, 5)
+    again = json.loads(cli("bank", "import", str(path), "--json").stdout)
+    assert (again["already_imported"], again["donations"], again["collections_confirmed"]) == (2, 0, 0)
+
+
+def test_two_equal_entries_from_one_new_payer_are_two_lines(cli, engine, tmp_path):
+    seed(engine)
+    unknown = w.transfer(D(2025, 3, 4), 1500, name="Nieuw", iban="NL39RABO0300065264", remittance="gift")
+    naming = w.transfer(D(2025, 3, 4), 2000, name="Nieuw", iban="NL39RABO0300065264", remittance="gift D200")
+    path = write(tmp_path, statement([unknown, naming, unknown, naming]))
+    summary = json.loads(cli("bank", "import", str(path), "--json").stdout)
+    assert (summary["lines"], summary["unmatched"], summary["donations"], summary["donations_total"]) == (4, 2, 2, "40.00")
+    review = json.loads(cli("bank", "unmatched", "--json").stdout)
+    assert [(u["amount"], u["iban"], u["note"]) for u in review] == [
+        ("15.00", "NL39RABO0300065264", "payer unknown"), ("15.00", "NL39RABO0300065264", "payer unknown")]
+    with Session(engine) as session:
+        gifts = session.scalars(select(Donation).where(Donation.source == "bank")).all()
+        assert [(g.donor.ref, g.amount_cents) for g in gifts] == [("D200", 2000), ("D200", 2000)]
+        assert len({g.reference for g in gifts}) == 2
+    # One of the two is assigned by hand; importing the file again books neither twice.
+    assert cli("bank", "assign", str(review[0]["id"]), "D100").exit_code == 0
+    again = json.loads(cli("bank", "import", str(path), "--json").stdout)
+    assert (again["already_imported"], again["donations"], again["unmatched"]) == (4, 0, 0)
+    assert len(json.loads(cli("bank", "unmatched", "--json").stdout)) == 1
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Donation).where(Donation.source == "bank")) == 3
+
+
+def test_a_statement_that_grew_books_only_its_new_entries(cli, engine, tmp_path):
+    seed(engine)
+    first = w.transfer(D(2025, 3, 3), 2500, name="A. Jansen", iban="NL20INGB0001234567", remittance="maart")
+    later = w.transfer(D(2025, 3, 10), 2500, name="A. Jansen", iban="NL20INGB0001234567", remittance="maart")
+    assert cli("bank", "import", str(write(tmp_path, statement([first]), "day1.xml"))).exit_code == 0
+    summary = json.loads(cli("bank", "import", str(write(tmp_path, statement([first, later, first]), "day2.xml")),
+                             "--json").stdout)
+    assert (summary["lines"], summary["already_imported"], summary["donations"]) == (3, 1, 2)
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(BankStatement)) == 1
+        days = session.scalars(select(Donation.received_on).where(Donation.source == "bank").order_by(Donation.id)).all()
+        assert days == [D(2025, 3, 3), D(2025, 3, 3), D(2025, 3, 10)]
