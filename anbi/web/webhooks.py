@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,25 +52,33 @@ MAX_WEBHOOK_BYTES = 5 * 1024 * 1024
 
 @router.post("/webhooks/stripe", include_in_schema=False)
 async def stripe_webhook(request: Request) -> JSONResponse:
+    coming = inbox_writer(request.app).expect()
     try:
-        body = await read_limited_body(request, MAX_WEBHOOK_BYTES)
-    except BodyTooLarge:
-        return too_large(MAX_WEBHOOK_BYTES)
-    header = request.headers.get("stripe-signature")
-    # Verifying and writing are blocking work: off the event loop.
-    return await run_in_threadpool(handle_stripe_event, request.app, body, header)
+        try:
+            body = await read_limited_body(request, MAX_WEBHOOK_BYTES)
+        except BodyTooLarge:
+            return too_large(MAX_WEBHOOK_BYTES)
+        header = request.headers.get("stripe-signature")
+        # Verifying and writing are blocking work: off the event loop.
+        return await run_in_threadpool(handle_stripe_event, request.app, body, header, coming)
+    finally:
+        coming.arrived()  # whatever happened: a refused, broken or cancelled request comes no more
 
 
-def handle_stripe_event(app, body: bytes, header: str | None) -> JSONResponse:
+def handle_stripe_event(app, body: bytes, header: str | None, coming: Expected | None = None) -> JSONResponse:
+    """Verify a delivery and store its event. `coming`: the writer was told that this
+    request is on its way (`InboxWriter.expect`); it is told when it is verified."""
     try:
         secret = webhook_secret(app.state.settings)
+        event = verify(body, header, secret)
     except ConfigurationError as exc:
         # Not our sender's fault: 503 makes Stripe try again once it is configured.
         return JSONResponse({"detail": str(exc)}, status_code=503)
-    try:
-        event = verify(body, header, secret)
     except WebhookRefused as exc:
         return JSONResponse({"detail": str(exc)}, status_code=400)
+    finally:
+        if coming is not None:
+            coming.arrived()
     return inbox_writer(app).store(event)
 
 
@@ -92,21 +101,50 @@ class _Delivery:
     error: BaseException | None = None
 
 
+class Expected:
+    """A delivery the writer waits for; `arrived()` (once, however often it is called)
+    when its event is verified and about to be stored, or will not come."""
+
+    def __init__(self, writer: InboxWriter):
+        self._writer = writer
+        self._pending = True
+        self._lock = threading.Lock()
+
+    def arrived(self) -> None:
+        with self._lock:
+            if not self._pending:
+                return
+            self._pending = False
+        self._writer._arrived()
+
+
 class InboxWriter:
     """The threads that store and apply the verified events of an app, a batch at a
     time. They start with the first events and stop after a few idle seconds."""
 
     MAX_BATCH = 50
     IDLE_SECONDS = 2.0
+    MAX_WAIT_SECONDS = 0.02
 
     def __init__(self, app):
         self._app = app
         self._waiting: queue.SimpleQueue[_Delivery] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads = 0
+        self._arriving = 0  # deliveries read or verified now, whose events are on their way
         # SQLite has one writer at a time. PostgreSQL takes two: while one batch waits
         # for the server (a commit waits for the disk), the next is being applied.
         self._max_threads = 1 if app.state.engine.dialect.name == "sqlite" else 2
+
+    def expect(self) -> Expected:
+        """A delivery came in: its event may be on its way to a batch."""
+        with self._lock:
+            self._arriving += 1
+        return Expected(self)
+
+    def _arrived(self) -> None:
+        with self._lock:
+            self._arriving -= 1
 
     def store(self, event: dict[str, Any]) -> JSONResponse:
         """Store and apply one event; returns once it is committed (or raises what
@@ -124,22 +162,9 @@ class InboxWriter:
 
     def _run(self) -> None:
         while True:
-            try:
-                first = self._waiting.get(timeout=self.IDLE_SECONDS)
-            except queue.Empty:
-                with self._lock:
-                    # Decided under the lock `store` starts a thread under: an event
-                    # put after this check finds no thread and starts one.
-                    if self._waiting.empty():
-                        self._threads -= 1
-                        return
-                continue
-            batch = [first]
-            while len(batch) < self.MAX_BATCH:
-                try:
-                    batch.append(self._waiting.get_nowait())
-                except queue.Empty:
-                    break
+            batch = self._gather()
+            if batch is None:
+                return
             try:
                 self._write(batch)
             except BaseException as exc:  # never leave a request waiting
@@ -147,6 +172,40 @@ class InboxWriter:
                     if not delivery.done.is_set():
                         delivery.error = exc
                         delivery.done.set()
+
+    def _gather(self) -> list[_Delivery] | None:
+        """The next batch; None when the thread should stop, idle."""
+        while True:
+            try:
+                first = self._waiting.get(timeout=self.IDLE_SECONDS)
+                break
+            except queue.Empty:
+                with self._lock:
+                    # Decided under the lock `store` starts a thread under: an event
+                    # put after this check finds no thread and starts one.
+                    if self._waiting.empty():
+                        self._threads -= 1
+                        return None
+        batch = [first]
+        self._take_waiting(batch)
+        # Requests still being read or verified will be here in a moment: wait for them
+        # (a little), so that they share this batch's commit instead of each paying one.
+        deadline = time.monotonic() + self.MAX_WAIT_SECONDS
+        while self._arriving and len(batch) < self.MAX_BATCH:
+            left = deadline - time.monotonic()
+            try:
+                batch.append(self._waiting.get(timeout=left) if left > 0 else self._waiting.get_nowait())
+            except queue.Empty:
+                break
+            self._take_waiting(batch)
+        return batch
+
+    def _take_waiting(self, batch: list[_Delivery]) -> None:
+        while len(batch) < self.MAX_BATCH:
+            try:
+                batch.append(self._waiting.get_nowait())
+            except queue.Empty:
+                return
 
     def _write(self, batch: list[_Delivery]) -> None:
         if len(batch) > 1:

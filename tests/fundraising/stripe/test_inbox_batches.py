@@ -2,6 +2,7 @@
 `receive_together` in one transaction, and the web app's `InboxWriter`, which falls
 back to one transaction per event when a batch cannot be applied whole."""
 import threading
+import time
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -94,3 +95,37 @@ def test_concurrent_deliveries_through_the_app_each_get_their_own_answer(web_cli
     assert {event_id: answer["status"] for event_id, answer in answers.items()} == {e["id"]: "applied" for e in events}
     assert {ref: amount for ref, (amount, _) in donations(engine).items()} == {f"pi_c{n}": 100 * (n + 1) for n in range(24)}
     assert inbox_writer(web_client.app) is inbox_writer(web_client.app)  # one writer per app
+
+
+def _recording_writer(app, monkeypatch, max_wait: float) -> tuple[InboxWriter, list[int]]:
+    writer = InboxWriter(app)
+    writer.MAX_WAIT_SECONDS = max_wait
+    writer._max_threads = 1  # on PostgreSQL a second thread would take the second event itself
+    sizes: list[int] = []
+    write = writer._write
+    monkeypatch.setattr(writer, "_write", lambda batch: (sizes.append(len(batch)), write(batch)))
+    return writer, sizes
+
+
+def test_the_writer_waits_for_a_delivery_on_its_way_and_commits_both_together(web_client, engine, monkeypatch):
+    writer, sizes = _recording_writer(web_client.app, monkeypatch, max_wait=10)
+    first, second = p.payment_succeeded(pi_id="pi_w1"), p.payment_succeeded(pi_id="pi_w2")
+    coming = writer.expect()  # a request being read and verified
+    earlier = threading.Thread(target=writer.store, args=(first,))
+    earlier.start()
+    time.sleep(0.2)  # the writer holds the first event and waits for the one on its way
+    coming.arrived()
+    coming.arrived()  # told twice (the thread and the request both say it): counted once
+    writer.store(second)
+    earlier.join(5)
+    assert sizes == [2]
+    assert set(donations(engine)) == {"pi_w1", "pi_w2"}
+
+
+def test_a_delivery_that_never_comes_delays_the_batch_by_the_wait_at_most(web_client, engine, monkeypatch):
+    writer, sizes = _recording_writer(web_client.app, monkeypatch, max_wait=0.3)
+    writer.expect()  # e.g. a request whose signature will be refused: it never says it arrived
+    started = time.monotonic()
+    response = writer.store(p.payment_succeeded(pi_id="pi_alone"))
+    assert response.status_code == 200 and sizes == [1]
+    assert 0.25 <= time.monotonic() - started < 3
