@@ -117,7 +117,7 @@ class RecurringGift(IdMixin, TimestampMixin, Base):
     campaign_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("campaigns.id"))
     fund_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("funds.id"))
     agreement_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("periodic_agreements.id"))
-    stripe_customer_id: Mapped[Optional[str]] = mapped_column(String(100))
+    stripe_customer_id: Mapped[Optional[str]] = mapped_column(String(100), index=True)
 
     donor: Mapped[Donor] = relationship()
     mandate: Mapped[Optional[Mandate]] = relationship()
