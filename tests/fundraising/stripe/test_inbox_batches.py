@@ -108,12 +108,14 @@ def _recording_writer(app, monkeypatch, max_wait: float) -> tuple[InboxWriter, l
 
 
 def test_the_writer_waits_for_a_delivery_on_its_way_and_commits_both_together(web_client, engine, monkeypatch):
-    writer, sizes = _recording_writer(web_client.app, monkeypatch, max_wait=10)
+    writer, sizes = _recording_writer(web_client.app, monkeypatch, max_wait=30)
     first, second = p.payment_succeeded(pi_id="pi_w1"), p.payment_succeeded(pi_id="pi_w2")
     coming = writer.expect()  # a request being read and verified
     earlier = threading.Thread(target=writer.store, args=(first,))
     earlier.start()
-    time.sleep(0.2)  # the writer holds the first event and waits for the one on its way
+    deadline = time.monotonic() + 10
+    while not (writer._threads == 1 and writer._waiting.empty()) and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the writer holds the first event, waiting for the one on its way
     coming.arrived()
     coming.arrived()  # told twice (the thread and the request both say it): counted once
     writer.store(second)
