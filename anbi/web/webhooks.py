@@ -8,9 +8,10 @@ inbox (applied, ignored, waiting for an object, or failed for a person to look a
 — a retry from Stripe would not change those). Anything unexpected is a 500, the
 transaction is rolled back, and Stripe delivers the event again later.
 
-Verifying runs in the request's thread; storing and applying run on one writer
-thread per app (`InboxWriter`), which takes the events that arrived meanwhile as one
-batch in one transaction (group commit). A burst of webhooks then pays one
+Verifying runs in the request's thread; storing and applying run on the app's
+writer thread (`InboxWriter`; two on PostgreSQL), which takes the events that
+arrived meanwhile — and waits a moment for those still being read or verified — as
+one batch in one transaction (group commit). A burst of webhooks then pays one
 transaction, and one commit, per batch instead of per event, and the requests do
 not fight over the interpreter lock while they hold database connections. A batch
 that cannot be applied whole is rolled back and its events are stored one at a
