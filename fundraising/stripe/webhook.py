@@ -22,6 +22,9 @@ that is not JSON — raises `WebhookRefused` and nothing is written.
    a new transaction: two round trips fewer per event);
 4. events that were `waiting` for an object this event made known are applied now.
 
+`receive_together(session, events)` does the same for a batch that arrived together
+(the webhook's group commit): one insert, one lock statement and one wake for all.
+
 Nothing here calls Stripe or commits.
 """
 from __future__ import annotations
