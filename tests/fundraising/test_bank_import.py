@@ -445,3 +445,23 @@ def test_a_statement_that_grew_books_only_its_new_entries(cli, engine, tmp_path)
         assert session.scalar(select(func.count()).select_from(BankStatement)) == 1
         days = session.scalars(select(Donation.received_on).where(Donation.source == "bank").order_by(Donation.id)).all()
         assert days == [D(2025, 3, 3), D(2025, 3, 3), D(2025, 3, 10)]
+
+
+def test_lines_find_their_donations_when_ids_are_handed_out_below_existing_ones(cli, engine, tmp_path):
+    from tests.factories import make_donation
+
+    seed(engine)
+    with Session(engine) as session:
+        # A row written with its own id, above what the sequence hands out next (on
+        # PostgreSQL; SQLite's next rowid is above it anyway).
+        make_donation(session, id=10_000_000, reference="HIGH-1")
+        session.commit()
+    data = statement([
+        w.transfer(D(2025, 3, 3), 2500, name="A. Jansen", iban="NL20INGB0001234567", remittance="a"),
+        w.transfer(D(2025, 3, 4), 2600, name="B", iban="NL39RABO0300065264", remittance="b D200"),
+    ])
+    assert json.loads(cli("bank", "import", str(write(tmp_path, data)), "--json").stdout)["donations"] == 2
+    with Session(engine) as session:
+        pairs = session.execute(select(BankLine.key, Donation.reference, Donation.amount_cents)
+                                .join(Donation, Donation.id == BankLine.donation_id).order_by(BankLine.id)).all()
+        assert [(reference == key, cents) for key, reference, cents in pairs] == [(True, 2500), (True, 2600)]
