@@ -465,3 +465,24 @@ def test_lines_find_their_donations_when_ids_are_handed_out_below_existing_ones(
         pairs = session.execute(select(BankLine.key, Donation.reference, Donation.amount_cents)
                                 .join(Donation, Donation.id == BankLine.donation_id).order_by(BankLine.id)).all()
         assert [(reference == key, cents) for key, reference, cents in pairs] == [(True, 2500), (True, 2600)]
+
+
+def test_confirmed_collections_move_the_mandate_date_forward_never_back(engine):
+    ids = seed(engine)
+    e2e = ids["e2e"]
+    with Session(engine) as session:
+        session.scalar(select(Mandate).where(Mandate.mandate_id == "MDT-1")).last_collected_on = D(2025, 4, 1)
+        session.commit()
+    data = statement([w.collection_batch(D(2025, 3, 5), ids["payment_info"], [
+        collection(e2e[1], 1000, 1), collection(e2e[2], 2000, 2), collection(e2e[3], 3000, 3)])])
+    with Session(engine) as session:
+        held = session.scalar(select(Mandate).where(Mandate.mandate_id == "MDT-2"))   # read before the import
+        assert held.last_collected_on is None
+        summary = bank_import.import_statement(session, data, name="s.xml", actor="tester")
+        assert summary.confirmed == 3
+        assert held.last_collected_on == D(2025, 3, 5)   # the session does not keep the old date
+        session.commit()
+    with Session(engine) as session:
+        dates = dict(session.execute(select(Mandate.mandate_id, Mandate.last_collected_on)).all())
+        assert dates == {"MDT-1": D(2025, 4, 1), "MDT-2": D(2025, 3, 5), "MDT-3": D(2025, 3, 5)}
+        assert {d.status for d in session.scalars(select(Donation).where(Donation.source == "sepa"))} == {"paid"}
