@@ -9,7 +9,7 @@ inbox (applied, ignored, waiting for an object, or failed for a person to look a
 transaction is rolled back, and Stripe delivers the event again later.
 
 Verifying runs in the request's thread; storing and applying run on the app's
-writer thread (`InboxWriter`; two on PostgreSQL), which takes the events that
+writer thread (`InboxWriter`), which takes the events that
 arrived meanwhile — and waits a moment for those still being read or verified — as
 one batch in one transaction (group commit). A burst of webhooks then pays one
 transaction, and one commit, per batch instead of per event, and the requests do
@@ -120,8 +120,11 @@ class Expected:
 
 
 class InboxWriter:
-    """The threads that store and apply the verified events of an app, a batch at a
-    time. They start with the first events and stop after a few idle seconds."""
+    """The thread that stores and applies the verified events of an app, a batch at a
+    time. It starts with the first event and stops after a few idle seconds. One is
+    enough on both databases: SQLite has one writer at a time, and on PostgreSQL a
+    second thread measured slower (it splits the batches, so more commits wait for the
+    disk, and fights the request threads for the interpreter lock)."""
 
     MAX_BATCH = 50
     IDLE_SECONDS = 2.0
@@ -131,11 +134,8 @@ class InboxWriter:
         self._app = app
         self._waiting: queue.SimpleQueue[_Delivery] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._threads = 0
+        self._running = False  # the writer thread
         self._arriving = 0  # deliveries read or verified now, whose events are on their way
-        # SQLite has one writer at a time. PostgreSQL takes two: while one batch waits
-        # for the server (a commit waits for the disk), the next is being applied.
-        self._max_threads = 1 if app.state.engine.dialect.name == "sqlite" else 2
 
     def expect(self) -> Expected:
         """A delivery came in: its event may be on its way to a batch."""
@@ -153,8 +153,8 @@ class InboxWriter:
         delivery = _Delivery(event)
         self._waiting.put(delivery)
         with self._lock:
-            if self._threads < self._max_threads:
-                self._threads += 1
+            if not self._running:
+                self._running = True
                 threading.Thread(target=self._run, name="stripe-inbox-writer", daemon=True).start()
         delivery.done.wait()
         if delivery.error is not None:
@@ -185,7 +185,7 @@ class InboxWriter:
                     # Decided under the lock `store` starts a thread under: an event
                     # put after this check finds no thread and starts one.
                     if self._waiting.empty():
-                        self._threads -= 1
+                        self._running = False
                         return None
         batch = [first]
         self._take_waiting(batch)

@@ -100,7 +100,6 @@ def test_concurrent_deliveries_through_the_app_each_get_their_own_answer(web_cli
 def _recording_writer(app, monkeypatch, max_wait: float) -> tuple[InboxWriter, list[int]]:
     writer = InboxWriter(app)
     writer.MAX_WAIT_SECONDS = max_wait
-    writer._max_threads = 1  # on PostgreSQL a second thread would take the second event itself
     sizes: list[int] = []
     write = writer._write
     monkeypatch.setattr(writer, "_write", lambda batch: (sizes.append(len(batch)), write(batch)))
@@ -114,7 +113,7 @@ def test_the_writer_waits_for_a_delivery_on_its_way_and_commits_both_together(we
     earlier = threading.Thread(target=writer.store, args=(first,))
     earlier.start()
     deadline = time.monotonic() + 10
-    while not (writer._threads == 1 and writer._waiting.empty()) and time.monotonic() < deadline:
+    while not (writer._running and writer._waiting.empty()) and time.monotonic() < deadline:
         time.sleep(0.01)  # until the writer holds the first event, waiting for the one on its way
     coming.arrived()
     coming.arrived()  # told twice (the thread and the request both say it): counted once
