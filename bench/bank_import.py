@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from stdnum import iban as stdnum_iban  # noqa: E402
 
 from anbi.core.db import utcnow  # noqa: E402
-from bench.common import fresh_database  # noqa: E402
+from bench.common import fresh_database, insert_in_batches  # noqa: E402
 from donors.models import Donor  # noqa: E402
 from fundraising import camt_writer as w  # noqa: E402
 from fundraising.bank_import import import_statement  # noqa: E402
@@ -102,11 +102,10 @@ def seed(engine, count: int) -> list[tuple[str, str]]:
     now = utcnow()
     donors = [(f"B{n:07d}", make_iban(n + 1)) for n in range(count)]
     with engine.begin() as connection:
-        for start in range(0, count, 20_000):
-            connection.execute(insert(Donor), [
-                dict(ref=ref, kind="person", last_name=f"Donor{n}", sort_name=f"donor{n}", country="NL", iban=iban,
-                     language="nl", created_at=now, updated_at=now)
-                for n, (ref, iban) in enumerate(donors[start:start + 20_000], start)])
+        insert_in_batches(connection, Donor.__table__, (
+            dict(ref=ref, kind="person", last_name=f"Donor{n}", sort_name=f"donor{n}", country="NL", iban=iban,
+                 language="nl", created_at=now, updated_at=now)
+            for n, (ref, iban) in enumerate(donors)))
         connection.execute(insert(Campaign), [dict(code="VOORJAAR", name="Voorjaar", cost_cents=0, currency="EUR",
                                                    created_at=now, updated_at=now)])
     return donors

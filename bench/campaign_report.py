@@ -35,7 +35,7 @@ from sqlalchemy import insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from anbi.core.db import utcnow  # noqa: E402
-from bench.common import fresh_database  # noqa: E402
+from bench.common import fresh_database, insert_in_batches  # noqa: E402
 from donors.models import Donor  # noqa: E402
 from fundraising.models import Campaign, Donation, DonationAdjustment  # noqa: E402
 from fundraising.reports import campaign_report  # noqa: E402
@@ -43,12 +43,6 @@ from fundraising.reports import campaign_report  # noqa: E402
 TARGET = 3.0
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 ROUND = [500, 1000, 1000, 1500, 2000, 2500, 2500, 2500, 3500, 5000, 5000, 7500, 10000, 25000, 50000]
-BATCH = 20_000
-
-
-def _insert(connection, table, rows: list[dict]) -> None:
-    for start in range(0, len(rows), BATCH):
-        connection.execute(insert(table), rows[start:start + BATCH])
 
 
 def load(engine, donations: int, seed: int = 1) -> int:
@@ -57,7 +51,7 @@ def load(engine, donations: int, seed: int = 1) -> int:
     now = utcnow()
     donor_count = max(10, donations // 5)
     with engine.begin() as connection:
-        _insert(connection, Donor.__table__, [
+        insert_in_batches(connection, Donor.__table__, [
             {"ref": f"B{n:07d}", "kind": "person", "last_name": f"Donor{n}", "sort_name": f"donor{n}", "country": "NL",
              "language": "nl", "created_at": now, "updated_at": now}
             for n in range(1, donor_count + 1)
@@ -98,11 +92,11 @@ def load(engine, donations: int, seed: int = 1) -> int:
                 "occurred_on": min(row["received_on"] + dt.timedelta(days=rng.randint(1, 60)), dt.date(2025, 12, 31)),
                 "source": "bench", "reference": f"BENCH-ADJ-{index:08d}", "created_at": now,
             })
-        _insert(connection, Donation.__table__, rows)
+        insert_in_batches(connection, Donation.__table__, rows)
         ids = dict(connection.execute(select(Donation.reference, Donation.id).where(Donation.campaign_id == reported)).all())
         for adjustment in adjustments:
             adjustment["donation_id"] = ids[rows[adjustment.pop("reference_index")]["reference"]]
-        _insert(connection, DonationAdjustment.__table__, adjustments)
+        insert_in_batches(connection, DonationAdjustment.__table__, adjustments)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         # What PostgreSQL's autovacuum does soon after a bulk insert (statistics, and the
         # visibility map that index-only scans need), and a periodic ANALYZE on SQLite.

@@ -38,21 +38,15 @@ from anbi.core.db import utcnow  # noqa: E402
 from anbi.web.api import donations_list  # noqa: E402
 from anbi.web.ui import pages_fundraising  # noqa: E402
 from bench.campaign_report import best_of_interleaved  # noqa: E402
-from bench.common import fresh_database  # noqa: E402
+from bench.common import fresh_database, insert_in_batches  # noqa: E402
 from donors.models import Donor  # noqa: E402
 from fundraising.models import METHODS, Campaign, Donation, DonationAdjustment  # noqa: E402
 from fundraising.queries import list_donations  # noqa: E402
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-BATCH = 20_000
 PAGE = 50
 CAMPAIGNS = [f"C{n:02d}" for n in range(1, 21)]
 FIRST_DAY, DAYS = dt.date(2022, 1, 1), 4 * 365
-
-
-def _insert(connection, table, rows: list[dict]) -> None:
-    for start in range(0, len(rows), BATCH):
-        connection.execute(insert(table), rows[start:start + BATCH])
 
 
 def load(engine, donations: int, seed: int = 1) -> str:
@@ -61,7 +55,7 @@ def load(engine, donations: int, seed: int = 1) -> str:
     now = utcnow()
     donor_count = max(10, donations // 5)
     with engine.begin() as connection:
-        _insert(connection, Donor.__table__, [
+        insert_in_batches(connection, Donor.__table__, [
             {"ref": f"B{n:07d}", "kind": "person", "last_name": f"Donor{n}", "sort_name": f"donor{n}", "country": "NL",
              "language": "nl", "created_at": now, "updated_at": now}
             for n in range(1, donor_count + 1)
@@ -94,11 +88,11 @@ def load(engine, donations: int, seed: int = 1) -> str:
                     "occurred_on": received_on + dt.timedelta(days=rng.randint(1, 60)),
                     "source": "bench", "reference": f"BENCH-ADJ-{number:08d}", "created_at": now,
                 })
-        _insert(connection, Donation.__table__, rows)
+        insert_in_batches(connection, Donation.__table__, rows)
         ids = dict(connection.execute(select(Donation.reference, Donation.id)).all())
         for adjustment in adjustments:
             adjustment["donation_id"] = ids[f"BENCH-{adjustment.pop('number'):08d}"]
-        _insert(connection, DonationAdjustment.__table__, adjustments)
+        insert_in_batches(connection, DonationAdjustment.__table__, adjustments)
         busy = connection.execute(
             select(Donor.ref).join(Donation, Donation.donor_id == Donor.id).order_by(Donation.id).limit(1)
         ).scalar_one()

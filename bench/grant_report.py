@@ -41,11 +41,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, select, text  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from anbi.core.db import utcnow  # noqa: E402
-from bench.common import fresh_database  # noqa: E402
+from bench.common import fresh_database, insert_in_batches  # noqa: E402
 from donors.models import Donor  # noqa: E402
 from fundraising.models import Donation, DonationAdjustment, Fund  # noqa: E402
 from subsidies.income import income_statement  # noqa: E402
@@ -64,14 +64,7 @@ from subsidies.report import figures_json, gather  # noqa: E402
 
 TARGET = 3.0
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-BATCH = 20_000
 D = dt.date
-
-
-def _insert(connection, table, rows) -> None:
-    rows = list(rows)
-    for start in range(0, len(rows), BATCH):
-        connection.execute(insert(table), rows[start:start + BATCH])
 
 
 def _day(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
@@ -84,12 +77,12 @@ def load(engine, *, grants: int, expenses: int, timesheets: int, donations: int,
     now = utcnow()
     stamp = {"created_at": now, "updated_at": now}
     with engine.begin() as connection:
-        _insert(connection, Funder.__table__, [
+        insert_in_batches(connection, Funder.__table__, [
             {"name": f"Funder {n}", "type": ("eu", "government", "municipality", "lottery", "foundation")[n % 5], **stamp}
             for n in range(40)
         ])
         funder_ids = list(connection.scalars(select(Funder.id).order_by(Funder.id)))
-        _insert(connection, Fund.__table__, [{"code": f"G{n:05d}", "name": f"Grant {n}", **stamp} for n in range(grants)])
+        insert_in_batches(connection, Fund.__table__, [{"code": f"G{n:05d}", "name": f"Grant {n}", **stamp} for n in range(grants)])
         fund_ids = list(connection.scalars(select(Fund.id).order_by(Fund.id)))
         grant_rows = []
         for n in range(grants):
@@ -104,22 +97,22 @@ def load(engine, *, grants: int, expenses: int, timesheets: int, donations: int,
                 "fund_id": fund_ids[n] if kind != "regular_contribution" else None, "restricted": kind != "regular_contribution",
                 "status": "running", "content_hash": "0" * 64, "odoo_budget_lines": {}, **stamp,
             })
-        _insert(connection, Grant.__table__, grant_rows)
+        insert_in_batches(connection, Grant.__table__, grant_rows)
         grant_ids = list(connection.scalars(select(Grant.id).order_by(Grant.id)))
         periods = {gid: (row["start_on"], row["end_on"]) for gid, row in zip(grant_ids, grant_rows)}
         project_ids = [gid for gid, row in zip(grant_ids, grant_rows) if row["kind"] == "project"]
-        _insert(connection, BudgetLine.__table__, [
+        insert_in_batches(connection, BudgetLine.__table__, [
             {"grant_id": gid, "code": code, "name": code.title(), "amount_cents": rng.randrange(1_000_000, 60_000_000)}
             for gid in grant_ids for code in ("staff", "material", "travel")
         ])
         lines = {}
         for line_id, gid, code in connection.execute(select(BudgetLine.id, BudgetLine.grant_id, BudgetLine.code)):
             lines.setdefault(gid, {})[code] = line_id
-        _insert(connection, Indicator.__table__, [{"grant_id": gid, "code": "clients", "name": "Clients", "target": 500} for gid in grant_ids])
+        insert_in_batches(connection, Indicator.__table__, [{"grant_id": gid, "code": "clients", "name": "Clients", "target": 500} for gid in grant_ids])
         indicators = dict(connection.execute(select(Indicator.grant_id, Indicator.id)).all())
 
         employees = [f"E{n:04d}" for n in range(600)]
-        _insert(connection, StaffCost.__table__, [
+        insert_in_batches(connection, StaffCost.__table__, [
             {"employee": e, "year": year, "annual_cost_cents": rng.randrange(3_500_000, 8_000_000), "currency": "EUR",
              "fte": rng.choice(("1", "1", "0.8", "0.6")), **stamp}
             for e in employees for year in (2024, 2025)
@@ -137,7 +130,7 @@ def load(engine, *, grants: int, expenses: int, timesheets: int, donations: int,
             }
 
         for start in range(0, expenses, 100_000):
-            _insert(connection, Expense.__table__, (expense(n) for n in range(start, min(expenses, start + 100_000))))
+            insert_in_batches(connection, Expense.__table__, (expense(n) for n in range(start, min(expenses, start + 100_000))))
 
         teams = {gid: rng.sample(employees, 8) for gid in project_ids}
 
@@ -153,21 +146,21 @@ def load(engine, *, grants: int, expenses: int, timesheets: int, donations: int,
             }
 
         for start in range(0, timesheets, 100_000):
-            _insert(connection, Timesheet.__table__, (timesheet(n) for n in range(start, min(timesheets, start + 100_000))))
+            insert_in_batches(connection, Timesheet.__table__, (timesheet(n) for n in range(start, min(timesheets, start + 100_000))))
 
-        _insert(connection, GrantPayment.__table__, [
+        insert_in_batches(connection, GrantPayment.__table__, [
             {"source": "bench", "reference": f"P{gid}-{k}", "grant_id": gid, "paid_on": D(2024 + k, 2, 1),
              "amount_cents": 2_500_000, "currency": "EUR", "kind": "advance", **stamp}
             for gid in grant_ids for k in (0, 1)
         ])
-        _insert(connection, Output.__table__, [
+        insert_in_batches(connection, Output.__table__, [
             {"source": "bench", "reference": f"O{gid}-{k}", "grant_id": gid, "indicator_id": indicators[gid],
              "achieved_on": D(2024 + k, 12, 31), "value": rng.randrange(50, 300), **stamp}
             for gid in grant_ids for k in (0, 1)
         ])
 
         donor_count = max(10, donations // 5)
-        _insert(connection, Donor.__table__, [
+        insert_in_batches(connection, Donor.__table__, [
             {"ref": f"B{n:07d}", "kind": "person" if n % 20 else "organisation", "last_name": f"Donor{n}",
              "organisation_type": None if n % 20 else rng.choice(("company", "foundation", "related_nonprofit")),
              "sort_name": f"donor{n}", "country": "NL", "language": "nl", **stamp}
@@ -180,9 +173,9 @@ def load(engine, *, grants: int, expenses: int, timesheets: int, donations: int,
             "currency": "EUR", "method": "ideal", "kind": "lottery" if n % 50 == 0 else "gift",
             "consideration_cents": 0, "status": "paid", **stamp,
         } for n in range(donations)]
-        _insert(connection, Donation.__table__, rows)
+        insert_in_batches(connection, Donation.__table__, rows)
         refunded = list(connection.execute(select(Donation.id, Donation.amount_cents, Donation.received_on).where(Donation.id % 50 == 7)))
-        _insert(connection, DonationAdjustment.__table__, [
+        insert_in_batches(connection, DonationAdjustment.__table__, [
             {"donation_id": did, "kind": "refund", "amount_cents": amount, "taken_back_cents": amount,
              "occurred_on": day + dt.timedelta(days=10), "source": "bench", "reference": f"R{did}", "created_at": now}
             for did, amount, day in refunded

@@ -39,7 +39,7 @@ from donors.models import Donor  # noqa: E402
 from exports import sepa  # noqa: E402
 from exports.sepa_batch import run_batch  # noqa: E402
 from fundraising.models import Donation, Mandate, RecurringGift  # noqa: E402
-from fundraising.models_ledger import SepaBatch, SepaCollection  # noqa: E402
+from fundraising.models_ledger import SepaCollection  # noqa: E402
 
 SETTINGS = {"creditor_id": "NL33ZZZ140946600000", "name": "Stichting Voorbeeld", "iban": "NL91ABNA0417164300",
             "bic": "ABNANL2A", "lead_days": 1}

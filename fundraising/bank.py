@@ -392,34 +392,18 @@ def _tx_facts(tx, values: dict, t: _Tags, *, batch: bool) -> bool:
         tx_direction = _text(indicator)
         if tx_direction:
             values["direction"] = _direction(tx_direction)
-    end_to_end = mandate = None
-    if refs is not None:
-        for child in refs:
-            tag = child.tag
-            if tag == t.EndToEndId:
-                end_to_end = child
-            elif tag == t.MndtId:
-                mandate = child
-            elif tag == t.PmtInfId and values["batch_payment_info_id"] is None:
-                values["batch_payment_info_id"] = _text(child)
-    values["end_to_end_id"] = _clean_ref(_text(end_to_end))
-    values["mandate_ref"] = _text(mandate)
+    # References and parties have few children, each once: looked up by tag.
+    ids = _index(refs)
+    values["end_to_end_id"] = _clean_ref(_text(ids.get(t.EndToEndId)))
+    values["mandate_ref"] = _text(ids.get(t.MndtId))
+    if values["batch_payment_info_id"] is None:
+        values["batch_payment_info_id"] = _text(ids.get(t.PmtInfId))
     name = iban = None
     if parties is not None:
-        debtor = debtor_account = creditor = creditor_account = None
-        for child in parties:
-            tag = child.tag
-            if tag == t.Dbtr:
-                debtor = child
-            elif tag == t.DbtrAcct:
-                debtor_account = child
-            elif tag == t.Cdtr:
-                creditor = child
-            elif tag == t.CdtrAcct:
-                creditor_account = child
+        sides = _index(parties)
         # The other side: the debtor of money in, the creditor of money out.
-        sides = ((debtor, debtor_account), (creditor, creditor_account))
-        for party, account in sides if values["direction"] == "credit" else sides[::-1]:
+        pairs = ((sides.get(t.Dbtr), sides.get(t.DbtrAcct)), (sides.get(t.Cdtr), sides.get(t.CdtrAcct)))
+        for party, account in pairs if values["direction"] == "credit" else pairs[::-1]:
             if party is not None and not name:
                 name = _text(_child(party, t.Nm)) or _text(_child(_child(party, t.Pty), t.Nm))
             if not iban:

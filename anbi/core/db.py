@@ -135,7 +135,7 @@ def insert_once(table: Table, key: tuple[str, ...], dialect: str, returning: tup
     a statement built afresh for each row costs more to compile and cache than the
     insert itself, and the hot paths (a webhook, a booking) write one row at a time."""
     dialects = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-    if dialect not in dialects:  # pragma: no cover - only the two databases are supported
-        raise NotImplementedError(dialect)
+    if dialect not in dialects:  # pragma: no cover - make_engine gives only these two
+        raise ValueError(f"anbi-crm runs on SQLite and PostgreSQL, not on {dialect}")
     statement = dialects[dialect](table).on_conflict_do_nothing(index_elements=list(key))
     return statement.returning(*(table.c[name] for name in returning))
