@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -505,8 +505,12 @@ def suppression_flags(session: Session, rows: Sequence[ParsedRow]) -> list[Note]
 
 # --- step 3: writing the plan in bulk ---------------------------------------------
 
-def apply_plan(session: Session, plan: ImportPlan, *, source: str, actor: str) -> None:
-    """Write the plan: bulk inserts and updates, one audit row per donor touched."""
+def apply_plan(session: Session, plan: ImportPlan, *, source: str, actor: str,
+               sources: Mapping[str, str] | None = None) -> None:
+    """Write the plan: bulk inserts and updates, one audit row per donor touched.
+    `sources`: where a donor's details came from, by ref, where not from `source`
+    (one plan made of several Stripe payments)."""
+    sources = sources or {}
     now = utcnow()
     donors = Donor.__table__
     consent_rows: list[dict] = []
@@ -536,13 +540,13 @@ def apply_plan(session: Session, plan: ImportPlan, *, source: str, actor: str) -
     for write in plan.creates:
         for channel, granted in write.consent:
             consent_rows.append(dict(donor_id=write.donor_id, channel=channel, granted=granted, kind="consent",
-                                     at=now, source=source, wording=wording.format(channel)))
+                                     at=now, source=sources.get(write.ref, source), wording=wording.format(channel)))
         for tag in write.tags or ():
             tag_rows.append(dict(donor_id=write.donor_id, tag=tag))
         # What a creation changed is the whole record, which the record itself shows;
         # the audit row says who created it from which file and line.
         audit_rows.append(dict(at=now, actor=actor, action="donor_created", entity="donor", entity_ref=write.ref,
-                               details={"source": source, "line": write.line}))
+                               details={"source": sources.get(write.ref, source), "line": write.line}))
 
     # Updates grouped by the set of fields they change, so each group is one
     # executemany of the same statement.

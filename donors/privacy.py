@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, Table, delete, func, or_, select, update
+from sqlalchemy import Column, Table, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from anbi.core import audit

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from sqlalchemy import BigInteger, ColumnElement, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
-from anbi.core.db import insert_once, utcnow
+from anbi.core.db import insert_new_rows, utcnow
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import format_dutch
 from donors.models import Donor
@@ -241,12 +241,29 @@ def record_donation(session: Session, **booking: Any) -> tuple[Donation, bool]:
     return session.get(Donation, donation_id), created
 
 
-def book_donation(
+def book_donation(session: Session, **booking: Any) -> tuple[int, bool]:
+    """Book money received (or, for a direct debit, initiated): the keywords of
+    `donation_row`. Returns (donation id, created).
+
+    The same (source, reference) with the same money returns the existing row's id
+    and False; with different money (amount, currency, consideration, kind) it raises
+    DonationConflict. A currency other than EUR is recorded and flagged: reports never
+    add it to EUR totals. Invalid values raise InvalidInput naming the field.
+
+    The row is written with `INSERT ... ON CONFLICT DO NOTHING`, not as an ORM
+    object: a burst of Stripe webhooks books a donation per event, and the unit of
+    work's flush cost more than the rest of the booking. Callers that want the object
+    use `record_donation`."""
+    return book_donations(session, [donation_row(session, **booking)])[0]
+
+
+def donation_row(
     session: Session,
     *,
     source: str,
     reference: str,
-    donor: Donor | None,
+    donor: Donor | None = None,
+    donor_id: int | None = None,
     received_on: dt.date,
     amount_cents: int,
     currency: str,
@@ -262,19 +279,9 @@ def book_donation(
     stripe_customer_id: str | None = None,
     stripe_charge_id: str | None = None,
     flag: str | None = None,
-) -> tuple[int, bool]:
-    """Book money received (or, for a direct debit, initiated). Returns (donation id,
-    created).
-
-    The same (source, reference) with the same money returns the existing row's id
-    and False; with different money (amount, currency, consideration, kind) it raises
-    DonationConflict. A currency other than EUR is recorded and flagged: reports never
-    add it to EUR totals. Invalid values raise InvalidInput naming the field.
-
-    The row is written with one `INSERT ... ON CONFLICT DO NOTHING`, not as an ORM
-    object: a burst of Stripe webhooks books one donation per request, and the unit
-    of work's flush cost more than the rest of the booking. Callers that want the
-    object use `record_donation`."""
+) -> dict[str, Any]:
+    """The `donations` row of a booking, checked: raises InvalidInput naming the
+    field. The donor is given as an object or, when only its id is known, as `donor_id`."""
     facts = DonationFacts(
         source=source, reference=reference, amount_cents=amount_cents, currency=currency, method=method,
         kind=kind, consideration_cents=consideration_cents, status=status,
@@ -284,7 +291,8 @@ def book_donation(
         problems.append(Problem(None, "received_on", "must be a calendar date"))
     if any(row is not None and row.id is None for row in (donor, campaign, fund, agreement, recurring_gift, mandate)):
         session.flush()  # made in this transaction and not written yet: now they have ids
-    donor_id = donor.id if donor is not None else None
+    if donor is not None:
+        donor_id = donor.id
     for field, linked in (("agreement", agreement), ("recurring_gift", recurring_gift), ("mandate", mandate)):
         if linked is not None and linked.donor_id != donor_id:
             problems.append(Problem(None, field, "belongs to another donor than this donation's"))
@@ -294,38 +302,48 @@ def book_donation(
     if currency != EUR:
         flag = add_flag(flag, foreign_currency_flag(currency))
     now = utcnow()
-    donation_id = session.execute(
-        insert_once(Donation.__table__, ("source", "reference"), session.get_bind().dialect.name),
-        {
-            "source": source,
-            "reference": reference,
-            "donor_id": donor_id,
-            "received_on": received_on,
-            "amount_cents": amount_cents,
-            "currency": currency,
-            "method": method,
-            "kind": kind,
-            "consideration_cents": consideration_cents,
-            "status": status,
-            "campaign_id": _id(campaign),
-            "fund_id": _id(fund),
-            "agreement_id": _id(agreement),
-            "recurring_gift_id": _id(recurring_gift),
-            "mandate_id": _id(mandate),
-            "stripe_customer_id": stripe_customer_id,
-            "stripe_charge_id": stripe_charge_id,
-            "flag": flag,
-            "created_at": now,
-            "updated_at": now,
-        },
-    ).scalar()
-    if donation_id is not None:
-        return donation_id, True
-    existing = session.execute(_MONEY_OF, {"source": source, "reference": reference}).one()
-    differences = money_differences(existing, facts)
-    if differences:
-        raise DonationConflict(source, reference, differences)
-    return existing.id, False
+    return {
+        "source": source,
+        "reference": reference,
+        "donor_id": donor_id,
+        "received_on": received_on,
+        "amount_cents": amount_cents,
+        "currency": currency,
+        "method": method,
+        "kind": kind,
+        "consideration_cents": consideration_cents,
+        "status": status,
+        "campaign_id": _id(campaign),
+        "fund_id": _id(fund),
+        "agreement_id": _id(agreement),
+        "recurring_gift_id": _id(recurring_gift),
+        "mandate_id": _id(mandate),
+        "stripe_customer_id": stripe_customer_id,
+        "stripe_charge_id": stripe_charge_id,
+        "flag": flag,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def book_donations(session: Session, rows: list[dict[str, Any]]) -> list[tuple[int, bool]]:
+    """Book the rows of `donation_row` with one statement: (donation id, created)
+    for each, in order, as `book_donation` does one. A key given twice is booked once:
+    the second finds the first."""
+    written = insert_new_rows(session, Donation.__table__, ("source", "reference"), rows, ("id", "source", "reference"))
+    new = {(source, reference): row_id for row_id, source, reference in written}
+    booked: list[tuple[int, bool]] = []
+    for row in rows:
+        row_id = new.pop((row["source"], row["reference"]), None)
+        if row_id is not None:
+            booked.append((row_id, True))
+            continue
+        existing = session.execute(_MONEY_OF, {"source": row["source"], "reference": row["reference"]}).one()
+        differences = money_differences(existing, DonationFacts(**{f: row[f] for f in DonationFacts.__dataclass_fields__}))
+        if differences:
+            raise DonationConflict(row["source"], row["reference"], differences)
+        booked.append((existing.id, False))
+    return booked
 
 
 _MONEY_OF = select(Donation.__table__.c.id, *(Donation.__table__.c[field] for field in MONEY_FIELDS)).where(

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Table, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Table, bindparam, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.dml import Insert
@@ -139,3 +139,34 @@ def insert_once(table: Table, key: tuple[str, ...], dialect: str, returning: tup
         raise ValueError(f"anbi-crm runs on SQLite and PostgreSQL, not on {dialect}")
     statement = dialects[dialect](table).on_conflict_do_nothing(index_elements=list(key))
     return statement.returning(*(table.c[name] for name in returning))
+
+
+def insert_new_rows(session: Session, table: Table, key: tuple[str, ...], rows: list[dict], returning: tuple[str, ...]) -> list:
+    """Insert the rows whose key is not there yet (`insert_once`), with one statement:
+    the `returning` columns of the rows written.
+
+    On PostgreSQL several rows go as one array per column (`INSERT ... SELECT FROM
+    unnest(...)`): a statement of fixed text, which psycopg parses once and the server
+    prepares. A multi-row VALUES list is new text for every number of rows and, past
+    fifty parameters, psycopg splits it up again for every execution."""
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and len(rows) > 1:
+        names = tuple(rows[0])
+        return session.execute(_insert_unnested(table, key, names, returning),
+                               {name: [row[name] for row in rows] for name in names}).all()
+    statement = insert_once(table, key, dialect, returning)
+    return session.execute(statement, rows if len(rows) > 1 else rows[0]).all()
+
+
+@functools.cache
+def _insert_unnested(table: Table, key: tuple[str, ...], names: tuple[str, ...], returning: tuple[str, ...]) -> Insert:
+    arrays = [bindparam(name, type_=postgresql.ARRAY(table.c[name].type)) for name in names]
+    unnested = func.unnest(*arrays).table_valued(*names).render_derived(name="new_rows")
+    return (
+        postgresql.insert(table)
+        .from_select(list(names), select(*(unnested.c[name] for name in names)))
+        .on_conflict_do_nothing(index_elements=list(key))
+        .returning(*(table.c[name] for name in returning))
+    )

@@ -16,21 +16,33 @@ References used as keys (source `stripe`):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from anbi.core.errors import InvalidInput, Problem
-from fundraising.donations import add_flag, book_donation, find_donation, mark_failed, record_adjustment, record_donation
+from donors.importer import ImportPlan
+from donors.models import Donor
+from fundraising.donations import (
+    add_flag,
+    book_donations,
+    donation_row,
+    find_donation,
+    mark_failed,
+    record_adjustment,
+    record_donation,
+)
 from fundraising.models import Campaign, Donation, DonationAdjustment, Fund, RecurringGift
 from fundraising.stripe import events as ev
 from fundraising.stripe.donors import (
     DONOR_REF_PREFIX,
     SOURCE,
-    DonorMatch,
+    KnownDonors,
     attach_anonymous,
-    create_donor,
+    create_donors,
+    donor_plan,
     fill_in,
     match_donor,
 )
@@ -116,50 +128,157 @@ def fund_for(session: Session, code: str | None) -> Fund | None:
 
 
 def apply_payment(session: Session, payment: ev.Payment, *, event_id: str) -> Outcome:
-    """Book a payment as a donation: the one place Stripe money enters.
+    """Book a payment as a donation: the one place Stripe money enters."""
+    return apply_payments(session, [(payment, event_id)])[0]
 
-    A payment booked before (a resend under another event id, or a sync) is found
-    by `record_donation` itself, which refuses other money for it; only making a new
-    donor is a step a replay must not repeat, so that step checks first."""
-    notes: list[str] = []
-    match: DonorMatch | None = None
-    gift = find_recurring(session, payment.subscription_id)
-    if gift is not None:
-        # A subscription's payments belong to the subscription's donor.
-        donor = gift.donor
-    else:
-        match = match_donor(
-            session, donor_ref=payment.tags.donor_ref, customer_id=payment.customer_id, billing=payment.billing,
-            new_ref=None, source=f"stripe:{event_id}", create=False,
-        )
-        notes.extend(match.notes)
-        if match.donor is None:
-            if find_donation(session, SOURCE, payment.payment_intent_id) is not None:
-                return _booked_before(session, payment)
-            donor, created_notes = create_donor(
-                session, ref=DONOR_REF_PREFIX + (payment.customer_id or payment.payment_intent_id),
-                billing=payment.billing, source=f"stripe:{event_id}",
-            )
-            notes.extend(created_notes)
-            if donor is not None:
-                match = DonorMatch(donor, "created", match.notes)
-        donor = match.donor
-        if donor is not None and match.how in ("customer", "email"):
-            notes.extend(fill_in(session, donor, payment.billing, source=f"stripe:{event_id}"))
-    campaign = campaign_for(session, payment.tags.campaign, notes) or (gift.campaign if gift else None)
+
+def apply_payments(session: Session, payments: Sequence[tuple[ev.Payment, str]]) -> list[Outcome]:
+    """Book payments, each with the id of the event that brought it, as donations;
+    their outcomes, in order.
+
+    A burst of webhooks is mostly payments that have nothing to do with each other.
+    Payments that share no key (payment, charge, customer, e-mail, subscription,
+    donor ref) are decided together, from lookups made once for all of them, and
+    written with one statement per table; a payment that shares a key with an earlier
+    one starts the next round, which sees what the earlier ones wrote. The outcome is
+    that of booking them one by one."""
+    outcomes: list[Outcome] = []
+    for run in _unrelated_runs(payments):
+        outcomes.extend(_book_run(session, run))
+    return outcomes
+
+
+def _unrelated_runs(payments: Sequence[tuple[ev.Payment, str]]) -> Iterator[list[tuple[ev.Payment, str]]]:
+    run: list[tuple[ev.Payment, str]] = []
+    keys: set[str] = set()
+    for payment, event_id in payments:
+        # The keys a payment locks, and the ref of the donor it may make.
+        own = {*lock_keys(payment), "donor:" + _new_donor_ref(payment)}
+        if keys & own:
+            yield run
+            run, keys = [], set()
+        run.append((payment, event_id))
+        keys |= own
+    if run:
+        yield run
+
+
+def _new_donor_ref(payment: ev.Payment) -> str:
+    return DONOR_REF_PREFIX + (payment.customer_id or payment.payment_intent_id)
+
+
+@dataclass
+class _Booking:
+    """A payment of a run, as decided before anything is written."""
+
+    payment: ev.Payment
+    event_id: str
+    gift: RecurringGift | None = None
+    donor: Donor | None = None
+    how: str | None = None  # how the donor was found (DonorMatch.how), or None
+    new_donor: ImportPlan | None = None
+    notes: list[str] = field(default_factory=list)
+    flag: str | None = None
+    campaign: Campaign | None = None
+    fund: Fund | None = None
+    booked_before: bool = False
+
+
+class _RunLookups:
+    """What the payments of a run look up, read with one query per kind."""
+
+    def __init__(self, session: Session, payments: list[ev.Payment]):
+        self.donors = KnownDonors(session)
+        subscriptions = sorted({p.subscription_id for p in payments if p.subscription_id})
+        self.gifts = {g.reference: g for g in session.scalars(_RECURRING_IN, {"references": subscriptions})} if subscriptions else {}
+        codes = sorted({p.tags.campaign for p in payments if p.tags.campaign})
+        self.campaigns = {c.code: c for c in session.scalars(_CAMPAIGNS_IN, {"codes": codes})} if codes else {}
+        self.donors.read_customers(p.customer_id for p in payments if p.customer_id and p.subscription_id not in self.gifts)
+
+    def campaign(self, code: str | None, notes: list[str]) -> Campaign | None:
+        if code and code not in self.campaigns:
+            notes.append(f"metadata campaign {code!r} is not a known campaign")
+        return self.campaigns.get(code) if code else None
+
+
+_RECURRING_IN = select(RecurringGift).where(
+    RecurringGift.source == SOURCE, RecurringGift.reference.in_(bindparam("references", expanding=True))
+)
+_CAMPAIGNS_IN = select(Campaign).where(Campaign.code.in_(bindparam("codes", expanding=True)))
+_BOOKED_IN = select(Donation.reference).where(
+    Donation.source == SOURCE, Donation.reference.in_(bindparam("references", expanding=True))
+)
+
+
+def _book_run(session: Session, run: list[tuple[ev.Payment, str]]) -> list[Outcome]:
+    """Book payments that share no key (see `apply_payments`)."""
+    lookups = _RunLookups(session, [payment for payment, _ in run])
+    bookings = [_Booking(payment, event_id, gift=lookups.gifts.get(payment.subscription_id)) for payment, event_id in run]
+    unmatched = [b for b in bookings if b.gift is None and not b.payment.tags.donor_ref
+                 and not (b.payment.customer_id and lookups.donors.for_customer(b.payment.customer_id))]
+    lookups.donors.read_emails(b.payment.billing.email for b in unmatched if b.payment.billing.email)
+    for booking in bookings:
+        _find_donor(session, booking, lookups.donors)
+    # Making a donor is the one step a replay must not repeat: payments booked before are found first.
+    new = [b for b in bookings if b.donor is None and b.how is None]
+    if new:
+        booked = set(session.scalars(_BOOKED_IN, {"references": [b.payment.payment_intent_id for b in new]}))
+        for booking in new:
+            if booking.payment.payment_intent_id in booked:
+                booking.booked_before = True
+            else:
+                booking.new_donor, made_notes = donor_plan(booking.payment.billing, _new_donor_ref(booking.payment))
+                booking.notes.extend(made_notes)
+                booking.how = "created" if booking.new_donor is not None else "none"
+    made = create_donors(session, [(b.new_donor, f"stripe:{b.event_id}") for b in bookings if b.new_donor is not None])
+
+    to_book = [b for b in bookings if not b.booked_before]
+    rows = [_donation_row(session, b, lookups, made) for b in to_book]
+    for booking, (_, created) in zip(to_book, book_donations(session, rows)):
+        booking.booked_before = not created
+    # A donor found by customer already had this customer's gifts attached.
+    attach_anonymous(session, [(b.payment.customer_id, row["donor_id"]) for b, row in zip(to_book, rows)
+                               if not b.booked_before and b.gift is None and b.how != "customer"])
+    return [_booked_before(session, b.payment) if b.booked_before
+            else applied(_join(b.notes), woke=(*b.payment.object_ids, b.payment.customer_id or ""))
+            for b in bookings]
+
+
+def _find_donor(session: Session, booking: _Booking, known: KnownDonors) -> None:
+    """The donor of a payment: the subscription's, else as `match_donor` finds it
+    (filling in the details of a donor we made from an earlier payment)."""
+    payment = booking.payment
+    if booking.gift is not None:
+        booking.donor = booking.gift.donor  # a subscription's payments belong to the subscription's donor
+        return
+    match = match_donor(
+        session, donor_ref=payment.tags.donor_ref, customer_id=payment.customer_id, billing=payment.billing,
+        new_ref=None, source=f"stripe:{booking.event_id}", create=False, known=known,
+    )
+    booking.notes.extend(match.notes)
+    if match.donor is not None:
+        booking.donor, booking.how = match.donor, match.how
+        if match.how in ("customer", "email"):
+            booking.notes.extend(fill_in(session, match.donor, payment.billing, source=f"stripe:{booking.event_id}"))
+
+
+def _donation_row(session: Session, booking: _Booking, lookups: _RunLookups, made: dict[str, int]) -> dict:
+    payment, gift, notes = booking.payment, booking.gift, booking.notes
+    campaign = lookups.campaign(payment.tags.campaign, notes) or (gift.campaign if gift else None)
     fund = fund_for(session, payment.tags.fund) or (gift.fund if gift else None)
     flag = None
     for note in notes:  # so far, each is something a person should check
         flag = add_flag(flag, note)
-    if donor is None:
+    donor_id = booking.donor.id if booking.donor is not None else made.get(_new_donor_ref(payment))
+    if donor_id is None:
         notes.append("the payment names nobody: booked without a donor until the customer is known")
     if payment.method == ev.UNKNOWN_METHOD:
         notes.append("payment method not in the event: `anbi stripe sync` fills it in")
-    _, created = book_donation(  # raises DonationConflict for the same payment with other money
+    return donation_row(
         session,
         source=SOURCE,
         reference=payment.payment_intent_id,
-        donor=donor,
+        donor_id=donor_id,
         received_on=payment.received_on,
         amount_cents=payment.amount_cents,
         currency=payment.currency,
@@ -173,12 +292,6 @@ def apply_payment(session: Session, payment: ev.Payment, *, event_id: str) -> Ou
         stripe_charge_id=payment.charge_id,
         flag=flag,
     )
-    if not created:
-        return _booked_before(session, payment)
-    if match is not None and match.how != "customer":
-        # A donor found by customer already had this customer's gifts attached.
-        attach_anonymous(session, payment.customer_id, donor)
-    return applied(_join(notes), woke=(*payment.object_ids, payment.customer_id or ""))
 
 
 def _booked_before(session: Session, payment: ev.Payment) -> Outcome:
@@ -308,7 +421,7 @@ def apply_checkout(session: Session, checkout: ev.CheckoutCompleted, *, event_id
     donor = match.donor
     if donor is not None and match.how in ("customer", "email"):
         notes.extend(fill_in(session, donor, checkout.billing, source=f"stripe:{event_id}"))
-    attach_anonymous(session, checkout.customer_id, donor)
+    attach_anonymous(session, [(checkout.customer_id, donor.id if donor is not None else None)])
     campaign = campaign_for(session, checkout.tags.campaign, notes)
     fund = fund_for(session, checkout.tags.fund)
     woke = (checkout.customer_id or "",) if donor is not None else ()
@@ -375,7 +488,7 @@ def apply_subscription(session: Session, change: ev.SubscriptionChange) -> Outco
         )
         session.add(gift)
         session.flush()
-        attach_anonymous(session, change.customer_id, match.donor)
+        attach_anonymous(session, [(change.customer_id, match.donor.id)])
         return applied(_join(notes + [f"recurring gift {gift.reference} created"]), woke=(change.subscription_id,))
 
     if gift.status == "cancelled":

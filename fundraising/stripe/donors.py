@@ -17,16 +17,17 @@ attached to the customer's donor once that donor becomes known (`attach_anonymou
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, literal, select, union_all, update
+from sqlalchemy import bindparam, func, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from anbi.core import identifiers
 from anbi.core.csvfile import CsvRow
 from anbi.core.errors import Problem
 from donors.errors import DonorNotFound
-from donors.importer import apply_plan, load_existing, parse_row, plan_import
+from donors.importer import ImportPlan, apply_plan, load_existing, parse_row, plan_import
 from donors.models import Donor
 from donors.service import resolve_ref
 from fundraising.models import Donation, RecurringGift
@@ -129,30 +130,31 @@ def _survivor(session: Session, donor: Donor) -> Donor:
     return resolve_ref(session, donor.ref) if donor.merged_into_id is not None else donor
 
 
-def _customer_donor_query():
-    """The donor a customer id was seen with, in one query: on the customer's first
-    donation, else on their first recurring gift, else the donor we made for that
-    customer (`STRIPE-<customer id>`). Built once: every payment asks it."""
-    customer, ref = bindparam("customer"), bindparam("ref")
+def _customer_donors_query():
+    """The donors some customer ids were seen with, in one query: for each customer,
+    the donor of their first donation (rank 1), of their recurring gifts (rank 2),
+    and the donor we made for them (`STRIPE-<customer id>`, rank 3), each row keyed by
+    the customer id or that ref. Built once: every payment asks it."""
+    customers, refs = bindparam("customers", expanding=True), bindparam("refs", expanding=True)
+    first = (
+        select(Donation.stripe_customer_id.label("customer"), func.min(Donation.id).label("n"))
+        .where(Donation.stripe_customer_id.in_(customers), Donation.donor_id.is_not(None))
+        .group_by(Donation.stripe_customer_id)
+        .subquery("first")
+    )
     seen = union_all(
-        select(Donation.donor_id.label("donor_id"), literal(1).label("rank"), Donation.id.label("n"))
-        .where(Donation.stripe_customer_id == customer, Donation.donor_id.is_not(None)),
-        select(RecurringGift.donor_id, literal(2), RecurringGift.id).where(RecurringGift.stripe_customer_id == customer),
-        select(Donor.id, literal(3), Donor.id).where(Donor.ref == ref),
+        select(first.c.customer.label("key"), Donation.donor_id.label("donor_id"), literal(1).label("rank"),
+               first.c.n.label("n")).join(Donation, Donation.id == first.c.n),
+        select(RecurringGift.stripe_customer_id, RecurringGift.donor_id, literal(2), RecurringGift.id)
+        .where(RecurringGift.stripe_customer_id.in_(customers)),
+        select(Donor.ref, Donor.id, literal(3), Donor.id).where(Donor.ref.in_(refs)),
     ).subquery("seen")
-    return select(Donor).join(seen, seen.c.donor_id == Donor.id).order_by(seen.c.rank, seen.c.n).limit(1)
+    return select(seen.c.key, seen.c.rank, seen.c.n, Donor).join(seen, seen.c.donor_id == Donor.id)
 
 
-_CUSTOMER_DONOR = _customer_donor_query()
+_CUSTOMER_DONORS = _customer_donors_query()
 
-
-def donor_for_customer(session: Session, customer_id: str) -> Donor | None:
-    """The donor a Stripe customer id was seen with before."""
-    donor = session.scalar(_CUSTOMER_DONOR, {"customer": customer_id, "ref": DONOR_REF_PREFIX + customer_id})
-    return _survivor(session, donor) if donor is not None else None
-
-
-_DONOR_BY_EMAIL = (
+_DONORS_BY_EMAIL = (
     select(Donor)
     .where(
         Donor.email.in_(bindparam("emails", expanding=True)),
@@ -161,19 +163,72 @@ _DONOR_BY_EMAIL = (
         Donor.purged_at.is_(None),
     )
     .order_by(Donor.id)
-    .limit(1)
 )
 
 
-def donor_for_email(session: Session, email: str) -> Donor | None:
-    """The oldest active donor with this address. Addresses are stored as the donor
-    importer normalises them (domain in lower case); the all-lower-case form is tried
-    too, as people type their address in any case."""
+def _email_forms(email: str) -> tuple[str, ...]:
+    """Addresses are stored as the donor importer normalises them (domain in lower
+    case); the all-lower-case form is tried too, as people type their address in any
+    case. None for an address that cannot be read."""
     try:
         normalised = identifiers.email(email)
     except ValueError:
-        return None
-    return session.scalar(_DONOR_BY_EMAIL, {"emails": sorted({normalised, normalised.lower()})})
+        return ()
+    return tuple(sorted({normalised, normalised.lower()}))
+
+
+class KnownDonors:
+    """The donors of Stripe customers and of e-mail addresses, read for many payments
+    with one query each (`read_customers`, `read_emails`) and remembered; asked for one
+    not read yet, it reads that one."""
+
+    def __init__(self, session: Session):
+        self._session = session
+        self._by_customer: dict[str, Donor | None] = {}
+        self._by_email: dict[str, Donor | None] = {}
+
+    def read_customers(self, customer_ids: Iterable[str]) -> None:
+        todo = sorted({c for c in customer_ids if c and c not in self._by_customer})
+        if not todo:
+            return
+        best: dict[str, tuple[int, int, Donor]] = {}
+        rows = self._session.execute(_CUSTOMER_DONORS, {"customers": todo, "refs": [DONOR_REF_PREFIX + c for c in todo]})
+        for key, rank, n, donor in rows:
+            customer = key[len(DONOR_REF_PREFIX):] if rank == 3 else key
+            if customer not in best or (rank, n) < best[customer][:2]:
+                best[customer] = (rank, n, donor)
+        for customer in todo:
+            found = best.get(customer)
+            self._by_customer[customer] = _survivor(self._session, found[2]) if found else None
+
+    def read_emails(self, emails: Iterable[str]) -> None:
+        todo = {e: _email_forms(e) for e in emails if e and e not in self._by_email}
+        forms = sorted({form for found in todo.values() for form in found})
+        oldest: dict[str, Donor] = {}
+        if forms:
+            for donor in self._session.scalars(_DONORS_BY_EMAIL, {"emails": forms}):
+                oldest.setdefault(donor.email, donor)
+        for email, found in todo.items():
+            candidates = [oldest[form] for form in found if form in oldest]
+            self._by_email[email] = min(candidates, key=lambda d: d.id) if candidates else None
+
+    def for_customer(self, customer_id: str) -> Donor | None:
+        """The donor a Stripe customer id was seen with before."""
+        self.read_customers([customer_id])
+        return self._by_customer[customer_id]
+
+    def for_email(self, email: str) -> Donor | None:
+        """The oldest active donor with this address."""
+        self.read_emails([email])
+        return self._by_email[email]
+
+
+def donor_for_customer(session: Session, customer_id: str) -> Donor | None:
+    return KnownDonors(session).for_customer(customer_id)
+
+
+def donor_for_email(session: Session, email: str) -> Donor | None:
+    return KnownDonors(session).for_email(email)
 
 
 def match_donor(
@@ -185,8 +240,11 @@ def match_donor(
     new_ref: str | None,
     source: str,
     create: bool = True,
+    known: KnownDonors | None = None,
 ) -> DonorMatch:
-    """Find the donor of a payment, or make one (see the module docstring)."""
+    """Find the donor of a payment, or make one (see the module docstring). `known`:
+    what was read for this payment among others."""
+    known = known or KnownDonors(session)
     notes: list[str] = []
     if donor_ref:
         try:
@@ -198,11 +256,11 @@ def match_donor(
                 notes.append(f"donor {donor.ref} is restricted after an erasure request: check before using")
             return DonorMatch(donor, "donor_ref", notes)
     if customer_id:
-        donor = donor_for_customer(session, customer_id)
+        donor = known.for_customer(customer_id)
         if donor is not None:
             return DonorMatch(donor, "customer", notes)
     if billing.email:
-        donor = donor_for_email(session, billing.email)
+        donor = known.for_email(billing.email)
         if donor is not None:
             return DonorMatch(donor, "email", notes)
     if not create or not new_ref:
@@ -227,7 +285,7 @@ def _plan(cells: dict[str, str], existing: dict) -> tuple[object, list[Problem]]
     return plan, problems
 
 
-def _valid_plan(session: Session, cells: dict[str, str], existing: dict) -> tuple[object | None, list[str]]:
+def _valid_plan(cells: dict[str, str], existing: dict) -> tuple[object | None, list[str]]:
     """The importer's plan for these cells, leaving out each cell it refuses."""
     notes: list[str] = []
     cells = dict(cells)
@@ -245,20 +303,35 @@ def _valid_plan(session: Session, cells: dict[str, str], existing: dict) -> tupl
     return None, notes
 
 
-_DONOR_BY_REF = select(Donor).where(Donor.ref == bindparam("ref"))
+def donor_plan(billing: Billing, ref: str) -> tuple[ImportPlan | None, list[str]]:
+    """The donor import's plan for a new donor from the billing details, or None
+    (with the reason) when the payment names nobody or nobody can be made of it."""
+    cells = donor_cells(billing, ref)
+    if "last_name" not in cells:
+        return None, []  # nobody named: the gift is booked without a donor
+    plan, notes = _valid_plan(cells, {})
+    if plan is None:
+        return None, notes + ["no donor could be made from the billing details"]
+    return plan, notes
+
+
+def create_donors(session: Session, plans: list[tuple[ImportPlan, str]]) -> dict[str, int]:
+    """Write the plans of `donor_plan` (each with its source) at once: ref -> new id."""
+    if not plans:
+        return {}
+    together = ImportPlan(creates=[write for plan, _ in plans for write in plan.creates])
+    sources = {write.ref: source for plan, source in plans for write in plan.creates}
+    apply_plan(session, together, source="stripe", actor="stripe", sources=sources)
+    return {write.ref: write.donor_id for write in together.creates}
 
 
 def create_donor(session: Session, *, ref: str, billing: Billing, source: str) -> tuple[Donor | None, list[str]]:
     """A new donor from the billing details, or None (with the reason) when the
     payment names nobody."""
-    cells = donor_cells(billing, ref)
-    if "last_name" not in cells:
-        return None, []  # nobody named: the gift is booked without a donor
-    plan, notes = _valid_plan(session, cells, {})
+    plan, notes = donor_plan(billing, ref)
     if plan is None:
-        return None, notes + ["no donor could be made from the billing details"]
-    apply_plan(session, plan, source=source, actor="stripe")
-    return session.scalar(_DONOR_BY_REF, {"ref": ref}), notes
+        return None, notes
+    return session.get(Donor, create_donors(session, [(plan, source)])[ref]), notes
 
 
 # Import columns whose donor field has another name.
@@ -288,20 +361,27 @@ def fill_in(session: Session, donor: Donor, billing: Billing, *, source: str) ->
             cells[column] = value
     if len(cells) == 1:
         return []
-    plan, notes = _valid_plan(session, cells, existing)
+    plan, notes = _valid_plan(cells, existing)
     if plan is not None and (plan.updates or plan.creates):
         apply_plan(session, plan, source=source, actor="stripe")
         session.expire(donor)
     return notes
 
 
-def attach_anonymous(session: Session, customer_id: str | None, donor: Donor | None) -> None:
-    """Gifts booked without a donor for this customer now belong to the donor."""
-    if not customer_id or donor is None:
-        return
-    session.execute(
-        update(Donation)
-        .where(Donation.source == SOURCE, Donation.stripe_customer_id == customer_id, Donation.donor_id.is_(None))
-        .values(donor_id=donor.id)
-        .execution_options(synchronize_session="fetch")
+_ATTACH = (
+    update(Donation.__table__)
+    .where(
+        Donation.__table__.c.source == SOURCE,
+        Donation.__table__.c.stripe_customer_id == bindparam("_customer"),
+        Donation.__table__.c.donor_id.is_(None),
     )
+    .values(donor_id=bindparam("_donor"))
+)
+
+
+def attach_anonymous(session: Session, found: Iterable[tuple[str | None, int | None]]) -> None:
+    """Gifts booked without a donor for a customer now belong to the donor found or
+    made for that customer: (customer id, donor id) pairs, written at once."""
+    params = [{"_customer": customer, "_donor": donor_id} for customer, donor_id in found if customer and donor_id]
+    if params:
+        session.execute(_ATTACH, params)

@@ -12,7 +12,9 @@ from sqlalchemy import func, select
 from anbi.core.errors import Conflict, InvalidInput
 from fundraising.donations import (
     DonationFacts,
+    book_donations,
     check_donation,
+    donation_row,
     confirm_paid,
     is_received,
     mark_failed,
@@ -143,6 +145,31 @@ def test_record_donation_creates_once_and_replays_as_a_no_op(session):
     assert again.id == first.id
     assert session.scalar(select(func.count()).select_from(Donation)) == 1
     assert (first.status, first.campaign.code, first.flag) == ("paid", "SPRING", None)
+
+
+def _row(session, donor, reference, amount_cents=2500):
+    return donation_row(session, source="stripe", reference=reference, donor=donor, received_on=dt.date(2025, 3, 1),
+                        amount_cents=amount_cents, currency="EUR", method="card")
+
+
+def test_many_donations_are_booked_with_one_statement_each_once(session):
+    """`book_donations`: one INSERT for any number of rows (on PostgreSQL one array per
+    column), new rows created, known keys and a key given twice found, in order."""
+    donor = make_donor(session)
+    (known_id, _), = book_donations(session, [_row(session, donor, "pi_known")])
+    rows = [_row(session, donor, "pi_a", 500), _row(session, donor, "pi_known"), _row(session, donor, "pi_b", 700),
+            _row(session, donor, "pi_a", 500)]
+    booked = book_donations(session, rows)
+    ids = {d.reference: d.id for d in session.scalars(select(Donation))}
+    assert booked == [(ids["pi_a"], True), (known_id, False), (ids["pi_b"], True), (ids["pi_a"], False)]
+    assert {d.reference: d.amount_cents for d in session.scalars(select(Donation))} == {"pi_known": 2500, "pi_a": 500, "pi_b": 700}
+
+
+def test_many_donations_with_a_known_key_and_other_money_are_refused(session):
+    donor = make_donor(session)
+    book_donations(session, [_row(session, donor, "pi_known")])
+    with pytest.raises(DonationConflict):
+        book_donations(session, [_row(session, donor, "pi_new"), _row(session, donor, "pi_known", 9999)])
 
 
 def test_same_reference_with_other_money_is_refused(session):

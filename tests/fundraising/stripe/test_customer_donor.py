@@ -1,7 +1,9 @@
 """Which donor a Stripe customer id stands for, on both databases: the donor of the
 customer's first gift, else of their first recurring gift, else the donor we made for
 the customer (STRIPE-<id>); a merged donor resolves to the one it was merged into."""
-from fundraising.stripe.donors import donor_for_customer
+from sqlalchemy import event
+
+from fundraising.stripe.donors import KnownDonors, donor_for_customer
 from tests.factories import make_donation, make_donor, make_recurring
 
 
@@ -37,3 +39,29 @@ def test_a_merged_donor_resolves_to_the_one_it_was_merged_into(session):
     merged = make_donor(session, ref="D5", merged_into_id=kept.id)
     make_donation(session, donor=merged, source="stripe", stripe_customer_id="cus_4")
     assert donor_for_customer(session, "cus_4") == kept
+
+
+def test_many_customers_and_addresses_are_read_at_once_with_the_same_answers(session):
+    made = make_donor(session, ref="STRIPE-cus_m1")
+    giver = make_donor(session, ref="D6")
+    make_donation(session, donor=giver, source="stripe", stripe_customer_id="cus_m2")
+    older = make_donor(session, ref="D7", email="anna@example.nl")
+    make_donor(session, ref="D8", email="anna@example.nl")
+    mixed = make_donor(session, ref="D9", email="kees@example.nl")
+    known = KnownDonors(session)
+    known.read_customers(["cus_m1", "cus_m2", "cus_m3"])
+    known.read_emails(["anna@example.nl", "Kees@Example.NL", "kees@example.nl", "not an address", "nobody@example.nl"])
+    queries: list[str] = []
+
+    def record(conn, cursor, statement, *rest):
+        queries.append(statement)
+
+    event.listen(session.get_bind(), "before_cursor_execute", record)
+    try:
+        answers = ([known.for_customer(c) for c in ("cus_m1", "cus_m2", "cus_m3")],
+                   [known.for_email(e) for e in ("anna@example.nl", "Kees@Example.NL", "not an address", "nobody@example.nl")])
+    finally:
+        event.remove(session.get_bind(), "before_cursor_execute", record)
+    assert answers == ([made, giver, None], [older, mixed, None, None])
+    assert queries == []  # all read before
+    assert [donor_for_customer(session, c) for c in ("cus_m1", "cus_m2", "cus_m3")] == answers[0]

@@ -130,3 +130,44 @@ def test_a_delivery_that_never_comes_delays_the_batch_by_the_wait_at_most(web_cl
     response = writer.store(p.payment_succeeded(pi_id="pi_alone"))
     assert response.status_code == 200 and sizes == [1]
     assert 0.25 <= time.monotonic() - started < 3
+
+
+def test_payments_of_new_customers_in_one_batch_each_get_their_own_donor(session, engine):
+    from anbi.core.audit import AuditEntry
+    from donors.models import Donor
+
+    first = p.payment_succeeded(pi_id="pi_n1", customer="cus_n1", name="Anna de Vries", email="anna@example.nl")
+    second = p.payment_succeeded(pi_id="pi_n2", customer="cus_n2", name="Kees Bakker", email="kees@example.nl")
+    # Another customer with Anna's address: found by e-mail, as it would be one by one.
+    third = p.payment_succeeded(pi_id="pi_n3", customer="cus_n3", name="Anna de Vries", email="anna@example.nl")
+    anonymous = p.payment_succeeded(pi_id="pi_n4", customer="cus_n4", name=None)
+
+    receipts = receive_together(session, [first, second, third, anonymous])
+    session.commit()
+
+    assert [r.status for r in receipts] == ["applied"] * 4
+    with Session(engine) as s:
+        donors = {d.id: d.ref for d in s.execute(select(Donor)).scalars()}
+        gifts = {d.reference: donors.get(d.donor_id) for d in s.execute(select(Donation)).scalars()}
+        audit = {a.entity_ref: a.details["source"] for a in s.execute(select(AuditEntry)).scalars()}
+    assert gifts == {"pi_n1": "STRIPE-cus_n1", "pi_n2": "STRIPE-cus_n2", "pi_n3": "STRIPE-cus_n1", "pi_n4": None}
+    assert audit == {"STRIPE-cus_n1": f"stripe:{first['id']}", "STRIPE-cus_n2": f"stripe:{second['id']}"}
+    assert receipts[3].note.startswith("the payment names nobody")
+
+
+def test_a_payment_booked_before_under_another_event_makes_no_donor_in_a_batch(session, engine):
+    from donors.models import Donor
+
+    payment = p.payment_succeeded(pi_id="pi_r1", customer=None, name="Jan Jansen")
+    receive_together(session, [payment])
+    session.commit()
+    resent = dict(payment, id="evt_resent_r1")
+    other = p.payment_succeeded(pi_id="pi_r2", customer=None, name="Els Bos")
+
+    receipts = receive_together(session, [resent, other])
+    session.commit()
+
+    assert [(r.status, r.note) for r in receipts] == [("applied", "already booked"), ("applied", None)]
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Donor)) == 2
+        assert s.scalar(select(func.count()).select_from(Donation)) == 2

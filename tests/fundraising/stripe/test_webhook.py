@@ -1,6 +1,7 @@
 """POST /webhooks/stripe on both databases: signed payloads built from Stripe's
 fixture objects, posted to the app as Stripe posts them."""
 import datetime as dt
+import json
 import threading
 import time
 
@@ -150,12 +151,44 @@ def test_tampered_body_is_refused(web_client, engine):
     _nothing_written(engine)
 
 
-@pytest.mark.parametrize("body", [b'{"id": "evt_1", "type": ', b"\xff\xfe not utf-8", b"[1, 2]", b'{"id": "evt_1"}'])
+@pytest.mark.parametrize("body", [b'{"id": "evt_1", "type": ', b"\xff\xfe not utf-8", b"[1, 2]", b'{"id": "evt_1"}',
+                                  b'{"id": "evt_1", "object": "v2.core.event", "type": "v1.billing.meter.no_meter_found"}'])
 def test_malformed_json_or_not_an_event_is_refused(web_client, engine, body):
     headers = {"Stripe-Signature": p.signature(body), "Content-Type": "application/json"}
     response = web_client.post("/webhooks/stripe", content=body, headers=headers)
     assert response.status_code == 400
     _nothing_written(engine)
+
+
+def test_the_check_refuses_and_accepts_what_construct_event_does():
+    """`verify` runs the client's own signature check without building the API object
+    (stripe.Webhook.construct_event): for each delivery, both agree."""
+    import stripe
+
+    from fundraising.stripe.webhook import WebhookRefused, verify
+
+    body = p.raw(p.payment_succeeded())
+    deliveries = [
+        (body, p.signature(body)),
+        (body, p.signature(body, secret="whsec_someone_else")),
+        (body, p.signature(body, timestamp=int(time.time()) - 600)),
+        (body.replace(b'"amount": 2500', b'"amount": 9999'), p.signature(body)),
+        (body, "t=1,v0=nothing"),
+        (b"[1, 2]", p.signature(b"[1, 2]")),
+        (b'{"id": "evt_t", "object": "v2.core.event"}', p.signature(b'{"id": "evt_t", "object": "v2.core.event"}')),
+    ]
+    for raw_body, header in deliveries:
+        try:
+            stripe.Webhook.construct_event(raw_body, header, p.SECRET)
+            official = True
+        except (stripe.SignatureVerificationError, ValueError, AttributeError, TypeError):
+            official = False
+        try:
+            ours = verify(raw_body, header, p.SECRET) == json.loads(raw_body)
+        except WebhookRefused:
+            ours = False
+        assert ours == official, raw_body[:40]
+    assert verify(body, p.signature(body), p.SECRET)["id"] == json.loads(body)["id"]
 
 
 def test_without_a_configured_secret_the_webhook_answers_503(engine, db_url):
