@@ -39,7 +39,7 @@ import stripe
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
-from anbi.core.db import insert_once, utcnow
+from anbi.core.db import JSONText, insert_once, utcnow
 from anbi.core.errors import AnbiError
 from fundraising.stripe import booking
 from fundraising.stripe import events as ev
@@ -66,7 +66,14 @@ class Receipt:
         return {"event": self.event_id, "type": self.type, "status": self.status, "note": self.note}
 
 
-def verify(raw_body: bytes, signature_header: str | None, secret: str, *, tolerance: int = TOLERANCE_SECONDS) -> dict[str, Any]:
+class SignedEvent(dict):
+    """A verified event: its JSON, and the exact text Stripe signed (`body`), which
+    the inbox stores as it came."""
+
+    body: str
+
+
+def verify(raw_body: bytes, signature_header: str | None, secret: str, *, tolerance: int = TOLERANCE_SECONDS) -> SignedEvent:
     """The event in a webhook request, once its signature holds. Raises WebhookRefused.
 
     The check is the official client's own (`stripe.WebhookSignature.verify_header`,
@@ -86,13 +93,16 @@ def verify(raw_body: bytes, signature_header: str | None, secret: str, *, tolera
     except UnicodeDecodeError as exc:
         raise WebhookRefused(f"the body is not JSON: {exc}") from None
     try:
-        event = json.loads(raw_body)
+        text = raw_body.decode("utf-8")
+        parsed = json.loads(text)
     except ValueError as exc:
         raise WebhookRefused(f"the body is not JSON: {exc}") from None
-    if not isinstance(event, dict):
+    if not isinstance(parsed, dict):
         raise WebhookRefused("the body is not a JSON object")
-    if event.get("object") == "v2.core.event":
+    if parsed.get("object") == "v2.core.event":
         raise WebhookRefused("a thin (v2) event notification, not a webhook event")
+    event = SignedEvent(parsed)
+    event.body = text
     return event
 
 
@@ -241,7 +251,7 @@ def _row(arrival: _Arrival, *, via: str, isolated: bool) -> dict[str, Any]:
         "livemode": env.livemode,
         "api_version": env.api_version,
         "object_id": booking.object_of(meaning) if meaning is not None else _object_id(env.obj),
-        "payload": dict(arrival.event),
+        "payload": JSONText(arrival.event.body) if isinstance(arrival.event, SignedEvent) else dict(arrival.event),
         # Not isolated, an event is applied or the whole transaction is rolled back:
         # the row is written as applied, and updated only when it is not.
         "status": "received" if isolated else "applied",

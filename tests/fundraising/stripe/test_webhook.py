@@ -95,6 +95,19 @@ def test_redelivery_is_a_no_op(web_client, engine):
     assert count(engine, StripeEvent) == 1
 
 
+def test_the_inbox_keeps_the_body_exactly_as_stripe_signed_it(web_client, engine):
+    from sqlalchemy import Text, cast
+
+    event_doc = p.payment_succeeded(name="Jan Jansen")
+    body, headers = p.signed(event_doc)  # indented, as no serialiser of ours would write it
+    assert web_client.post("/webhooks/stripe", content=body, headers=headers).status_code == 200
+    with Session(engine) as s:
+        stored = s.scalar(select(cast(StripeEvent.payload, Text)))
+        payload = s.scalar(select(StripeEvent.payload))
+    assert stored == body.decode("utf-8")
+    assert payload == event_doc
+
+
 def test_a_second_event_for_the_same_payment_books_nothing_more(web_client, engine):
     # Stripe may send a payment_intent.succeeded again under a new event id (a resend).
     post(web_client, p.payment_succeeded(pi_id="pi_resend", amount=1000))
