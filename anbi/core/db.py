@@ -13,7 +13,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Table, bindparam, create_engine, event, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    Integer,
+    MetaData,
+    Table,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.dml import Insert
@@ -150,6 +163,16 @@ def insert_once(table: Table, key: tuple[str, ...], dialect: str, returning: tup
         raise ValueError(f"anbi-crm runs on SQLite and PostgreSQL, not on {dialect}")
     statement = dialects[dialect](table).on_conflict_do_nothing(index_elements=list(key))
     return statement.returning(*(table.c[name] for name in returning))
+
+
+def one_of(column, name: str, dialect: str) -> ColumnElement[bool]:
+    """`column IN (:name)` for a list given at execution, in a statement built once per
+    dialect. PostgreSQL takes the list as one array (`= ANY(:name)`): the statement's
+    text is then the same for any number of values, so psycopg prepares it and the
+    server plans it once, where an IN list is new text, planned anew, for every length."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
 
 
 def insert_new_rows(session: Session, table: Table, key: tuple[str, ...], rows: list[dict], returning: tuple[str, ...]) -> list:

@@ -16,12 +16,14 @@ References used as keys (source `stripe`):
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from anbi.core.db import one_of
 from anbi.core.errors import InvalidInput, Problem
 from donors.importer import ImportPlan
 from donors.models import Donor
@@ -189,10 +191,12 @@ class _RunLookups:
 
     def __init__(self, session: Session, payments: list[ev.Payment]):
         self.donors = KnownDonors(session)
+        dialect = session.get_bind().dialect.name
         subscriptions = sorted({p.subscription_id for p in payments if p.subscription_id})
-        self.gifts = {g.reference: g for g in session.scalars(_RECURRING_IN, {"references": subscriptions})} if subscriptions else {}
+        self.gifts = ({g.reference: g for g in session.scalars(_recurring_gifts(dialect), {"references": subscriptions})}
+                      if subscriptions else {})
         codes = sorted({p.tags.campaign for p in payments if p.tags.campaign})
-        self.campaigns = {c.code: c for c in session.scalars(_CAMPAIGNS_IN, {"codes": codes})} if codes else {}
+        self.campaigns = {c.code: c for c in session.scalars(_campaigns(dialect), {"codes": codes})} if codes else {}
         self.donors.read_customers(p.customer_id for p in payments if p.customer_id and p.subscription_id not in self.gifts)
 
     def campaign(self, code: str | None, notes: list[str]) -> Campaign | None:
@@ -201,13 +205,19 @@ class _RunLookups:
         return self.campaigns.get(code) if code else None
 
 
-_RECURRING_IN = select(RecurringGift).where(
-    RecurringGift.source == SOURCE, RecurringGift.reference.in_(bindparam("references", expanding=True))
-)
-_CAMPAIGNS_IN = select(Campaign).where(Campaign.code.in_(bindparam("codes", expanding=True)))
-_BOOKED_IN = select(Donation.reference).where(
-    Donation.source == SOURCE, Donation.reference.in_(bindparam("references", expanding=True))
-)
+@functools.cache
+def _recurring_gifts(dialect: str):
+    return select(RecurringGift).where(RecurringGift.source == SOURCE, one_of(RecurringGift.reference, "references", dialect))
+
+
+@functools.cache
+def _campaigns(dialect: str):
+    return select(Campaign).where(one_of(Campaign.code, "codes", dialect))
+
+
+@functools.cache
+def _booked(dialect: str):
+    return select(Donation.reference).where(Donation.source == SOURCE, one_of(Donation.reference, "references", dialect))
 
 
 def _book_run(session: Session, run: list[tuple[ev.Payment, str]]) -> list[Outcome]:
@@ -222,7 +232,8 @@ def _book_run(session: Session, run: list[tuple[ev.Payment, str]]) -> list[Outco
     # Making a donor is the one step a replay must not repeat: payments booked before are found first.
     new = [b for b in bookings if b.donor is None and b.how is None]
     if new:
-        booked = set(session.scalars(_BOOKED_IN, {"references": [b.payment.payment_intent_id for b in new]}))
+        booked = set(session.scalars(_booked(session.get_bind().dialect.name),
+                                     {"references": [b.payment.payment_intent_id for b in new]}))
         for booking in new:
             if booking.payment.payment_intent_id in booked:
                 booking.booked_before = True

@@ -16,15 +16,17 @@ Without a name no donor can be made: the gift is booked without one (anonymous) 
 attached to the customer's donor once that donor becomes known (`attach_anonymous`)."""
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, func, literal, select, union_all, update
+from sqlalchemy import bindparam, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from anbi.core import identifiers
 from anbi.core.csvfile import CsvRow
+from anbi.core.db import one_of
 from anbi.core.errors import Problem
 from donors.errors import DonorNotFound
 from donors.importer import ImportPlan, apply_plan, load_existing, parse_row, plan_import
@@ -130,40 +132,44 @@ def _survivor(session: Session, donor: Donor) -> Donor:
     return resolve_ref(session, donor.ref) if donor.merged_into_id is not None else donor
 
 
-def _customer_donors_query():
+@functools.cache
+def _customer_donors(dialect: str):
     """The donors some customer ids were seen with, in one query: for each customer,
-    the donor of their first donation (rank 1), of their recurring gifts (rank 2),
-    and the donor we made for them (`STRIPE-<customer id>`, rank 3), each row keyed by
-    the customer id or that ref. Built once: every payment asks it."""
-    customers, refs = bindparam("customers", expanding=True), bindparam("refs", expanding=True)
-    first = (
-        select(Donation.stripe_customer_id.label("customer"), func.min(Donation.id).label("n"))
-        .where(Donation.stripe_customer_id.in_(customers), Donation.donor_id.is_not(None))
-        .group_by(Donation.stripe_customer_id)
-        .subquery("first")
-    )
+    the donor ids of their donations (rank 1) and recurring gifts (rank 2), in the
+    order made, and of the donor we made for them (`STRIPE-<customer id>`, rank 3),
+    each row keyed by the customer id or that ref. Built once per dialect: every batch
+    of payments asks it."""
     seen = union_all(
-        select(first.c.customer.label("key"), Donation.donor_id.label("donor_id"), literal(1).label("rank"),
-               first.c.n.label("n")).join(Donation, Donation.id == first.c.n),
+        # Every gift of the customer with a donor, the first picked out by the caller:
+        # the customer index finds them however large the table (a few per customer),
+        # where grouping and joining back depends on the planner knowing the table.
+        select(Donation.stripe_customer_id.label("key"), Donation.donor_id.label("donor_id"), literal(1).label("rank"),
+               Donation.id.label("n"))
+        .where(one_of(Donation.stripe_customer_id, "customers", dialect), Donation.donor_id.is_not(None)),
         select(RecurringGift.stripe_customer_id, RecurringGift.donor_id, literal(2), RecurringGift.id)
-        .where(RecurringGift.stripe_customer_id.in_(customers)),
-        select(Donor.ref, Donor.id, literal(3), Donor.id).where(Donor.ref.in_(refs)),
-    ).subquery("seen")
-    return select(seen.c.key, seen.c.rank, seen.c.n, Donor).join(seen, seen.c.donor_id == Donor.id)
-
-
-_CUSTOMER_DONORS = _customer_donors_query()
-
-_DONORS_BY_EMAIL = (
-    select(Donor)
-    .where(
-        Donor.email.in_(bindparam("emails", expanding=True)),
-        Donor.merged_into_id.is_(None),
-        Donor.restricted_at.is_(None),
-        Donor.purged_at.is_(None),
+        .where(one_of(RecurringGift.stripe_customer_id, "customers", dialect)),
+        select(Donor.ref, Donor.id, literal(3), Donor.id).where(one_of(Donor.ref, "refs", dialect)),
     )
-    .order_by(Donor.id)
-)
+    return seen
+
+
+@functools.cache
+def _donors_by_id(dialect: str):
+    return select(Donor).where(one_of(Donor.id, "ids", dialect))
+
+
+@functools.cache
+def _donors_by_email(dialect: str):
+    return (
+        select(Donor)
+        .where(
+            one_of(Donor.email, "emails", dialect),
+            Donor.merged_into_id.is_(None),
+            Donor.restricted_at.is_(None),
+            Donor.purged_at.is_(None),
+        )
+        .order_by(Donor.id)
+    )
 
 
 def _email_forms(email: str) -> tuple[str, ...]:
@@ -184,6 +190,7 @@ class KnownDonors:
 
     def __init__(self, session: Session):
         self._session = session
+        self._dialect = session.get_bind().dialect.name
         self._by_customer: dict[str, Donor | None] = {}
         self._by_email: dict[str, Donor | None] = {}
 
@@ -191,22 +198,25 @@ class KnownDonors:
         todo = sorted({c for c in customer_ids if c and c not in self._by_customer})
         if not todo:
             return
-        best: dict[str, tuple[int, int, Donor]] = {}
-        rows = self._session.execute(_CUSTOMER_DONORS, {"customers": todo, "refs": [DONOR_REF_PREFIX + c for c in todo]})
-        for key, rank, n, donor in rows:
+        best: dict[str, tuple[int, int, int]] = {}
+        rows = self._session.execute(_customer_donors(self._dialect),
+                                     {"customers": todo, "refs": [DONOR_REF_PREFIX + c for c in todo]})
+        for key, donor_id, rank, n in rows:
             customer = key[len(DONOR_REF_PREFIX):] if rank == 3 else key
             if customer not in best or (rank, n) < best[customer][:2]:
-                best[customer] = (rank, n, donor)
+                best[customer] = (rank, n, donor_id)
+        ids = sorted({donor_id for _, _, donor_id in best.values()})
+        donors = {d.id: d for d in self._session.scalars(_donors_by_id(self._dialect), {"ids": ids})} if ids else {}
         for customer in todo:
             found = best.get(customer)
-            self._by_customer[customer] = _survivor(self._session, found[2]) if found else None
+            self._by_customer[customer] = _survivor(self._session, donors[found[2]]) if found else None
 
     def read_emails(self, emails: Iterable[str]) -> None:
         todo = {e: _email_forms(e) for e in emails if e and e not in self._by_email}
         forms = sorted({form for found in todo.values() for form in found})
         oldest: dict[str, Donor] = {}
         if forms:
-            for donor in self._session.scalars(_DONORS_BY_EMAIL, {"emails": forms}):
+            for donor in self._session.scalars(_donors_by_email(self._dialect), {"emails": forms}):
                 oldest.setdefault(donor.email, donor)
         for email, found in todo.items():
             candidates = [oldest[form] for form in found if form in oldest]

@@ -30,6 +30,7 @@ Nothing here calls Stripe or commits.
 """
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ import stripe
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
-from anbi.core.db import JSONText, insert_once, utcnow
+from anbi.core.db import JSONText, insert_once, one_of, utcnow
 from anbi.core.errors import AnbiError
 from fundraising.stripe import booking
 from fundraising.stripe import events as ev
@@ -347,9 +348,11 @@ _WAITING = (
     .where(StripeEvent.__table__.c.status == "waiting")
     .order_by(StripeEvent.__table__.c.created, StripeEvent.__table__.c.id)
 )
-# Asked after every event that makes an object known, and usually nothing waits:
-# built once, with the object ids as an expanding parameter.
-_WAITING_FOR = _WAITING.where(StripeEvent.__table__.c.object_id.in_(bindparam("object_ids", expanding=True)))
+# Asked after every batch that makes an object known, and usually nothing waits:
+# built once per dialect, with the object ids as a parameter.
+@functools.cache
+def _waiting_for(dialect: str):
+    return _WAITING.where(one_of(StripeEvent.__table__.c.object_id, "object_ids", dialect))
 
 
 def _waiting(session: Session, object_ids: Iterable[str] | None = None) -> list[tuple[int, str, Any]]:
@@ -358,7 +361,7 @@ def _waiting(session: Session, object_ids: Iterable[str] | None = None) -> list[
     if object_ids is None:
         ids = session.execute(_WAITING).scalars().all()
     else:
-        ids = session.execute(_WAITING_FOR, {"object_ids": sorted(object_ids)}).scalars().all()
+        ids = session.execute(_waiting_for(session.get_bind().dialect.name), {"object_ids": sorted(object_ids)}).scalars().all()
     # Ids first, payloads only when there are some.
     if not ids:
         return []
