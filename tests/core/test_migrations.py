@@ -1,4 +1,5 @@
 """The models and the migration chain agree, on both databases."""
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -26,3 +27,16 @@ def test_sqlite_has_foreign_keys_and_wal(engine, backend):
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_stripe_payloads_are_compressed_with_lz4_where_postgresql_has_it(engine, backend):
+    if backend != "postgresql":
+        pytest.skip("SQLite does not compress")
+    from sqlalchemy import text
+
+    with engine.connect() as connection:
+        has_lz4 = connection.scalar(text(
+            "SELECT count(*) FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)"))
+        method = connection.scalar(text(
+            "SELECT attcompression FROM pg_attribute WHERE attrelid = 'stripe_events'::regclass AND attname = 'payload'"))
+    assert method == ("l" if has_lz4 else "")
