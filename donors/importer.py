@@ -79,6 +79,8 @@ CHUNK = 1000
 
 # From this many new donors on, PostgreSQL's planner statistics are refreshed.
 ANALYZE_AFTER = 10_000
+# Up to this many new donors are written with INSERT ... RETURNING (see apply_plan).
+FEW = 100
 
 FLAG_SUPPRESSED = "previously erased — check before contacting"
 
@@ -518,22 +520,29 @@ def apply_plan(session: Session, plan: ImportPlan, *, source: str, actor: str,
     audit_rows: list[dict] = []
     wording = "import: consent_{}"
 
-    # A plain executemany, then the new ids read back in one pass over the ids above
-    # the previous maximum. INSERT ... RETURNING for many rows makes psycopg re-parse
-    # a huge statement per page, and looking the ids up by ref (IN lists on a table
-    # whose statistics do not yet know these rows) makes PostgreSQL scan it per chunk.
-    # Ids only grow, so every row inserted here has an id above that maximum.
-    highest_before = session.scalar(select(func.max(donors.c.id))) or 0
-    for chunk in progress(list(_chunks(plan.creates, 5000)), label="Creating donors"):
-        params = []
-        for write in chunk:
+    def rows_of(writes: Sequence[DonorWrite]) -> list[dict]:
+        rows = []
+        for write in writes:
             row = {f: write.values[f] for f in FIELDS}
             row.update(ref=write.ref, sort_name=write.values["sort_name"], created_at=now, updated_at=now)
-            params.append(row)
-        session.execute(insert(donors), params)
-    if plan.creates:
+            rows.append(row)
+        return rows
+
+    if 0 < len(plan.creates) <= FEW:
+        # A few donors (a Stripe payment's, a form's): INSERT ... RETURNING, one round trip.
+        ids = dict(session.execute(insert(donors).returning(donors.c.ref, donors.c.id), rows_of(plan.creates)).all())
+    elif plan.creates:
+        # A plain executemany, then the new ids read back in one pass over the ids above
+        # the previous maximum. INSERT ... RETURNING for many rows makes psycopg re-parse
+        # a huge statement per page, and looking the ids up by ref (IN lists on a table
+        # whose statistics do not yet know these rows) makes PostgreSQL scan it per chunk.
+        # Ids only grow, so every row inserted here has an id above that maximum.
+        highest_before = session.scalar(select(func.max(donors.c.id))) or 0
+        for chunk in progress(list(_chunks(plan.creates, 5000)), label="Creating donors"):
+            session.execute(insert(donors), rows_of(chunk))
         ids = {ref: donor_id for ref, donor_id in session.execute(
             select(donors.c.ref, donors.c.id).where(donors.c.id > highest_before))}
+    if plan.creates:
         for write in plan.creates:
             write.donor_id = ids[write.ref]
 

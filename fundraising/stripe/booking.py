@@ -247,12 +247,19 @@ def _book_run(session: Session, run: list[tuple[ev.Payment, str]]) -> list[Outco
     rows = [_donation_row(session, b, lookups, made) for b in to_book]
     for booking, (_, created) in zip(to_book, book_donations(session, rows)):
         booking.booked_before = not created
-    # A donor found by customer already had this customer's gifts attached.
     attach_anonymous(session, [(b.payment.customer_id, row["donor_id"]) for b, row in zip(to_book, rows)
-                               if not b.booked_before and b.gift is None and b.how != "customer"])
+                               if not b.booked_before and _takes_over_anonymous_gifts(b, lookups.donors)])
     return [_booked_before(session, b.payment) if b.booked_before
             else applied(_join(b.notes), woke=(*b.payment.object_ids, b.payment.customer_id or ""))
             for b in bookings]
+
+
+def _takes_over_anonymous_gifts(booking: _Booking, known: KnownDonors) -> bool:
+    """A donor found by the customer has that customer's gifts already; one found or
+    made otherwise takes over the gifts booked for the customer without a donor."""
+    customer = booking.payment.customer_id
+    return (booking.gift is None and booking.how != "customer" and customer is not None
+            and known.has_anonymous_gifts(customer))
 
 
 def _find_donor(session: Session, booking: _Booking, known: KnownDonors) -> None:

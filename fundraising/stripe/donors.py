@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, literal, select, union_all, update
+from sqlalchemy import bindparam, case, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from anbi.core import identifiers
@@ -135,17 +135,19 @@ def _survivor(session: Session, donor: Donor) -> Donor:
 @functools.cache
 def _customer_donors(dialect: str):
     """The donors some customer ids were seen with, in one query: for each customer,
-    the donor ids of their donations (rank 1) and recurring gifts (rank 2), in the
-    order made, and of the donor we made for them (`STRIPE-<customer id>`, rank 3),
+    the donor ids of their donations (rank 1; rank 0 for a gift without one) and
+    recurring gifts (rank 2), in the order made, and of the donor we made for them (`STRIPE-<customer id>`, rank 3),
     each row keyed by the customer id or that ref. Built once per dialect: every batch
     of payments asks it."""
     seen = union_all(
         # Every gift of the customer with a donor, the first picked out by the caller:
         # the customer index finds them however large the table (a few per customer),
         # where grouping and joining back depends on the planner knowing the table.
-        select(Donation.stripe_customer_id.label("key"), Donation.donor_id.label("donor_id"), literal(1).label("rank"),
-               Donation.id.label("n"))
-        .where(one_of(Donation.stripe_customer_id, "customers", dialect), Donation.donor_id.is_not(None)),
+        # Gifts without a donor (rank 0) say that the donor found for the customer
+        # takes them over (`attach_anonymous`).
+        select(Donation.stripe_customer_id.label("key"), Donation.donor_id.label("donor_id"),
+               case((Donation.donor_id.is_(None), 0), else_=1).label("rank"), Donation.id.label("n"))
+        .where(one_of(Donation.stripe_customer_id, "customers", dialect)),
         select(RecurringGift.stripe_customer_id, RecurringGift.donor_id, literal(2), RecurringGift.id)
         .where(one_of(RecurringGift.stripe_customer_id, "customers", dialect)),
         select(Donor.ref, Donor.id, literal(3), Donor.id).where(one_of(Donor.ref, "refs", dialect)),
@@ -193,6 +195,7 @@ class KnownDonors:
         self._dialect = session.get_bind().dialect.name
         self._by_customer: dict[str, Donor | None] = {}
         self._by_email: dict[str, Donor | None] = {}
+        self._with_anonymous_gifts: set[str] = set()
 
     def read_customers(self, customer_ids: Iterable[str]) -> None:
         todo = sorted({c for c in customer_ids if c and c not in self._by_customer})
@@ -203,7 +206,9 @@ class KnownDonors:
                                      {"customers": todo, "refs": [DONOR_REF_PREFIX + c for c in todo]})
         for key, donor_id, rank, n in rows:
             customer = key[len(DONOR_REF_PREFIX):] if rank == 3 else key
-            if customer not in best or (rank, n) < best[customer][:2]:
+            if rank == 0:
+                self._with_anonymous_gifts.add(customer)
+            elif customer not in best or (rank, n) < best[customer][:2]:
                 best[customer] = (rank, n, donor_id)
         ids = sorted({donor_id for _, _, donor_id in best.values()})
         donors = {d.id: d for d in self._session.scalars(_donors_by_id(self._dialect), {"ids": ids})} if ids else {}
@@ -226,6 +231,11 @@ class KnownDonors:
         """The donor a Stripe customer id was seen with before."""
         self.read_customers([customer_id])
         return self._by_customer[customer_id]
+
+    def has_anonymous_gifts(self, customer_id: str) -> bool:
+        """Whether gifts of this customer were booked without a donor."""
+        self.read_customers([customer_id])
+        return customer_id in self._with_anonymous_gifts
 
     def for_email(self, email: str) -> Donor | None:
         """The oldest active donor with this address."""

@@ -62,3 +62,17 @@ def test_small_chunks_create_and_update_every_row(session, tmp_path, monkeypatch
     assert (summary.created, summary.updated, summary.unchanged) == (0, 2, 3)
     names = dict(session.execute(select(Donor.ref, Donor.last_name)).all())
     assert names == {"A1": "Alders", "A2": "Bakker", "A3": "Claes", "A4": "Dekker", "A5": "Everts"}
+
+
+@pytest.mark.parametrize("few", [100, 2], ids=["returning", "read-back-by-id"])
+def test_new_donors_get_their_own_ids_on_both_write_paths(session, tmp_path, monkeypatch, few):
+    """A few new donors are written with INSERT ... RETURNING, many with an
+    executemany and a read-back: consent and tags land on the right donor either way."""
+    monkeypatch.setattr(importer, "FEW", few)
+    _import(session, tmp_path, "first.csv", FIRST)
+    consent = {(ref, channel) for ref, channel in session.execute(
+        select(Donor.ref, ConsentEvent.channel).join(ConsentEvent, ConsentEvent.donor_id == Donor.id))}
+    tags = {(ref, tag) for ref, tag in session.execute(
+        select(Donor.ref, DonorTag.tag).join(DonorTag, DonorTag.donor_id == Donor.id))}
+    assert consent == {("A1", "email"), ("A2", "post"), ("A3", "email"), ("A3", "post"), ("A5", "email")}
+    assert tags == {("A1", "x"), ("A1", "y"), ("A3", "z")}

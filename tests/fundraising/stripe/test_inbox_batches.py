@@ -171,3 +171,25 @@ def test_a_payment_booked_before_under_another_event_makes_no_donor_in_a_batch(s
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(Donor)) == 2
         assert s.scalar(select(func.count()).select_from(Donation)) == 2
+
+
+def test_a_customer_named_later_takes_over_the_gifts_booked_without_a_donor(session, engine):
+    from donors.models import Donor
+
+    nameless = p.payment_succeeded(pi_id="pi_a1", customer="cus_a1", name=None)
+    other_nameless = p.payment_succeeded(pi_id="pi_a2", customer="cus_a2", name=None)
+    receive_together(session, [nameless, other_nameless])
+    session.commit()
+    # In one batch: cus_a1 named (a donor made, the gift taken over), and cus_a2's
+    # nameless gift followed by a named one (the next round, which sees the first).
+    named = p.payment_succeeded(pi_id="pi_a3", customer="cus_a1", name="Fatima Bakker")
+    again_nameless = p.payment_succeeded(pi_id="pi_a4", customer="cus_a2", name=None)
+    named_too = p.payment_succeeded(pi_id="pi_a5", customer="cus_a2", name="Willem Smit")
+    receive_together(session, [named, again_nameless, named_too])
+    session.commit()
+
+    with Session(engine) as s:
+        refs = {d.id: d.ref for d in s.execute(select(Donor)).scalars()}
+        owners = {d.reference: refs.get(d.donor_id) for d in s.execute(select(Donation)).scalars()}
+    assert owners == {"pi_a1": "STRIPE-cus_a1", "pi_a3": "STRIPE-cus_a1",
+                      "pi_a2": "STRIPE-cus_a2", "pi_a4": "STRIPE-cus_a2", "pi_a5": "STRIPE-cus_a2"}
