@@ -296,9 +296,9 @@ def _record_pending(session: Session, due: list[sepa.DueCollection], gifts: dict
         facts = DonationFacts(source=SOURCE, reference=reference, amount_cents=gift.amount_cents, currency=gift.currency,
                               method="sepa_debit", status="pending")
         problems.extend(Problem(None, f"recurring gift {gift.reference} {p.field}", p.reason) for p in check_donation(facts))
-        for field, owner in (("mandate", gift.mandate_donor_id), ("agreement", gift.agreement_donor_id)):
+        for link, owner in (("mandate", gift.mandate_donor_id), ("agreement", gift.agreement_donor_id)):
             if owner is not None and owner != gift.donor_id:
-                problems.append(Problem(None, f"recurring gift {gift.reference} {field}", "belongs to another donor"))
+                problems.append(Problem(None, f"recurring gift {gift.reference} {link}", "belongs to another donor"))
         rows.append(dict(
             source=SOURCE, reference=reference, donor_id=gift.donor_id, received_on=day, amount_cents=gift.amount_cents,
             currency=gift.currency, method="sepa_debit", kind="gift", consideration_cents=0, status="pending",

@@ -269,6 +269,7 @@ class InboxWriter:
             try:
                 response = _store_one(self._session, delivery.event)
             except BaseException as exc:
+                self._let_go_of_connection()  # it may be what broke: the next event takes a new one
                 delivery.finish(error=exc)
             else:
                 delivery.finish(response)

@@ -180,9 +180,6 @@ class _Booking:
     how: str | None = None  # how the donor was found (DonorMatch.how), or None
     new_donor: ImportPlan | None = None
     notes: list[str] = field(default_factory=list)
-    flag: str | None = None
-    campaign: Campaign | None = None
-    fund: Fund | None = None
     booked_before: bool = False
 
 

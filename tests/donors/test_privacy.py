@@ -25,7 +25,7 @@ from donors.privacy import (
     undeclared_tables,
 )
 from donors.suppression import hash_contact, suppressed_kinds
-from fundraising.models import Donation, Mandate, PeriodicAgreement, RecurringGift
+from fundraising.models import Donation, Mandate, RecurringGift
 from tests.factories import make_agreement, make_donation, make_donor, make_mandate, make_recurring
 
 UTC = dt.timezone.utc

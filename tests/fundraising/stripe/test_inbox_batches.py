@@ -58,6 +58,7 @@ def test_a_batch_with_an_event_that_cannot_be_applied_is_stored_one_by_one(web_c
     batch = _deliveries([first, conflicting, last])
 
     writer._write(batch)
+    writer._let_go_of_connection()
 
     assert all(d.done.is_set() and d.error is None for d in batch)
     assert [d.response.status_code for d in batch] == [200, 200, 200]
@@ -71,6 +72,7 @@ def test_a_batch_with_a_malformed_event_answers_400_for_it_alone(web_client, eng
     batch = _deliveries([good, {"object": "event", "type": "charge.refunded"}])  # no id, no data
 
     writer._write(batch)
+    writer._let_go_of_connection()
 
     assert [d.response.status_code for d in batch] == [200, 400]
     assert statuses(engine) == {good["id"]: "applied"}
@@ -193,3 +195,19 @@ def test_a_customer_named_later_takes_over_the_gifts_booked_without_a_donor(sess
         owners = {d.reference: refs.get(d.donor_id) for d in s.execute(select(Donation)).scalars()}
     assert owners == {"pi_a1": "STRIPE-cus_a1", "pi_a3": "STRIPE-cus_a1",
                       "pi_a2": "STRIPE-cus_a2", "pi_a4": "STRIPE-cus_a2", "pi_a5": "STRIPE-cus_a2"}
+
+
+def test_after_its_connection_broke_the_writer_stores_the_next_event_on_a_new_one(web_client, engine):
+    writer = InboxWriter(web_client.app)
+    try:
+        writer.store(p.payment_succeeded(pi_id="pi_k1"))
+        writer._connection.connection.dbapi_connection.close()  # the database went away under it
+        lost = p.payment_succeeded(pi_id="pi_k2")
+        try:
+            writer.store(lost)  # a 500: Stripe delivers it again
+        except Exception:
+            pass
+        assert writer.store(lost).status_code == 200  # the redelivery
+        assert set(donations(engine)) == {"pi_k1", "pi_k2"}
+    finally:
+        writer._let_go_of_connection()
