@@ -113,16 +113,31 @@ class _Delivery:
             return
         self.response, self.error = response, error
         self.done.set()
-        if self.loop is not None:
-            self.loop.call_soon_threadsafe(self._settle)
 
-    def _settle(self) -> None:
+    def settle(self) -> None:
+        """On the event loop: hand the answer to the waiting request."""
         if self.future.done():  # the request was cancelled: its client went away
             return
         if self.error is not None:
             self.future.set_exception(self.error)
         else:
             self.future.set_result(self.response)
+
+
+def _answer(batch: list[_Delivery]) -> None:
+    """Wake the requests of a batch that wait on an event loop: one call into each
+    loop for the whole batch, not one per request (each call wakes the loop)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Delivery]] = {}
+    for delivery in batch:
+        if delivery.loop is not None:
+            by_loop.setdefault(delivery.loop, []).append(delivery)
+    for loop, deliveries in by_loop.items():
+        loop.call_soon_threadsafe(_settle_all, deliveries)
+
+
+def _settle_all(deliveries: list[_Delivery]) -> None:
+    for delivery in deliveries:
+        delivery.settle()
 
 
 class Expected:
@@ -209,6 +224,8 @@ class InboxWriter:
                 self._let_go_of_connection()  # it may be what broke: the next batch takes a new one
                 for delivery in batch:
                     delivery.finish(error=exc)
+            finally:
+                _answer(batch)
 
     def _gather(self) -> list[_Delivery] | None:
         """The next batch; None when the thread should stop, idle."""
