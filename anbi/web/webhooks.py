@@ -8,15 +8,14 @@ inbox (applied, ignored, waiting for an object, or failed for a person to look a
 — a retry from Stripe would not change those). Anything unexpected is a 500, the
 transaction is rolled back, and Stripe delivers the event again later.
 
-Verifying runs on the event loop; storing and applying run on the app's
-writer thread (`InboxWriter`), which takes the events that
-arrived meanwhile — and waits a moment for those still being read or verified — as
-one batch in one transaction (group commit). A burst of webhooks then pays one
-transaction, and one commit, per batch instead of per event, and the requests do
-not fight over the interpreter lock while they hold database connections. A batch
-that cannot be applied whole is rolled back and its events are stored one at a
-time, each in its own transaction, as a lone event always is — so one event that
-fails never takes another with it."""
+Verifying runs on the event loop; storing and applying run on the app's writer
+thread (`InboxWriter`), which takes the events that arrived meanwhile — and waits a
+moment for those still being read or verified — as one batch in one transaction
+(group commit), the batch's payments booked together. A burst of webhooks then pays
+one transaction, and one commit, per batch instead of per event, and one thread
+holds a database connection. A batch that cannot be applied whole is rolled back
+and its events are stored one at a time, each in its own transaction, as a lone
+event always is — so one event that fails never takes another with it."""
 from __future__ import annotations
 
 import asyncio
@@ -162,7 +161,7 @@ class InboxWriter:
     time. It starts with the first event and stops after a few idle seconds. One is
     enough on both databases: SQLite has one writer at a time, and on PostgreSQL a
     second thread measured slower (it splits the batches, so more commits wait for the
-    disk, and fights the request threads for the interpreter lock)."""
+    disk). A writer on the event loop with an async driver measured no faster."""
 
     MAX_BATCH = 50
     IDLE_SECONDS = 2.0
