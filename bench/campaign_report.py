@@ -35,8 +35,7 @@ from sqlalchemy import insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from anbi.core.db import utcnow  # noqa: E402
-from bench.common import fresh_database, insert_in_batches  # noqa: E402
-from donors.models import Donor  # noqa: E402
+from bench.common import fresh_database, insert_donors, insert_in_batches  # noqa: E402
 from fundraising.models import Campaign, Donation, DonationAdjustment  # noqa: E402
 from fundraising.reports import campaign_report  # noqa: E402
 
@@ -51,12 +50,7 @@ def load(engine, donations: int, seed: int = 1) -> int:
     now = utcnow()
     donor_count = max(10, donations // 5)
     with engine.begin() as connection:
-        insert_in_batches(connection, Donor.__table__, [
-            {"ref": f"B{n:07d}", "kind": "person", "last_name": f"Donor{n}", "sort_name": f"donor{n}", "country": "NL",
-             "language": "nl", "created_at": now, "updated_at": now}
-            for n in range(1, donor_count + 1)
-        ])
-        donor_ids = list(connection.scalars(select(Donor.id).order_by(Donor.id)))
+        donor_ids = insert_donors(connection, donor_count, now)
         campaign_ids = []
         for code, goal in (("BENCH-2025", 2_500_000_000), ("EARLIER-2024", None)):
             campaign_ids.append(connection.execute(insert(Campaign.__table__).values(

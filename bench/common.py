@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Table, create_engine, insert, text
+from sqlalchemy import Table, create_engine, insert, select, text
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from anbi.core.db import make_engine
@@ -53,3 +53,15 @@ def insert_in_batches(connection: Connection, table: Table, rows: Iterable[dict]
     rows = list(rows)
     for start in range(0, len(rows), BATCH):
         connection.execute(insert(table), rows[start:start + BATCH])
+
+
+def insert_donors(connection: Connection, count: int, now) -> list[int]:
+    """Untimed set-up: `count` plain donors (refs B0000001...), their ids in order."""
+    from donors.models import Donor
+
+    insert_in_batches(connection, Donor.__table__, [
+        {"ref": f"B{n:07d}", "kind": "person", "last_name": f"Donor{n}", "sort_name": f"donor{n}", "country": "NL",
+         "language": "nl", "created_at": now, "updated_at": now}
+        for n in range(1, count + 1)
+    ])
+    return list(connection.scalars(select(Donor.id).order_by(Donor.id)))

@@ -38,7 +38,7 @@ from anbi.core.db import utcnow  # noqa: E402
 from anbi.web.api import donations_list  # noqa: E402
 from anbi.web.ui import pages_fundraising  # noqa: E402
 from bench.campaign_report import best_of_interleaved  # noqa: E402
-from bench.common import fresh_database, insert_in_batches  # noqa: E402
+from bench.common import fresh_database, insert_donors, insert_in_batches  # noqa: E402
 from donors.models import Donor  # noqa: E402
 from fundraising.models import METHODS, Campaign, Donation, DonationAdjustment  # noqa: E402
 from fundraising.queries import list_donations  # noqa: E402
@@ -55,12 +55,7 @@ def load(engine, donations: int, seed: int = 1) -> str:
     now = utcnow()
     donor_count = max(10, donations // 5)
     with engine.begin() as connection:
-        insert_in_batches(connection, Donor.__table__, [
-            {"ref": f"B{n:07d}", "kind": "person", "last_name": f"Donor{n}", "sort_name": f"donor{n}", "country": "NL",
-             "language": "nl", "created_at": now, "updated_at": now}
-            for n in range(1, donor_count + 1)
-        ])
-        donor_ids = list(connection.scalars(select(Donor.id).order_by(Donor.id)))
+        donor_ids = insert_donors(connection, donor_count, now)
         campaign_ids = [connection.execute(insert(Campaign.__table__).values(
             code=code, name=code, channel="online", currency="EUR", cost_cents=0, created_at=now, updated_at=now,
         )).inserted_primary_key[0] for code in CAMPAIGNS]

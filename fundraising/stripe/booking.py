@@ -106,8 +106,12 @@ def campaign_for(session: Session, code: str | None, notes: list[str]) -> Campai
         return None
     campaign = session.scalar(_CAMPAIGN, {"code": code})
     if campaign is None:
-        notes.append(f"metadata campaign {code!r} is not a known campaign")
+        notes.append(_unknown_campaign(code))
     return campaign
+
+
+def _unknown_campaign(code: str) -> str:
+    return f"metadata campaign {code!r} is not a known campaign"
 
 
 def fund_for(session: Session, code: str | None) -> Fund | None:
@@ -198,7 +202,7 @@ class _RunLookups:
 
     def campaign(self, code: str | None, notes: list[str]) -> Campaign | None:
         if code and code not in self.campaigns:
-            notes.append(f"metadata campaign {code!r} is not a known campaign")
+            notes.append(_unknown_campaign(code))
         return self.campaigns.get(code) if code else None
 
 

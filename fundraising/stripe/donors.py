@@ -243,14 +243,6 @@ class KnownDonors:
         return self._by_email[email]
 
 
-def donor_for_customer(session: Session, customer_id: str) -> Donor | None:
-    return KnownDonors(session).for_customer(customer_id)
-
-
-def donor_for_email(session: Session, email: str) -> Donor | None:
-    return KnownDonors(session).for_email(email)
-
-
 def match_donor(
     session: Session,
     *,

@@ -31,7 +31,7 @@ def test_sqlite_has_foreign_keys_and_wal(engine, backend):
 
 def test_stripe_payloads_are_compressed_with_lz4_where_postgresql_has_it(engine, backend):
     if backend != "postgresql":
-        pytest.skip("SQLite does not compress")
+        pytest.skip("PostgreSQL only: SQLite stores the payload uncompressed")
     from sqlalchemy import text
 
     with engine.connect() as connection:

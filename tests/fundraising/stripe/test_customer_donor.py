@@ -3,8 +3,12 @@ customer's first gift, else of their first recurring gift, else the donor we mad
 the customer (STRIPE-<id>); a merged donor resolves to the one it was merged into."""
 from sqlalchemy import event
 
-from fundraising.stripe.donors import KnownDonors, donor_for_customer
+from fundraising.stripe.donors import KnownDonors
 from tests.factories import make_donation, make_donor, make_recurring
+
+
+def donor_for_customer(session, customer_id):
+    return KnownDonors(session).for_customer(customer_id)
 
 
 def test_nobody_for_a_customer_never_seen(session):
