@@ -214,9 +214,11 @@ DUTCH: dict[str, str] = {
     "Last gift": "Laatste gift",
     "Last year's total": "Totaal vorig jaar",
     "{count} donations": "{count} giften",
+    "{count} donation": "{count} gift",
     "The newest {shown} are shown; the CSV has them all.": "De nieuwste {shown} staan hier; het CSV-bestand heeft ze allemaal.",
     "The first {shown} are shown; the CSV has them all.": "De eerste {shown} staan hier; het CSV-bestand heeft ze allemaal.",
     "{count} donors": "{count} donateurs",
+    "{count} donor": "{count} donateur",
     # imports
     "Import a file": "Een bestand importeren",
     "What kind of file": "Soort bestand",
@@ -227,6 +229,8 @@ DUTCH: dict[str, str] = {
         "Er is nog niets opgeslagen. Controleer het voorbeeld en importeer dan.",
     "The file has {count} problems; nothing was written. Correct the file and upload it again.":
         "Het bestand heeft {count} problemen; er is niets opgeslagen. Verbeter het bestand en upload het opnieuw.",
+    "The file has {count} problem; nothing was written. Correct the file and upload it again.":
+        "Het bestand heeft {count} probleem; er is niets opgeslagen. Verbeter het bestand en upload het opnieuw.",
     "Line": "Regel",
     "Field": "Veld",
     "Reason": "Reden",
@@ -309,8 +313,21 @@ DUTCH: dict[str, str] = {
 }
 
 
+# Texts that count something, and their form for a count of one: "1 donors" reads
+# wrong in either language. Both forms have their Dutch in the catalogue.
+ONE: dict[str, str] = {
+    "{count} donations": "{count} donation",
+    "{count} donors": "{count} donor",
+    "The file has {count} problems; nothing was written. Correct the file and upload it again.":
+        "The file has {count} problem; nothing was written. Correct the file and upload it again.",
+}
+
+
 def translate(language: str | None, text: str, /, **values) -> str:
-    """`text` in `language` with `{name}` placeholders filled in."""
+    """`text` in `language` with `{name}` placeholders filled in (a text counting one
+    thing in its singular form)."""
+    if values.get("count") == 1:
+        text = ONE.get(text, text)
     if language == "nl":
         text = DUTCH.get(text, text)
     return text.format(**values) if values else text

@@ -223,6 +223,17 @@ def test_translate_fills_placeholders_in_either_language():
     assert translate("nl", "a text nobody translated") == "a text nobody translated"
 
 
+def test_a_count_of_one_reads_in_the_singular():
+    from anbi.web.i18n import ONE
+
+    assert translate("nl", "{count} donations", count=1) == "1 gift"
+    assert translate("en", "{count} donations", count=1) == "1 donation"
+    assert translate("nl", "{count} donations", count=2) == "2 giften"
+    assert translate("nl", "{count} donors", count=0) == "0 donateurs"
+    assert translate("en", "{count} donors", count=1) == "1 donor"
+    assert [t for t in [*ONE, *ONE.values()] if t not in DUTCH] == []
+
+
 def test_codes_are_labelled_in_both_languages():
     assert label("nl", "sepa_debit") == "incasso" and label("en", "sepa_debit") == "direct debit"
     assert label("nl", "unknown_code") == "unknown_code" and label("nl", None) == ""
