@@ -160,7 +160,7 @@ def test_donations_csv(session, gifts, sign_in):
 def test_lybunt_and_sybunt_with_csv_for_a_mailing(session, gifts, sign_in):
     browser = sign_in("fundraiser")
     lybunt = page_text(browser.get("/donations/lapsed", params={"list": "lybunt", "year": "2025"}).text)
-    assert "1 donateurs" in lybunt and "Claes" in lybunt and "€ 50,00" in lybunt
+    assert "1 donateur " in lybunt and "Claes" in lybunt and "€ 50,00" in lybunt
     response = browser.get("/donations/lapsed.csv", params={"list": "lybunt", "year": "2025"})
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows == [{"ref": "C", "name": "Cor Claes", "postcode": "3511 AB", "email": "cor@example.nl",
