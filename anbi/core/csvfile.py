@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from anbi.core.clock import parse_date
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import Money, MoneyError, parse_money
+from anbi.core.text import control_character
 
 T = TypeVar("T")
 
@@ -64,6 +65,13 @@ def read_csv(
         ) from None
     if not text.strip():
         raise InvalidInput([Problem(None, None, "the file is empty")], name)
+    if "\x00" in text:
+        # UTF-16 (a spreadsheet's "Unicode text") reads as UTF-8 with a NUL in every other byte.
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise InvalidInput(
+            [Problem(line, None, "the file contains NUL characters: it is not a CSV text file; save it as 'CSV UTF-8' and import again")],
+            name,
+        )
 
     first_line = text.splitlines()[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
@@ -95,6 +103,9 @@ def read_csv(
             problems.append(Problem(line, None, f"has {len(values)} fields, the header has {len(header)}"))
             continue
         rows.append(CsvRow(line, {k: v.strip() for k, v in zip(header, values)}))
+    if control_character(text):  # one search of the whole file; its cells only when it finds one
+        problems += [Problem(row.line, column, problem) for row in rows for column, value in row.values.items()
+                     if (problem := control_character(value))]
     if problems:
         raise InvalidInput(problems, name)
     if not rows:

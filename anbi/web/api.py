@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, Optional
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from sqlalchemy import func, or_, select
 
 from anbi.core import roles
@@ -27,6 +27,7 @@ from anbi.core.clock import parse_date
 from anbi.core.csvfile import CsvRow
 from anbi.core.errors import Conflict, InvalidInput, NotFound, Problem
 from anbi.core.money import MoneyError, cents_to_str, parse_money
+from anbi.core.text import control_character
 from anbi.web.auth import Principal, require
 from anbi.web.deps import ApiRoute, DbSession
 from donors import names
@@ -41,17 +42,44 @@ from fundraising.models import CAMPAIGN_CHANNELS, DONATION_KINDS, DONATION_STATU
 from fundraising.queries import list_donations
 from fundraising.reports import campaign_report
 
-router = APIRouter(prefix="/api/v1", route_class=ApiRoute, tags=["api"])
+class Detail(BaseModel):
+    """Why a request was refused."""
+
+    detail: str
+
+
+def _refusal(description: str) -> dict:
+    return {"model": Detail, "description": description}
+
+
+# The answers every endpoint may give besides its own, so that the schema lists them.
+router = APIRouter(prefix="/api/v1", route_class=ApiRoute, tags=["api"], responses={
+    401: _refusal("No API token, or one that is unknown or revoked"),
+    403: _refusal("The token's role may not do this"),
+})
+NOT_FOUND = {404: _refusal("No such donor, donation or campaign")}
+REFUSED_BODY = {409: _refusal("It exists already, or conflicts with what exists"),
+                413: _refusal("The request body is larger than 1 MiB")}
 
 API_SOURCE = "api"
 MAX_PAGE = 500
+# Far beyond any list here, and within a 32-bit integer for every database.
+MAX_OFFSET = 1_000_000_000
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="At most this many items")]
-Offset = Annotated[int, Query(ge=0, description="Skip this many items")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Skip this many items")]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @field_validator("*")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and (problem := control_character(text)):
+                raise ValueError(problem)
+        return value
 
 
 def _page(items: list, limit: int, offset: int, more: bool, total: int | None = None) -> dict:
@@ -205,13 +233,13 @@ def donors_list(
     return _page(items, limit, offset, offset + len(items) < total, total)
 
 
-@router.get("/donors/{ref}", summary="Everything held on one donor")
+@router.get("/donors/{ref}", summary="Everything held on one donor", responses=NOT_FOUND)
 def donors_show(ref: str, session: DbSession, principal: Annotated[Principal, Depends(require(roles.DONORS_READ))]) -> dict:
     """A merged ref shows the donor it was merged into. Viewers get no IBAN."""
     return _detail(session, ref, principal)
 
 
-@router.post("/donors", status_code=201, summary="Create a donor")
+@router.post("/donors", status_code=201, summary="Create a donor", responses=REFUSED_BODY)
 def donors_create(body: DonorCreate, session: DbSession,
                   principal: Annotated[Principal, Depends(require(roles.DONORS_WRITE))]) -> dict:
     """Validated as a row of the donor import; an existing ref is a 409 (use PATCH)."""
@@ -221,7 +249,7 @@ def donors_create(body: DonorCreate, session: DbSession,
     return _detail(session, body.ref, principal)
 
 
-@router.patch("/donors/{ref}", summary="Update a donor")
+@router.patch("/donors/{ref}", summary="Update a donor", responses={**NOT_FOUND, **REFUSED_BODY})
 def donors_update(ref: str, body: DonorUpdate, session: DbSession,
                   principal: Annotated[Principal, Depends(require(roles.DONORS_WRITE))]) -> dict:
     """Only the fields given change; a merged ref updates the donor it was merged into."""
@@ -240,8 +268,8 @@ class DonationCreate(Strict):
 
     reference: str = Field(min_length=1, max_length=100, description="Your unique id for this donation: a replay is a no-op")
     donor_ref: Optional[str] = Field(None, max_length=64, description="Empty for an anonymous gift")
-    date: str = Field(description="The day the money was received: 2025-03-01 or 01-03-2025")
-    amount: str = Field(description='"1234.56"', max_length=30)
+    date: str = Field(min_length=1, max_length=30, description="The day the money was received: 2025-03-01 or 01-03-2025")
+    amount: str = Field(min_length=1, max_length=30, description='"1234.56"')
     currency: str = Field("EUR", min_length=3, max_length=3)
     method: Literal[METHODS]  # type: ignore[valid-type]
     kind: Literal[DONATION_KINDS] = "gift"  # type: ignore[valid-type]
@@ -321,7 +349,7 @@ QueryDate = Annotated[Optional[dt.date], BeforeValidator(_query_date),
                       Query(description="2025-03-01 or 01-03-2025, inclusive")]
 
 
-@router.get("/donations", response_model=DonationPage, summary="List donations")
+@router.get("/donations", response_model=DonationPage, summary="List donations", responses=NOT_FOUND)
 def donations_list(
     session: DbSession,
     principal: Annotated[Principal, Depends(require(roles.DONORS_READ))],
@@ -348,7 +376,7 @@ def donations_list(
     return _page(window[:limit], limit, offset, len(window) > limit)
 
 
-@router.get("/donations/{reference}", summary="One donation with its refunds and disputes")
+@router.get("/donations/{reference}", summary="One donation with its refunds and disputes", responses=NOT_FOUND)
 def donations_show(reference: str, session: DbSession, principal: Annotated[Principal, Depends(require(roles.DONORS_READ))],
                    source: Annotated[Optional[str], Query(max_length=20)] = None) -> dict:
     query = select(Donation).where(Donation.reference == reference)
@@ -362,7 +390,7 @@ def donations_show(reference: str, session: DbSession, principal: Annotated[Prin
     return _donation_json(session, found[0])
 
 
-@router.post("/donations", status_code=201, summary="Record a donation (source api)")
+@router.post("/donations", status_code=201, summary="Record a donation (source api)", responses=REFUSED_BODY)
 def donations_create(body: DonationCreate, response: Response, session: DbSession,
                      principal: Annotated[Principal, Depends(require(roles.DONORS_WRITE))]) -> dict:
     """Booked with source `api` and your `reference` as its key: the same request
@@ -448,14 +476,14 @@ def campaigns_list(session: DbSession, principal: Annotated[Principal, Depends(r
     return _page(items, limit, offset, offset + limit < len(campaigns), len(campaigns))
 
 
-@router.get("/campaigns/{code}", summary="A campaign and its report")
+@router.get("/campaigns/{code}", summary="A campaign and its report", responses=NOT_FOUND)
 def campaigns_show(code: str, session: DbSession, principal: Annotated[Principal, Depends(require(roles.CAMPAIGNS_READ))]) -> dict:
     get_campaign(session, code)  # 404 for an unknown code
     summary = next(c for c in list_campaigns(session) if c["code"] == code)
     return {**summary, "report": campaign_report(session, code).as_json()}
 
 
-@router.post("/campaigns", status_code=201, summary="Create a campaign")
+@router.post("/campaigns", status_code=201, summary="Create a campaign", responses=REFUSED_BODY)
 def campaigns_create(body: CampaignCreate, session: DbSession,
                      principal: Annotated[Principal, Depends(require(roles.CAMPAIGNS_WRITE))]) -> dict:
     problems: list[Problem] = []

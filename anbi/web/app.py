@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,10 @@ from anbi.core.settings import Settings
 def create_app(settings: Settings, engine: Engine | None = None, *, host: str | None = None) -> FastAPI:
     """`host` is the address being served (by `anbi serve`), None when not serving;
     the web application decides from it whether a secret key is required."""
-    app = FastAPI(title="anbi-crm", version="1", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    from anbi.web.deps import storable_text
+
+    app = FastAPI(title="anbi-crm", version="1", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None,
+                  dependencies=[Depends(storable_text)])
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.sessions = session_factory(app.state.engine)

@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from anbi.core.errors import AnbiError, ConfigurationError, Conflict, InvalidInput, NotFound
+from anbi.core.text import control_character
 from anbi.web.app import get_session
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
@@ -46,6 +48,24 @@ def error_response(exc: AnbiError) -> JSONResponse:
     if isinstance(exc, ConfigurationError):
         return JSONResponse({"detail": str(exc)}, status_code=503)
     return JSONResponse({"detail": str(exc)}, status_code=400)
+
+
+async def storable_text(request: Request) -> None:
+    """Refuses a request whose query, path or form fields hold a control character
+    (`anbi.core.text`), before any of them reaches a query: 422 naming the field on
+    the API, 400 elsewhere. JSON bodies are checked by their models, files by the
+    import's reader."""
+    fields = [("query", *item) for item in request.query_params.multi_items()]
+    fields += [("path", *item) for item in request.path_params.items()]
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        # Read once: the route's own form parameters get the same parsed form.
+        fields += [("body", name, value) for name, value in (await request.form()).multi_items() if isinstance(value, str)]
+    for place, name, value in fields:
+        problem = control_character(name) or control_character(value)
+        if problem:
+            if request.url.path.startswith("/api/"):
+                raise RequestValidationError([{"loc": (place, name), "msg": problem, "type": "value_error"}])
+            raise HTTPException(400, f"{name}: {problem}")
 
 
 class BodyTooLarge(Exception):

@@ -113,6 +113,8 @@ BAD = [
     pytest.param("ref,first_name\nD9,Piet\n", 2, "last_name", "a new person needs last_name", id="person-without-last-name"),
     pytest.param("ref,kind,city\nD9,organisation,Zwolle\n", 2, "organisation", "a new organisation needs its name", id="organisation-without-name"),
     pytest.param("ref,last_name,city\nD9,Jansen,Café\n".encode("cp1252"), 2, "city", "is not UTF-8", id="cp1252-encoding"),
+    # PostgreSQL cannot store a NUL at all; the other control characters are refused alike.
+    pytest.param("ref,last_name,city\nD9,Jan\x07sen,Zwolle\n", 2, "last_name", "contains a control character (U+0007)", id="control-character"),
 ]
 
 

@@ -173,6 +173,11 @@ def test_dry_run_writes_nothing_but_reports_the_same(session, world):
         (b"reference,date,amount,method\n", 2, None, "the file has a header but no rows"),
         (b"reference,date,amount,method\nG1,2025-01-01,5\n", 2, None, "has 3 fields, the header has 4"),
         ("reference,date,amount,method\nG1,2025-01-01,5,caf\u00e9\n".encode("latin-1"), 2, None, "the file is not UTF-8"),
+        # A spreadsheet's "Unicode text" (UTF-16) reads as UTF-8 with a NUL in every other byte.
+        ("reference,date,amount,method\nG1,2025-01-01,5,ideal\n".encode("utf-16-le"), 1, None,
+         "the file contains NUL characters"),
+        (b"reference,date,amount,method\nG1,2025-01-01,5,ideal\nG2\x00,2025-01-01,5,ideal\n", 3, None,
+         "the file contains NUL characters"),
     ],
 )
 def test_generic_import_errors(session, data, line, field, reason):

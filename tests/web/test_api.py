@@ -126,11 +126,26 @@ def test_donor_list_pages_and_hides_merged_restricted_and_purged(web_client, api
     assert web_client.get("/api/v1/donors?q=claas", headers=token).json()["total"] == 1
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=501", "offset=-1", "limit=ten"])
-def test_bad_paging_is_422_naming_the_parameter(web_client, api_token, query):
-    response = web_client.get(f"/api/v1/donors?{query}", headers=auth(api_token("viewer")))
+@pytest.mark.parametrize("path", ["/api/v1/donors", "/api/v1/donations"])
+@pytest.mark.parametrize("query", ["limit=0", "limit=501", "offset=-1", "limit=ten", "offset=1000000001",
+                                   "offset=12816764405452301286768640"])
+def test_bad_paging_is_422_naming_the_parameter(web_client, api_token, path, query):
+    """An offset past any 64-bit integer once reached the database (a 500)."""
+    response = web_client.get(f"{path}?{query}", headers=auth(api_token("viewer")))
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", query.split("=")[0]]
+
+
+def test_the_schema_lists_every_answer_an_endpoint_gives(web_client):
+    """401 and 403 everywhere, 404 where a thing is looked up, 409 and 413 where a body is sent."""
+    paths = web_client.get("/api/openapi.json").json()["paths"]
+    answers = {(method, path): set(operation["responses"]) for path, item in paths.items() for method, operation in item.items()}
+    assert all({"401", "403"} <= codes for codes in answers.values())
+    for method, path in [("get", "/api/v1/donors/{ref}"), ("patch", "/api/v1/donors/{ref}"), ("get", "/api/v1/donations"),
+                         ("get", "/api/v1/donations/{reference}"), ("get", "/api/v1/campaigns/{code}")]:
+        assert "404" in answers[method, path], (method, path)
+    for path in ["/api/v1/donors", "/api/v1/donations", "/api/v1/campaigns"]:
+        assert {"409", "413", "422"} <= answers["post", path], path
 
 
 def test_create_donor_through_the_importer_rules(web_client, api_token, engine):
@@ -216,6 +231,8 @@ def test_purchase_without_consideration_is_all_consideration(web_client, api_tok
     ({"agreement": "PG-0000-0001"}, "agreement"),
     ({"currency": 978}, "currency"),
     ({"unknown": 1}, "unknown"),
+    ({"reference": "ext\x00-1"}, "reference"),  # PostgreSQL cannot store a NUL: once a 500 there
+    ({"campaign": "\x07"}, "campaign"),
 ])
 def test_donation_validation_is_422_naming_the_field_and_writes_nothing(web_client, api_token, seeded, engine, change, field):
     response = web_client.post("/api/v1/donations", json={**DONATION_BODY, **change}, headers=auth(api_token("admin")))
@@ -331,3 +348,24 @@ def test_a_signed_in_user_of_the_web_application_is_a_principal_too(web_client, 
         from anbi.core.audit import AuditEntry
 
         assert s.scalar(select(AuditEntry.actor).where(AuditEntry.action == "campaign.add")) == "user:fondsenwerver@example.org"
+
+
+@pytest.mark.parametrize("method, path, body, loc", [
+    ("post", "/api/v1/donors", {"ref": "N1", "last_name": "Jan\x00sen"}, ["body", "last_name"]),
+    ("post", "/api/v1/donors", {"ref": "N1", "last_name": "Jansen", "tags": ["ok", "n\x00"]}, ["body", "tags"]),
+    ("patch", "/api/v1/donors/D1", {"city": "Zwolle\x00"}, ["body", "city"]),
+    ("post", "/api/v1/campaigns", {"code": "C1", "name": "Na\x1bjaar"}, ["body", "name"]),
+    ("get", "/api/v1/donors?q=jan%00sen", None, ["query", "q"]),
+    ("get", "/api/v1/donations?campaign=%00", None, ["query", "campaign"]),
+    ("get", "/api/v1/donors/D1%00", None, ["path", "ref"]),
+])
+def test_control_characters_are_422_naming_the_field_and_write_nothing(web_client, api_token, seeded, engine, method, path,
+                                                                        body, loc):
+    """A NUL cannot be stored in PostgreSQL (it was a 500 there); none of the control
+    characters belongs in a name, a code or a search."""
+    before = (count(engine, Donor), count(engine, Campaign))
+    response = web_client.request(method.upper(), path, json=body, headers=auth(api_token("admin")))
+    assert response.status_code == 422, response.text
+    assert [entry["loc"][:2] for entry in response.json()["detail"]] == [loc]
+    assert "control character" in response.json()["detail"][0]["msg"]
+    assert (count(engine, Donor), count(engine, Campaign)) == before

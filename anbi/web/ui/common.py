@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from anbi.core.clock import utcnow
+from anbi.core.clock import today, utcnow
 from anbi.core.money import format_dutch, parse_money
 from anbi.core.roles import allowed
 from anbi.web.app import get_session
@@ -164,6 +164,26 @@ def web_state(request: Request) -> CookieState:
 
 def language(request: Request) -> str:
     return pick_language(web_state(request).language)
+
+
+# The years a page may be asked for: anything else (a typo, a hand-edited address)
+# shows the current year rather than an error.
+YEARS = range(1900, 2201)
+
+
+def year_asked(request: Request) -> int:
+    """The `year` of the address, or the current year."""
+    try:
+        year = int(request.query_params.get("year", ""))
+    except ValueError:
+        return today().year
+    return year if year in YEARS else today().year
+
+
+def page_asked(page: int, last: int = 1_000_000) -> int:
+    """A page number of the address, between 1 and `last` (an offset past that would
+    not fit the database's integers)."""
+    return min(max(page, 1), last)
 
 
 @dataclass(frozen=True)

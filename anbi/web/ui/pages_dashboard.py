@@ -11,7 +11,7 @@ from anbi.core.clock import today
 from anbi.core.roles import CAMPAIGNS_READ, FINANCE_READ
 from anbi.web import charts, dashboard
 from anbi.web.i18n import label, translate
-from anbi.web.ui.common import DB, Staff, language, render, staff, ui_router
+from anbi.web.ui.common import DB, Staff, language, render, staff, ui_router, year_asked
 
 router = ui_router()
 
@@ -43,12 +43,7 @@ def dashboard_page(request: Request, person: Staff = Depends(staff(CAMPAIGNS_REA
     def _(text: str, **values) -> str:
         return translate(lang, text, **values)
 
-    try:
-        year = int(request.query_params.get("year", ""))
-    except ValueError:
-        year = today().year
-    if not 1900 <= year <= 2200:
-        year = today().year
+    year = year_asked(request)
     figures = dashboard.build(db, year=year, no_campaign=_("none"), others=_("Campaigns") + " …", no_channel=_("none"))
     year = figures.year
     months = MONTHS[lang]

@@ -19,7 +19,7 @@ from anbi.core.roles import DONORS_ERASE, DONORS_READ, DONORS_SEE_IBAN, DONORS_W
 from anbi.web import donor_forms
 from anbi.web.i18n import translate
 from anbi.web.search import search_donors
-from anbi.web.ui.common import DB, PageNotFound, Staff, language, redirect, render, staff, ui_router
+from anbi.web.ui.common import DB, PageNotFound, Staff, language, page_asked, redirect, render, staff, ui_router
 from donors.errors import DonorNotFound
 from donors.models import Donor, DonorMerge
 from donors.service import donor_detail, find_by_ref, resolve_ref
@@ -40,7 +40,7 @@ def _donor_or_404(db: Session, ref: str) -> Donor:
 @router.get("/donors")
 def donors_page(request: Request, q: str = "", page: int = 1, person: Staff = Depends(staff(DONORS_READ)),
                 db: Session = DB):
-    page = max(page, 1)
+    page = page_asked(page)
     results = search_donors(db, q, may_see_iban=person.can(DONORS_SEE_IBAN), limit=PAGE_SIZE,
                             offset=(page - 1) * PAGE_SIZE)
     return render(request, "donors.html", {

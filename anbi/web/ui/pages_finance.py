@@ -19,7 +19,7 @@ from anbi.core.errors import NotFound
 from anbi.core.roles import FINANCE_READ
 from anbi.web import charts
 from anbi.web.i18n import translate
-from anbi.web.ui.common import DB, PageNotFound, Staff, language, render, staff, ui_router
+from anbi.web.ui.common import DB, PageNotFound, Staff, language, render, staff, ui_router, year_asked
 
 router = ui_router()
 
@@ -32,14 +32,6 @@ REPORT_TYPES = {
 def _organisation(request: Request) -> str:
     organisation = request.app.state.settings.organisation
     return organisation.name if organisation else ""
-
-
-def _year(request: Request) -> int:
-    try:
-        year = int(request.query_params.get("year", ""))
-    except ValueError:
-        return today().year
-    return year if 1900 <= year <= 2200 else today().year
 
 
 @router.get("/grants")
@@ -108,7 +100,7 @@ def _filename(text: str) -> str:
 def funds_page(request: Request, person: Staff = Depends(staff(FINANCE_READ)), db: Session = DB):
     from subsidies.funds import funds_report
 
-    year = _year(request)
+    year = year_asked(request)
     balances = funds_report(db, year)
     return render(request, "funds.html", {
         "title": translate(language(request), "Funds report {year}", year=year), "year": year, "funds": balances,
@@ -120,7 +112,7 @@ def funds_page(request: Request, person: Staff = Depends(staff(FINANCE_READ)), d
 def income_page(request: Request, person: Staff = Depends(staff(FINANCE_READ)), db: Session = DB):
     from subsidies.income import DUTCH_LABELS, STATEMENT_KEYS, income_statement
 
-    year = _year(request)
+    year = year_asked(request)
     current, previous = income_statement(db, year)
     now, before = current.values(), previous.values()
     lines = [(key, DUTCH_LABELS[key], now[key], before[key]) for key in STATEMENT_KEYS]

@@ -16,13 +16,13 @@ from fastapi import Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
-from anbi.core.clock import parse_date, today
+from anbi.core.clock import parse_date
 from anbi.core.errors import NotFound
 from anbi.core.money import parse_money
 from anbi.core.roles import CAMPAIGNS_READ, DONORS_READ, EXPORT_DONORS
 from anbi.web import charts
 from anbi.web.i18n import translate
-from anbi.web.ui.common import DB, PageNotFound, Staff, language, render, staff, ui_router
+from anbi.web.ui.common import DB, PageNotFound, Staff, language, render, staff, ui_router, year_asked
 from fundraising.models import DONATION_STATUSES, METHODS
 from fundraising.queries import DonationFilter
 
@@ -183,11 +183,7 @@ def _lapsed_args(request: Request) -> tuple[str, int]:
     kind = request.query_params.get("list", "lybunt")
     if kind not in LAPSED_LISTS:
         kind = "lybunt"
-    try:
-        year = int(request.query_params.get("year", today().year))
-    except ValueError:
-        year = today().year
-    return kind, year
+    return kind, year_asked(request)
 
 
 @router.get("/donations/lapsed")
