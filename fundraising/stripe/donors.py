@@ -28,6 +28,7 @@ from anbi.core import identifiers
 from anbi.core.csvfile import CsvRow
 from anbi.core.db import one_of
 from anbi.core.errors import Problem
+from anbi.core.text import control_character
 from donors.errors import DonorNotFound
 from donors.importer import ImportPlan, apply_plan, load_existing, parse_row, plan_import
 from donors.models import Donor
@@ -291,7 +292,9 @@ _ESSENTIAL = {"ref", "last_name", "organisation"}
 
 
 def _plan(cells: dict[str, str], existing: dict) -> tuple[object, list[Problem]]:
-    problems: list[Problem] = []
+    # A control character in what the payer typed (a NUL cannot even be stored) is
+    # refused as the import files refuse it, cell by cell.
+    problems = [Problem(1, column, reason) for column, value in cells.items() if (reason := control_character(value))]
     row = parse_row(CsvRow(1, cells), problems)
     plan = plan_import([row], existing, problems)
     return plan, problems

@@ -361,6 +361,20 @@ def test_a_detail_the_importer_refuses_is_left_out_and_flagged(web_client, engin
     assert "postcode 'ABC' left out" in booked.flag
 
 
+def test_a_control_character_from_the_payer_is_left_out_and_the_gift_still_booked(web_client, engine):
+    """A NUL cannot be stored in PostgreSQL: in the city it is left out; in the name
+    nobody can be made, and the gift is booked without a donor, both flagged."""
+    post(web_client, p.payment_succeeded(pi_id="pi_nulcity", customer="cus_nulcity", name="Els Bakker",
+                                         address={"postal_code": "3511 AB", "country": "NL", "city": "Utr\x00echt"}))
+    booked = donation(engine, "pi_nulcity")
+    assert booked.donor.city is None and booked.donor.postcode == "3511 AB"
+    assert "city 'Utr\\x00echt' left out: contains a control character (U+0000)" in booked.flag
+    post(web_client, p.payment_succeeded(pi_id="pi_nulname", customer="cus_nulname", name="Els Bak\x00ker"))
+    booked = donation(engine, "pi_nulname")
+    assert booked.donor_id is None and booked.status == "paid"
+    assert "no donor could be made from the billing details" in booked.flag
+
+
 def test_donor_by_email_then_by_customer_seen_before(web_client, engine, session):
     known = make_donor(session, ref="D200", email="jenny@example.org")
     session.commit()
