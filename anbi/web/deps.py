@@ -1,5 +1,7 @@
 """What the API and webhook routes share: the request's database session, the
-mapping of anbi errors to HTTP statuses, and the limit on request bodies.
+mapping of anbi errors to HTTP statuses, and the limit on request bodies; and the
+check every route of the app runs first, that its text can be stored
+(`storable_text`).
 
 `DbSession` commits BEFORE the response is sent (`scope="function"`), so a client
 that gets 201 can read what it created, and a commit that fails is a 500 rather
