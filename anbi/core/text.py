@@ -2,8 +2,8 @@
 
 A NUL cannot be stored in PostgreSQL's text at all (SQLite stores it, and it then
 breaks exports and printed statements), and none of the other C0 control characters
-belongs in a name, an address, a code or a search. Tab, newline and carriage return
-are ordinary text. Every edge that takes text (import files, form fields, API bodies
+(nor DEL) belongs in a name, an address, a code or a search. Tab, newline and
+carriage return are ordinary text. Every edge that takes text (import files, form fields, API bodies
 and query parameters) refuses them with this one wording."""
 from __future__ import annotations
 
