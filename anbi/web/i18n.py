@@ -68,6 +68,8 @@ DUTCH: dict[str, str] = {
     "The form has expired or did not come from this site. Go back, reload the page and try again.":
         "Het formulier is verlopen of kwam niet van deze site. Ga terug, laad de pagina opnieuw en probeer het nog eens.",
     "Form expired": "Formulier verlopen",
+    "Request refused": "Verzoek geweigerd",
+    "The request was refused: {detail}": "Het verzoek is geweigerd: {detail}",
     "The request is too large.": "Het verzoek is te groot.",
     "Please correct the fields marked below.": "Verbeter de velden die hieronder zijn gemarkeerd.",
     # sign in

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from anbi.core.clock import today
+from tests.webapp.ui_support import page_text
 HUGE = "12816764405452301286768640"
 
 
@@ -29,10 +30,19 @@ def test_a_page_number_too_large_for_the_database_shows_an_empty_page(sign_in):
 def test_a_control_character_in_the_address_is_refused_in_plain_words(sign_in, path, params):
     response = sign_in("admin").get(path, params=params)
     assert response.status_code == 400
-    assert "contains a control character (U+0000)" in response.json()["detail"]
+    assert "Verzoek geweigerd" in page_text(response.text)
+    assert "contains a control character (U+0000)" in page_text(response.text)
 
 
 def test_a_control_character_in_a_form_is_refused_before_it_reaches_the_database(browser):
     response = browser.post("/login", {"email": "anna\x00@example.nl", "password": "whatever it is"}, csrf_from="/login")
     assert response.status_code == 400
-    assert response.json()["detail"] == "email: contains a control character (U+0000); remove it"
+    assert "Het verzoek is geweigerd: email: contains a control character (U+0000); remove it" in page_text(response.text)
+
+
+def test_an_unknown_address_is_a_page_for_a_person_and_json_for_a_program(sign_in):
+    browser = sign_in("viewer")
+    page = browser.get("/donros")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "Pagina niet gevonden" in page_text(page.text)
+    assert browser.get("/api/v1/donros").json() == {"detail": "Not Found"}

@@ -7,11 +7,13 @@ security-header middleware, the static files, the error pages and the routers.""
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from anbi.core.settings import Settings
 from anbi.web.security import CookieCodec, web_config
-from anbi.web.ui.common import STATIC_DIR, PageError, WebMiddleware, error_page
+from anbi.web.ui.common import NON_UI_PREFIXES, STATIC_DIR, PageError, WebMiddleware, error_page, page_error_for
 
 
 def install(app: FastAPI, settings: Settings, *, host: str | None = None) -> None:
@@ -30,6 +32,14 @@ def install(app: FastAPI, settings: Settings, *, host: str | None = None) -> Non
     @app.exception_handler(PageError)
     async def _page_error(request: Request, exc: PageError):
         return error_page(request, exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        # A person at a browser gets a page in their language; programs (the API,
+        # Stripe) keep FastAPI's JSON.
+        if request.url.path.startswith(NON_UI_PREFIXES):
+            return await http_exception_handler(request, exc)
+        return error_page(request, page_error_for(exc))
 
     for router in routers():
         app.include_router(router)

@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from anbi.core.clock import today, utcnow
@@ -150,6 +151,20 @@ class PageNotFound(PageError):
 class CsrfRefused(PageError):
     status = 403
     title = "Form expired"
+
+
+class RequestRefused(PageError):
+    title = "Request refused"
+
+
+def page_error_for(exc: StarletteHTTPException) -> PageError:
+    """The page for an HTTP error raised outside the pages' own checks: an unknown
+    address, or a request refused before a page ran (anbi.web.deps.storable_text)."""
+    if exc.status_code == 404:
+        return PageNotFound("This page does not exist.")
+    error = RequestRefused("The request was refused: {detail}", detail=str(exc.detail))
+    error.status = exc.status_code
+    return error
 
 
 # --- who is asking ----------------------------------------------------------------
