@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from anbi.context import AppContext
+from anbi.core.cli_options import YEAR
 from anbi.core.money import cents_to_str, format_dutch
 
 
@@ -31,7 +32,7 @@ def receipts() -> None:
 
 
 @receipts.command("issue")
-@click.option("--year", type=click.IntRange(1900, 9999), required=True, help="The calendar year the gifts were received in.")
+@click.option("--year", type=YEAR, required=True, help="The calendar year the gifts were received in.")
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Folder for the PDFs and manifest.csv (created if missing).")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
@@ -82,7 +83,7 @@ def receipts_issue(app: AppContext, year: int, out_dir: Path, jobs: int, languag
 
 
 @receipts.command("send")
-@click.option("--year", type=click.IntRange(1900, 9999), required=True, help="The statements' year.")
+@click.option("--year", type=YEAR, required=True, help="The statements' year.")
 @click.option("--dry-run", is_flag=True, help="List what would be sent; send and record nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was sent and who has no e-mail address as JSON.")
 @click.pass_obj
@@ -112,7 +113,7 @@ def receipts_send(app: AppContext, year: int, dry_run: bool, as_json: bool) -> N
 
 
 @receipts.command("print")
-@click.option("--year", type=click.IntRange(1900, 9999), required=True, help="The statements' year.")
+@click.option("--year", type=YEAR, required=True, help="The statements' year.")
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The PDF to write.")
 @click.option("--reprint", is_flag=True, help="Include statements printed before (a lost print run).")
 @click.option("--duplex", is_flag=True, help="Start every statement on a new sheet for double-sided printing.")
@@ -156,7 +157,7 @@ def agreement_form(app: AppContext, number: str, out_file: Path) -> None:
 
 
 @click.command("check")
-@click.option("--year", type=click.IntRange(1900, 9999), required=True, help="The calendar year to check.")
+@click.option("--year", type=YEAR, required=True, help="The calendar year to check.")
 @click.option("--number", help="Check only this agreement (its transactienummer).")
 @click.option("--all", "all_rows", is_flag=True, help="List every agreement that ran in the year, not only those that differ.")
 @click.option("--json", "as_json", is_flag=True,

@@ -13,6 +13,7 @@ import click
 from sqlalchemy.orm import Session
 
 from anbi.context import AppContext
+from anbi.core.cli_options import YEAR
 from anbi.core.clock import parse_date, today
 from anbi.core.errors import InvalidInput, Problem
 
@@ -120,7 +121,7 @@ def grants_report(app: AppContext, reference: str, fmt: str, out: Path, from_tex
 
 
 @click.command("income")
-@click.option("--year", type=click.IntRange(1900, 2200), required=True, help="The financial (calendar) year.")
+@click.option("--year", type=YEAR, required=True, help="The financial (calendar) year.")
 @click.option("--format", "fmt", type=click.Choice(("json", "pdf", "xlsx")), required=True, help="The file format.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The file to write.")
 @click.pass_obj

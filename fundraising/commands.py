@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from anbi.context import AppContext
-from anbi.core.cli_options import euro_cents, option_value, print_json
+from anbi.core.cli_options import YEAR, euro_cents, option_value, print_json
 from anbi.core.clock import parse_date
 from anbi.core.errors import Problem
 from anbi.core.money import format_dutch, parse_money
@@ -233,7 +233,7 @@ def _print_json_list(items: Iterable[dict]) -> None:
               help="Print a JSON list: reference, donor_ref, date, amount, currency, method, campaign, fund, kind, "
                    "status, refunded, source.")
 @click.option("--donor", "donor_ref", help="Only this donor's (a merged ref finds the donor it was merged into).")
-@click.option("--year", type=int, help="Only donations received in this calendar year.")
+@click.option("--year", type=YEAR, help="Only donations received in this calendar year.")
 @click.option("--campaign", help="Only this campaign's (by code).")
 @click.pass_obj
 def donations_list(app: AppContext, as_json: bool, donor_ref: str | None, year: int | None, campaign: str | None) -> None:
@@ -446,7 +446,7 @@ JSON_LAPSED = "Print a JSON list: ref, name, postcode, email, last_gift_date, la
 
 
 @reports.command("lybunt")
-@click.option("--year", required=True, type=int, help="This year: donors who gave in the year before it but not in it.")
+@click.option("--year", required=True, type=YEAR, help="This year: donors who gave in the year before it but not in it.")
 @click.option("--json", "as_json", is_flag=True, help=JSON_LAPSED)
 @click.pass_obj
 def reports_lybunt(app: AppContext, year: int, as_json: bool) -> None:
@@ -458,7 +458,7 @@ def reports_lybunt(app: AppContext, year: int, as_json: bool) -> None:
 
 
 @reports.command("sybunt")
-@click.option("--year", required=True, type=int, help="This year: donors who gave in some year before it but not in it.")
+@click.option("--year", required=True, type=YEAR, help="This year: donors who gave in some year before it but not in it.")
 @click.option("--json", "as_json", is_flag=True, help=JSON_LAPSED)
 @click.pass_obj
 def reports_sybunt(app: AppContext, year: int, as_json: bool) -> None:
@@ -470,7 +470,7 @@ def reports_sybunt(app: AppContext, year: int, as_json: bool) -> None:
 
 
 @reports.command("retention")
-@click.option("--year", required=True, type=int, help="The year to compare with the year before it.")
+@click.option("--year", required=True, type=YEAR, help="The year to compare with the year before it.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON object: year, previous_year_donors, retained, lapsed, rate, donors, new, reactivated.")
 @click.pass_obj

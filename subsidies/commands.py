@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from anbi.context import AppContext
-from anbi.core.cli_options import euro_cents, option_value, print_json  # noqa: F401  (re-exported)
+from anbi.core.cli_options import YEAR, euro_cents, option_value, print_json  # noqa: F401  (re-exported)
 from anbi.core.clock import parse_date, today
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import format_dutch, parse_money
@@ -353,7 +353,7 @@ def funds_add(app: AppContext, code: str, name: str) -> None:
 
 
 @funds.command("report")
-@click.option("--year", type=click.IntRange(1900, 2200), required=True, help="The calendar year.")
+@click.option("--year", type=YEAR, required=True, help="The calendar year.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON list: code, name, opening, income, spending, closing.")
 @click.pass_obj

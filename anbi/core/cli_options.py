@@ -13,6 +13,10 @@ from anbi.core.money import MoneyError, parse_money
 
 T = TypeVar("T")
 
+# The calendar years a command may be asked about (`--year`): wide enough for any real
+# one, narrow enough that the dates a report counts from and to stay valid dates.
+YEAR = click.IntRange(1900, 2200)
+
 
 def print_json(document: Any) -> None:
     click.echo(json.dumps(document, ensure_ascii=False, indent=2))

@@ -223,3 +223,14 @@ def test_every_command_explains_itself(command):
     result = CliRunner().invoke(cli, [*command, "--help"])
     assert result.exit_code == 0
     assert "Usage: " in result.stdout and len(result.stdout.split()) > 15
+
+
+@pytest.mark.parametrize("command", [("reports", "lybunt"), ("reports", "sybunt"), ("reports", "retention"),
+                                     ("donations", "list")])
+@pytest.mark.parametrize("year", ["99999", "0", "-5"])
+def test_a_year_no_report_can_count_is_refused_naming_the_option(cli, command, year):
+    """These once ended in a Python traceback (no date has year 99999)."""
+    result = cli(*command, "--year", year)
+    assert result.exit_code == 2
+    assert "Invalid value for '--year'" in result.stderr and "1900<=x<=2200" in result.stderr
+    assert "Traceback" not in result.stderr
