@@ -18,6 +18,10 @@ KNOWN_CURRENCIES = frozenset({
     "CAD", "AUD", "NZD", "JPY", "CNY", "HKD", "SGD", "ZAR", "TRY", "INR", "BRL", "MXN",
 })
 _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
+# The largest amount a person may write: far above any gift, grant or budget, and
+# small enough that a total of 90,000 of them still fits the databases' 64-bit
+# integers (SQLite's SUM fails past them).
+MAX_CENTS = 10**14 - 1
 
 
 class MoneyError(ValueError):
@@ -160,6 +164,8 @@ def parse_money(text: str, *, currency: str = "EUR", allow_negative: bool = Fals
     if not _AMOUNT.match(s) or s[-1] in ".,":
         raise MoneyError(f"{text!r} is not an amount")
     cents = _parse_digits(s, original=str(text))
+    if cents > MAX_CENTS:
+        raise MoneyError(f"{text!r} is too large: an amount goes up to {format_dutch(MAX_CENTS, currency)}")
     if negative and cents:
         if not allow_negative:
             raise MoneyError(f"{text!r} is negative; a positive amount is required")

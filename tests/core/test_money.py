@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from anbi.core.money import (
+    MAX_CENTS,
     Money,
     MoneyError,
     cents_to_str,
@@ -104,6 +105,14 @@ def test_negative_is_read_when_allowed():
 def test_junk_and_sub_cent_are_refused(text, reason):
     with pytest.raises(MoneyError, match=reason):
         parse_money(text, allow_negative=True)
+
+
+@pytest.mark.parametrize("text", ["1000000000000", "99999999999999999999999", "-1.000.000.000.000,00"])
+def test_an_amount_past_what_the_database_can_sum_is_refused(text):
+    """Once an OverflowError from the database driver (`campaigns add --goal`)."""
+    with pytest.raises(MoneyError, match="is too large: an amount goes up to € 999.999.999.999,99"):
+        parse_money(text, allow_negative=True)
+    assert parse_money("999.999.999.999,99").cents == MAX_CENTS
 
 
 def test_none_is_refused():
