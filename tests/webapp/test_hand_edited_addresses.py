@@ -46,3 +46,9 @@ def test_an_unknown_address_is_a_page_for_a_person_and_json_for_a_program(sign_i
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
     assert "Pagina niet gevonden" in page_text(page.text)
     assert browser.get("/api/v1/donros").json() == {"detail": "Not Found"}
+
+
+def test_a_parameter_of_the_wrong_type_is_a_page_naming_it(sign_in):
+    page = sign_in("viewer").get("/donors", params={"page": "twee"})
+    assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
+    assert "Het verzoek is geweigerd: page:" in page_text(page.text)

@@ -7,7 +7,8 @@ security-header middleware, the static files, the error pages and the routers.""
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -33,13 +34,20 @@ def install(app: FastAPI, settings: Settings, *, host: str | None = None) -> Non
     async def _page_error(request: Request, exc: PageError):
         return error_page(request, exc)
 
+    # A person at a browser gets a page in their language; programs (the API, Stripe)
+    # keep FastAPI's JSON.
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
-        # A person at a browser gets a page in their language; programs (the API,
-        # Stripe) keep FastAPI's JSON.
         if request.url.path.startswith(NON_UI_PREFIXES):
             return await http_exception_handler(request, exc)
-        return error_page(request, page_error_for(exc))
+        return error_page(request, page_error_for(exc.status_code, str(exc.detail)))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError):
+        if request.url.path.startswith(NON_UI_PREFIXES):
+            return await request_validation_exception_handler(request, exc)
+        detail = "; ".join(f"{error['loc'][-1]}: {error['msg']}" for error in exc.errors())
+        return error_page(request, page_error_for(400, detail))
 
     for router in routers():
         app.include_router(router)

@@ -21,7 +21,6 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 from starlette.datastructures import MutableHeaders
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from anbi.core.clock import today, utcnow
@@ -157,13 +156,14 @@ class RequestRefused(PageError):
     title = "Request refused"
 
 
-def page_error_for(exc: StarletteHTTPException) -> PageError:
-    """The page for an HTTP error raised outside the pages' own checks: an unknown
-    address, or a request refused before a page ran (anbi.web.deps.storable_text)."""
-    if exc.status_code == 404:
+def page_error_for(status: int, detail: str) -> PageError:
+    """The page for an error raised outside the pages' own checks: an unknown address,
+    a parameter of the wrong type, or a request refused before a page ran
+    (anbi.web.deps.storable_text)."""
+    if status == 404:
         return PageNotFound("This page does not exist.")
-    error = RequestRefused("The request was refused: {detail}", detail=str(exc.detail))
-    error.status = exc.status_code
+    error = RequestRefused("The request was refused: {detail}", detail=detail)
+    error.status = status
     return error
 
 
