@@ -376,7 +376,8 @@ def donations_list(
     return _page(window[:limit], limit, offset, len(window) > limit)
 
 
-@router.get("/donations/{reference}", summary="One donation with its refunds and disputes", responses=NOT_FOUND)
+@router.get("/donations/{reference}", summary="One donation with its refunds and disputes", responses={
+    **NOT_FOUND, 409: _refusal("The reference exists for several sources: add ?source=")})
 def donations_show(reference: str, session: DbSession, principal: Annotated[Principal, Depends(require(roles.DONORS_READ))],
                    source: Annotated[Optional[str], Query(max_length=20)] = None) -> dict:
     query = select(Donation).where(Donation.reference == reference)
@@ -390,7 +391,8 @@ def donations_show(reference: str, session: DbSession, principal: Annotated[Prin
     return _donation_json(session, found[0])
 
 
-@router.post("/donations", status_code=201, summary="Record a donation (source api)", responses=REFUSED_BODY)
+@router.post("/donations", status_code=201, summary="Record a donation (source api)", responses={
+    **REFUSED_BODY, 200: {"description": "The same request again: the donation already booked"}})
 def donations_create(body: DonationCreate, response: Response, session: DbSession,
                      principal: Annotated[Principal, Depends(require(roles.DONORS_WRITE))]) -> dict:
     """Booked with source `api` and your `reference` as its key: the same request

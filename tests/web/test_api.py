@@ -146,6 +146,8 @@ def test_the_schema_lists_every_answer_an_endpoint_gives(web_client):
         assert "404" in answers[method, path], (method, path)
     for path in ["/api/v1/donors", "/api/v1/donations", "/api/v1/campaigns"]:
         assert {"409", "413", "422"} <= answers["post", path], path
+    assert "409" in answers["get", "/api/v1/donations/{reference}"]  # a reference of several sources
+    assert "200" in answers["post", "/api/v1/donations"]  # a replay
 
 
 def test_create_donor_through_the_importer_rules(web_client, api_token, engine):
