@@ -31,6 +31,8 @@ from fundraising.lookups import by_key, resolve_donor_refs
 from fundraising.models import AGREEMENT_END_REASONS, PeriodicAgreement
 
 MINIMUM_YEARS = 5  # art. 6.38(1) Wet IB: five or more years, or until death
+# A longer term is a typing error: an agreement for life leaves `years` empty.
+MAXIMUM_YEARS = 99
 COLUMNS_REQUIRED = ("number",)
 COLUMNS_OPTIONAL = ("donor_ref", "annual_amount", "start_date", "years", "signed_on", "end_date", "end_reason")
 NUMBER_PREFIX = "PG"
@@ -78,6 +80,8 @@ def check_agreement(terms: AgreementTerms, *, line: int | None = None) -> list[P
         bad("signed_on", "is required")
     if terms.years is not None and terms.years < MINIMUM_YEARS:
         bad("years", f"a periodic gift runs at least {MINIMUM_YEARS} years (empty means indefinite, until death)")
+    elif terms.years is not None and terms.years > MAXIMUM_YEARS:
+        bad("years", f"{terms.years} years is longer than a life: leave years empty for an agreement until death")
     if terms.signed_on and terms.start_date and terms.signed_on > terms.start_date:
         bad("signed_on", f"{terms.signed_on.isoformat()} is after the start date {terms.start_date.isoformat()}: "
                          "the agreement must be signed before the first payment")

@@ -31,15 +31,26 @@ _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DUTCH = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$")
 
 
+# The years a date may fall in. Outside them a date is a typing error or another
+# system's "no end" (9999-12-31, which here is an empty cell); and a term or period
+# counted from one would run past the last date there is.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+
+
 def parse_date(text: str) -> dt.date:
-    """Accept `2025-03-01` and `01-03-2025` (day first, as Dutch people write)."""
+    """Accept `2025-03-01` and `01-03-2025` (day first, as Dutch people write), in
+    the years FIRST_YEAR to LAST_YEAR."""
     s = (text or "").strip()
+    date = None
     try:
         if _ISO.match(s):
-            return dt.date.fromisoformat(s)
-        m = _DUTCH.match(s)
-        if m:
-            return dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+            date = dt.date.fromisoformat(s)
+        elif m := _DUTCH.match(s):
+            date = dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
     except ValueError:
         pass
-    raise ValueError(f"{text!r} is not a date (use 2025-03-01 or 01-03-2025)")
+    if date is None:
+        raise ValueError(f"{text!r} is not a date (use 2025-03-01 or 01-03-2025)")
+    if not FIRST_YEAR <= date.year <= LAST_YEAR:
+        raise ValueError(f"{text!r} is outside the years {FIRST_YEAR} to {LAST_YEAR} (leave an open end empty)")
+    return date
