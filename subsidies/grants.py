@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from anbi.core import audit
 from anbi.core.clock import parse_date
+from anbi.core.csvfile import MAX_WHOLE
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import MoneyError, cents_to_str, parse_money
 from fundraising.models import Fund
@@ -258,11 +259,15 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(path, f"{value!r} is not a whole number")
             return None
-        if value < minimum or (maximum is not None and value > maximum):
-            upper = f" and at most {maximum}" if maximum is not None else ""
-            self.fail(path, f"must be at least {minimum}{upper}")
-            return None
-        return value
+        if maximum is not None and not minimum <= value <= maximum:
+            self.fail(path, f"must be at least {minimum} and at most {maximum}")
+        elif value < minimum:
+            self.fail(path, f"must be at least {minimum}")
+        elif value > MAX_WHOLE:
+            self.fail(path, f"{value} is too large")
+        else:
+            return value
+        return None
 
     def boolean(self, table: dict, key: str, path: str) -> bool | None:
         if key not in table:

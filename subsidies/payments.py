@@ -94,13 +94,6 @@ class OutputFacts:
     value: int
 
 
-def _whole_number(text: str) -> int:
-    try:
-        return int(text.strip())
-    except ValueError:
-        raise ValueError(f"{text!r} is not a whole number") from None
-
-
 def import_outputs(session: Session, path, *, source: str = "import") -> ImportResult:
     """`anbi grants outputs import FILE`: counts towards a grant's indicators. A
     negative value corrects an earlier count."""
@@ -119,7 +112,7 @@ def import_outputs(session: Session, path, *, source: str = "import") -> ImportR
         grant_code = parser.text("grant", required=True)
         indicator_code = parser.text("indicator", required=True)
         achieved_on = parser.date("date", required=True)
-        value = parser.convert("value", _whole_number, required=True)
+        value = parser.integer("value", required=True)
         grant_id = grants.get(grant_code) if grant_code else None
         if grant_code and grant_id is None:
             parser.fail("grant", f"no grant {grant_code!r}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,10 @@ from anbi.core.text import control_character
 T = TypeVar("T")
 
 TRUE_WORDS = {"yes", "ja", "true", "1", "y", "j", "waar"}
+# The largest whole number a file may give (a count, a year, a term): far above any
+# real one, and within every integer column.
+MAX_WHOLE = 10**12
+_WHOLE = re.compile(r"-?[0-9]+")
 FALSE_WORDS = {"no", "nee", "false", "0", "n", "onwaar"}
 
 
@@ -199,10 +204,12 @@ class RowParser:
 
     def integer(self, column: str, *, required: bool = False, minimum: int | None = None) -> int | None:
         def convert(value: str) -> int:
-            try:
-                number = int(value)
-            except ValueError:
-                raise ValueError(f"{value!r} is not a whole number") from None
+            # Python's int() also reads "1_000" and other scripts' digits; a file means neither.
+            if not _WHOLE.fullmatch(value):
+                raise ValueError(f"{value!r} is not a whole number")
+            number = int(value)
+            if abs(number) > MAX_WHOLE:
+                raise ValueError(f"{value!r} is too large")
             if minimum is not None and number < minimum:
                 raise ValueError(f"must be at least {minimum}")
             return number

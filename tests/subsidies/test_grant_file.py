@@ -99,6 +99,8 @@ def test_each_missing_required_field_is_named(field):
         ('indirect_base = "overhead"', "indirect_base", "not one of direct, staff, none"),
         ("hours_per_year = 0", "hours_per_year", "at least 1"),
         ('hours_per_year = "1720"', "hours_per_year", "not a whole number"),
+        ("[[indicators]]\ncode = \"visits\"\nname = \"Bezoeken\"\ntarget = 111111111111111111",
+         "indicators[1].target", "is too large"),
         ('accountability = "some"', "accountability", "not one of none, activities, full"),
         ("restricted = false\nfund = \"X\"", "fund", "an unrestricted grant feeds no earmarked fund"),
         ('status = "running"', "status", "not one of applied, awarded"),

@@ -76,11 +76,15 @@ def test_payments_and_outputs_for_unknown_grants_or_indicators_write_nothing(ses
             "O1,G1,clients,2025-01-01,3\n"
             "O2,G1,visits,2025-01-01,3\n"
             "O3,NOPE,clients,2025-01-01,3\n"
-            "O4,G1,clients,2025-01-01,2.5\n")))
+            "O4,G1,clients,2025-01-01,2.5\n"
+            "O5,G1,clients,2025-01-01,111111111111111111111111111111\n"  # once a database error
+            "O6,G1,clients,2025-01-01,1_000\n")))
     assert [(p.line, p.field, p.reason) for p in caught.value.problems] == [
         (3, "indicator", "grant G1 has no indicator 'visits' (its indicators: clients)"),
         (4, "grant", "no grant 'NOPE'"),
         (5, "value", "'2.5' is not a whole number"),
+        (6, "value", "'111111111111111111111111111111' is too large"),
+        (7, "value", "'1_000' is not a whole number"),
     ]
     assert session.scalar(select(func.count()).select_from(GrantPayment)) == 0
     assert session.scalar(select(func.count()).select_from(Output)) == 0
