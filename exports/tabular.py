@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from anbi.core.clock import FIRST_YEAR, LAST_YEAR
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import cents_to_str, format_dutch_number
 from anbi.core.progress import progress
@@ -217,7 +218,7 @@ def check(exporter_name: str, fmt: str, filters: Filters, session: Session) -> E
             problems.append(Problem(None, "--campaign", f"applies to donors and donations, not {exporter.name}"))
         elif session.scalar(select(Campaign.id).where(Campaign.code == filters.campaign)) is None:
             problems.append(Problem(None, "--campaign", f"campaign {filters.campaign!r} does not exist"))
-    if filters.year is not None and not 1900 <= filters.year <= 2999:
+    if filters.year is not None and not FIRST_YEAR <= filters.year <= LAST_YEAR:
         problems.append(Problem(None, "--year", f"{filters.year} is not a year"))
     if problems:
         raise InvalidInput(problems, f"anbi export {exporter_name}")

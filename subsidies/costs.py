@@ -21,6 +21,7 @@ from decimal import Decimal
 from sqlalchemy import and_, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from anbi.core.clock import FIRST_YEAR, LAST_YEAR
 from anbi.core.csvfile import CsvRow, RowParser, check_unique, read_csv
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import MoneyError, cents_to_str, parse_money
@@ -350,8 +351,8 @@ def import_staff(session: Session, path) -> ImportResult:
     for row in progress(csv.rows, label="Checking staff costs"):
         parser = RowParser(row, problems)
         employee = parser.text("employee", required=True, max_length=50)
-        year = parser.integer("year", required=True, minimum=1900)
-        if year is not None and year > 2200:
+        year = parser.integer("year", required=True, minimum=FIRST_YEAR)
+        if year is not None and year > LAST_YEAR:
             parser.fail("year", f"{year} is not a plausible year")
             year = None
         annual = parse_amount(parser, "annual_cost", allow_negative=False)

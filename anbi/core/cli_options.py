@@ -8,14 +8,14 @@ from typing import Any, TypeVar
 
 import click
 
+from anbi.core.clock import FIRST_YEAR, LAST_YEAR
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import MoneyError, parse_money
 
 T = TypeVar("T")
 
-# The calendar years a command may be asked about (`--year`): wide enough for any real
-# one, narrow enough that the dates a report counts from and to stay valid dates.
-YEAR = click.IntRange(1900, 2200)
+# The calendar years a command may be asked about (`--year`): those a date may fall in.
+YEAR = click.IntRange(FIRST_YEAR, LAST_YEAR)
 
 
 def print_json(document: Any) -> None:

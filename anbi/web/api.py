@@ -23,7 +23,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from sqlalchemy import func, or_, select
 
 from anbi.core import roles
-from anbi.core.clock import parse_date
+from anbi.core.clock import FIRST_YEAR, LAST_YEAR, parse_date
 from anbi.core.csvfile import CsvRow
 from anbi.core.errors import Conflict, InvalidInput, NotFound, Problem
 from anbi.core.money import MoneyError, cents_to_str, parse_money
@@ -356,7 +356,7 @@ def donations_list(
     limit: Limit = 50,
     offset: Offset = 0,
     donor: Annotated[Optional[str], Query(max_length=64, description="Donor ref (a merged ref finds the survivor)")] = None,
-    year: Annotated[Optional[int], Query(ge=1900, le=2999)] = None,
+    year: Annotated[Optional[int], Query(ge=FIRST_YEAR, le=LAST_YEAR)] = None,
     campaign: Annotated[Optional[str], Query(max_length=50)] = None,
     status: Optional[Literal[DONATION_STATUSES]] = None,  # type: ignore[valid-type]
     method: Optional[Literal[METHODS]] = None,  # type: ignore[valid-type]

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from anbi.core.clock import today, utcnow
+from anbi.core.clock import FIRST_YEAR, LAST_YEAR, today, utcnow
 from anbi.core.money import format_dutch, parse_money
 from anbi.core.roles import allowed
 from anbi.web.app import get_session
@@ -181,9 +181,9 @@ def language(request: Request) -> str:
     return pick_language(web_state(request).language)
 
 
-# The years a page may be asked for: anything else (a typo, a hand-edited address)
-# shows the current year rather than an error.
-YEARS = range(1900, 2201)
+# The years a page may be asked for (those a date may fall in): anything else (a
+# typo, a hand-edited address) shows the current year rather than an error.
+YEARS = range(FIRST_YEAR, LAST_YEAR + 1)
 
 
 def year_asked(request: Request) -> int:

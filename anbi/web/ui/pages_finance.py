@@ -19,7 +19,7 @@ from anbi.core.errors import NotFound
 from anbi.core.roles import FINANCE_READ
 from anbi.web import charts
 from anbi.web.i18n import translate
-from anbi.web.ui.common import DB, PageNotFound, Staff, language, render, staff, ui_router, year_asked
+from anbi.web.ui.common import DB, YEARS, PageNotFound, Staff, language, render, staff, ui_router, year_asked
 
 router = ui_router()
 
@@ -128,7 +128,7 @@ def income_download(request: Request, year: int, fmt: str, person: Staff = Depen
     from exports.income_statement import write
     from subsidies.income import income_statement
 
-    if fmt not in REPORT_TYPES or not 1900 <= year <= 2200:
+    if fmt not in REPORT_TYPES or year not in YEARS:
         raise PageNotFound("This page does not exist.")
     current, previous = income_statement(db, year)
     with tempfile.TemporaryDirectory(prefix="anbi-report-") as folder:
