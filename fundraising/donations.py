@@ -20,6 +20,8 @@ never commit."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -27,7 +29,7 @@ from typing import Any, Protocol
 from sqlalchemy import BigInteger, ColumnElement, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
-from anbi.core.db import insert_new_rows, utcnow
+from anbi.core.db import insert_new_rows, one_of, utcnow
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import format_dutch
 from donors.models import Donor
@@ -332,23 +334,35 @@ def book_donations(session: Session, rows: list[dict[str, Any]]) -> list[tuple[i
     the second finds the first."""
     written = insert_new_rows(session, Donation.__table__, ("source", "reference"), rows, ("id", "source", "reference"))
     new = {(source, reference): row_id for row_id, source, reference in written}
+    # The rows that were there already (a replay, or a key given twice: the first of
+    # them was written here), read with one query for all of them.
+    given = Counter((row["source"], row["reference"]) for row in rows)
+    before = [row for row in rows if (key := (row["source"], row["reference"])) not in new or given[key] > 1]
+    existing = {}
+    if before:
+        found = session.execute(_money_of(session.get_bind().dialect.name), {
+            "sources": sorted({r["source"] for r in before}), "references": [r["reference"] for r in before]})
+        existing = {(e.source, e.reference): e for e in found}
     booked: list[tuple[int, bool]] = []
     for row in rows:
-        row_id = new.pop((row["source"], row["reference"]), None)
+        key = (row["source"], row["reference"])
+        row_id = new.pop(key, None)
         if row_id is not None:
             booked.append((row_id, True))
             continue
-        existing = session.execute(_MONEY_OF, {"source": row["source"], "reference": row["reference"]}).one()
-        differences = money_differences(existing, DonationFacts(**{f: row[f] for f in DonationFacts.__dataclass_fields__}))
+        differences = money_differences(existing[key], DonationFacts(**{f: row[f] for f in DonationFacts.__dataclass_fields__}))
         if differences:
             raise DonationConflict(row["source"], row["reference"], differences)
-        booked.append((existing.id, False))
+        booked.append((existing[key].id, False))
     return booked
 
 
-_MONEY_OF = select(Donation.__table__.c.id, *(Donation.__table__.c[field] for field in MONEY_FIELDS)).where(
-    Donation.__table__.c.source == bindparam("source"), Donation.__table__.c.reference == bindparam("reference")
-)
+@functools.cache
+def _money_of(dialect: str):
+    table = Donation.__table__
+    return select(table.c.id, table.c.source, table.c.reference, *(table.c[field] for field in MONEY_FIELDS)).where(
+        # Both columns, so that the (source, reference) key's index finds them.
+        one_of(table.c.source, "sources", dialect), one_of(table.c.reference, "references", dialect))
 
 
 def _id(row: Any) -> int | None:

@@ -24,11 +24,11 @@ from anbi.core.text import control_character
 T = TypeVar("T")
 
 TRUE_WORDS = {"yes", "ja", "true", "1", "y", "j", "waar"}
+FALSE_WORDS = {"no", "nee", "false", "0", "n", "onwaar"}
 # The largest whole number a file may give (a count, a year, a term): far above any
 # real one, and within every integer column.
 MAX_WHOLE = 10**12
 _WHOLE = re.compile(r"-?[0-9]+")
-FALSE_WORDS = {"no", "nee", "false", "0", "n", "onwaar"}
 
 
 @dataclass(frozen=True)

@@ -137,10 +137,10 @@ def _survivor(session: Session, donor: Donor) -> Donor:
 def _customer_donors(dialect: str):
     """The donors some customer ids were seen with, in one query: for each customer,
     the donor ids of their donations (rank 1; rank 0 for a gift without one) and
-    recurring gifts (rank 2), in the order made, and of the donor we made for them (`STRIPE-<customer id>`, rank 3),
-    each row keyed by the customer id or that ref. Built once per dialect: every batch
-    of payments asks it."""
-    seen = union_all(
+    recurring gifts (rank 2), in the order made, and of the donor we made for them
+    (`STRIPE-<customer id>`, rank 3), each row keyed by the customer id or that ref.
+    Built once per dialect: every batch of payments asks it."""
+    return union_all(
         # Every gift of the customer with a donor, the first picked out by the caller:
         # the customer index finds them however large the table (a few per customer),
         # where grouping and joining back depends on the planner knowing the table.
@@ -153,7 +153,6 @@ def _customer_donors(dialect: str):
         .where(one_of(RecurringGift.stripe_customer_id, "customers", dialect)),
         select(Donor.ref, Donor.id, literal(3), Donor.id).where(one_of(Donor.ref, "refs", dialect)),
     )
-    return seen
 
 
 @functools.cache
