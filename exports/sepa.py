@@ -11,7 +11,6 @@ writes it to disk, so a file we hand to the bank is never one it would refuse.
 """
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
@@ -22,6 +21,7 @@ from pathlib import Path
 from lxml import etree
 
 from anbi.core import identifiers
+from anbi.core.calendar import add_months
 from anbi.core.errors import ConfigurationError, Conflict, InvalidInput, Problem
 from anbi.core.money import cents_to_str
 
@@ -143,13 +143,6 @@ def period_start(day: dt.date, interval: str) -> dt.date:
 def period_end(day: dt.date, interval: str) -> dt.date:
     """The last day of the period containing `day`."""
     return add_months(period_start(day, interval), INTERVAL_MONTHS[interval]) - dt.timedelta(days=1)
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """Same day `months` later, clipped to the month's end (31 Jan + 1 = 28/29 Feb)."""
-    year, month0 = divmod(day.year * 12 + day.month - 1 + months, 12)
-    last = calendar.monthrange(year, month0 + 1)[1]
-    return dt.date(year, month0 + 1, min(day.day, last))
 
 
 # --------------------------------------------------------------------------- rules

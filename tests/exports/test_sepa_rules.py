@@ -76,12 +76,6 @@ def test_periods(day, interval, start, end):
     assert sepa.period_end(day, interval) == end
 
 
-def test_add_months_clips_to_month_end():
-    assert sepa.add_months(D(2024, 1, 31), 1) == D(2024, 2, 29)
-    assert sepa.add_months(D(2023, 1, 31), 1) == D(2023, 2, 28)
-    assert sepa.add_months(D(2021, 3, 1), 36) == D(2024, 3, 1)
-
-
 # --- the decision -----------------------------------------------------------------------
 
 def mandate(**fields) -> sepa.MandateFacts:
