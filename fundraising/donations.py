@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, ColumnElement, bindparam, cast, func, select
+from sqlalchemy import BigInteger, ColumnElement, bindparam, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from anbi.core.db import insert_new_rows, one_of, utcnow
@@ -48,6 +48,7 @@ from fundraising.models import (
     PeriodicAgreement,
     RecurringGift,
 )
+from fundraising.models_ledger import SepaCollection
 
 # A donation is created for money that moved or was initiated (DESIGN.md, Payments
 # that happen): paid, or pending (a direct debit not yet on a statement), or failed
@@ -457,6 +458,8 @@ def record_adjustment(
     )
     session.add(adjustment)
     donation.status = status
+    if status == "failed":
+        _collection_failed(session, donation)
     session.flush()
     return adjustment, True
 
@@ -469,8 +472,17 @@ def mark_failed(session: Session, donation: Donation, *, reason: str | None = No
     donation.status = "failed"
     if reason:
         donation.flag = add_flag(donation.flag, f"failed: {reason}")
+    _collection_failed(session, donation)
     session.flush()
     return donation
+
+
+def _collection_failed(session: Session, donation: Donation) -> None:
+    """A SEPA collection that failed no longer holds its period: the next batch may
+    collect it again (the unique index on sepa_collections counts presented ones only)."""
+    if donation.method == "sepa_debit" and donation.id is not None:
+        session.execute(update(SepaCollection).where(
+            SepaCollection.donation_id == donation.id, SepaCollection.status == "presented").values(status="failed"))
 
 
 def confirm_paid(session: Session, donation: Donation, *, received_on: dt.date) -> Donation:
