@@ -8,7 +8,8 @@ the same key with a different amount is refused, and a correction is a new row
 (DESIGN.md, Idempotency; Refunds).
 
 How much was taken back, and the donation's status, are derived from its adjustment
-rows. Each adjustment stores `taken_back_cents`: the part of its amount that counts,
+rows; a SEPA collection that fails gives up its period (`sepa_collections.status`),
+so the next batch may collect it again. Each adjustment stores `taken_back_cents`: the part of its amount that counts,
 capped, in the order the rows are recorded, at what was left of the donation — so a
 refund larger than what is left is kept as the source reported it, flagged on the
 donation, and never drives the donation's net below zero. Reports therefore just
