@@ -72,7 +72,7 @@ from fundraising.donations import (
 from fundraising.lookups import chunks, resolve_donor_refs
 from fundraising.models import Campaign, Donation, Mandate, PeriodicAgreement, RecurringGift
 from fundraising.models_ledger import BankLine, BankStatement, SepaCollection, StripePayout
-from fundraising.recurring import record_paid, record_return
+from fundraising.recurring import ended_on, record_paid, record_return
 from fundraising.return_reasons import DEFAULT_MAX_FAILURES, END, RULES, rule_for
 
 SOURCE = "bank"
@@ -616,7 +616,7 @@ def _debtor_deceased(session: Session, donation: Donation, line: bank.StatementL
     for gift in session.scalars(select(RecurringGift).where(
             RecurringGift.donor_id == donor.id, RecurringGift.status != "cancelled")):
         gift.status = "cancelled"
-        gift.end_date = gift.end_date if gift.end_date and gift.end_date < day else day
+        gift.end_date = ended_on(gift, day)
         gift.status_reason = f"ended: MD07 (debtor deceased) reported by the bank on {day.isoformat()}"
         done.append(f"recurring gift {gift.reference} cancelled")
     for mandate in session.scalars(select(Mandate).where(Mandate.donor_id == donor.id, Mandate.status == "active")):

@@ -31,6 +31,17 @@ def _amount(text: str) -> int:
     return euro_cents(text, "campaigns")
 
 
+def _kept(kept: list[Problem]) -> str:
+    return f", {len(kept)} kept as they were" if kept else ""
+
+
+def _kept_lines(kept: list[Problem]) -> None:
+    if kept:
+        click.echo("kept as they were:")
+        for item in kept:
+            click.echo(f"  {item}")
+
+
 def _warnings(warnings: list[Problem]) -> None:
     if warnings:
         click.echo(_count(len(warnings), "warning") + ":")
@@ -266,24 +277,34 @@ def recurring() -> None:
 @recurring.command("import")
 @click.argument("file", type=FILE)
 @DRY_RUN
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the summary as JSON: created, updated, unchanged, funds_created, warnings, kept, dry_run.")
 @click.pass_obj
-def recurring_import(app: AppContext, file: Path, dry_run: bool) -> None:
+def recurring_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -> None:
     """Import recurring gifts from a CSV file, keyed by `reference`.
 
     Columns: reference (required); for a new gift also donor_ref, amount, interval
     (monthly, quarterly, yearly), method (sepa_debit, stripe) and start_date;
     optional end_date, mandate_id (required for sepa_debit: a mandate of the same
     donor), campaign, fund, agreement (the donor's periodic gift agreement).
-    Re-importing updates; an empty cell leaves the field as it is. No instalment is
-    created in advance: donations are booked when the money moves."""
+    Re-importing updates; an empty cell leaves the field as it is. History does not
+    move back: a cancelled gift (stopped, or ended by the bank's MD07) stays
+    cancelled with its end date, whatever the file says, and the summary lists what
+    was kept. No instalment is created in advance: donations are booked when the
+    money moves."""
     from fundraising.recurring import import_recurring
 
     with app.session() as session:
         summary = import_recurring(session, file, actor=app.actor, dry_run=dry_run)
-    click.echo(f"{file.name}: {summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged{_dry(dry_run)}")
+    if as_json:
+        _print_json({**summary.as_json(), "dry_run": dry_run})
+        return
+    click.echo(f"{file.name}: {summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged"
+               f"{_kept(summary.kept)}{_dry(dry_run)}")
     if summary.funds_created:
         click.echo(f"new funds: {', '.join(summary.funds_created)}")
     _warnings(summary.warnings)
+    _kept_lines(summary.kept)
 
 
 @recurring.command("list")
@@ -385,19 +406,28 @@ def mandates() -> None:
 @mandates.command("import")
 @click.argument("file", type=FILE)
 @DRY_RUN
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON: created, updated, unchanged, kept, dry_run.")
 @click.pass_obj
-def mandates_import(app: AppContext, file: Path, dry_run: bool) -> None:
+def mandates_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -> None:
     """Import mandates from a CSV file, keyed by `mandate_id` (at most 35 characters).
 
     Columns: mandate_id (required); for a new mandate also donor_ref, iban (checked)
     and signed_on; optional bic, signed_place, status (active, revoked),
     last_collected_on (for mandates moved from another system). Re-importing
-    updates; an empty cell leaves the field as it is."""
+    updates; an empty cell leaves the field as it is. History does not move back: a
+    last_collected_on earlier than the one known (bank statements move it forward)
+    is kept, and a revoked or expired mandate is not made active again; the summary
+    lists what was kept."""
     from fundraising.mandates import import_mandates
 
     with app.session() as session:
         summary = import_mandates(session, file, actor=app.actor, dry_run=dry_run)
-    click.echo(f"{file.name}: {summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged{_dry(dry_run)}")
+    if as_json:
+        _print_json({**summary.as_json(), "dry_run": dry_run})
+        return
+    click.echo(f"{file.name}: {summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged"
+               f"{_kept(summary.kept)}{_dry(dry_run)}")
+    _kept_lines(summary.kept)
 
 
 @mandates.command("list")

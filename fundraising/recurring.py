@@ -56,12 +56,27 @@ COLUMNS_OPTIONAL = (
 
 def status_on_import(end_date: dt.date | None, current: str | None, on: dt.date) -> str:
     """A commitment whose end date has passed is cancelled; otherwise it keeps its
-    status (a new one is active)."""
-    if end_date is not None and end_date < on:
+    status (a new one is active). A cancelled gift stays cancelled: an import never
+    revives what was ended (by the donor, a person, or the bank's MD07)."""
+    if current == "cancelled" or (end_date is not None and end_date < on):
         return "cancelled"
-    if current in (None, "cancelled"):
-        return "active"
-    return current
+    return current or "active"
+
+
+def kept_on_import(status: str, end_date: dt.date | None, status_reason: str | None, reference: str,
+                   given_end_date: dt.date | None, on: dt.date) -> tuple[str, str] | None:
+    """What an import keeps of an ended gift, as (field, why), or None: a file that
+    would give a cancelled gift another end date, or run it again (no end date, or
+    one still ahead), changes neither."""
+    if status != "cancelled":
+        return None
+    ended = f"recurring gift {reference} was cancelled" + (f" on {end_date.isoformat()}" if end_date else "")
+    ended += f" ({status_reason})" if status_reason else ""
+    if given_end_date is not None and given_end_date != end_date:
+        return "end_date", f"kept {end_date.isoformat() if end_date else 'no end date'}: {ended}; an import does not change an ended gift"
+    if given_end_date is None or given_end_date >= on:
+        return "status", f"kept cancelled: {ended}; an import does not revive an ended gift (a new commitment is a new reference)"
+    return None
 
 
 @dataclass
@@ -71,17 +86,25 @@ class RecurringImportSummary:
     unchanged: int = 0
     funds_created: list[str] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    kept: list[Problem] = field(default_factory=list)   # what the import kept as it was, and why
+
+    def as_json(self) -> dict:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+                "funds_created": self.funds_created, "warnings": [w.as_dict() for w in self.warnings],
+                "kept": [k.as_dict() for k in self.kept]}
 
 
 def import_recurring(session: Session, source: str | Path | bytes, *, actor: str, dry_run: bool = False,
                      name: str | None = None, on: dt.date | None = None) -> RecurringImportSummary:
     """Import the recurring gifts file (DESIGN.md, Import files), keyed by `reference`
     (source "import"). A SEPA gift names a mandate of the same donor; an agreement, if
-    named, must be the donor's. Re-importing updates; empty cells leave fields."""
+    named, must be the donor's. Re-importing updates; empty cells leave fields; a
+    cancelled gift keeps its status and end date (`kept_on_import`, listed in `kept`)."""
     on = on or today()
     csv = read_csv(source, required=COLUMNS_REQUIRED, optional=COLUMNS_OPTIONAL, name=name)
     problems: list[Problem] = []
     warnings: list[Problem] = []
+    kept: list[Problem] = []
     check_unique(csv.rows, "reference", problems)
     column = lambda key: (r.values.get(key, "") for r in csv.rows)  # noqa: E731
     existing = by_reference(session, RecurringGift, SOURCE, column("reference"))
@@ -116,6 +139,11 @@ def import_recurring(session: Session, source: str | Path | bytes, *, actor: str
         donor_id = donor.id if donor is not None else (current.donor_id if current is not None else None)
         method = method or (current.method if current is not None else None)
         start_date = start_date or (current.start_date if current is not None else None)
+        if current is not None:
+            held = kept_on_import(current.status, current.end_date, current.status_reason, current.reference, end_date, on)
+            if held is not None:
+                kept.append(Problem(row.line, *held))
+                end_date = current.end_date
         end_date = end_date or (current.end_date if current is not None else None)
         if start_date and end_date and end_date < start_date:
             cells.fail("end_date", "is before the start date")
@@ -168,7 +196,7 @@ def import_recurring(session: Session, source: str | Path | bytes, *, actor: str
     if problems:
         raise InvalidInput(problems, csv.name)
 
-    summary = RecurringImportSummary(warnings=warnings)
+    summary = RecurringImportSummary(warnings=warnings, kept=kept)
     new_funds = sorted({plan["fund_code"] for _, plan in plans if plan["fund_code"] and plan["fund_code"] not in funds})
     summary.funds_created = new_funds
     if not dry_run:
@@ -277,7 +305,7 @@ def record_return(session: Session, gift: RecurringGift, *, code: str | None, re
                            status_reason=gift.status_reason, refund=refund, max_failures=max_failures, on=on)
     gift.status, gift.failed_attempts, gift.status_reason = outcome.status, outcome.failed_attempts, outcome.status_reason
     if gift.status == "cancelled" and before != "cancelled":
-        gift.end_date = _ended_on(gift, on)
+        gift.end_date = ended_on(gift, on)
     mandate = gift.mandate
     if outcome.revoke_mandate and mandate is not None and mandate.status == "active":
         mandate.status = "revoked"
@@ -376,13 +404,13 @@ def change_gift(session: Session, reference: str, wanted: str, *, actor: str, on
     if wanted == "resume":
         gift.failed_attempts = 0
     if wanted == "stop":
-        gift.end_date = _ended_on(gift, on)
+        gift.end_date = ended_on(gift, on)
     _audit(session, gift, actor, before, reason=reason)
     session.flush()
     return gift
 
 
-def _ended_on(gift: RecurringGift, on: dt.date) -> dt.date:
+def ended_on(gift: RecurringGift, on: dt.date) -> dt.date:
     """The end date of a gift stopped on `on`: an earlier planned end stays, and a gift
     that had not started yet ends on its start date (never before it)."""
     end = gift.end_date if gift.end_date is not None and gift.end_date < on else on
