@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 from anbi.core import audit
 from anbi.core.money import cents_to_str
 from fundraising.models import Donation, Fund
-from subsidies.income import cumulative_recognised, donation_income, grant_income_inputs
+from fundraising.income import income_by_fund
+from subsidies.income import cumulative_recognised, grant_income_inputs
 from subsidies.models import Expense, GrantPayment
 from subsidies.report import sum_int
 
@@ -106,10 +107,10 @@ def fund_movements(session: Session, year: int) -> list[FundMovements]:
 
     # Earmarked donations (whole payments, net of what was taken back), by year.
     first_year = _first_year(session) or year
-    for donation_year, by_fund in donation_income(session, min(first_year, year), year, by_fund=True).items():
-        for fund_id, (gift, goods) in by_fund.items():
+    for donation_year, by_fund in income_by_fund(session, min(first_year, year), year).items():
+        for fund_id, cents in by_fund.items():
             target = income if donation_year == year else income_before
-            target[fund_id] += gift + goods
+            target[fund_id] += cents
 
     # Costs charged to a fund.
     before = case((Expense.spent_on < start, Expense.amount_cents), else_=0)

@@ -1,4 +1,5 @@
-"""RJ 650 categories and subsidy income recognition, without a database."""
+"""Subsidy income recognition and the statement's arithmetic, without a database
+(which line a gift takes: tests/fundraising/test_income.py)."""
 import datetime as dt
 from decimal import Decimal
 
@@ -10,49 +11,12 @@ from subsidies.income import (
     GrantIncomeInputs,
     Statement,
     build_statements,
-    consideration_part,
     cumulative_recognised,
-    donor_category,
     recognised_in_year,
     regular_contribution_cumulative,
-    taken_back_consideration,
 )
 
 D = dt.date
-
-
-@pytest.mark.parametrize(
-    ("kind", "organisation_type", "category"),
-    [
-        (None, None, "private_individuals"),              # anonymous
-        ("person", None, "private_individuals"),
-        ("organisation", None, "companies"),              # company by default
-        ("organisation", "company", "companies"),
-        ("organisation", "foundation", "other_nonprofits"),   # vermogensfondsen count as other non-profits
-        ("organisation", "other_nonprofit", "other_nonprofits"),
-        ("organisation", "related_nonprofit", "related_nonprofits"),
-    ],
-)
-def test_donor_category(kind, organisation_type, category):
-    assert donor_category(kind, organisation_type) == category
-
-
-@pytest.mark.parametrize(
-    ("kind", "amount", "consideration", "part"),
-    [("gift", 10_000, 0, 0), ("gift", 15_000, 6_000, 6_000), ("lottery", 2_500, 0, 2_500), ("purchase", 3_000, 0, 3_000),
-     ("purchase", 3_000, 1_000, 1_000)],
-)
-def test_consideration_part(kind, amount, consideration, part):
-    assert consideration_part(kind, amount, consideration) == part
-
-
-@pytest.mark.parametrize(
-    ("taken", "amount", "consideration", "part"),
-    [(5_000, 15_000, 6_000, 2_000), (1, 3, 1, 0), (1, 2, 1, 1), (3, 6, 1, 1), (100, 100, 0, 0), (0, 0, 0, 0)],
-)
-def test_a_refund_takes_back_consideration_in_proportion_half_up(taken, amount, consideration, part):
-    # 1 × 1/3 = 0,33 → 0; 1 × 1/2 = 0,5 → 1; 3 × 1/6 = 0,5 → 1
-    assert taken_back_consideration(taken, amount, consideration) == part
 
 
 @pytest.mark.parametrize(
@@ -102,7 +66,8 @@ def test_project_income_is_capped_at_the_award_then_at_the_settled_amount():
 
 
 def test_statements_add_donations_and_grants_by_category():
-    donations = {2025: {"private_individuals": (73_000, 0), "companies": (500_000, 6_500)}, 2024: {"private_individuals": (1_000, 0)}}
+    donations = {2025: {"private_individuals": 73_000, "companies": 500_000, "goods_and_services": 6_500},
+                 2024: {"private_individuals": 1_000}}
     lottery = GrantIncomeInputs(id=2, kind="regular_contribution", funder_type="lottery",
                                 terms=GrantTerms("NPL", "NPL", "NPL", D(2024, 7, 1), D(2025, 6, 30), 100_000_000),
                                 budget_lines=[])
