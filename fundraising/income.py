@@ -55,6 +55,16 @@ RAISED_LINES = (
     "other_nonprofits",      # baten van andere organisaties zonder winststreven
 )
 INCOME_LINES = RAISED_LINES + (GOODS_AND_SERVICES,)   # + baten als tegenprestatie
+# Their names in the RJ 650 model, as statements and pages print them.
+DUTCH_NAMES = {
+    "private_individuals": "Baten van particulieren",
+    "companies": "Baten van bedrijven",
+    "lotteries": "Baten van loterijorganisaties",
+    "government_grants": "Baten van subsidies van overheden",
+    "related_nonprofits": "Baten van verbonden organisaties zonder winststreven",
+    "other_nonprofits": "Baten van andere organisaties zonder winststreven",
+    GOODS_AND_SERVICES: "Baten als tegenprestatie voor de levering van producten en/of diensten",
+}
 
 # The gift part: the payer's line. Persons and anonymous gifts (legacies included).
 PERSON_LINE = PRIVATE_INDIVIDUALS

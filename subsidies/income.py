@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from anbi.core.money import cents_to_str, round_half_up
-from fundraising.income import FUNDER_LINES, GOODS_AND_SERVICES, RAISED_LINES, income_by_line
+from fundraising.income import DUTCH_NAMES, FUNDER_LINES, GOODS_AND_SERVICES, RAISED_LINES, income_by_line
 from subsidies.accountability import BudgetLineTerms, ExpenseTotal, GrantTerms, StaffHours, eligible_totals
 from subsidies.costs import documented_costs
 from subsidies.hours import documented_cost_for, hour_rate_cents
@@ -46,14 +46,9 @@ STATEMENT_KEYS = RAISED_CATEGORIES + (
     "total_income",                    # som van de baten
 )
 DUTCH_LABELS = {
-    "private_individuals": "Baten van particulieren",
-    "companies": "Baten van bedrijven",
-    "lotteries": "Baten van loterijorganisaties",
-    "government_grants": "Baten van subsidies van overheden",
-    "related_nonprofits": "Baten van verbonden organisaties zonder winststreven",
-    "other_nonprofits": "Baten van andere organisaties zonder winststreven",
+    **{line: DUTCH_NAMES[line] for line in RAISED_LINES},
     "raised_income_total": "Som van de geworven baten",
-    "income_for_goods_and_services": "Baten als tegenprestatie voor de levering van producten en/of diensten",
+    "income_for_goods_and_services": DUTCH_NAMES[GOODS_AND_SERVICES],
     "other_income": "Overige baten",
     "total_income": "Som van de baten",
 }

@@ -87,6 +87,8 @@ DUTCH: dict[str, str] = {
     "Income by month, {year} against {previous}": "Inkomsten per maand, {year} tegenover {previous}",
     "By campaign": "Per campagne",
     "By channel": "Per kanaal",
+    "By origin (RJ 650)": "Naar herkomst (RJ 650)",
+    "Income line": "Batenpost",
     "Donors this year": "Donateurs dit jaar",
     "New": "Nieuw",
     "Returning": "Terugkerend",
