@@ -6,9 +6,9 @@ Two halves. The pure half decides how much of a grant counts as income in a year
 
 - a project or institutional grant counts in the year its eligible costs were made:
   a year's share is the funder share of all eligible costs up to the end of that year
-  (the rounding chain of `subsidies.accountability`, capped at the awarded amount, or
-  at the settled amount once the vaststelling is made) minus what earlier years
-  recognised;
+  (the rounding chain of `subsidies.accountability`, capped at the awarded amount)
+  minus what earlier years recognised; from the year of the vaststelling the settled
+  amount decides, lower or higher, and the difference counts in that year;
 - a regular contribution (the Postcode Loterij's) counts pro rata by days over its
   period, the cumulative amount rounded half-up so the years add up to the award;
 - gifts count in the year received, refunds and chargebacks on their own dates
@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from anbi.core.money import cents_to_str, round_half_up
 from fundraising.income import DUTCH_NAMES, FUNDER_LINES, GOODS_AND_SERVICES, RAISED_LINES, income_by_line
-from subsidies.accountability import BudgetLineTerms, ExpenseTotal, GrantTerms, StaffHours, eligible_totals
+from subsidies.accountability import BudgetLineTerms, ExpenseTotal, GrantTerms, StaffHours, eligible_totals, entitled_cents
 from subsidies.costs import documented_costs
 from subsidies.hours import documented_cost_for, hour_rate_cents
 from subsidies.models import BudgetLine, Expense, Funder, Grant, Timesheet
@@ -124,8 +124,10 @@ def regular_contribution_cumulative(awarded_cents: int, start: dt.date, end: dt.
     return round_half_up(Decimal(awarded_cents) * days / total_days)
 
 
-def cumulative_recognised(grant: GrantIncomeInputs, up_to_year: int) -> int:
-    """A grant's income recognised up to the end of `up_to_year`."""
+def earned_cumulative(grant: GrantIncomeInputs, up_to_year: int) -> int:
+    """What a grant earned up to the end of `up_to_year` by its own terms, before any
+    vaststelling: the funder share of its eligible costs (a regular contribution: pro
+    rata by days), capped at the awarded amount."""
     year_end = dt.date(up_to_year, 12, 31)
     if grant.kind == "regular_contribution":
         earned = regular_contribution_cumulative(grant.terms.awarded_cents, grant.terms.start, grant.terms.end, year_end)
@@ -137,10 +139,20 @@ def cumulative_recognised(grant: GrantIncomeInputs, up_to_year: int) -> int:
             if year <= up_to_year
         ]
         earned = eligible_totals(grant.terms, grant.budget_lines, expenses, staff).funder_share_cents
-    cap = grant.terms.awarded_cents
-    if grant.settled_on is not None and grant.settled_cents is not None and grant.settled_on <= year_end:
-        cap = grant.settled_cents
-    return min(earned, cap)
+    return min(earned, grant.terms.awarded_cents)
+
+
+def settled_by(grant: GrantIncomeInputs, up_to_year: int) -> int | None:
+    """The settled amount if the vaststelling was made by the end of `up_to_year`."""
+    if grant.settled_on is not None and grant.settled_on <= dt.date(up_to_year, 12, 31):
+        return grant.settled_cents
+    return None
+
+
+def cumulative_recognised(grant: GrantIncomeInputs, up_to_year: int) -> int:
+    """A grant's income recognised up to the end of `up_to_year`: what it earned, or,
+    once the vaststelling is made, the settled amount (`accountability.entitled_cents`)."""
+    return entitled_cents(earned_cumulative(grant, up_to_year), settled_by(grant, up_to_year))
 
 
 def recognised_in_year(grant: GrantIncomeInputs, year: int) -> int:

@@ -266,6 +266,8 @@ DUTCH: dict[str, str] = {
     "Funder's share": "Aandeel financier",
     "Payments": "Betalingen",
     "Received": "Ontvangen",
+    "Recognised": "Verantwoord als baten",
+    "Grants: to receive (+) or to repay (−)": "Subsidies: te ontvangen (+) of terug te betalen (−)",
     "Balance": "Saldo",
     "Outputs": "Prestaties",
     "Indicator": "Indicator",

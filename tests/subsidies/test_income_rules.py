@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from subsidies.accountability import BudgetLineTerms, GrantTerms
-from subsidies.funds import FundMovements, fund_balances
+from subsidies.funds import FundMovements, fund_balances, grant_position
 from subsidies.income import (
     GrantIncomeInputs,
     Statement,
@@ -86,3 +86,18 @@ def test_fund_balances():
     (balance,) = fund_balances([FundMovements("F", "Fonds", income_before=100_000, spending_before=30_000, income=40_000, spending=90_000)])
     assert (balance.opening, balance.income, balance.spending, balance.closing) == (70_000, 40_000, 90_000, 20_000)
     assert balance.json() == {"code": "F", "name": "Fonds", "opening": "700.00", "income": "400.00", "spending": "900.00", "closing": "200.00"}
+
+
+def test_a_settlement_above_the_earned_share_decides_the_income_too():
+    grant = project(awarded_cents=100_000, expenses={("other", 2024): 50_000}, settled_on=D(2025, 3, 1), settled_cents=60_000)
+    # 75% of (500,00 + 7%) = 401,25 earned in 2024; the vaststelling of 600,00 in 2025 decides.
+    assert (cumulative_recognised(grant, 2024), recognised_in_year(grant, 2025)) == (40_125, 60_000 - 40_125)
+
+
+def test_a_grants_position_is_apart_from_its_fund():
+    grant = project(expenses={("other", 2024): 100_000}, settled_on=D(2025, 3, 1), settled_cents=80_000, fund_id=7)
+    # 2024: earned 75% of 1.070,00 = 802,50, 500,00 received: 302,50 to receive at the end of 2024;
+    # 2025: settled at 800,00 (−2,50), 400,00 more received: 800,00 − 900,00 = 100,00 to repay.
+    position = grant_position(grant, 2025, received_before=50_000, received_within=40_000, fund="F")
+    assert (position.opening, position.recognised, position.received, position.closing) == (30_250, -250, 40_000, -10_000)
+    assert position.json()["closing"] == "-100.00" and position.fund == "F"
