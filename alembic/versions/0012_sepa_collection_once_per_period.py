@@ -14,7 +14,8 @@ check with the donor (nothing is deleted: money is corrected by new rows).
 `recurring_gifts.status_reason` says why a gift was paused or stopped.
 
 Revision ID: 0012
-Revises: 0011, 0006
+Revises: 0011
+Depends on: 0006 (the ledger's tables)
 Create Date: 2026-12-03
 """
 from alembic import op
@@ -22,9 +23,9 @@ import sqlalchemy as sa
 
 
 revision = '0012'
-down_revision = ('0011', '0006')  # after the ledger, whose table it changes (as 0010 follows 0003)
+down_revision = '0011'
 branch_labels = None
-depends_on = None
+depends_on = '0006'   # the ledger's tables
 
 PRESENTED = "status = 'presented'"
 DUPLICATE_FLAG = ("collected a second time for its period by overlapping SEPA batches (found by migration 0012): "

@@ -71,3 +71,15 @@ def test_same_figures_same_bytes_and_an_interim_title(session, tmp_path):
     assert "01-01-2025 t/m 30-06-2025" in text
     # Q1 and Q2 guidance (12.000,00) and the material (1.234,56) fall in the first half
     assert "Totaal € 24.000,00 € 13.234,56" in text
+
+
+def test_after_the_vaststelling_the_balance_is_the_settled_amount_less_what_was_received(session, tmp_path):
+    from subsidies.grants import change_status
+
+    load(session, tmp_path)
+    change_status(session, "GEM-UTR-2025-MB", "settle", actor="t", settled_on=dt.date(2026, 2, 15), settled_cents=2_000_000)
+    path = tmp_path / "settled.pdf"
+    write_grant_report(session, "GEM-UTR-2025-MB", "pdf", path, organisation="Stichting", issued_on=dt.date(2026, 3, 1))
+    text = pdf_text(path.read_bytes())
+    assert "Vastgesteld bedrag (vaststelling) € 20.000,00" in text
+    assert "Saldo (nog te ontvangen) € 800,00" in text
