@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from anbi.core import audit
 from anbi.core.audit import AuditEntry
+from anbi.core.calendar import anniversary, term_end
 from anbi.core.clock import utcnow
 from anbi.core.db import Base
 from anbi.core.errors import ConfigurationError
@@ -49,14 +50,6 @@ from donors.service import resolve_ref
 from donors.suppression import add_suppression
 
 Row = Mapping[str, Any]
-
-
-def add_years(day: dt.date, years: int) -> dt.date:
-    """The same calendar day `years` later; 29 February becomes 28 February."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
 
 
 def _as_date(value) -> dt.date | None:
@@ -94,7 +87,7 @@ class FinancialRecord:
         if self.term is not None:
             start, years = row[self.term[0]], row[self.term[1]]
             if start is not None and years is not None:
-                days.append(add_years(start, years))
+                days.append(term_end(start, years))
         days = [d for d in days if d is not None]
         return max(days) if days else None
 
@@ -111,7 +104,7 @@ def _agreement_running(row: Row, today: dt.date) -> bool:
         return False
     if row["end_date"] is not None and row["end_date"] <= today:
         return False
-    if row["years"] is not None and add_years(row["start_date"], row["years"]) <= today:
+    if row["years"] is not None and term_end(row["start_date"], row["years"]) <= today:
         return False
     return True
 
@@ -395,7 +388,7 @@ class _Retention:
     def until(self, retention_years: int) -> dt.date | None:
         if self.running or self.last is None:
             return None
-        return add_years(self.last, retention_years)
+        return anniversary(self.last, retention_years)
 
 
 def forget(session: Session, ref: str, actor: str, today: dt.date, *, retention_years: int = 7) -> ForgetReport:
@@ -516,7 +509,7 @@ def _kept_fields(donor_rows: list[Row], financial_rows) -> list[str]:
 
 def _blocker(policy: FinancialRecord, row: Row) -> str:
     if policy.term is not None and row[policy.term[1]] is not None:
-        until = add_years(row[policy.term[0]], row[policy.term[1]])
+        until = term_end(row[policy.term[0]], row[policy.term[1]])
         term = f"in force until {until.isoformat()}"
     else:
         term = "in force for an indefinite term"

@@ -37,18 +37,24 @@ def sepa() -> None:
 def sepa_batch(app, collection_date, out: Path, as_json: bool) -> None:
     """Write the direct debits due on a date as one pain.008.001.02 file.
 
-    One collection for every active recurring SEPA gift with an active mandate that
-    has started, has not ended, and has no pending or paid collection yet in the
-    calendar month, quarter or year (by its interval) containing the date. Missed
-    earlier periods are not collected. Each collection is recorded as a pending
-    donation until the bank statement confirms it (`anbi bank import`).
+    One collection for every active or failing recurring SEPA gift with an active
+    mandate that has started, has not ended, and has no pending or paid collection
+    yet in the calendar month, quarter or year (by its interval) containing the
+    date. Missed earlier periods are not collected: after a return the next regular
+    collection is the retry. Each collection is recorded as a pending donation until
+    the bank statement confirms it (`anbi bank import`). Every gift left out that
+    needs a person (paused, mandate revoked or expired, donor deceased, ...) is
+    listed with its reason (--json: `left_out`).
 
     The creditor comes from [sepa] in anbi.toml (creditor_id, name, iban, bic,
     lead_days, first_as_frst, mandate_expiry_months). A mandate with no collection for
     mandate_expiry_months (default 36; the EPC rule is unconfirmed, so it is a
     setting) is marked expired and skipped. The file is checked against the ISO
     schema before it is written. Running again for the same date or period collects
-    nothing twice; then no file is written.
+    nothing twice; then no file is written. Runs started at the same time (here, by
+    a job or on the web) are made one after the other: a second run waits for the
+    first (up to two minutes, else it stops with one line) and then collects only
+    what the first left.
     """
     from anbi.cli import print_json
     from exports.sepa_batch import run_batch
@@ -85,8 +91,23 @@ def sepa_batch(app, collection_date, out: Path, as_json: bool) -> None:
             click.echo(f"{result.amendments} collection(s) carry a changed account (mandate amendment).")
     for mandate in result.expired_mandates:
         click.echo(f"Mandate {mandate} expired: nothing was collected on it for too long; ask for a new mandate.")
-    if result.skipped and not as_json:
+    if result.skipped:
         click.echo("Not collected: " + ", ".join(f"{n} {code.replace('_', ' ')}" for code, n in sorted(result.skipped.items())))
+    _left_out(result.left_out)
+
+
+LEFT_OUT_SHOWN = 50
+
+
+def _left_out(gifts: list[dict]) -> None:
+    """The gifts a person should look at, one line each (the first 50; --json has all)."""
+    if not gifts:
+        return
+    click.echo(f"Left out, to follow up ({len(gifts)}):")
+    for gift in gifts[:LEFT_OUT_SHOWN]:
+        click.echo(f"  {gift['reference']} (donor {gift['donor_ref']}): {gift['reason']}")
+    if len(gifts) > LEFT_OUT_SHOWN:
+        click.echo(f"  ... and {len(gifts) - LEFT_OUT_SHOWN} more: --json lists them all.")
 
 
 def _write(path: Path, data: bytes) -> None:

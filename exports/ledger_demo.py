@@ -24,6 +24,7 @@ from fundraising.bank_import import import_file, unmatched_lines
 from fundraising.models import Campaign, Donation, Mandate
 from fundraising.models_ledger import SepaBatch, SepaCollection
 from fundraising.payouts import BalanceItem, PayoutFacts, store_payouts
+from fundraising.return_reasons import max_failures
 
 D = dt.date
 RUN_ON = D(2025, 12, 31)
@@ -37,6 +38,12 @@ DEMO_CREDITOR = {"creditor_id": "NL33ZZZ140946600000", "name": "Stichting Demo",
 def sepa_batch(app: AppContext, out_dir: Path, rng: random.Random) -> list[str]:
     section = app.settings.section("sepa")
     out = out_dir / f"sepa-{COLLECT_ON:%Y%m%d}.xml"
+    with app.session() as session:
+        done = session.scalar(select(SepaBatch.id).where(SepaBatch.collection_date == COLLECT_ON).limit(1))
+    if done is not None:
+        # A second demo: the batch is there. Run again, it would retry what the bank
+        # returned (a failed collection frees its period), which a demo should not.
+        return [f"nothing to collect on {COLLECT_ON.isoformat()} (collected before)"]
     with app.session() as session:
         result = run_batch(session, section if section.get("creditor_id") else DEMO_CREDITOR,
                            collection_date=COLLECT_ON, actor=app.actor, file_name=str(out), today=RUN_ON)
@@ -99,12 +106,14 @@ def bank_statement(app: AppContext, out_dir: Path, rng: random.Random) -> list[s
     w.write(path, w.StatementSpec(ACCOUNT, "2026-01-DEMO", 2500000, entries,
                                   created_at=dt.datetime(2026, 1, 20, 7, tzinfo=dt.timezone.utc)))
     with app.session() as session:
-        summary = import_file(session, path, actor=app.actor)
+        summary = import_file(session, path, actor=app.actor, max_failures=max_failures(app.settings.section("sepa")))
     lines = [f"statement {path.name}: {summary.lines} lines; {summary.confirmed} collections confirmed, "
              f"{summary.returned} returned, {summary.refunded} refunded, {summary.donations} transfers booked "
              f"({format_dutch(summary.donations_cents)}), {summary.payouts} Stripe payout matched, {summary.ignored} ignored"]
     for ref in summary.deceased:
         lines.append(f"donor {ref} reported deceased (MD07): agreement and recurring gifts ended")
+    for item in summary.follow_up:
+        lines.append(f"to follow up: recurring gift {item['recurring_gift']} ({item['status']}): {item['note']}")
     with app.session() as session:
         review = unmatched_lines(session)
     lines.append(f"to review (anbi bank unmatched): {len(review)} line(s)")

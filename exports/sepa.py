@@ -11,7 +11,6 @@ writes it to disk, so a file we hand to the bank is never one it would refuse.
 """
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
@@ -22,6 +21,7 @@ from pathlib import Path
 from lxml import etree
 
 from anbi.core import identifiers
+from anbi.core.calendar import add_months
 from anbi.core.errors import ConfigurationError, Conflict, InvalidInput, Problem
 from anbi.core.money import cents_to_str
 
@@ -32,6 +32,8 @@ PAIN_NS = f"urn:iso:std:iso:20022:tech:xsd:{PAIN_SCHEMA}"
 DEFAULT_EXPIRY_MONTHS = 36
 DEFAULT_LEAD_DAYS = 1
 INTERVAL_MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12}
+# A failing gift is collected: its next regular collection is the retry.
+DUE_STATUSES = ("active", "failing")
 # Characters the SEPA rulebook allows in identifiers (the "Latin character set").
 _SEPA_ID = re.compile(r"^[A-Za-z0-9/\-?:().,'+ ]{1,35}$")
 
@@ -145,13 +147,6 @@ def period_end(day: dt.date, interval: str) -> dt.date:
     return add_months(period_start(day, interval), INTERVAL_MONTHS[interval]) - dt.timedelta(days=1)
 
 
-def add_months(day: dt.date, months: int) -> dt.date:
-    """Same day `months` later, clipped to the month's end (31 Jan + 1 = 28/29 Feb)."""
-    year, month0 = divmod(day.year * 12 + day.month - 1 + months, 12)
-    last = calendar.monthrange(year, month0 + 1)[1]
-    return dt.date(year, month0 + 1, min(day.day, last))
-
-
 # --------------------------------------------------------------------------- rules
 
 
@@ -249,6 +244,8 @@ class GiftFacts:
     mandate: MandateFacts | None
     donor_deceased: bool = False
     donor_inactive: bool = False     # merged away, restricted or purged
+    donor_ref: str = ""
+    status_reason: str | None = None  # why a paused or failing gift is so
 
 
 @dataclass(frozen=True)
@@ -336,10 +333,11 @@ def plan_collections(
 ) -> CollectionPlan:
     """Decide which recurring gifts to collect on `collection_date`.
 
-    A gift is due when it is an active SEPA gift with an active, unexpired mandate,
-    started on or before the date, not ended before it, and has no pending or paid
-    collection yet in the calendar period (month/quarter/year by its interval) that
-    contains the date. `collected_periods[gift_pk]` holds the period starts already
+    A gift is due when it is an active or failing SEPA gift (failing: a collection
+    came back and the next regular one is the retry, `fundraising.return_reasons`)
+    with an active, unexpired mandate, started on or before the date, not ended
+    before it, and has no pending or paid collection yet in the calendar period
+    (month/quarter/year by its interval) that contains the date. `collected_periods[gift_pk]` holds the period starts already
     collected (failed collections are not in it). Missed earlier periods are never
     collected retroactively: only the period containing the date is looked at.
     """
@@ -378,7 +376,9 @@ def _not_due_reason(gift: GiftFacts, day: dt.date) -> tuple[str, str] | None:
     """Why a gift is not collected on `day` (a short code and a sentence), or None."""
     if gift.method != "sepa_debit":
         return "not_sepa", "not a SEPA direct debit"
-    if gift.status != "active":
+    if gift.status == "paused":
+        return "paused", gift.status_reason or "paused"
+    if gift.status not in DUE_STATUSES:
         return "not_active", f"recurring gift is {gift.status}"
     if gift.start_date > day:
         return "not_started", f"starts on {gift.start_date.isoformat()}"

@@ -6,6 +6,15 @@ Reads the registers (recurring gifts, mandates, what was collected before), lets
 the rules of `fundraising.donations`, and returns the validated XML. The caller
 (the CLI command) writes the file only after the transaction committed, so a file
 never exists for collections that were not recorded.
+
+A gift is collected once per period, however batches are started (the command, a
+job, the web), twice over: `run_batch` first takes a lock that serialises batch
+runs (`anbi.core.locks`: an advisory lock on PostgreSQL, the write lock on SQLite),
+so a second run waits for the first and then finds its work done; and the unique
+index on sepa_collections (gift, period; presented collections only) refuses a
+second collection should anything get past the lock — the run then stops with one
+line and writes nothing. Nothing is left out silently: every gift not collected
+that a person could act on is in the result (`left_out`), with its reason.
 """
 from __future__ import annotations
 
@@ -14,12 +23,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from anbi.core import audit
+from anbi.core import audit, locks
 from anbi.core.clock import today as amsterdam_today
 from anbi.core.clock import utcnow
-from anbi.core.errors import InvalidInput, Problem
+from anbi.core.errors import Conflict, InvalidInput, Problem
 from anbi.core.money import cents_to_str
 from anbi.core.progress import progress
 from donors.names import display_name
@@ -31,6 +41,21 @@ from fundraising.models import Donation, Mandate, PeriodicAgreement, RecurringGi
 from fundraising.models_ledger import SepaBatch, SepaCollection
 
 SOURCE = "sepa"
+LOCK = "sepa batch"
+# How long a run waits for another to finish before it stops with one line: a batch
+# of 50,000 gifts takes well under a minute.
+WAIT_SECONDS = 120
+# Reasons a gift is not collected that need nobody: listed as counts only.
+NOT_LISTED = {"already_collected"}
+CANDIDATE_STATUSES = (*sepa.DUE_STATUSES, "paused")
+
+
+class CollectedMeanwhile(Conflict):
+    """The unique index refused a collection: another batch collected the period."""
+
+    def __init__(self):
+        super().__init__("another SEPA batch collected some of these gifts for this period at the same time; "
+                         "nothing was written: run the batch again to collect what is left")
 
 
 @dataclass
@@ -43,6 +68,8 @@ class BatchResult:
     sequence_types: Counter = field(default_factory=Counter)
     amendments: int = 0
     skipped: Counter = field(default_factory=Counter)
+    # Each gift left out that a person could act on: reference, donor, code, reason.
+    left_out: list[dict] = field(default_factory=list)
     expired_mandates: list[str] = field(default_factory=list)
 
     def as_json(self, out: str | None) -> dict:
@@ -56,6 +83,7 @@ class BatchResult:
             "sequence_types": dict(self.sequence_types),
             "amendments": self.amendments,
             "skipped": dict(self.skipped),
+            "left_out": self.left_out,
             "expired_mandates": self.expired_mandates,
         }
 
@@ -69,9 +97,13 @@ def run_batch(
     file_name: str,
     today: dt.date | None = None,
 ) -> BatchResult:
-    """Decide, record and build the batch for `collection_date`. Flushes, never commits."""
+    """Decide, record and build the batch for `collection_date`. Flushes, never commits.
+
+    The session's transaction must not have read the registers yet: the lock taken
+    here is what makes the reads after it see every earlier batch."""
     creditor = sepa.Creditor.from_settings(settings_section)
     sepa.check_collection_date(collection_date, today=today or amsterdam_today(), lead_days=creditor.lead_days)
+    locks.hold(session, LOCK, what="SEPA batch", wait_seconds=WAIT_SECONDS)
 
     gifts = _candidate_gifts(session, collection_date)
     facts = [_facts(gift, history) for gift, history in zip(gifts, _mandate_history(session, gifts))]
@@ -81,6 +113,9 @@ def run_batch(
     result = BatchResult(collection_date=collection_date)
     for skipped in plan.skipped:
         result.skipped[skipped.code] += 1
+        if skipped.code not in NOT_LISTED:
+            result.left_out.append({"reference": skipped.gift.reference, "donor_ref": skipped.gift.donor_ref,
+                                    "code": skipped.code, "reason": skipped.reason})
     for mandate in plan.expired_mandates:
         result.expired_mandates.append(mandate.mandate_id)
     _expire(session, plan.expired_mandates, actor, collection_date)
@@ -108,15 +143,13 @@ def run_batch(
             batch_id=batch.id, donation_id=donation_ids[reference], recurring_gift_id=gift.id, mandate_id=gift.mandate_id,
             period_start=item.period_start, sequence_type=item.sequence_type, debtor_iban=gift.iban,
             amended_from_iban=item.amendment.original_iban if item.amendment else None,
-            payment_info_id=payment_info[item.sequence_type],
+            payment_info_id=payment_info[item.sequence_type], status="presented",
         ))
         instructions.append(sepa.instruction_for(item, end_to_end_id=reference, remittance=_remittance(gift, item, creditor)))
         result.sequence_types[item.sequence_type] += 1
         if item.amendment:
             result.amendments += 1
-    connection = session.connection()
-    for part in chunks(collections, 5000):
-        connection.execute(insert(SepaCollection.__table__), list(part))
+    _insert(session, SepaCollection.__table__, collections)
     result.xml = sepa.build_pain008(
         creditor, collection_date, instructions, message_id=batch.message_id, created_at=utcnow(),
     )
@@ -132,17 +165,40 @@ def run_batch(
     return result
 
 
+# How each database names a collision with what another batch recorded meanwhile:
+# a second collection for a gift and period, or the same donation reference.
+_RECORDED_MEANWHILE = (
+    "uq_sepa_collections_gift_period", "sepa_collections.recurring_gift_id, sepa_collections.period_start",
+    "uq_donations_source_reference", "donations.source, donations.reference",
+)
+
+
+def _insert(session: Session, table, rows: list[dict]) -> None:
+    """Rows in bulk. Should a unique index refuse one because another batch recorded
+    it meanwhile, the run stops with one line (the edge rolls everything back); the
+    database's error, with the rows it would print, goes no further."""
+    connection = session.connection()
+    try:
+        for part in chunks(rows, 5000):
+            connection.execute(insert(table), list(part))
+    except IntegrityError as exc:
+        if any(mark in str(exc.orig) for mark in _RECORDED_MEANWHILE):
+            raise CollectedMeanwhile() from None
+        raise
+
+
 def _candidate_gifts(session: Session, day: dt.date) -> list:
-    """Active SEPA gifts that have started and not ended, with their donor's name and
-    state and their mandate, as plain rows (50,000 ORM objects with their donors and
-    mandates would cost several hundred MB); the rest is decided by plan_collections."""
+    """SEPA gifts that have started and not ended and are not stopped (active,
+    failing or paused — a paused one to say it is left out), with their donor's name
+    and state and their mandate, as plain rows (50,000 ORM objects with their donors
+    and mandates would cost several hundred MB); the rest is decided by plan_collections."""
     query = (
         select(
             RecurringGift.id, RecurringGift.reference, RecurringGift.donor_id, RecurringGift.amount_cents,
             RecurringGift.currency, RecurringGift.interval, RecurringGift.method, RecurringGift.start_date,
             RecurringGift.end_date, RecurringGift.status, RecurringGift.campaign_id, RecurringGift.fund_id,
-            RecurringGift.agreement_id, RecurringGift.mandate_id,
-            Donor.kind, Donor.initials, Donor.first_name, Donor.prefix, Donor.last_name, Donor.organisation_name,
+            RecurringGift.agreement_id, RecurringGift.mandate_id, RecurringGift.status_reason,
+            Donor.ref.label("donor_ref"), Donor.kind, Donor.initials, Donor.first_name, Donor.prefix, Donor.last_name, Donor.organisation_name,
             Donor.deceased_on, Donor.merged_into_id, Donor.restricted_at, Donor.purged_at,
             Mandate.mandate_id.label("mandate_ref"), Mandate.donor_id.label("mandate_donor_id"), Mandate.iban,
             Mandate.bic, Mandate.signed_on, Mandate.status.label("mandate_status"), Mandate.last_collected_on,
@@ -153,7 +209,7 @@ def _candidate_gifts(session: Session, day: dt.date) -> list:
         .outerjoin(PeriodicAgreement, PeriodicAgreement.id == RecurringGift.agreement_id)
         .where(
             RecurringGift.method == "sepa_debit",
-            RecurringGift.status == "active",
+            RecurringGift.status.in_(CANDIDATE_STATUSES),
             RecurringGift.start_date <= day,
             (RecurringGift.end_date.is_(None)) | (RecurringGift.end_date >= day),
         )
@@ -176,8 +232,7 @@ def _mandate_history(session: Session, gifts: list) -> list[_History]:
         rows = session.execute(
             select(SepaCollection.mandate_id, SepaBatch.collection_date, SepaCollection.id, SepaCollection.debtor_iban)
             .join(SepaBatch, SepaBatch.id == SepaCollection.batch_id)
-            .join(Donation, Donation.id == SepaCollection.donation_id)
-            .where(SepaCollection.mandate_id.in_(part), Donation.status != "failed")
+            .where(SepaCollection.mandate_id.in_(part), SepaCollection.status != "failed")
         )
         for mandate_id, day, collection_id, iban in rows:
             current = latest.get(mandate_id)
@@ -204,7 +259,8 @@ def _facts(gift, history: _History) -> sepa.GiftFacts:
         pk=gift.id, reference=gift.reference, donor_id=gift.donor_id, donor_name=display_name(gift),
         amount_cents=gift.amount_cents, currency=gift.currency, interval=gift.interval, method=gift.method,
         start_date=gift.start_date, end_date=gift.end_date, status=gift.status, mandate=mandate_facts,
-        donor_deceased=gift.deceased_on is not None, donor_inactive=inactive,
+        donor_deceased=gift.deceased_on is not None, donor_inactive=inactive, donor_ref=gift.donor_ref,
+        status_reason=gift.status_reason,
     )
 
 
@@ -212,8 +268,9 @@ def _collected_periods(session: Session, day: dt.date) -> dict[int, set[dt.date]
     """Per gift, the period starts (of the period containing `day`) already collected.
 
     A collection counts unless it failed: a pending or paid donation linked to the gift
-    dated in the period, or a SEPA collection made for that period (a pending
-    collection keeps its period even after the bank re-dates the donation)."""
+    dated in the period, or a SEPA collection made for that period that was not
+    returned before it settled (a collection keeps its period even after the bank
+    re-dates the donation)."""
     collected: dict[int, set[dt.date]] = {}
     for interval in sepa.INTERVAL_MONTHS:
         start, end = sepa.period_start(day, interval), sepa.period_end(day, interval)
@@ -226,9 +283,8 @@ def _collected_periods(session: Session, day: dt.date) -> dict[int, set[dt.date]
         by_period = (
             select(SepaCollection.recurring_gift_id)
             .join(RecurringGift, RecurringGift.id == SepaCollection.recurring_gift_id)
-            .join(Donation, Donation.id == SepaCollection.donation_id)
             .where(RecurringGift.interval == interval, SepaCollection.period_start == start,
-                   Donation.status != "failed")
+                   SepaCollection.status != "failed")
         )
         for (gift_id,) in session.execute(by_date.union(by_period)):
             collected.setdefault(gift_id, set()).add(start)
@@ -307,9 +363,7 @@ def _record_pending(session: Session, due: list[sepa.DueCollection], gifts: dict
         ))
     if problems:
         raise InvalidInput(problems, "SEPA batch")
-    connection = session.connection()
-    for part in chunks(rows, 5000):
-        connection.execute(insert(Donation.__table__), list(part))
+    _insert(session, Donation.__table__, rows)
     ids: dict[str, int] = {}
     for part in chunks([r["reference"] for r in rows]):
         ids.update(session.execute(select(Donation.reference, Donation.id).where(

@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from anbi.core import audit
+from anbi.core import audit, calendar
 from anbi.core.csvfile import RowParser, check_unique, read_csv
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import cents_to_str
@@ -57,10 +57,7 @@ def term_end(start_date: dt.date, years: int | None) -> dt.date | None:
     a five-year agreement starting 2025-03-01 runs up to and including 2030-02-28."""
     if years is None:
         return None
-    try:
-        return start_date.replace(year=start_date.year + years)
-    except ValueError:  # 29 February into a year without one
-        return dt.date(start_date.year + years, 3, 1)
+    return calendar.term_end(start_date, years)  # from 29 February: 1 March of a common year
 
 
 def check_agreement(terms: AgreementTerms, *, line: int | None = None) -> list[Problem]:

@@ -32,15 +32,24 @@ def import_command(app, file: Path, as_json: bool) -> None:
     IBAN names one donor (a campaign code in the text sets the campaign). SEPA
     collections are confirmed (pending -> paid, dated by the booking date); returns
     and refunds (R-transactions) undo the gift on their own date with the reason
-    code kept; MD07 (debtor deceased) also ends the donor's agreement and recurring
-    gifts. Stripe payouts are matched to the payout. The rest is listed by
-    `anbi bank unmatched`.
+    code kept. What a return means for the recurring gift follows one table by
+    reason code: AM04 (insufficient funds): the next regular collection is the retry;
+    MS02 (refused), MD06 (refund), SL01, AC01: the gift is paused for follow-up;
+    AC04, AC06 (account closed, blocked), MD01 (no mandate): the mandate is revoked
+    and the gift paused; MD07 (debtor deceased): the donor's agreements and recurring
+    gifts end; any other code: retried, and listed to check with the bank. [sepa]
+    max_failures (default 3) failures in a row pause a gift; a paid collection
+    clears the count and makes a failing gift active again. Every gift to follow
+    up is listed (--json: `follow_up`). Stripe payouts are matched to the payout.
+    The rest is listed by `anbi bank unmatched`.
     """
     from anbi.cli import print_json
     from fundraising.bank_import import import_file
+    from fundraising.return_reasons import max_failures
 
+    limit = max_failures(app.settings.section("sepa"))
     with app.session() as session:
-        summary = import_file(session, file, actor=app.actor)
+        summary = import_file(session, file, actor=app.actor, max_failures=limit)
     if as_json:
         print_json(summary.as_json())
         return
@@ -53,6 +62,10 @@ def import_command(app, file: Path, as_json: bool) -> None:
                    f"{summary.payouts} Stripe payout(s) matched, {summary.ignored} ignored (money out).")
     for ref in summary.deceased:
         click.echo(f"  Donor {ref}: the bank reports the debtor deceased (MD07); agreement and recurring gifts ended. Check the record.")
+    if summary.follow_up:
+        click.echo(f"  To follow up ({len(summary.follow_up)}):")
+        for item in summary.follow_up:
+            click.echo(f"    recurring gift {item['recurring_gift']} (donor {item['donor_ref']}), {item['status']}: {item['note']}")
     if summary.unmatched:
         click.echo(f"  {summary.unmatched} line(s) matched nothing: see `anbi bank unmatched`.")
 

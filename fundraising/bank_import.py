@@ -12,10 +12,16 @@ decided by `decide`, a plain function over the line and what we already know:
   reason, or a direct-debit bank code with our end-to-end id) undoes the gift on its
   own booking date with the reason code kept: MD06 is the donor's refund after
   settlement; any other code (AM04, AC04, MD07, ...) a return — `record_adjustment`
-  then makes a pending collection `failed` and a settled one `refunded`. A return that
-  is not a refund counts as a failure on the recurring gift. MD07 (debtor deceased)
-  also ends the donor's periodic agreement and recurring gifts, revokes the mandate
-  and marks the donor deceased, for a person to check;
+  then makes a pending collection `failed` and a settled one `refunded`. What the
+  return means for the recurring gift and its mandate is one table,
+  `fundraising.return_reasons` (AM04: the next regular collection is the retry;
+  MS02, MD06: paused for follow-up; AC04, AC06, MD01: mandate revoked, gift paused;
+  `max_failures` failures in a row pause it too); every gift it pauses or a person
+  should look at is in the summary's follow-up list. MD07 (debtor deceased) also
+  ends the donor's periodic agreements and recurring gifts, revokes the mandates and
+  marks the donor deceased, for a person to check;
+- a confirmed collection clears its gift's failure count and makes a failing gift
+  active again;
 - a credit from Stripe is matched to its payout;
 - any other credit is a transfer: matched to a donor by a donor ref in the
   remittance text or else by the payer's IBAN (one donor only), with a campaign code
@@ -66,10 +72,12 @@ from fundraising.donations import (
 from fundraising.lookups import chunks, resolve_donor_refs
 from fundraising.models import Campaign, Donation, Mandate, PeriodicAgreement, RecurringGift
 from fundraising.models_ledger import BankLine, BankStatement, SepaCollection, StripePayout
+from fundraising.recurring import ended_on, record_paid, record_return
+from fundraising.return_reasons import DEFAULT_MAX_FAILURES, END, RULES, rule_for
 
 SOURCE = "bank"
 REFUND_REASONS = {"MD06"}          # the donor's own refund request (8-week right)
-DECEASED_REASONS = {"MD07"}
+DECEASED_REASONS = {code for code, rule in RULES.items() if rule.gift == END}   # MD07
 DIRECT_DEBIT_FAMILIES = {"IDDT", "RDDT", "DDT"}
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*[A-Za-z0-9]|[A-Za-z0-9]")
 PAYOUT_ID = re.compile(r"\bpo_[A-Za-z0-9]+\b")
@@ -113,6 +121,9 @@ class Known:
     # Mandate id -> the day of its latest collection this statement confirmed,
     # written to the mandate register in one statement after the lines.
     collected: dict[int, dt.date] = field(default_factory=dict)
+    # Recurring gifts with failures to clear when a collection of theirs is paid, by
+    # id: the few that are failing or counted a failure, not every gift confirmed.
+    unwell: dict[int, RecurringGift] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +281,8 @@ class ImportSummary:
     returned: int = 0
     refunded: int = 0
     deceased: list[str] = field(default_factory=list)
+    # Gifts a return paused, stopped or left for a person to look at.
+    follow_up: list[dict] = field(default_factory=list)
     payouts: int = 0
     unmatched: int = 0
     ignored: int = 0
@@ -280,22 +293,26 @@ class ImportSummary:
             "already_imported": self.already_imported, "donations": self.donations,
             "donations_total": cents_to_str(self.donations_cents), "collections_confirmed": self.confirmed,
             "collections_returned": self.returned, "refunds": self.refunded, "deceased_reported": self.deceased,
+            "follow_up": self.follow_up,
             "payouts_matched": self.payouts, "unmatched": self.unmatched, "ignored": self.ignored,
         }
 
 
-def import_file(session: Session, path: str | Path, *, actor: str) -> ImportSummary:
+def import_file(session: Session, path: str | Path, *, actor: str,
+                max_failures: int = DEFAULT_MAX_FAILURES) -> ImportSummary:
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InvalidInput([Problem(None, None, f"cannot read the file: {exc.strerror}")], path.name) from None
-    return import_statement(session, data, name=path.name, actor=actor)
+    return import_statement(session, data, name=path.name, actor=actor, max_failures=max_failures)
 
 
-def import_statement(session: Session, data: bytes, *, name: str, actor: str) -> ImportSummary:
+def import_statement(session: Session, data: bytes, *, name: str, actor: str,
+                     max_failures: int = DEFAULT_MAX_FAILURES) -> ImportSummary:
     """Import one camt.053 file. Flushes, never commits; nothing is written when the
-    file fails its checks."""
+    file fails its checks. `max_failures`: failed collections in a row that pause a
+    recurring gift (`[sepa] max_failures`)."""
     # A statement becomes hundreds of thousands of small objects (lines, rows,
     # decisions) that hold no cycles: the cyclic garbage collector rescanned them
     # again and again for nothing (measured: 1 s of a 10 s import of 100,000 lines),
@@ -303,13 +320,13 @@ def import_statement(session: Session, data: bytes, *, name: str, actor: str) ->
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _import(session, data, name=name, actor=actor)
+        return _import(session, data, name=name, actor=actor, max_failures=max_failures)
     finally:
         if collecting:
             gc.enable()
 
 
-def _import(session: Session, data: bytes, *, name: str, actor: str) -> ImportSummary:
+def _import(session: Session, data: bytes, *, name: str, actor: str, max_failures: int) -> ImportSummary:
     parsed = bank.parse(data, name=name)
     summary = ImportSummary(file=name, version=parsed.version)
     pending: list[tuple[bank.StatementLine, int]] = []
@@ -334,7 +351,7 @@ def _import(session: Session, data: bytes, *, name: str, actor: str) -> ImportSu
         if decision.action == "donation":
             transfers.append((len(rows), line, decision))
         else:
-            _apply(session, line, decision, row, known, summary, actor)
+            _apply(session, line, decision, row, known, summary, actor, max_failures)
         _count(decision, summary)
         rows.append(row)
     _write_collected(session, known.collected)
@@ -448,6 +465,9 @@ def _gather(session: Session, lines: list[bank.StatementLine]) -> Known:
         select(StripePayout.id, StripePayout.payout_id, StripePayout.amount_cents, StripePayout.arrival_date)
     ):
         known.payouts[payout_id] = Payout(pk, payout_id, amount, arrival, pk in matched)
+    if known.collections:
+        known.unwell = {gift.id: gift for gift in session.scalars(select(RecurringGift).where(
+            or_(RecurringGift.failed_attempts > 0, RecurringGift.status == "failing")))}
     return known
 
 
@@ -495,13 +515,16 @@ def _count(decision: Decision, summary: ImportSummary) -> None:
 
 
 def _apply(session: Session, line: bank.StatementLine, decision: Decision, row: dict, known: Known,
-           summary: ImportSummary, actor: str) -> None:
+           summary: ImportSummary, actor: str, max_failures: int) -> None:
     if decision.action == "confirm" or decision.action == "confirm_batch":
         for e2e in decision.end_to_end_ids:
             collection = known.collections[e2e]
             donation = session.get(Donation, collection.donation_id)
             confirm_paid(session, donation, received_on=line.booking_date)
             _collected(known, donation, line.booking_date)
+            unwell = known.unwell.get(donation.recurring_gift_id)
+            if unwell is not None:
+                record_paid(unwell)
             known.collections[e2e] = replace(collection, status="paid")
             summary.confirmed += 1
         if decision.action == "confirm":
@@ -522,18 +545,35 @@ def _apply(session: Session, line: bank.StatementLine, decision: Decision, row: 
             summary.refunded += 1
         else:
             summary.returned += 1
-            if donation.recurring_gift is not None:
-                # A return is a failed attempt to collect; a refund the donor asked for is not.
-                donation.recurring_gift.failed_attempts += 1
         if reason in DECEASED_REASONS and donation.donor is not None:
             row["note"] = "; ".join(_debtor_deceased(session, donation, line, actor))
             summary.deceased.append(donation.donor.ref)
+        gift = donation.recurring_gift
+        if gift is not None:
+            _gift_returned(session, gift, donation, reason, line, decision, known, summary, actor, max_failures)
     elif decision.action == "payout":
         payout = next(p for p in known.payouts.values() if p.pk == decision.payout_pk)
         known.payouts[payout.payout_id] = replace(payout, matched=True)
     elif decision.end_to_end_ids and len(decision.end_to_end_ids) == 1:
         # Seen before (already confirmed or already failed): still point at the gift.
         row["donation_id"] = known.collections[decision.end_to_end_ids[0]].donation_id
+
+
+def _gift_returned(session: Session, gift: RecurringGift, donation: Donation, reason: str | None,
+                   line: bank.StatementLine, decision: Decision, known: Known, summary: ImportSummary, actor: str,
+                   max_failures: int) -> None:
+    """The return table applied to the collection's recurring gift; a refund the
+    donor asked for is no failed attempt. Listed when a person should follow it up."""
+    outcome = record_return(session, gift, code=reason, refund=decision.adjustment_kind == "refund",
+                            on=line.booking_date, max_failures=max_failures, actor=actor)
+    known.unwell[gift.id] = gift
+    if outcome.follow_up:
+        summary.follow_up.append({
+            "recurring_gift": gift.reference, "donor_ref": donation.donor.ref if donation.donor else None,
+            "reason_code": rule_for(reason).code or None, "status": gift.status,
+            "mandate_revoked": outcome.revoke_mandate,
+            "note": outcome.follow_up,
+        })
 
 
 def _collected(known: Known, donation: Donation, day: dt.date) -> None:
@@ -576,7 +616,8 @@ def _debtor_deceased(session: Session, donation: Donation, line: bank.StatementL
     for gift in session.scalars(select(RecurringGift).where(
             RecurringGift.donor_id == donor.id, RecurringGift.status != "cancelled")):
         gift.status = "cancelled"
-        gift.end_date = gift.end_date if gift.end_date and gift.end_date < day else day
+        gift.end_date = ended_on(gift, day)
+        gift.status_reason = f"ended: MD07 (debtor deceased) reported by the bank on {day.isoformat()}"
         done.append(f"recurring gift {gift.reference} cancelled")
     for mandate in session.scalars(select(Mandate).where(Mandate.donor_id == donor.id, Mandate.status == "active")):
         mandate.status = "revoked"

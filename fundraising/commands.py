@@ -16,7 +16,7 @@ import click
 from anbi.context import AppContext
 from anbi.core.cli_options import YEAR, euro_cents, option_value, print_json
 from anbi.core.clock import parse_date
-from anbi.core.errors import Problem
+from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import format_dutch, parse_money
 
 FILE = click.Path(dir_okay=False, path_type=Path)
@@ -29,6 +29,17 @@ _option = option_value
 
 def _amount(text: str) -> int:
     return euro_cents(text, "campaigns")
+
+
+def _kept(kept: list[Problem]) -> str:
+    return f", {len(kept)} kept as they were" if kept else ""
+
+
+def _kept_lines(kept: list[Problem]) -> None:
+    if kept:
+        click.echo("kept as they were:")
+        for item in kept:
+            click.echo(f"  {item}")
 
 
 def _warnings(warnings: list[Problem]) -> None:
@@ -266,35 +277,48 @@ def recurring() -> None:
 @recurring.command("import")
 @click.argument("file", type=FILE)
 @DRY_RUN
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the summary as JSON: created, updated, unchanged, funds_created, warnings, kept, dry_run.")
 @click.pass_obj
-def recurring_import(app: AppContext, file: Path, dry_run: bool) -> None:
+def recurring_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -> None:
     """Import recurring gifts from a CSV file, keyed by `reference`.
 
     Columns: reference (required); for a new gift also donor_ref, amount, interval
     (monthly, quarterly, yearly), method (sepa_debit, stripe) and start_date;
     optional end_date, mandate_id (required for sepa_debit: a mandate of the same
     donor), campaign, fund, agreement (the donor's periodic gift agreement).
-    Re-importing updates; an empty cell leaves the field as it is. No instalment is
-    created in advance: donations are booked when the money moves."""
+    Re-importing updates; an empty cell leaves the field as it is. History does not
+    move back: a cancelled gift (stopped, or ended by the bank's MD07) stays
+    cancelled with its end date, whatever the file says, and the summary lists what
+    was kept. No instalment is created in advance: donations are booked when the
+    money moves."""
     from fundraising.recurring import import_recurring
 
     with app.session() as session:
         summary = import_recurring(session, file, actor=app.actor, dry_run=dry_run)
-    click.echo(f"{file.name}: {summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged{_dry(dry_run)}")
+    if as_json:
+        _print_json({**summary.as_json(), "dry_run": dry_run})
+        return
+    click.echo(f"{file.name}: {summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged"
+               f"{_kept(summary.kept)}{_dry(dry_run)}")
     if summary.funds_created:
         click.echo(f"new funds: {', '.join(summary.funds_created)}")
     _warnings(summary.warnings)
+    _kept_lines(summary.kept)
 
 
 @recurring.command("list")
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON list: reference, source, donor_ref, amount, currency, interval, method, start_date, "
-                   "end_date, status, failed_attempts, mandate_id, campaign, fund, agreement, donations, donated.")
+                   "end_date, status, status_reason, failed_attempts, mandate_id, campaign, fund, agreement, "
+                   "donations, donated.")
 @click.pass_obj
 def recurring_list(app: AppContext, as_json: bool) -> None:
-    """Recurring gifts with their status (active, paused, cancelled, failing), failed
-    attempts, and the donations they produced: how many (not counting failed ones)
-    and the total received (EUR, less refunds)."""
+    """Recurring gifts with their status (active; failing: a collection came back and
+    the next regular one is the retry; paused; cancelled), why (a return reason, who
+    paused or stopped it), failed attempts in a row, and the donations they
+    produced: how many (not counting failed ones) and the total received (EUR, less
+    refunds)."""
     from fundraising.recurring import list_recurring
 
     with app.session() as session:
@@ -305,8 +329,70 @@ def recurring_list(app: AppContext, as_json: bool) -> None:
     for item in items:
         click.echo(f"{item['reference'][:20]:<20} {item['donor_ref']:<14} {_dutch(item['amount']):>12} {item['interval']:<10} "
                    f"{item['method']:<10} {item['status']:<10} failed {item['failed_attempts']:>2}  "
-                   f"{item['donations']:>4} donations {_dutch(item['donated']):>14}")
+                   f"{item['donations']:>4} donations {_dutch(item['donated']):>14}"
+                   + (f"  ({item['status_reason']})" if item["status_reason"] else ""))
     click.echo(_count(len(items), "recurring gift"), err=True)
+
+
+SOURCE_OPTION = click.option("--source", default=None,
+                             help="The gift's source (import, stripe), when two sources use the same reference.")
+
+
+@recurring.command("pause")
+@click.argument("reference")
+@click.option("--reason", default=None, help="Why, for the person who follows it up (kept with the gift).")
+@SOURCE_OPTION
+@click.pass_obj
+def recurring_pause(app: AppContext, reference: str, reason: str | None, source: str | None) -> None:
+    """Pause a recurring gift: no SEPA batch collects it until it is resumed (each
+    batch lists it as left out, with the reason). An active or failing gift can be
+    paused; a stopped one cannot. A Stripe subscription is paused in Stripe."""
+    from anbi.core.clock import today
+    from fundraising.recurring import change_gift
+
+    with app.session() as session:
+        gift = change_gift(session, reference, "pause", actor=app.actor, on=today(), reason=reason, source=source)
+        click.echo(f"Recurring gift {gift.reference} paused.")
+
+
+@recurring.command("resume")
+@click.argument("reference")
+@SOURCE_OPTION
+@click.pass_obj
+def recurring_resume(app: AppContext, reference: str, source: str | None) -> None:
+    """Resume a paused (or failing) recurring gift: active again, its failure count
+    cleared; the next SEPA batch collects it. A SEPA gift needs an active mandate
+    first; a stopped gift is not resumed (import a new one)."""
+    from anbi.core.clock import today
+    from fundraising.recurring import change_gift
+
+    with app.session() as session:
+        gift = change_gift(session, reference, "resume", actor=app.actor, on=today(), source=source)
+        click.echo(f"Recurring gift {gift.reference} is active again.")
+
+
+@recurring.command("stop")
+@click.argument("reference")
+@click.option("--date", "on", default=None,
+              help="The day it ends (default today; not in the future). An earlier planned end date stays.")
+@click.option("--reason", default=None, help="Why (the donor's request, ...), kept with the gift.")
+@SOURCE_OPTION
+@click.pass_obj
+def recurring_stop(app: AppContext, reference: str, on: str | None, reason: str | None, source: str | None) -> None:
+    """Stop a recurring gift for good: status cancelled, with an end date. Nothing is
+    collected after it; an import never makes it active again. A Stripe
+    subscription is cancelled in Stripe."""
+    from anbi.core.clock import today
+    from fundraising.recurring import change_gift
+
+    now = today()
+    on = _option(on, "--date", parse_date)
+    if on is not None and on > now:
+        raise InvalidInput([Problem(None, "--date", f"{on.isoformat()} is in the future: a gift is stopped on or "
+                                                    "before today (a planned end is the end_date of an import)")])
+    with app.session() as session:
+        gift = change_gift(session, reference, "stop", actor=app.actor, on=on or now, reason=reason, source=source)
+        click.echo(f"Recurring gift {gift.reference} stopped: cancelled, ending on {gift.end_date.isoformat()}.")
 
 
 # --- mandates -------------------------------------------------------------------
@@ -320,19 +406,28 @@ def mandates() -> None:
 @mandates.command("import")
 @click.argument("file", type=FILE)
 @DRY_RUN
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON: created, updated, unchanged, kept, dry_run.")
 @click.pass_obj
-def mandates_import(app: AppContext, file: Path, dry_run: bool) -> None:
+def mandates_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -> None:
     """Import mandates from a CSV file, keyed by `mandate_id` (at most 35 characters).
 
     Columns: mandate_id (required); for a new mandate also donor_ref, iban (checked)
     and signed_on; optional bic, signed_place, status (active, revoked),
     last_collected_on (for mandates moved from another system). Re-importing
-    updates; an empty cell leaves the field as it is."""
+    updates; an empty cell leaves the field as it is. History does not move back: a
+    last_collected_on earlier than the one known (bank statements move it forward)
+    is kept, and a revoked or expired mandate is not made active again; the summary
+    lists what was kept."""
     from fundraising.mandates import import_mandates
 
     with app.session() as session:
         summary = import_mandates(session, file, actor=app.actor, dry_run=dry_run)
-    click.echo(f"{file.name}: {summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged{_dry(dry_run)}")
+    if as_json:
+        _print_json({**summary.as_json(), "dry_run": dry_run})
+        return
+    click.echo(f"{file.name}: {summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged"
+               f"{_kept(summary.kept)}{_dry(dry_run)}")
+    _kept_lines(summary.kept)
 
 
 @mandates.command("list")

@@ -25,7 +25,8 @@ from fundraising.donation_import import import_donations
 from fundraising.donations import find_donation, record_adjustment, record_donation
 from fundraising.mandates import import_mandates
 from fundraising.models import Campaign, RecurringGift
-from fundraising.recurring import import_recurring
+from fundraising.recurring import import_recurring, record_return
+from fundraising.return_reasons import DEFAULT_MAX_FAILURES
 from fundraising.reports import campaign_report
 
 YEAR = 2025
@@ -291,18 +292,31 @@ def seed_fundraising(app: AppContext, out_dir: Path, rng: random.Random) -> list
         r = import_recurring(session, paths["recurring"], actor=app.actor, on=D(YEAR + 1, 1, 1))
     with app.session() as session:
         d = import_donations(session, paths["donations"], actor=app.actor)
-    lines.append(f"mandates: {m.created} created, {m.unchanged} unchanged ({paths['mandates']})")
+    lines.append(f"mandates: {m.created} created, {m.unchanged} unchanged{_kept(m.kept)} ({paths['mandates']})")
     lines.append(f"agreements: {a.created} created, {a.unchanged} unchanged ({paths['agreements']})")
-    lines.append(f"recurring gifts: {r.created} created, {r.unchanged} unchanged ({paths['recurring']})")
+    lines.append(f"recurring gifts: {r.created} created, {r.unchanged} unchanged{_kept(r.kept)} ({paths['recurring']})")
+    # A second demo finds history the ledger steps moved on (collections confirmed,
+    # a donor reported deceased): the imports keep it and say so.
+    kept = [*r.kept, *m.kept]
+    lines.extend(f"  kept: {item}" for item in kept[:KEPT_SHOWN])
+    if len(kept) > KEPT_SHOWN:
+        lines.append(f"  kept: ... and {len(kept) - KEPT_SHOWN} more (`anbi mandates import --json` and `anbi recurring import --json` list them)")
     lines.append(f"donations: {d.created} created, {d.unchanged} unchanged, {d.refunds} refunds ({paths['donations']})")
     for warning in d.warnings:
         lines.append(f"  warning: {warning}")
     with app.session() as session:
-        lines.extend(_after_the_money_arrived(session))
+        lines.extend(_after_the_money_arrived(session, app.actor))
     return lines
 
 
-def _after_the_money_arrived(session) -> list[str]:
+KEPT_SHOWN = 3
+
+
+def _kept(kept: list) -> str:
+    return f", {len(kept)} kept as they were" if kept else ""
+
+
+def _after_the_money_arrived(session, actor: str) -> list[str]:
     """What happens later to money already booked, through the money-in service: a
     direct debit refunded by the donor's bank (MD06), a collection returned before it
     settled (AM04), two card disputes (one lost, one won). Idempotent by reference."""
@@ -323,8 +337,8 @@ def _after_the_money_arrived(session) -> list[str]:
         if pending.status == "pending":
             record_adjustment(session, pending, kind="reversal", amount_cents=pending.amount_cents, occurred_on=D(2025, 12, 2),
                               source="demo", reference="DEMO-AM04-1", reason_code="AM04")
-            gift.failed_attempts += 1
-            gift.status = "failing"
+            record_return(session, gift, code="AM04", refund=False, on=D(2025, 12, 2), max_failures=DEFAULT_MAX_FAILURES,
+                          actor=actor)
             lines.append(f"collection {pending.reference} returned before settlement (AM04): {pending.status}; "
                          f"recurring gift {gift.reference} is {gift.status}")
     for number, outcome in ((1, "dispute_lost"), (2, "dispute_won")):

@@ -8,7 +8,8 @@ the same key with a different amount is refused, and a correction is a new row
 (DESIGN.md, Idempotency; Refunds).
 
 How much was taken back, and the donation's status, are derived from its adjustment
-rows. Each adjustment stores `taken_back_cents`: the part of its amount that counts,
+rows; a SEPA collection that fails gives up its period (`sepa_collections.status`),
+so the next batch may collect it again. Each adjustment stores `taken_back_cents`: the part of its amount that counts,
 capped, in the order the rows are recorded, at what was left of the donation — so a
 refund larger than what is left is kept as the source reported it, flagged on the
 donation, and never drives the donation's net below zero. Reports therefore just
@@ -26,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, ColumnElement, bindparam, cast, func, select
+from sqlalchemy import BigInteger, ColumnElement, bindparam, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from anbi.core.db import insert_new_rows, one_of, utcnow
@@ -48,6 +49,7 @@ from fundraising.models import (
     PeriodicAgreement,
     RecurringGift,
 )
+from fundraising.models_ledger import SepaCollection
 
 # A donation is created for money that moved or was initiated (DESIGN.md, Payments
 # that happen): paid, or pending (a direct debit not yet on a statement), or failed
@@ -457,6 +459,8 @@ def record_adjustment(
     )
     session.add(adjustment)
     donation.status = status
+    if status == "failed":
+        _collection_failed(session, donation)
     session.flush()
     return adjustment, True
 
@@ -469,8 +473,17 @@ def mark_failed(session: Session, donation: Donation, *, reason: str | None = No
     donation.status = "failed"
     if reason:
         donation.flag = add_flag(donation.flag, f"failed: {reason}")
+    _collection_failed(session, donation)
     session.flush()
     return donation
+
+
+def _collection_failed(session: Session, donation: Donation) -> None:
+    """A SEPA collection that failed no longer holds its period: the next batch may
+    collect it again (the unique index on sepa_collections counts presented ones only)."""
+    if donation.method == "sepa_debit" and donation.id is not None:
+        session.execute(update(SepaCollection).where(
+            SepaCollection.donation_id == donation.id, SepaCollection.status == "presented").values(status="failed"))
 
 
 def confirm_paid(session: Session, donation: Donation, *, received_on: dt.date) -> Donation:

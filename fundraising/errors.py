@@ -58,6 +58,23 @@ class DonationStateError(Conflict):
         super().__init__(f"donation {reference!r} is {status}: cannot {wanted}")
 
 
+class RecurringGiftNotFound(NotFound):
+    def __init__(self, reference: str):
+        self.reference = reference
+        super().__init__(f"recurring gift {reference!r} does not exist")
+
+
+class RecurringGiftStateError(Conflict):
+    """A guarded change asked of a recurring gift that its state refuses; `why` says
+    what the state is and, where there is one, what to do instead."""
+
+    def __init__(self, reference: str, status: str, why: str):
+        self.reference = reference
+        self.status = status
+        self.why = why
+        super().__init__(f"recurring gift {reference} {why}")
+
+
 class AgreementNotFound(NotFound):
     def __init__(self, number: str):
         self.number = number

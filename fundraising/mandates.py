@@ -4,14 +4,16 @@ A mandate is the donor's signed permission to collect from one IBAN; the ledger
 writes the pain.008 collection files from this register. Its id (machtigingskenmerk,
 at most 35 characters) is the key. `last_collected_on` carries over the history of
 mandates moved from another system: it decides whether the next collection is the
-first (FRST) and when an unused mandate expires.
+first (FRST) and when an unused mandate expires. An import never moves it back (the
+bank statements move it forward as collections settle), and never makes a revoked or
+expired mandate active again; the summary says what it kept (`kept`).
 
 Import and list only; no rule here needs the database except lookups."""
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
@@ -55,19 +57,44 @@ def check_mandate(terms: MandateTerms, *, line: int | None = None) -> list[Probl
     return problems
 
 
+ENDED_STATUSES = ("revoked", "expired")
+
+
+def kept_on_import(current_status: str, current_last: dt.date | None, status: str | None,
+                   last_collected_on: dt.date | None) -> list[tuple[str, str]]:
+    """What an import keeps of an existing mandate, as (field, why) pairs: a last
+    collection date earlier than the one known (history does not move back), and a
+    revoked or expired mandate that the file calls active (a new mandate has a new id)."""
+    kept = []
+    if last_collected_on is not None and current_last is not None and last_collected_on < current_last:
+        kept.append(("last_collected_on", f"kept {current_last.isoformat()} (the file says {last_collected_on.isoformat()}): "
+                                          "collection history does not move back"))
+    if status == "active" and current_status in ENDED_STATUSES:
+        kept.append(("status", f"kept {current_status}: a {current_status} mandate is not made active again; "
+                               "a new mandate is imported with a new mandate_id"))
+    return kept
+
+
 @dataclass
 class MandateImportSummary:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    kept: list[Problem] = field(default_factory=list)   # what the import kept as it was, and why
+
+    def as_json(self) -> dict:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+                "kept": [k.as_dict() for k in self.kept]}
 
 
 def import_mandates(session: Session, source: str | Path | bytes, *, actor: str, dry_run: bool = False,
                     name: str | None = None) -> MandateImportSummary:
     """Import the mandates file (DESIGN.md, Import files): validated whole, keyed by
-    `mandate_id`; re-importing updates, an empty cell leaves its field as it is."""
+    `mandate_id`; re-importing updates, an empty cell leaves its field as it is; what
+    would move history back is kept (`kept_on_import`) and listed."""
     csv = read_csv(source, required=COLUMNS_REQUIRED, optional=COLUMNS_OPTIONAL, name=name)
     problems: list[Problem] = []
+    kept: list[Problem] = []
     check_unique(csv.rows, "mandate_id", problems)
     existing = by_key(session, Mandate, Mandate.mandate_id, (r.values.get("mandate_id", "") for r in csv.rows))
     donors = resolve_donor_refs(session, (r.values.get("donor_ref", "") for r in csv.rows))
@@ -100,14 +127,18 @@ def import_mandates(session: Session, source: str | Path | bytes, *, actor: str,
         else:
             if donor is not None and donor.id != current.donor_id:
                 cells.fail("donor_ref", f"mandate {mandate_id} belongs to another donor; a mandate does not change donor")
+            held = kept_on_import(current.status, current.last_collected_on, status, last_collected_on)
+            kept.extend(Problem(row.line, field_name, why) for field_name, why in held)
+            held_fields = {field_name for field_name, _ in held}
             terms = MandateTerms(
                 mandate_id,
                 iban or current.iban,
                 bic or current.bic,
                 signed_on or current.signed_on,
                 signed_place or current.signed_place,
-                status or current.status,
-                last_collected_on or current.last_collected_on,
+                current.status if "status" in held_fields else (status or current.status),
+                current.last_collected_on if "last_collected_on" in held_fields
+                else (last_collected_on or current.last_collected_on),
             )
             reported = {p.field for p in problems if p.line == row.line}
         problems.extend(p for p in check_mandate(terms, line=row.line) if p.field not in reported)
@@ -115,7 +146,7 @@ def import_mandates(session: Session, source: str | Path | bytes, *, actor: str,
     if problems:
         raise InvalidInput(problems, csv.name)
 
-    summary = MandateImportSummary()
+    summary = MandateImportSummary(kept=kept)
     for current, terms, donor in progress(plans, label="writing mandates"):
         values = {
             "iban": terms.iban,

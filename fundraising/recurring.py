@@ -4,10 +4,18 @@ subscription.
 
 A recurring gift is only the commitment. Its instalments are donations, created when
 money moves (a collection put in a batch, a Stripe payment) and linked back to it;
-none is created in advance (DESIGN.md, Payments that happen). `failed_attempts` and
-the status `failing` are kept up to date by whoever sees a collection fail.
+none is created in advance (DESIGN.md, Payments that happen).
 
-Import and list here; the rules are plain checks over the parsed row."""
+Its state: `active`; `failing` (a collection came back, the next regular one is the
+retry); `paused` (by a person, or by the return table in `fundraising.return_reasons`,
+with `status_reason` saying why); `cancelled` (stopped or ended: for good). A bank
+return goes through `record_return`, a paid collection through `record_paid`; a
+person pauses, resumes and stops a gift with `change_gift` (`anbi recurring
+pause|resume|stop`), each change guarded and audited.
+
+Import and list here; the rules are plain checks over the parsed row. An import
+never revives what was ended: a cancelled gift stays cancelled with its end date,
+and the summary says so (`kept`)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -17,13 +25,15 @@ from pathlib import Path
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from anbi.core import audit
 from anbi.core.clock import today
 from anbi.core.csvfile import RowParser, check_unique, read_csv
-from anbi.core.errors import InvalidInput, Problem
+from anbi.core.errors import Conflict, InvalidInput, Problem
 from anbi.core.money import cents_to_str
 from anbi.core.progress import progress
 from donors.models import Donor
 from fundraising.donations import is_received, sum_cents, taken_back_by_donation
+from fundraising.errors import RecurringGiftNotFound, RecurringGiftStateError
 from fundraising.lookups import by_key, by_reference, resolve_donor_refs
 from fundraising.models import (
     INTERVALS,
@@ -35,6 +45,7 @@ from fundraising.models import (
     PeriodicAgreement,
     RecurringGift,
 )
+from fundraising.return_reasons import GiftAfterReturn, after_payment, after_return, fit_reason
 
 SOURCE = "import"
 COLUMNS_REQUIRED = ("reference",)
@@ -45,12 +56,27 @@ COLUMNS_OPTIONAL = (
 
 def status_on_import(end_date: dt.date | None, current: str | None, on: dt.date) -> str:
     """A commitment whose end date has passed is cancelled; otherwise it keeps its
-    status (a new one is active)."""
-    if end_date is not None and end_date < on:
+    status (a new one is active). A cancelled gift stays cancelled: an import never
+    revives what was ended (by the donor, a person, or the bank's MD07)."""
+    if current == "cancelled" or (end_date is not None and end_date < on):
         return "cancelled"
-    if current in (None, "cancelled"):
-        return "active"
-    return current
+    return current or "active"
+
+
+def kept_on_import(status: str, end_date: dt.date | None, status_reason: str | None, reference: str,
+                   given_end_date: dt.date | None, on: dt.date) -> tuple[str, str] | None:
+    """What an import keeps of an ended gift, as (field, why), or None: a file that
+    would give a cancelled gift another end date, or run it again (no end date, or
+    one still ahead), changes neither."""
+    if status != "cancelled":
+        return None
+    ended = f"recurring gift {reference} was cancelled" + (f" on {end_date.isoformat()}" if end_date else "")
+    ended += f" ({status_reason})" if status_reason else ""
+    if given_end_date is not None and given_end_date != end_date:
+        return "end_date", f"kept {end_date.isoformat() if end_date else 'no end date'}: {ended}; an import does not change an ended gift"
+    if given_end_date is None or given_end_date >= on:
+        return "status", f"kept cancelled: {ended}; an import does not revive an ended gift (a new commitment is a new reference)"
+    return None
 
 
 @dataclass
@@ -60,17 +86,25 @@ class RecurringImportSummary:
     unchanged: int = 0
     funds_created: list[str] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    kept: list[Problem] = field(default_factory=list)   # what the import kept as it was, and why
+
+    def as_json(self) -> dict:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+                "funds_created": self.funds_created, "warnings": [w.as_dict() for w in self.warnings],
+                "kept": [k.as_dict() for k in self.kept]}
 
 
 def import_recurring(session: Session, source: str | Path | bytes, *, actor: str, dry_run: bool = False,
                      name: str | None = None, on: dt.date | None = None) -> RecurringImportSummary:
     """Import the recurring gifts file (DESIGN.md, Import files), keyed by `reference`
     (source "import"). A SEPA gift names a mandate of the same donor; an agreement, if
-    named, must be the donor's. Re-importing updates; empty cells leave fields."""
+    named, must be the donor's. Re-importing updates; empty cells leave fields; a
+    cancelled gift keeps its status and end date (`kept_on_import`, listed in `kept`)."""
     on = on or today()
     csv = read_csv(source, required=COLUMNS_REQUIRED, optional=COLUMNS_OPTIONAL, name=name)
     problems: list[Problem] = []
     warnings: list[Problem] = []
+    kept: list[Problem] = []
     check_unique(csv.rows, "reference", problems)
     column = lambda key: (r.values.get(key, "") for r in csv.rows)  # noqa: E731
     existing = by_reference(session, RecurringGift, SOURCE, column("reference"))
@@ -105,6 +139,11 @@ def import_recurring(session: Session, source: str | Path | bytes, *, actor: str
         donor_id = donor.id if donor is not None else (current.donor_id if current is not None else None)
         method = method or (current.method if current is not None else None)
         start_date = start_date or (current.start_date if current is not None else None)
+        if current is not None:
+            held = kept_on_import(current.status, current.end_date, current.status_reason, current.reference, end_date, on)
+            if held is not None:
+                kept.append(Problem(row.line, *held))
+                end_date = current.end_date
         end_date = end_date or (current.end_date if current is not None else None)
         if start_date and end_date and end_date < start_date:
             cells.fail("end_date", "is before the start date")
@@ -157,7 +196,7 @@ def import_recurring(session: Session, source: str | Path | bytes, *, actor: str
     if problems:
         raise InvalidInput(problems, csv.name)
 
-    summary = RecurringImportSummary(warnings=warnings)
+    summary = RecurringImportSummary(warnings=warnings, kept=kept)
     new_funds = sorted({plan["fund_code"] for _, plan in plans if plan["fund_code"] and plan["fund_code"] not in funds})
     summary.funds_created = new_funds
     if not dry_run:
@@ -241,6 +280,7 @@ def list_recurring(session: Session) -> list[dict]:
             "start_date": gift.start_date.isoformat(),
             "end_date": gift.end_date.isoformat() if gift.end_date else None,
             "status": gift.status,
+            "status_reason": gift.status_reason,
             "failed_attempts": gift.failed_attempts,
             "mandate_id": mandate_id,
             "campaign": campaign,
@@ -251,3 +291,140 @@ def list_recurring(session: Session) -> list[dict]:
         }
         for gift, donor_ref, mandate_id, campaign, fund, agreement, donations, total in rows
     ]
+
+
+# --------------------------------------------------------------------------- state
+
+
+def record_return(session: Session, gift: RecurringGift, *, code: str | None, refund: bool, on: dt.date,
+                  max_failures: int, actor: str) -> GiftAfterReturn:
+    """A collection of `gift` came back from the bank with `code` on `on`: the return
+    table decides the gift's state and whether its mandate is revoked."""
+    before = gift.status
+    outcome = after_return(code, status=gift.status, failed_attempts=gift.failed_attempts or 0,
+                           status_reason=gift.status_reason, refund=refund, max_failures=max_failures, on=on)
+    gift.status, gift.failed_attempts, gift.status_reason = outcome.status, outcome.failed_attempts, outcome.status_reason
+    if gift.status == "cancelled" and before != "cancelled":
+        gift.end_date = ended_on(gift, on)
+    mandate = gift.mandate
+    if outcome.revoke_mandate and mandate is not None and mandate.status == "active":
+        mandate.status = "revoked"
+        audit.record(session, actor=actor, action="mandate.revoke", entity="mandate", entity_ref=mandate.mandate_id,
+                     details={"reason": f"bank return {code or '(no reason)'}", "on": on.isoformat()})
+    if gift.status != before:
+        _audit(session, gift, actor, before, reason=gift.status_reason)
+    return outcome
+
+
+def record_paid(gift: RecurringGift) -> None:
+    """A collection of `gift` was paid: the failure count is cleared and a failing
+    gift is active again (`return_reasons.after_payment`). Changes nothing that is
+    already so, so confirming thousands of healthy gifts writes nothing for them."""
+    status, attempts, reason = after_payment(gift.status, gift.status_reason)
+    if gift.status != status:
+        gift.status = status
+    if gift.failed_attempts != attempts:
+        gift.failed_attempts = attempts
+    if gift.status_reason != reason:
+        gift.status_reason = reason
+
+
+def find_gift(session: Session, reference: str, *, source: str | None = None) -> RecurringGift:
+    """The recurring gift with this reference (and source, when two sources share it)."""
+    query = select(RecurringGift).where(RecurringGift.reference == reference)
+    if source:
+        query = query.where(RecurringGift.source == source)
+    gifts = session.scalars(query.order_by(RecurringGift.source)).all()
+    if not gifts:
+        raise RecurringGiftNotFound(reference)
+    if len(gifts) > 1:
+        raise Conflict(f"recurring gift reference {reference!r} is used by sources "
+                       f"{', '.join(g.source for g in gifts)}: name one with --source")
+    return gifts[0]
+
+
+@dataclass(frozen=True)
+class GiftState:
+    """What a person's change of a recurring gift is decided on."""
+
+    reference: str
+    status: str
+    method: str
+    start_date: dt.date
+    end_date: dt.date | None
+    mandate_id: str | None = None
+    mandate_status: str | None = None
+
+
+def refusal(wanted: str, gift: GiftState, on: dt.date) -> str | None:
+    """Why `wanted` (pause, resume, stop) is refused for `gift` on `on`, or None.
+
+    A Stripe subscription is changed in Stripe (its webhook brings the change here);
+    a stopped gift is stopped for good (a new commitment is a new gift); a SEPA gift
+    is resumed only with an active mandate, else the next batch would leave it out."""
+    if gift.method == "stripe":
+        return "is a Stripe subscription: pause, resume or cancel it in Stripe; the change arrives here by its webhook"
+    if gift.status == "cancelled":
+        ended = f" on {gift.end_date.isoformat()}" if gift.end_date else ""
+        if wanted == "stop":
+            return f"was stopped already{ended}"
+        return f"was stopped{ended}: a stopped gift is not {'resumed' if wanted == 'resume' else 'paused'}; import a new one"
+    if wanted == "pause" and gift.status == "paused":
+        return "is paused already"
+    if wanted == "resume":
+        if gift.status == "active":
+            return "is active already"
+        if gift.end_date is not None and gift.end_date < on:
+            return f"ended on {gift.end_date.isoformat()}: stop it instead"
+        if gift.method == "sepa_debit" and gift.mandate_status != "active":
+            which = f"mandate {gift.mandate_id} is {gift.mandate_status}" if gift.mandate_id else "it has no mandate"
+            return f"cannot be collected: {which}; import a new mandate and name it in the gift first"
+    return None
+
+
+# What a person's change makes of a gift: its status, and the word its reason starts with.
+CHANGES = {"pause": ("paused", "paused"), "resume": ("active", None), "stop": ("cancelled", "stopped")}
+
+
+def change_gift(session: Session, reference: str, wanted: str, *, actor: str, on: dt.date, reason: str | None = None,
+                source: str | None = None) -> RecurringGift:
+    """Pause (no batch collects it until it is resumed), resume (active again, its
+    failure count cleared) or stop (for good: `cancelled`, ending on `on` or its
+    earlier end date) a recurring gift — guarded by `refusal`, and audited."""
+    gift = find_gift(session, reference, source=source)
+    mandate = gift.mandate
+    state = GiftState(gift.reference, gift.status, gift.method, gift.start_date, gift.end_date,
+                      mandate.mandate_id if mandate else None, mandate.status if mandate else None)
+    why = refusal(wanted, state, on)
+    if why:
+        raise RecurringGiftStateError(gift.reference, gift.status, why)
+    before = gift.status
+    gift.status, word = CHANGES[wanted]
+    gift.status_reason = fit_reason(f"{word} by {actor} on {on.isoformat()}" + (f": {reason}" if reason else "")) if word else None
+    if wanted == "resume":
+        gift.failed_attempts = 0
+    if wanted == "stop":
+        gift.end_date = ended_on(gift, on)
+    _audit(session, gift, actor, before, reason=reason)
+    session.flush()
+    return gift
+
+
+def ended_on(gift: RecurringGift, on: dt.date) -> dt.date:
+    """The end date of a gift stopped on `on`: an earlier planned end stays, and a gift
+    that had not started yet ends on its start date (never before it)."""
+    end = gift.end_date if gift.end_date is not None and gift.end_date < on else on
+    return max(end, gift.start_date)
+
+
+_ACTIONS = {"active": "resume", "paused": "pause", "cancelled": "stop", "failing": "failing"}
+
+
+def _audit(session: Session, gift: RecurringGift, actor: str, before: str, *, reason: str | None = None) -> None:
+    details = {"from": before, "to": gift.status}
+    if reason:
+        details["reason"] = reason
+    if gift.status == "cancelled" and gift.end_date:
+        details["end_date"] = gift.end_date.isoformat()
+    audit.record(session, actor=actor, action=f"recurring.{_ACTIONS[gift.status]}", entity="recurring_gift",
+                 entity_ref=gift.reference, details=details)

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from anbi.core.calendar import add_months, term_end
 from anbi.core.money import round_half_up
 from fundraising.models import TAKEN_BACK_KINDS
 
@@ -112,7 +113,8 @@ class Agreement:
         the term"); None for an indefinite agreement, whose term never ends."""
         if self.years is None:
             return None
-        return add_years(self.start_date, self.years)
+        # Exclusive: from 29 February into a common year the term ends on 1 March.
+        return term_end(self.start_date, self.years)
 
     def why_not_covered(self, day: dt.date) -> str | None:
         """None when a payment on `day` falls within the agreement, else the reason."""
@@ -125,15 +127,6 @@ class Agreement:
         if self.end_date is not None and day > self.end_date:
             return AFTER_EARLY_END
         return None
-
-
-def add_years(day: dt.date, years: int) -> dt.date:
-    """`day` plus whole years; 29 February becomes 1 March in a common year, so that a
-    term starting on a leap day covers the whole of its last 28 February."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return dt.date(day.year + years, 3, 1)
 
 
 @dataclass(frozen=True)
@@ -362,7 +355,7 @@ def due_dates(agreement: Agreement, year: int, interval: str = "yearly") -> list
     dates: list[dt.date] = []
     step = 0
     while True:
-        day = _add_months(agreement.start_date, months * step)
+        day = add_months(agreement.start_date, months * step)
         step += 1
         if day.year > year:
             break
@@ -373,17 +366,6 @@ def due_dates(agreement: Agreement, year: int, interval: str = "yearly") -> list
         if day.year == year and day >= agreement.signed_on:
             dates.append(day)
     return dates
-
-
-def _add_months(day: dt.date, months: int) -> dt.date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    for last_day in (day.day, 30, 29, 28):
-        try:
-            return dt.date(year, month, min(day.day, last_day))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable: every month has 28 days")
 
 
 def check_agreement(

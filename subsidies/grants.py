@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from anbi.core import audit, clock
+from anbi.core.calendar import anniversary
 from anbi.core.clock import parse_date
 from anbi.core.csvfile import MAX_WHOLE
 from anbi.core.errors import InvalidInput, Problem
@@ -568,14 +569,6 @@ RECLAIM_YEARS = 5          # Awb 4:49 and 4:57: no reclaim after 5 years from th
 EU_RETENTION_YEARS = 5     # CPR art. 82: 5 years from 31 December of the year of the last payment
 
 
-def add_years(day: dt.date, years: int) -> dt.date:
-    """The same calendar day `years` later (29 February becomes 28 February)."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
-
-
 @dataclass(frozen=True)
 class DeadlineFacts:
     reference: str
@@ -612,7 +605,7 @@ def grant_deadlines(facts: DeadlineFacts, today: dt.date) -> list[Deadline]:
     if facts.settlement_due and facts.status not in ("settled", "closed"):
         found.append(("settlement_due", facts.settlement_due, True))
     if facts.settled_on:
-        found.append(("reclaim_window_end", add_years(facts.settled_on, RECLAIM_YEARS), False))
+        found.append(("reclaim_window_end", anniversary(facts.settled_on, RECLAIM_YEARS), False))
     if facts.funder_type == "eu" and facts.last_payment_on:
         found.append(("record_keeping_end", dt.date(facts.last_payment_on.year + EU_RETENTION_YEARS, 12, 31), False))
     return [

@@ -37,6 +37,7 @@ from fundraising.donations import (
     record_donation,
 )
 from fundraising.models import Campaign, Donation, DonationAdjustment, Fund, RecurringGift
+from fundraising.recurring import record_paid
 from fundraising.stripe import events as ev
 from fundraising.stripe.donors import (
     DONOR_REF_PREFIX,
@@ -547,8 +548,9 @@ def apply_invoice(session: Session, invoice: ev.InvoiceOutcome, *, event_id: str
             gift.status = "failing"
         session.flush()
         return applied(_join(notes + [f"recurring gift {gift.reference}: failed attempt {gift.failed_attempts}"]))
-    if gift.status == "failing":
-        gift.status = "active"
+    # The recovery rule of the bank's returns too: a paid instalment clears the count
+    # and makes a failing gift active again (Stripe does its own retrying).
+    record_paid(gift)
     if invoice.payment_intent_id:
         donation = find_donation(session, SOURCE, invoice.payment_intent_id)
         if donation is None:

@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from anbi.core.audit import AuditEntry
+from anbi.core.calendar import term_end
 from anbi.core.clock import today
 from anbi.core.db import make_engine
 from donors.models import Donor, DonorMerge, DonorTag, Suppression
-from donors.privacy import add_years
 from fundraising.models import Donation
 from tests.factories import make_agreement, make_donation
 
@@ -186,7 +186,7 @@ def test_forget_is_refused_while_an_agreement_is_in_force(cli, imported, db):
     assert result.exit_code == 1
     assert result.stderr.strip() == (
         f"error: cannot forget donor D1: periodic gift agreement PG-2099-1 is in force until "
-        f"{add_years(start, 5).isoformat()}; end it first (anbi agreements end PG-2099-1 --date D --reason R)")
+        f"{term_end(start, 5).isoformat()}; end it first (anbi agreements end PG-2099-1 --date D --reason R)")
     assert _count(db, Suppression) == 0
     assert db.scalar(select(Donor.email).where(Donor.ref == "D1")) == "jan@example.nl"
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 import anbi.models  # noqa: F401  (every table, so the policy check sees them all)
 from anbi.core.audit import AuditEntry
+from anbi.core.calendar import anniversary
 from anbi.core.db import Base
 from anbi.core.errors import ConfigurationError
 from donors import privacy
@@ -17,7 +18,6 @@ from donors.models import ConsentEvent, Donor, DonorMerge, DonorTag, Suppression
 from donors.privacy import (
     FINANCIAL_RECORDS,
     NOT_FINANCIAL,
-    add_years,
     export_personal_data,
     forget,
     purge,
@@ -76,8 +76,8 @@ def test_erasure_refuses_to_run_with_an_undeclared_table(session, monkeypatch):
     (dt.date(2024, 2, 29), 7, dt.date(2031, 2, 28)),
     (dt.date(2024, 2, 29), 4, dt.date(2028, 2, 29)),
 ])
-def test_add_years(day, years, expected):
-    assert add_years(day, years) == expected
+def test_retention_counts_years_to_the_anniversary(day, years, expected):
+    assert anniversary(day, years) == expected
 
 
 AGREEMENT = FINANCIAL_RECORDS["periodic_agreements"]
@@ -290,7 +290,7 @@ def test_running_collections_are_stopped(session):
     assert suppressed_kinds(session, iban="NL20INGB0001234567") == {"iban"}
     # Retention runs from the revocation: the mandate's last change, read back from the database.
     revoked_on = session.scalar(select(Mandate.updated_at).where(Mandate.mandate_id == "MDT-7")).date()
-    assert report.kept_until == add_years(max(revoked_on, TODAY), 7)
+    assert report.kept_until == anniversary(max(revoked_on, TODAY), 7)
 
 
 @pytest.mark.parametrize("years, message", [

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from anbi.core.clock import today
 from exports import sepa
 from fundraising.donations import mark_failed
-from fundraising.models import Donation, Mandate
+from fundraising.models import Donation, Mandate, RecurringGift
 from fundraising.models_ledger import SepaBatch, SepaCollection
 from tests.factories import make_donor, make_mandate, make_recurring
 
@@ -81,7 +81,8 @@ def test_batch_records_pending_donations_and_writes_a_valid_file(cli, engine, tm
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     assert (summary["collections"], summary["total"], summary["sequence_types"]) == (2, "17.50", {"RCUR": 2})
-    assert summary["skipped"] == {}  # the paused gift is not even a candidate
+    assert summary["skipped"] == {"paused": 1}   # left out, and said so
+    assert summary["left_out"] == [{"reference": "RG-3", "donor_ref": "D3", "code": "paused", "reason": "paused"}]
     root = validate(out)
     e2e = sorted(root.xpath("//p:EndToEndId/text()", namespaces=NS))
     with Session(engine) as session:
@@ -198,3 +199,47 @@ def test_a_mandate_with_a_wrong_iban_stops_the_batch_naming_it(cli, engine, tmp_
     assert result.exit_code == 1
     assert "mandate MDT-1 iban" in result.stderr and "not valid" in result.stderr
     assert counts(engine) == (0, 0, 0) and not (tmp_path / "a.xml").exists()
+
+
+def test_the_batch_lists_each_gift_it_left_out_with_its_reason(cli, engine, tmp_path):
+    seed(engine)
+    with Session(engine) as session:
+        donor = make_donor(session, ref="D4")
+        mandate = make_mandate(session, donor=donor, mandate_id="MDT-4", status="revoked")
+        make_recurring(session, donor=donor, mandate=mandate, reference="RG-4", start_date=today() - dt.timedelta(days=20))
+        failing = session.scalar(select(RecurringGift).where(RecurringGift.reference == "RG-3"))
+        failing.status, failing.status_reason = "failing", "failing: AM04 (insufficient funds) on 2026-01-05"
+        paused_donor = make_donor(session, ref="D5")
+        make_recurring(session, donor=paused_donor, reference="RG-5", status="paused",
+                       status_reason="paused: MS02 (refused by the debtor) on 2026-01-08; ask the donor whether to go on",
+                       mandate=make_mandate(session, donor=paused_donor, mandate_id="MDT-5"))
+        session.commit()
+    result = cli("sepa", "batch", "--collection-date", collection_day().isoformat(), "--out", str(tmp_path / "a.xml"),
+                 env=SEPA_ENV)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Wrote ") and "3 collection(s)" in lines[0]      # the failing gift is collected: the retry
+    assert lines[1:] == [
+        "Not collected: 1 mandate revoked, 1 paused",
+        "Left out, to follow up (2):",
+        "  RG-4 (donor D4): mandate MDT-4 is revoked",
+        "  RG-5 (donor D5): paused: MS02 (refused by the debtor) on 2026-01-08; ask the donor whether to go on",
+    ]
+
+
+def test_a_collection_the_lock_did_not_stop_is_refused_by_the_schema_in_one_line(cli, engine, tmp_path, monkeypatch):
+    """The second guarantee alone: without the lock and blind to what was collected,
+    a second run for the period is stopped by the unique index; nothing is written."""
+    from exports import sepa_batch
+
+    seed(engine)
+    day = collection_day()
+    assert cli("sepa", "batch", "--collection-date", day.isoformat(), "--out", str(tmp_path / "a.xml"), env=SEPA_ENV).exit_code == 0
+    before = counts(engine)
+    monkeypatch.setattr(sepa_batch.locks, "hold", lambda *args, **kwargs: None)
+    monkeypatch.setattr(sepa_batch, "_collected_periods", lambda session, day: {})
+    again = cli("sepa", "batch", "--collection-date", day.isoformat(), "--out", str(tmp_path / "b.xml"), env=SEPA_ENV)
+    assert again.exit_code == 1
+    assert again.stderr == ("error: another SEPA batch collected some of these gifts for this period at the same time; "
+                            "nothing was written: run the batch again to collect what is left\n")
+    assert counts(engine) == before and not (tmp_path / "b.xml").exists()

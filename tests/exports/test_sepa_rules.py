@@ -76,12 +76,6 @@ def test_periods(day, interval, start, end):
     assert sepa.period_end(day, interval) == end
 
 
-def test_add_months_clips_to_month_end():
-    assert sepa.add_months(D(2024, 1, 31), 1) == D(2024, 2, 29)
-    assert sepa.add_months(D(2023, 1, 31), 1) == D(2023, 2, 28)
-    assert sepa.add_months(D(2021, 3, 1), 36) == D(2024, 3, 1)
-
-
 # --- the decision -----------------------------------------------------------------------
 
 def mandate(**fields) -> sepa.MandateFacts:
@@ -103,6 +97,16 @@ def plan(gifts, collected=None, day=D(2025, 3, 5), creditor=CREDITOR):
     return sepa.plan_collections(gifts, collected or {}, collection_date=day, creditor=creditor)
 
 
+def test_a_failing_gift_is_collected_its_next_regular_collection_is_the_retry():
+    result = plan([gift(status="failing")])
+    assert [c.gift.pk for c in result.due] == [100] and result.skipped == []
+
+
+def test_a_paused_gift_is_left_out_with_the_reason_it_was_paused():
+    result = plan([gift(status="paused", status_reason="paused: MS02 (refused by the debtor) on 2025-02-04")])
+    assert [(s.code, s.reason) for s in result.skipped] == [("paused", "paused: MS02 (refused by the debtor) on 2025-02-04")]
+
+
 def test_an_active_gift_with_an_active_mandate_is_due_for_the_period_containing_the_date():
     result = plan([gift()])
     assert [c.gift.pk for c in result.due] == [100]
@@ -114,7 +118,7 @@ def test_an_active_gift_with_an_active_mandate_is_due_for_the_period_containing_
 @pytest.mark.parametrize("fields, code", [
     ({"start_date": D(2025, 3, 6)}, "not_started"),
     ({"end_date": D(2025, 3, 4)}, "ended"),
-    ({"status": "paused"}, "not_active"),
+    ({"status": "paused"}, "paused"),
     ({"status": "cancelled"}, "not_active"),
     ({"method": "stripe"}, "not_sepa"),
     ({"amount_cents": 0}, "zero_amount"),

@@ -80,3 +80,41 @@ def test_list(session):
         "signed_place": "Zwolle", "status": "active", "last_collected_on": None,
     }]
     assert list_mandates(session, show_iban=False)[0]["iban"] is None
+
+
+def test_reimport_never_moves_the_last_collection_back_nor_revives_an_ended_mandate(session):
+    donor = make_donor(session, ref="D1")
+    make_mandate(session, donor=donor, mandate_id="MDT-1", last_collected_on="2026-01-05")   # a statement moved it on
+    make_mandate(session, donor=donor, mandate_id="MDT-2", status="revoked")                  # revoked by a return
+    summary = import_mandates(session, csv("""
+mandate_id,donor_ref,iban,signed_on,status,last_collected_on
+MDT-1,D1,NL91ABNA0417164300,2024-01-01,,2024-12-30
+MDT-2,D1,NL91ABNA0417164300,2024-01-01,active,
+"""), actor="tester", name="mandates.csv")
+    assert (summary.created, summary.updated, summary.unchanged) == (0, 0, 2)
+    assert [str(k) for k in summary.kept] == [
+        "line 2, column last_collected_on: kept 2026-01-05 (the file says 2024-12-30): collection history does not move back",
+        "line 3, column status: kept revoked: a revoked mandate is not made active again; "
+        "a new mandate is imported with a new mandate_id",
+    ]
+    mandates = {m.mandate_id: m for m in session.scalars(select(Mandate))}
+    assert mandates["MDT-1"].last_collected_on == D(2026, 1, 5) and mandates["MDT-2"].status == "revoked"
+    later = import_mandates(session, csv("mandate_id,last_collected_on\nMDT-1,2026-02-03\n"), actor="tester", name="m.csv")
+    assert (later.updated, later.kept) == (1, []) and mandates["MDT-1"].last_collected_on == D(2026, 2, 3)
+
+
+def test_the_import_command_says_what_it_kept(cli, session, tmp_path):
+    donor = make_donor(session, ref="D1")
+    make_mandate(session, donor=donor, mandate_id="MDT-1", last_collected_on="2026-01-05")
+    session.commit()
+    path = tmp_path / "mandates.csv"
+    path.write_text("mandate_id,last_collected_on\nMDT-1,2024-12-30\n")
+    text = cli("mandates", "import", str(path))
+    assert text.exit_code == 0, text.stderr
+    assert text.stdout.splitlines() == [
+        "mandates.csv: 0 created, 0 updated, 1 unchanged, 1 kept as they were", "kept as they were:",
+        "  line 2, column last_collected_on: kept 2026-01-05 (the file says 2024-12-30): collection history does not move back"]
+    document = __import__("json").loads(cli("mandates", "import", str(path), "--json").stdout)
+    assert document == {"created": 0, "updated": 0, "unchanged": 1, "dry_run": False, "kept": [
+        {"line": 2, "field": "last_collected_on",
+         "reason": "kept 2026-01-05 (the file says 2024-12-30): collection history does not move back"}]}

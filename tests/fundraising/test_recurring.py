@@ -26,7 +26,8 @@ def test_status_on_import():
     assert status_on_import(D(2025, 5, 31), None, TODAY) == "cancelled"
     assert status_on_import(D(2025, 6, 1), None, TODAY) == "active"
     assert status_on_import(None, "failing", TODAY) == "failing"
-    assert status_on_import(None, "cancelled", TODAY) == "active"  # a later end date or none: running again
+    assert status_on_import(None, "cancelled", TODAY) == "cancelled"   # an import never revives an ended gift
+    assert status_on_import(D(2026, 1, 1), "cancelled", TODAY) == "cancelled"
 
 
 def test_import_creates_and_reimport_updates(session):
@@ -114,3 +115,28 @@ def test_list_counts_what_each_gift_produced(session):
     # 3 donations not failed (2 received + 1 pending); received: 10.00 + (10.00 - 4.00) = 16.00
     assert (one["status"], one["failed_attempts"], one["donations"], one["donated"]) == ("failing", 2, 3, "16.00")
     assert (items["RG-2"]["donations"], items["RG-2"]["donated"]) == (0, "0.00")
+
+
+def test_reimport_never_revives_a_cancelled_gift_and_says_so(session):
+    donor = make_donor(session, ref="D1", deceased_on=D(2026, 1, 8))
+    mandate = make_mandate(session, donor=donor, mandate_id="MDT-1", status="revoked")
+    make_recurring(session, donor=donor, mandate=mandate, reference="RG-1", source="import", status="cancelled",
+                   end_date="2026-01-08", start_date="2024-01-01",
+                   status_reason="ended: MD07 (debtor deceased) reported by the bank on 2026-01-08")
+    data = csv("""
+reference,donor_ref,amount,interval,method,start_date,end_date,mandate_id
+RG-1,D1,10,monthly,sepa_debit,2024-01-01,,MDT-1
+""")
+    summary = import_recurring(session, data, actor="tester", name="recurring.csv", on=D(2026, 1, 1))
+    gift = session.scalar(select(RecurringGift).where(RecurringGift.reference == "RG-1"))
+    assert (gift.status, gift.end_date) == ("cancelled", D(2026, 1, 8))
+    assert (summary.updated, summary.unchanged) == (0, 1)
+    assert [str(k) for k in summary.kept] == [
+        "line 2, column status: kept cancelled: recurring gift RG-1 was cancelled on 2026-01-08 (ended: MD07 (debtor "
+        "deceased) reported by the bank on 2026-01-08); an import does not revive an ended gift (a new commitment is "
+        "a new reference)"]
+    longer = import_recurring(session, csv("reference,end_date\nRG-1,2030-12-31\n"), actor="tester", name="r.csv",
+                              on=D(2026, 1, 1))
+    assert (gift.status, gift.end_date) == ("cancelled", D(2026, 1, 8))
+    assert [(k.line, k.field) for k in longer.kept] == [(2, "end_date")]
+    assert longer.kept[0].reason.startswith("kept 2026-01-08: recurring gift RG-1 was cancelled on 2026-01-08")

@@ -8,7 +8,6 @@ from anbi.core.errors import InvalidInput
 from subsidies.errors import GrantTransitionRefused
 from subsidies.grants import (
     DeadlineFacts,
-    add_years,
     grant_deadlines,
     next_status,
     parse_grant_file,
@@ -202,9 +201,10 @@ def test_reported_grant_still_owes_the_settlement_request():
     assert kinds == ["settlement_due"]
 
 
-def test_add_years_on_29_february():
-    assert add_years(dt.date(2024, 2, 29), 5) == dt.date(2029, 2, 28)
-    assert add_years(dt.date(2024, 3, 1), 5) == dt.date(2029, 3, 1)
+def test_the_reclaim_window_from_29_february_ends_on_its_anniversary():
+    window = [d for d in grant_deadlines(facts(status="settled", settled_on=dt.date(2024, 2, 29)), dt.date(2025, 1, 1))
+              if d.kind == "reclaim_window_end"]
+    assert [d.due for d in window] == [dt.date(2029, 2, 28)]   # never after the fifth anniversary
 
 
 def test_within_a_window_and_overdue():
