@@ -30,10 +30,14 @@ def _euro_cents(text: str) -> int:
 def _report_import(file: Path, noun: str, result, dry_run: bool, as_json: bool) -> None:
     if as_json:
         print_json({"file": file.name, "created": result.created, "unchanged": result.unchanged,
-                    "flagged": result.flagged, "dry_run": dry_run})
+                    "flagged": result.flagged, "warnings": result.warnings, "dry_run": dry_run})
         return
     suffix = " (dry run: nothing written)" if dry_run else ""
     click.echo(f"{file.name}: {result.summary(noun)}{suffix}")
+    for warning in result.warnings[:MAX_FLAGS_SHOWN]:
+        click.echo(f"  warning: {warning}")
+    if len(result.warnings) > MAX_FLAGS_SHOWN:
+        click.echo(f"  ... and {len(result.warnings) - MAX_FLAGS_SHOWN} more warnings")
     for flag in result.flagged[:MAX_FLAGS_SHOWN]:
         click.echo(f"  not eligible: {flag}")
     if len(result.flagged) > MAX_FLAGS_SHOWN:
@@ -292,7 +296,8 @@ def staff_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -> N
     """Import annual employment costs from a CSV file.
 
     Columns: employee, year, annual_cost (gross employment cost: salary, employer's
-    charges, pension), fte (default 1). An hour costs annual_cost / (the grant's
+    charges, pension), fte (default 1), weekly_hours (contract hours a week, default
+    40 × fte; only for the warning on a period sheet above the contract). An hour costs annual_cost / (the grant's
     hours_per_year × fte), rounded to cents, using the latest year documented up to
     the hour's year. A documented year is not overwritten; a new one may change the
     annual hour ceiling of hours already booked, which is applied again."""
@@ -315,13 +320,18 @@ def timesheets() -> None:
 def timesheets_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -> None:
     """Import timesheet lines from a CSV file.
 
-    Columns: reference (unique), employee, date, grant, budget_line, hours (up to two
-    decimals). Only grants with an hours basis (hours_per_year) take hours, and only
-    for employees with a documented annual cost for that year or before.
+    Columns: reference (unique), employee, grant, budget_line, hours (up to two
+    decimals), and either date (one day) or period_start and period_end (a period,
+    such as a signed monthly sheet; date then empty). A line holds at most its days ×
+    24 hours, and a period lies in one calendar year. Only grants with an hours basis
+    (hours_per_year) take hours, and only for employees with a documented annual cost
+    for that year or before.
 
     Per employee and calendar year, hours past the ceiling (hours_per_year × fte,
-    across all grants, in date order, then file order) and hours outside the grant
-    period are not eligible; the import lists them."""
+    across all grants, in the order of each line's last day, then file order) and
+    hours outside the grant period are not eligible; a period crossing the grant's
+    start or end is split pro rata by days. The import lists them. A period with more
+    hours than the employee's contract hours in it is a warning, not a refusal."""
     from subsidies.costs import import_timesheets
 
     result = _run_import(app, import_timesheets, file, dry_run)
