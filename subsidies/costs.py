@@ -338,30 +338,28 @@ def record_expense(
 # ---------------------------------------------------------------------------
 
 
-def parse_weekly_hours(text: str) -> Decimal:
-    s = text.strip().replace(",", ".")
+def _bounded_decimal(text: str, *, upper: Decimal, places: int, not_a_number: str, out_of_range: str) -> Decimal:
+    """A decimal above zero and at most `upper`, with at most `places` decimals."""
     try:
-        value = Decimal(s)
+        value = Decimal(text.strip().replace(",", "."))
     except ArithmeticError:
-        raise ValueError(f"{text!r} is not a number of hours a week") from None
-    if not value.is_finite() or value <= 0 or value > 7 * 24:
-        raise ValueError(f"{text!r} is not between 0 and 168 hours a week")
-    if value != value.quantize(Decimal("0.01")):
-        raise ValueError(f"{text!r} has more than 2 decimals")
+        raise ValueError(f"{text!r} {not_a_number}") from None
+    if not value.is_finite() or value <= 0 or value > upper:
+        raise ValueError(f"{text!r} {out_of_range}")
+    if value != value.quantize(Decimal(1).scaleb(-places)):
+        raise ValueError(f"{text!r} has more than {places} decimals")
     return value
 
 
 def parse_fte(text: str) -> Decimal:
-    s = text.strip().replace(",", ".")
-    try:
-        value = Decimal(s)
-    except ArithmeticError:
-        raise ValueError(f"{text!r} is not a number (1 is full time, 0.8 is four days a week)") from None
-    if not value.is_finite() or value <= 0 or value > 1:
-        raise ValueError(f"{text!r} is not between 0 and 1 (1 is full time)")
-    if value != value.quantize(Decimal("0.0001")):
-        raise ValueError(f"{text!r} has more than 4 decimals")
-    return value
+    return _bounded_decimal(text, upper=Decimal(1), places=4,
+                            not_a_number="is not a number (1 is full time, 0.8 is four days a week)",
+                            out_of_range="is not between 0 and 1 (1 is full time)")
+
+
+def parse_weekly_hours(text: str) -> Decimal:
+    return _bounded_decimal(text, upper=Decimal(7 * 24), places=2, not_a_number="is not a number of hours a week",
+                            out_of_range="is not between 0 and 168 hours a week")
 
 
 def import_staff(session: Session, path) -> ImportResult:
