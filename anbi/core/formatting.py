@@ -105,19 +105,11 @@ def period(start: dt.date | None, end: dt.date | None, language: str | None = "n
 
 
 def house_number(number: str | None, suffix: str | None) -> str:
-    """House number and suffix apart, as the Dutch address standard (NEN 5825) writes
-    them: a single house letter follows the number directly (`12A`); any other
-    addition is separated by a space (`162 2 hoog`, `12 bis`, `7 hs`), and one that
-    brings its own dash keeps it (`12-2`)."""
-    number = (number or "").strip()
-    suffix = (suffix or "").strip()
-    if not suffix:
-        return number
-    if not number:
-        return suffix
-    if (len(suffix) == 1 and suffix.isalpha()) or suffix[0] in "-/":
-        return f"{number}{suffix}"
-    return f"{number} {suffix}"
+    """House number and suffix apart, with a space between: `162 2 hoog`, `12 a`,
+    `7 hs`. Never run together (`1622 hoog` reads as another number). A statement's
+    address is part of what decides whether it must be corrected, so this form is
+    the one statements have always printed."""
+    return " ".join(part for part in ((number or "").strip(), (suffix or "").strip()) if part)
 
 
 def street_line(street: str | None, number: str | None, suffix: str | None) -> str:
