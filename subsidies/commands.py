@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from anbi.context import AppContext
+from anbi.core import formatting
 from anbi.core.cli_options import YEAR, euro_cents, option_value, print_json  # noqa: F401  (re-exported)
 from anbi.core.clock import parse_date, today
 from anbi.core.errors import InvalidInput, Problem
@@ -118,7 +119,7 @@ def grants_list(app: AppContext, as_json: bool) -> None:
         return
     for row in rows:
         amount = format_dutch(parse_money(row["awarded"]).cents)
-        click.echo(f"{row['reference']:<20} {row['start']} – {row['end']} {amount:>16}  {row['status']:<9} "
+        click.echo(f"{row['reference']:<20} {formatting.date(row['start'])} – {formatting.date(row['end'])} {amount:>16}  {row['status']:<9} "
                    f"{row['funder'][:30]:<30} {row['title'][:40]}")
     click.echo(f"{len(rows)} grant{'' if len(rows) == 1 else 's'}", err=True)
 
@@ -151,7 +152,7 @@ def grants_deadlines(app: AppContext, within_days: int | None, today_text: str |
         return
     for d in found:
         when = f"{-d.days_left} days OVERDUE" if d.overdue else f"in {d.days_left} days"
-        click.echo(f"{d.due.isoformat()}  {d.reference:<20} {d.kind:<20} {when}")
+        click.echo(f"{formatting.date(d.due)}  {d.reference:<20} {d.kind:<20} {when}")
     if not found:
         click.echo("no deadlines" + (f" within {within_days} days" if within_days is not None else ""))
 
@@ -203,7 +204,7 @@ def grants_settle(app: AppContext, reference: str, date_text: str, amount_text: 
     with app.session() as session:
         grant = change_status(session, reference, "settle", actor=app.actor, settled_on=settled_on, settled_cents=settled_cents)
         status = grant.status
-    click.echo(f"grant {reference} is now {status}: {format_dutch(settled_cents)} on {settled_on.isoformat()}")
+    click.echo(f"grant {reference} is now {status}: {format_dutch(settled_cents)} on {formatting.date(settled_on)}")
 
 
 @grants.group("payments")

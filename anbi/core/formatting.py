@@ -76,10 +76,13 @@ def percent(fraction: Decimal, language: str | None = "nl", *, decimals: int = 2
     return _babel_percent(value / 100, format=pattern, locale=locale_of(language), decimal_quantization=False)
 
 
-def date(value: dt.date | None, language: str | None = "nl") -> str:
-    """A date in a table: `03-12-2026` (nl), `03/12/2026` (en); empty for None."""
-    if value is None:
+def date(value: dt.date | str | None, language: str | None = "nl") -> str:
+    """A date in a table: `03-12-2026` (nl), `03/12/2026` (en); empty for None. An
+    ISO text (a service's JSON row, `2026-12-03`) is taken as the date it names."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
     if isinstance(value, dt.datetime):
         value = value.astimezone(AMSTERDAM).date() if value.tzinfo else value.date()
     return _babel_date(value, _TABLE_DATE["en" if _english(language) else "nl"], locale=locale_of(language))
