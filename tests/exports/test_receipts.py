@@ -115,7 +115,7 @@ def test_issue_writes_one_pdf_per_donor_with_something_deductible_and_the_manife
     assert "Annual statement of gifts 2025" in pdf_text(out / rows[2]["file"])  # E prefers English
 
     assert "R" in result.stdout.split("restricted or purged donor:")[1]
-    assert "Left off (not in euro): gift E-USD of donor E, 2025-03-01, USD 20.00" in result.stdout
+    assert "Left off (not in euro): gift E-USD of donor E, 01-03-2025, USD 20,00" in result.stdout
     assert "ANON" not in (out / "manifest.csv").read_text()
 
     issued = statements(session)
