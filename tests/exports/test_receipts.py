@@ -478,3 +478,19 @@ def test_an_organisation_and_a_deceased_donor_are_addressed_as_they_deduct(sessi
     session.commit()
     report = issue_statements(_unit_of_work(session), year=2025, out_dir=out, organisation=ORGANISATION, actor="tester", now=NOW)
     assert report.unchanged == 3 and report.issued == [] and report.corrections == []
+
+
+def test_a_one_off_direct_debit_imported_with_its_mandate_shows_it_on_the_statement(cli, session, tmp_path):
+    from tests.factories import make_mandate
+
+    donor = make_donor(session, ref="STRAAT", first_name="Sem", last_name="Visser")
+    make_mandate(session, donor=donor, mandate_id="EMDT-STRAAT-0001")
+    session.commit()
+    path = tmp_path / "gifts.csv"
+    path.write_text("reference,donor_ref,date,amount,method,mandate\nST-1,STRAAT,2025-06-14,35.00,sepa_debit,EMDT-STRAAT-0001\n",
+                    encoding="utf-8")
+    assert cli("donations", "import", str(path)).exit_code == 0
+    out = tmp_path / "out"
+    assert cli("receipts", "issue", "--year", "2025", "--out", str(out), env=ORG_ENV).exit_code == 0
+    text = " ".join(pdf_text(out / manifest(out)[0]["file"]).split())
+    assert "14-06-2025 € 35,00 SEPA-incasso EMDT-STRAAT-0001 gewoon" in text
