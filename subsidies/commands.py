@@ -82,6 +82,9 @@ def grants_add(app: AppContext, from_file: Path, as_json: bool) -> None:
     default), [[budget]] lines (code, name, amount), [[indicators]] (code, name,
     target) and [odoo.budget_lines] ("account code" = "budget line code").
 
+    Examples in the repository: docs/examples/grant-amif.toml, grant-municipal.toml,
+    grant-npl.toml (docs/imports.md describes every field).
+
     The whole file is checked first; every problem is named by its field. Adding the
     same file again changes nothing; a different file under an existing reference is
     refused (a grant decision is not edited: use a new reference)."""
