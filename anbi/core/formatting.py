@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from babel.dates import format_date as _babel_date
 from babel.dates import format_datetime as _babel_datetime
@@ -46,6 +47,9 @@ def _english(language: str | None) -> bool:
     return locale_of(language) == LOCALES["en"]
 
 
+# Babel parses its pattern on every call; a statement run formats the same amounts and
+# dates thousands of times, so the results are kept (the functions are pure).
+@lru_cache(maxsize=16384)
 def money(cents: int, currency: str = "EUR", language: str | None = "nl") -> str:
     """Integer cents as an amount: `€ 1.234,56` (nl), `€1,234.56` (en)."""
     value = Decimal(cents).scaleb(-2)
@@ -85,9 +89,15 @@ def date(value: dt.date | str | None, language: str | None = "nl") -> str:
         value = dt.date.fromisoformat(value[:10])
     if isinstance(value, dt.datetime):
         value = value.astimezone(AMSTERDAM).date() if value.tzinfo else value.date()
-    return _babel_date(value, _TABLE_DATE["en" if _english(language) else "nl"], locale=locale_of(language))
+    return _table_date(value, "en" if _english(language) else "nl")
 
 
+@lru_cache(maxsize=16384)
+def _table_date(value: dt.date, language: str) -> str:
+    return _babel_date(value, _TABLE_DATE[language], locale=LOCALES[language])
+
+
+@lru_cache(maxsize=4096)
 def date_long(value: dt.date, language: str | None = "nl") -> str:
     """A date in a letter: `3 december 2026` (nl), `3 December 2026` (en)."""
     return _babel_date(value, _LETTER_DATE, locale=locale_of(language))
