@@ -398,9 +398,9 @@ def agreements_list(app: AppContext, as_json: bool) -> None:
         return
     for item in items:
         term = f"{item['years']} years" if item["years"] else "indefinite"
-        ended = f" ended {item['end_date']} ({item['end_reason']})" if item["end_date"] else ""
+        ended = f" ended {formatting.date(item['end_date'])} ({item['end_reason']})" if item["end_date"] else ""
         click.echo(f"{item['number']:<16} {item['donor_ref']:<14} {_dutch(item['annual_amount']):>12}/year from {formatting.date(item['start_date'])} "
-                   f"{term:<10} signed {item['signed_on']} {item['status']}{ended}")
+                   f"{term:<10} signed {formatting.date(item['signed_on'])} {item['status']}{ended}")
     click.echo(_count(len(items), "agreement"), err=True)
 
 
