@@ -115,8 +115,11 @@ def render_grant_report(
     story.append(Spacer(1, 6))
     balance = figures.balance_cents
     balance_text = "nog te ontvangen" if balance > 0 else ("terug te betalen" if balance < 0 else "niets te verrekenen")
+    settled = terms.settled_cents if not figures.interim else None
+    owed = (("Vastgesteld bedrag (vaststelling)", format_dutch(settled)) if settled is not None
+            else ("Bijdrage subsidiegever", format_dutch(totals.funder_share_cents)))
     story.append(table(("", "Bedrag"), [
-        ("Bijdrage subsidiegever", format_dutch(totals.funder_share_cents)),
+        owed,
         (f"Ontvangen: voorschotten {format_dutch(figures.payments.advances_cents)} + vaststelling "
          f"{format_dutch(figures.payments.settlements_cents)} − terugbetaald {format_dutch(figures.payments.repayments_cents)}",
          format_dutch(figures.received_cents)),

@@ -202,7 +202,7 @@ def write_grant_workbook(
         row += 1
     last_line = max(row - 1, first_line)
 
-    def figure(name: str, label: str, formula: str, number_format: str = EURO) -> None:
+    def figure(name: str, label: str, formula: str | Decimal, number_format: str = EURO) -> None:
         nonlocal row
         report.cell(row=row, column=1, value=label)
         cell = report.cell(row=row, column=2, value=formula)
@@ -239,8 +239,13 @@ def write_grant_workbook(
     figure("repayments", "Terugbetalingen", f'=SUMIFS({amounts},{kinds},"repayment")')
     figure("received", "Ontvangen (voorschotten + vaststelling − terugbetaald)",
            f"={cells['advances']}+{cells['settlements']}-{cells['repayments']}")
+    owed = "funder_share"
+    if terms.settled_cents is not None and not figures.interim:
+        # The vaststelling decides the grant: the balance is the settled amount less what was received.
+        figure("settled", "Vastgesteld bedrag (vaststelling)", euros(terms.settled_cents))
+        owed = "settled"
     figure("balance", "Saldo (positief: nog te ontvangen; negatief: terug te betalen)",
-           f"={cells['funder_share']}-{cells['received']}")
+           f"={cells[owed]}-{cells['received']}")
 
     if figures.indicators:
         row += 1

@@ -119,15 +119,20 @@ def odoo_sync(app, dry_run: bool, since, as_json: bool) -> None:
     """Book donors and donations in Odoo, each donation exactly once.
 
     Donors become partners (ref = donor ref); a merged donor's partner is archived,
-    an erased one's anonymised. Donations not yet exported are grouped by day and
-    channel (bank transfers, each SEPA batch, each Stripe payout by its arrival
-    date) into balanced journal entries with a line per income account and analytic
+    an erased one's anonymised. Donations not yet exported are grouped by the day
+    they were received and their channel (bank transfers, each SEPA batch, Stripe)
+    into balanced journal entries with a line per income account — the RJ 650
+    income lines of the income statement, split as it splits them — and analytic
     distribution per campaign and grant/fund (plans "Campaigns" and "Grants",
-    created when missing). Accounts are found by the codes in [odoo.accounts].
-    Refunds and corrections become reversing entries of ours; a posted entry is
-    never edited. Every entry has a stable ref (anbi:<day>:<channel>:<n>,
-    anbi:refund:<id>; the prefix is [odoo] ref_prefix) and is looked up before it
-    is created, so a sync that broke off can simply be run again.
+    created when missing). A Stripe gift is income on its own date against the
+    Stripe clearing account; each paid, reconciled Stripe payout is an entry on its
+    arrival date that moves the money to the bank, with Stripe's fees. Accounts are
+    found by the codes in [odoo.accounts]. Refunds (on their own dates) and
+    corrections (on the date of the entry they correct) become entries of ours; a
+    posted entry is never edited. Every entry has a stable ref
+    (anbi:<day>:<channel>:<n>, anbi:refund:<id>, anbi:correction:<id>; the prefix
+    is [odoo] ref_prefix) and is looked up before it is created, so a sync that
+    broke off can simply be run again.
 
     [odoo] in anbi.toml: url, database, protocol (json2 for Odoo 19+, jsonrpc for
     17-18), login (jsonrpc), api_key, timeout (seconds, default 60), retries
@@ -137,7 +142,6 @@ def odoo_sync(app, dry_run: bool, since, as_json: bool) -> None:
     from sqlalchemy.orm import Session
 
     from anbi.cli import print_json
-    from anbi.core.clock import today
     from anbi.core.progress import progress
     from exports.odoo import sync
 
@@ -147,16 +151,14 @@ def odoo_sync(app, dry_run: bool, since, as_json: bool) -> None:
         if dry_run:
             with Session(app.engine) as session:
                 partners = sync.sync_partners(session, ledger, progress=progress)
-                planned = sync.plan_entries(session, since=since, today=today(), prefix=ledger.prefix,
-                                            require=ledger.require)
+                planned = sync.plan_entries(session, since=since, prefix=ledger.prefix, require=ledger.require)
                 session.rollback()
             sent = {}
         else:
             with app.session() as session:
                 partners = sync.sync_partners(session, ledger, progress=progress)
             with app.session() as session:
-                planned = sync.plan_entries(session, since=since, today=today(), prefix=ledger.prefix,
-                                            require=ledger.require)
+                planned = sync.plan_entries(session, since=since, prefix=ledger.prefix, require=ledger.require)
             with app.session() as session:
                 waiting = sync.unsent_entries(session)
             sent = {"created": 0, "found": 0, "posted": 0}
@@ -195,7 +197,8 @@ def odoo_sync(app, dry_run: bool, since, as_json: bool) -> None:
     if ledger.plans_created:
         click.echo(f"{'Would create' if dry_run else 'Created'} analytic plan(s): {', '.join(ledger.plans_created)}.")
     if planned.waiting_for_payout:
-        click.echo(f"{planned.waiting_for_payout} Stripe donation(s) wait for their payout (run `anbi stripe payouts`).")
+        click.echo(f"{planned.waiting_for_payout} Stripe payout(s) not yet paid or reconciled: their move from the "
+                   "clearing account to the bank waits (run `anbi stripe payouts`).")
     if planned.foreign_currency:
         click.echo(f"{planned.foreign_currency} donation(s) in another currency than EUR were left out; book them by hand.")
 

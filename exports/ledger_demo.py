@@ -147,7 +147,6 @@ def odoo_sync(app: AppContext, out_dir: Path, rng: random.Random) -> list[str]:
     section = app.settings.section("odoo")
     if not section.get("url"):
         return ["[odoo] is not configured in anbi.toml: no sync (the statement, gifts and payout are ready for one)"]
-    from anbi.core.clock import today
     from exports.odoo import sync
     from exports.odoo.client import OdooClient, OdooSettings
 
@@ -156,7 +155,7 @@ def odoo_sync(app: AppContext, out_dir: Path, rng: random.Random) -> list[str]:
         with app.session() as session:
             partners = sync.sync_partners(session, ledger)
         with app.session() as session:
-            planned = sync.plan_entries(session, since=None, today=today(), prefix=ledger.prefix, require=ledger.require)
+            planned = sync.plan_entries(session, since=None, prefix=ledger.prefix, require=ledger.require)
         with app.session() as session:
             waiting = sync.unsent_entries(session)
         for entry_id in waiting:

@@ -15,8 +15,11 @@ only here, with one rounding chain that the XLSX formulas repeat:
    (CPR art. 54 (a) and (b), DOMAIN.md 4.2);
 5. total eligible = direct + indirect;
 6. funder share = min(awarded, round(funding rate × total eligible));
-7. received = advances + settlements − repayments; balance = share − received
-   (positive: still to receive; negative: to repay).
+7. received = advances + settlements − repayments; balance = what the funder owes
+   in all − received (positive: still to receive; negative: to repay), where what it
+   owes is the computed funder share until the vaststelling, and the settled amount
+   from then on (Awb 4:46: the vaststelling decides the grant). `grant_balance` is
+   that rule, for this report and for the funds report alike.
 """
 from __future__ import annotations
 
@@ -35,6 +38,17 @@ NO_REPORT_UP_TO_CENTS = 2_500_000
 FULL_REPORT_FROM_CENTS = 12_500_000
 DEFAULT_ALLOWED_SHIFT = Decimal("0.10")
 UNBUDGETED = "unbudgeted"
+
+
+def entitled_cents(funder_share_cents: int, settled_cents: int | None) -> int:
+    """What the funder owes in all: the settled amount once the vaststelling is made,
+    else the funder share computed from the eligible costs (capped at the award)."""
+    return settled_cents if settled_cents is not None else funder_share_cents
+
+
+def grant_balance(funder_share_cents: int, settled_cents: int | None, received_cents: int) -> int:
+    """What is still to receive from the funder (positive) or to repay (negative)."""
+    return entitled_cents(funder_share_cents, settled_cents) - received_cents
 
 
 def accountability_level(awarded_cents: int, override: str | None = None) -> str:
@@ -301,11 +315,14 @@ def account_for(
     ineligible_cents = round_half_up(sum((item.amount for item in ineligible_items), Decimal(0)))
     indicators = tuple(indicators)
     received = payments.received_cents
-    balance = totals.funder_share_cents - received
+    interim = period_from is not None or period_to is not None
+    # An interim period is accounted for on its own costs; the vaststelling covers the whole grant.
+    settled = None if interim else terms.settled_cents
+    balance = grant_balance(totals.funder_share_cents, settled, received)
     level = accountability_level(terms.awarded_cents, terms.accountability)
 
     warnings: list[str] = []
-    if period_from is not None or period_to is not None:
+    if interim:
         start = (period_from or terms.start).isoformat()
         end = (period_to or terms.end).isoformat()
         warnings.append(f"interim report: costs, payments and outputs from {start} to {end} only")
@@ -326,8 +343,9 @@ def account_for(
             f"{len(ineligible_items)} cost row(s) not eligible, {format_dutch(ineligible_cents)} in all: see the ineligible items"
         )
     if balance < 0:
-        warnings.append(f"received {format_dutch(-balance)} more than the funder share: to repay")
-    if terms.settled_cents is not None and terms.settled_cents != totals.funder_share_cents and not (period_from or period_to):
+        owed = "the settled amount (vaststelling)" if settled is not None else "the funder share"
+        warnings.append(f"received {format_dutch(-balance)} more than {owed}: to repay")
+    if settled is not None and settled != totals.funder_share_cents:
         warnings.append(
             f"the settled amount (vaststelling) {format_dutch(terms.settled_cents)} differs from the "
             f"computed funder share {format_dutch(totals.funder_share_cents)}"

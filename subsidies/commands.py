@@ -185,8 +185,10 @@ _transition("start", "Record that the grant's activities started (awarded → ru
 _transition("report-sent", "Record that the report and the request for the vaststelling were sent to the "
             "funder (running → reported)." + LIFECYCLE)
 _transition("close", "Close a settled grant: the settlement is paid or repaid and nothing more is expected "
-            "(settled → closed). The reclaim window and record keeping still run; see `anbi grants deadlines`."
-            + LIFECYCLE)
+            "(settled → closed). Refused while the settled amount less what was received is not zero: the "
+            "message names the amount and the payment to import first (`anbi grants payments import`: the final "
+            "payment as kind settlement, or a repayment). The reclaim window and record keeping still run; see "
+            "`anbi grants deadlines`." + LIFECYCLE)
 
 
 @grants.command("settle")
@@ -198,8 +200,11 @@ def grants_settle(app: AppContext, reference: str, date_text: str, amount_text: 
     """Record the funder's final determination (vaststelling): reported → settled.
 
     A grant without a reporting duty (accountability none, up to € 25.000) may be
-    settled directly from awarded or running. The settled amount caps the income the
-    statement recognises; the funder may reclaim until 5 years after this date."""
+    settled directly from awarded or running. The date is the day the vaststelling
+    was made: not in the future, not before the grant starts. From that year on the
+    settled amount decides the grant: the income the statement recognises, and the
+    balance in the grant report and the funds report (settled amount less what was
+    received). The funder may reclaim until 5 years after this date."""
     from subsidies.grants import change_status
 
     settled_on = option_value(date_text, "--date", parse_date)
@@ -369,26 +374,37 @@ def funds_add(app: AppContext, code: str, name: str) -> None:
 @funds.command("report")
 @click.option("--year", type=YEAR, required=True, help="The calendar year.")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print a JSON list: code, name, opening, income, spending, closing.")
+              help="Print a JSON object: year; funds, each with code, name, opening, income, spending, closing; "
+                   "grants, each with reference, title, fund, opening, recognised, received, closing.")
 @click.pass_obj
 def funds_report(app: AppContext, year: int, as_json: bool) -> None:
-    """Per fund: opening balance, income, spending and closing balance for YEAR.
+    """Per fund: opening balance, income, spending and closing balance for YEAR; and
+    apart from the funds, each grant's balance with its funder.
 
-    Income: earmarked donations net of refunds, and for a restricted grant's fund the
-    payments received. Spending: costs charged to the fund, and for a grant's fund
-    the funder share of its eligible costs. A negative balance is money still to
-    receive from a funder."""
+    Fund income: earmarked donations net of refunds, and for a restricted grant's fund
+    the grant income the year recognises; spending: costs charged to the fund, and
+    for a grant's fund the costs that income pays for (the same amount: a grant's
+    income follows its costs). A grant's balance is what it is entitled to by then
+    (the funder share of its costs, or the settled amount once the vaststelling is
+    made) less what was received: positive still to receive, negative received ahead
+    or to repay."""
     from subsidies.funds import funds_report as report
 
     with app.session() as session:
-        balances = report(session, year)
+        found = report(session, year)
     if as_json:
-        print_json([b.json() for b in balances])
+        print_json(found.json())
         return
+    balances = found.funds
     click.echo(f"{'fund':<20} {'opening':>16} {'income':>16} {'spending':>16} {'closing':>16}")
     for b in balances:
         click.echo(f"{b.code[:20]:<20} {format_dutch(b.opening):>16} {format_dutch(b.income):>16} "
                    f"{format_dutch(b.spending):>16} {format_dutch(b.closing):>16}")
     totals = [sum(getattr(b, name) for b in balances) for name in ("opening", "income", "spending", "closing")]
     click.echo(f"{'total':<20} " + " ".join(f"{format_dutch(t):>16}" for t in totals))
-
+    if found.grants:
+        click.echo("")
+        click.echo(f"{'grant (+ to receive, - to repay)':<34} {'opening':>16} {'recognised':>16} {'received':>16} {'closing':>16}")
+        for g in found.grants:
+            click.echo(f"{g.reference[:34]:<34} {format_dutch(g.opening):>16} {format_dutch(g.recognised):>16} "
+                       f"{format_dutch(g.received):>16} {format_dutch(g.closing):>16}")

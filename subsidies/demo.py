@@ -271,12 +271,15 @@ def write_reports(app: AppContext, out_dir: Path, rng: random.Random) -> list[st
         )
     with app.session() as session:
         current, previous = income_statement(session, 2025)
-        balances = funds_report(session, 2025)
+        funds = funds_report(session, 2025)
     for fmt in ("pdf", "xlsx", "json"):
         write_statement(folder / f"staat-van-baten-2025.{fmt}", fmt, 2025, current, previous,
                         organisation=organisation, issued_on=issued_on)
     lines.append(f"income statement 2025: total {format_dutch(current.total)} (2024: {format_dutch(previous.total)}) "
                  "→ reports/staat-van-baten-2025.pdf|xlsx|json")
-    for balance in balances:
+    for balance in funds.funds:
         lines.append(f"fund {balance.code}: opening {format_dutch(balance.opening)}, closing {format_dutch(balance.closing)}")
+    for grant in funds.grants:
+        side = "to receive" if grant.closing > 0 else "to repay" if grant.closing < 0 else "nothing due"
+        lines.append(f"grant {grant.reference}: opening {format_dutch(grant.opening)}, closing {format_dutch(grant.closing)} ({side})")
     return lines

@@ -38,6 +38,24 @@ class GrantTransitionRefused(Conflict):
         )
 
 
+class GrantBalanceOpen(Conflict):
+    """`close` asked of a settled grant whose money is not settled up yet: the
+    vaststelling leaves an amount to receive or to repay."""
+
+    def __init__(self, reference: str, balance_cents: int):
+        from anbi.core.money import format_dutch
+
+        self.reference = reference
+        self.balance_cents = balance_cents
+        if balance_cents > 0:
+            what = (f"{format_dutch(balance_cents)} is still to receive from the funder: import its final payment "
+                    "(kind settlement)")
+        else:
+            what = f"{format_dutch(-balance_cents)} is still to repay to the funder: import the repayment (kind repayment)"
+        super().__init__(f"grant {reference!r} cannot be closed: {what} with `anbi grants payments import FILE`, "
+                         "then close it")
+
+
 class FundNotFound(NotFound):
     def __init__(self, code: str):
         self.code = code

@@ -20,14 +20,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from anbi.core import audit
+from anbi.core import audit, clock
 from anbi.core.clock import parse_date
 from anbi.core.csvfile import MAX_WHOLE
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import MoneyError, cents_to_str, parse_money
 from fundraising.models import Fund
 from subsidies.accountability import DEFAULT_ALLOWED_SHIFT, accountability_level
-from subsidies.errors import GrantConflict, GrantNotFound, GrantTransitionRefused
+from subsidies.errors import GrantBalanceOpen, GrantConflict, GrantNotFound, GrantTransitionRefused
 from subsidies.models import (
     ACCOUNTABILITY_LEVELS,
     FUNDER_TYPES,
@@ -692,7 +692,12 @@ def change_status(
     actor: str,
     settled_on: dt.date | None = None,
     settled_cents: int | None = None,
+    today: dt.date | None = None,
 ) -> Grant:
+    """Move a grant one step through its lifecycle. A settlement (vaststelling) is
+    recorded once it is made, never ahead; a grant closes only once its money is
+    settled up: the settled amount less what was received is zero (the grant report's
+    balance)."""
     grant = find_grant(session, reference)
     new_status = next_status(reference, grant.status, action, accountability_level(grant.awarded_cents, grant.accountability))
     details: dict[str, Any] = {"from": grant.status, "to": new_status}
@@ -705,9 +710,20 @@ def change_status(
                 "a vaststelling follows the grant decision (Awb 4:46)"))], reference)
         if settled_on < grant.start_on:
             raise InvalidInput([Problem(None, "--date", f"{settled_on.isoformat()} is before the grant starts")], reference)
+        day = today or clock.today()
+        if settled_on > day:
+            raise InvalidInput([Problem(None, "--date", (
+                f"{settled_on.isoformat()} is in the future (today is {day.isoformat()}); "
+                "record the vaststelling once it is made"))], reference)
         grant.settled_on = settled_on
         grant.settled_cents = settled_cents
         details.update(settled_on=settled_on.isoformat(), settled_amount=cents_to_str(settled_cents))
+    if action == "close":
+        from subsidies.report import gather
+
+        balance = gather(session, reference).balance_cents
+        if balance != 0:
+            raise GrantBalanceOpen(reference, balance)
     grant.status = new_status
     session.flush()
     audit.record(session, actor=actor, action=f"grant.{action}", entity="grant", entity_ref=reference, details=details)

@@ -1,54 +1,44 @@
 """The RJ 650 income statement (staat van baten, DOMAIN.md 2.2): income by origin.
 
-Two halves. The pure half decides: which RJ 650 category a donor or funder falls in,
-and how much of a grant counts as income in a year —
+Two halves. The pure half decides how much of a grant counts as income in a year
+(which RJ 650 line a gift, part of a gift or grant takes is the one table in
+`fundraising.income`, applied here as everywhere else) —
 
 - a project or institutional grant counts in the year its eligible costs were made:
   a year's share is the funder share of all eligible costs up to the end of that year
-  (the rounding chain of `subsidies.accountability`, capped at the awarded amount, or
-  at the settled amount once the vaststelling is made) minus what earlier years
-  recognised;
+  (the rounding chain of `subsidies.accountability`, capped at the awarded amount)
+  minus what earlier years recognised; from the year of the vaststelling the settled
+  amount decides, lower or higher, and the difference counts in that year;
 - a regular contribution (the Postcode Loterij's) counts pro rata by days over its
   period, the cumulative amount rounded half-up so the years add up to the award;
-- gifts count in the year received, refunds and chargebacks on their own dates;
-  the consideration part of a payment, and lottery ticket sales, are income for
-  goods and services (baten als tegenprestatie), the rest is a gift.
+- gifts count in the year received, refunds and chargebacks on their own dates
+  (`fundraising.income.income_by_line`).
 
-The SQL half gathers the inputs with grouped queries: donations per year and
-category, adjustments per year and category, costs per grant, budget line and year,
-hours per grant, budget line, employee and year.
+The SQL half gathers the grants' inputs with grouped queries: costs per grant, budget
+line and year, hours per grant, budget line, employee and year.
 """
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from anbi.core.money import cents_to_str, round_half_up
-from donors.models import Donor
-from fundraising.donations import is_received
-from fundraising.models import Donation, DonationAdjustment
-from subsidies.accountability import BudgetLineTerms, ExpenseTotal, GrantTerms, StaffHours, eligible_totals
+from fundraising.income import DUTCH_NAMES, FUNDER_LINES, GOODS_AND_SERVICES, RAISED_LINES, income_by_line
+from subsidies.accountability import BudgetLineTerms, ExpenseTotal, GrantTerms, StaffHours, eligible_totals, entitled_cents
 from subsidies.costs import documented_costs
 from subsidies.hours import documented_cost_for, hour_rate_cents
 from subsidies.models import BudgetLine, Expense, Funder, Grant, Timesheet
 from subsidies.report import sum_int, year_of
 
-# The raised-income categories, in the order of the RJ 650 model.
-RAISED_CATEGORIES = (
-    "private_individuals",   # baten van particulieren
-    "companies",             # baten van bedrijven
-    "lotteries",             # baten van loterijorganisaties
-    "government_grants",     # baten van subsidies van overheden
-    "related_nonprofits",    # baten van verbonden organisaties zonder winststreven
-    "other_nonprofits",      # baten van andere organisaties zonder winststreven
-)
+# The raised-income categories, in the order of the RJ 650 model; which line a gift
+# or grant takes is decided by the one table in `fundraising.income`.
+RAISED_CATEGORIES = RAISED_LINES
 STATEMENT_KEYS = RAISED_CATEGORIES + (
     "raised_income_total",             # som van de geworven baten
     "income_for_goods_and_services",   # baten als tegenprestatie voor de levering van producten en/of diensten
@@ -56,57 +46,12 @@ STATEMENT_KEYS = RAISED_CATEGORIES + (
     "total_income",                    # som van de baten
 )
 DUTCH_LABELS = {
-    "private_individuals": "Baten van particulieren",
-    "companies": "Baten van bedrijven",
-    "lotteries": "Baten van loterijorganisaties",
-    "government_grants": "Baten van subsidies van overheden",
-    "related_nonprofits": "Baten van verbonden organisaties zonder winststreven",
-    "other_nonprofits": "Baten van andere organisaties zonder winststreven",
+    **{line: DUTCH_NAMES[line] for line in RAISED_LINES},
     "raised_income_total": "Som van de geworven baten",
-    "income_for_goods_and_services": "Baten als tegenprestatie voor de levering van producten en/of diensten",
+    "income_for_goods_and_services": DUTCH_NAMES[GOODS_AND_SERVICES],
     "other_income": "Overige baten",
     "total_income": "Som van de baten",
 }
-FUNDER_CATEGORY = {
-    "lottery": "lotteries",
-    "government": "government_grants",
-    "eu": "government_grants",
-    "municipality": "government_grants",
-    "company": "companies",
-    "related_nonprofit": "related_nonprofits",
-    # Foundations (vermogensfondsen) are no category of their own since 2016 (DOMAIN.md 2.2).
-    "foundation": "other_nonprofits",
-    "other_nonprofit": "other_nonprofits",
-}
-
-
-def donor_category(donor_kind: str | None, organisation_type: str | None) -> str:
-    """Where a gift's origin falls: persons (and anonymous gifts) are particulieren;
-    an organisation by its type, a company unless said otherwise."""
-    if donor_kind is None or donor_kind == "person":
-        return "private_individuals"
-    if organisation_type in ("foundation", "other_nonprofit"):
-        return "other_nonprofits"
-    if organisation_type == "related_nonprofit":
-        return "related_nonprofits"
-    return "companies"
-
-
-def consideration_part(kind: str, amount_cents: int, consideration_cents: int) -> int:
-    """The part of a payment that buys something: a lottery ticket wholly (it is never
-    a gift, DOMAIN.md 1.4), a purchase wholly unless its consideration is given."""
-    if kind == "lottery":
-        return amount_cents
-    if kind == "purchase" and consideration_cents == 0:
-        return amount_cents
-    return consideration_cents
-
-
-def taken_back_consideration(taken_back_cents: int, amount_cents: int, consideration_cents: int) -> int:
-    """A refund takes back the gift and the consideration in proportion, rounded half-up."""
-    if amount_cents == 0:
-        return 0
-    return (2 * taken_back_cents * consideration_cents + amount_cents) // (2 * amount_cents)
 
 
 @dataclass
@@ -166,7 +111,7 @@ class GrantIncomeInputs:
 
     @property
     def category(self) -> str:
-        return FUNDER_CATEGORY[self.funder_type]
+        return FUNDER_LINES[self.funder_type]
 
 
 def regular_contribution_cumulative(awarded_cents: int, start: dt.date, end: dt.date, up_to: dt.date) -> int:
@@ -179,8 +124,10 @@ def regular_contribution_cumulative(awarded_cents: int, start: dt.date, end: dt.
     return round_half_up(Decimal(awarded_cents) * days / total_days)
 
 
-def cumulative_recognised(grant: GrantIncomeInputs, up_to_year: int) -> int:
-    """A grant's income recognised up to the end of `up_to_year`."""
+def earned_cumulative(grant: GrantIncomeInputs, up_to_year: int) -> int:
+    """What a grant earned up to the end of `up_to_year` by its own terms, before any
+    vaststelling: the funder share of its eligible costs (a regular contribution: pro
+    rata by days), capped at the awarded amount."""
     year_end = dt.date(up_to_year, 12, 31)
     if grant.kind == "regular_contribution":
         earned = regular_contribution_cumulative(grant.terms.awarded_cents, grant.terms.start, grant.terms.end, year_end)
@@ -192,10 +139,20 @@ def cumulative_recognised(grant: GrantIncomeInputs, up_to_year: int) -> int:
             if year <= up_to_year
         ]
         earned = eligible_totals(grant.terms, grant.budget_lines, expenses, staff).funder_share_cents
-    cap = grant.terms.awarded_cents
-    if grant.settled_on is not None and grant.settled_cents is not None and grant.settled_on <= year_end:
-        cap = grant.settled_cents
-    return min(earned, cap)
+    return min(earned, grant.terms.awarded_cents)
+
+
+def settled_by(grant: GrantIncomeInputs, up_to_year: int) -> int | None:
+    """The settled amount if the vaststelling was made by the end of `up_to_year`."""
+    if grant.settled_on is not None and grant.settled_on <= dt.date(up_to_year, 12, 31):
+        return grant.settled_cents
+    return None
+
+
+def cumulative_recognised(grant: GrantIncomeInputs, up_to_year: int) -> int:
+    """A grant's income recognised up to the end of `up_to_year`: what it earned, or,
+    once the vaststelling is made, the settled amount (`accountability.entitled_cents`)."""
+    return entitled_cents(earned_cumulative(grant, up_to_year), settled_by(grant, up_to_year))
 
 
 def recognised_in_year(grant: GrantIncomeInputs, year: int) -> int:
@@ -204,19 +161,21 @@ def recognised_in_year(grant: GrantIncomeInputs, year: int) -> int:
 
 def build_statements(
     year: int,
-    donations: dict[int, dict[str, tuple[int, int]]],
+    donations: dict[int, dict[str, int]],
     grants: Iterable[GrantIncomeInputs],
 ) -> tuple[Statement, Statement]:
     """This year's and last year's statement from gathered inputs.
 
-    `donations[year][category] = (gift part, consideration part)`, net of what was
-    taken back in that year."""
+    `donations[year][income line] = cents`, net of what was taken back in that year
+    (`fundraising.income.income_by_line`)."""
     current, previous = Statement(year), Statement(year - 1)
     grants = list(grants)
     for statement in (current, previous):
-        for category, (gift, goods) in donations.get(statement.year, {}).items():
-            statement.raised[category] += gift
-            statement.goods_and_services += goods
+        for line, cents in donations.get(statement.year, {}).items():
+            if line == GOODS_AND_SERVICES:
+                statement.goods_and_services += cents
+            else:
+                statement.raised[line] += cents
     for grant in grants:
         # Each cumulative figure once: this year's income and last year's share a cut-off.
         upto = {y: cumulative_recognised(grant, y) for y in (year - 2, year - 1, year)}
@@ -228,64 +187,6 @@ def build_statements(
 # ---------------------------------------------------------------------------
 # Gathering (SQL)
 # ---------------------------------------------------------------------------
-
-
-def _category_case():
-    return case(
-        (or_(Donation.donor_id.is_(None), Donor.kind == "person"), "private_individuals"),
-        (Donor.organisation_type.in_(("foundation", "other_nonprofit")), "other_nonprofits"),
-        (Donor.organisation_type == "related_nonprofit", "related_nonprofits"),
-        else_="companies",
-    )
-
-
-def _consideration_case():
-    return case(
-        (Donation.kind == "lottery", Donation.amount_cents),
-        (and_(Donation.kind == "purchase", Donation.consideration_cents == 0), Donation.amount_cents),
-        else_=Donation.consideration_cents,
-    )
-
-
-def donation_income(session: Session, first_year: int, last_year: int, *, by_fund: bool = False):
-    """Per year and category (or fund): (gift part, consideration part), net of refunds
-    on their own dates. EUR only: other currencies are flagged on the donation."""
-    start, end = dt.date(first_year, 1, 1), dt.date(last_year, 12, 31)
-    group = Donation.fund_id if by_fund else _category_case()
-    consideration = _consideration_case()
-    received_year = year_of(Donation.received_on)
-    received = session.execute(
-        select(received_year, group, sum_int(Donation.amount_cents), sum_int(consideration))
-        .select_from(Donation)
-        .outerjoin(Donor, Donor.id == Donation.donor_id)
-        .where(is_received(), Donation.currency == "EUR", Donation.received_on.between(start, end),
-               *([Donation.fund_id.is_not(None)] if by_fund else []))
-        .group_by(received_year, group)
-    ).all()
-    taken = DonationAdjustment.taken_back_cents
-    # Half-up proportional split in integers: floor((2·t·c + a) / 2a).
-    taken_consideration = case(
-        (Donation.amount_cents == 0, 0),
-        else_=(2 * taken * consideration + Donation.amount_cents) // (2 * Donation.amount_cents),
-    )
-    adjusted_year = year_of(DonationAdjustment.occurred_on)
-    taken_back = session.execute(
-        select(adjusted_year, group, sum_int(taken), sum_int(taken_consideration))
-        .select_from(DonationAdjustment)
-        .join(Donation, Donation.id == DonationAdjustment.donation_id)
-        .outerjoin(Donor, Donor.id == Donation.donor_id)
-        .where(taken > 0, Donation.currency == "EUR", DonationAdjustment.occurred_on.between(start, end),
-               *([Donation.fund_id.is_not(None)] if by_fund else []))
-        .group_by(adjusted_year, group)
-    ).all()
-    result: dict[int, dict[Any, tuple[int, int]]] = defaultdict(dict)
-    for year, key, amount, goods in received:
-        gift, cons = result[year].get(key, (0, 0))
-        result[year][key] = (gift + amount - goods, cons + goods)
-    for year, key, amount, goods in taken_back:
-        gift, cons = result[year].get(key, (0, 0))
-        result[year][key] = (gift - (amount - goods), cons - goods)
-    return result
 
 
 def grant_income_inputs(session: Session, up_to_year: int) -> list[GrantIncomeInputs]:
@@ -361,7 +262,7 @@ def grant_income_inputs(session: Session, up_to_year: int) -> list[GrantIncomeIn
 
 def income_statement(session: Session, year: int) -> tuple[Statement, Statement]:
     """This year's and last year's RJ 650 statement."""
-    donations = donation_income(session, year - 1, year)
+    donations = income_by_line(session, year - 1, year)
     return build_statements(year, donations, grant_income_inputs(session, year))
 
 

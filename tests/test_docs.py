@@ -70,7 +70,7 @@ def test_the_example_names_every_setting_the_code_reads():
         assert f"`[{section}]`" in (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
     for key in ("bank", "stripe_clearing", "stripe_fees"):
         assert f"# {key} = " in text
-    from exports.odoo.ledger import INCOME_KEYS
+    from fundraising.income import INCOME_LINES as INCOME_KEYS
 
     for key in INCOME_KEYS:
         assert f"# income.{key} = " in text

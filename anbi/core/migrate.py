@@ -32,6 +32,12 @@ def current_heads(engine: Engine) -> set[str]:
 
 
 def script_heads() -> set[str]:
+    """What the version table holds once every head is applied: the script's heads
+    less those another revision `depends_on` (Alembic then records the dependency
+    only through the revision that depends on it)."""
     from alembic.script import ScriptDirectory
 
-    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    script = ScriptDirectory.from_config(alembic_config())
+    depended = {dependency.revision for revision in script.walk_revisions() if revision.dependencies
+                for dependency in script.get_revisions(revision.dependencies)}
+    return set(script.get_heads()) - depended

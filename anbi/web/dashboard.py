@@ -4,7 +4,9 @@ Income is money that reached us (paid, and later refunded or disputed) in euros,
 dated by the day it arrived; what refunds, chargebacks and lost disputes took back
 is booked in the month it happened (DESIGN.md, Refunds: every report other than the
 receipts books a refund on its own date). Other currencies are left out of the
-euro figures, as every report does."""
+euro figures, as every report does. The year's income by origin is split over the
+RJ 650 income lines by `fundraising.income`, the one table the income statement and
+the ledger use too, so the dashboard shows the statement's donation figures."""
 from __future__ import annotations
 
 import datetime as dt
@@ -18,6 +20,7 @@ from anbi.web.models_users import ImportRun
 from donors import names
 from donors.models import Donor
 from fundraising.donations import is_received, sum_cents, taken_back_total
+from fundraising.income import DUTCH_NAMES, INCOME_LINES, income_by_line
 from fundraising.models import Campaign, Donation, DonationAdjustment, RecurringGift
 from fundraising.reports import retention
 
@@ -58,6 +61,7 @@ class Dashboard:
     months_previous: list[int]
     by_campaign: list[Amount]
     by_channel: list[Amount]
+    by_origin: list[Amount]
     donors: DonorCounts
     failing: list[FailingGift]
     imports: list[ImportRun] = field(default_factory=list)
@@ -131,6 +135,13 @@ def income_by_channel(session: Session, year: int, *, no_channel: str) -> list[A
     return items
 
 
+def income_by_origin(session: Session, year: int) -> list[Amount]:
+    """The year's donation income per RJ 650 income line (the gift part by who gave
+    it, the consideration part as goods and services), net of refunds."""
+    lines = income_by_line(session, year, year).get(year, {})
+    return [Amount(line, DUTCH_NAMES[line], lines[line]) for line in INCOME_LINES if lines.get(line)]
+
+
 def donor_counts(session: Session, year: int) -> DonorCounts:
     """New: no gift ever before `year`. Returning: gave in `year` and before it
     (retained from last year, or reactivated). Lapsed: gave last year, not (yet) in
@@ -167,6 +178,7 @@ def build(session: Session, *, year: int | None = None, no_campaign: str = "no c
         months_previous=income_by_month(session, year - 1),
         by_campaign=income_by_campaign(session, year, no_campaign=no_campaign, others=others),
         by_channel=income_by_channel(session, year, no_channel=no_channel),
+        by_origin=income_by_origin(session, year),
         donors=donor_counts(session, year),
         failing=failing_recurring(session),
         imports=last_imports(session),

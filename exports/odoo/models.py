@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from anbi.core.db import Base, BigIntId, IdMixin, UTCDateTime, utcnow
@@ -85,11 +85,22 @@ class OdooBooking(IdMixin, Base):
 
 class OdooRefundBooking(IdMixin, Base):
     """An adjustment (refund, chargeback, settled reversal, lost dispute) booked by an
-    `anbi:refund:<id>` entry on its own date."""
+    `anbi:refund:<id>` entry on its own date, with the booking of its gift it took the
+    income back from. When that gift is booked again with another split or account, a
+    correction of ours takes the refund back out (`reversed_by_id`) and the refund is
+    booked again, so an adjustment has at most one refund booking in force."""
 
     __tablename__ = "odoo_entry_adjustments"
+    __table_args__ = (
+        Index("uq_odoo_entry_adjustments_in_force", "adjustment_id", unique=True,
+              sqlite_where=text("reversed_by_id IS NULL"), postgresql_where=text("reversed_by_id IS NULL")),
+    )
 
     entry_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("odoo_entries.id"), index=True)
-    adjustment_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("donation_adjustments.id"), unique=True)
+    adjustment_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("donation_adjustments.id"))
+    # Rows made before revision 0016 got the booking their lines were derived from.
+    booking_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("odoo_entry_donations.id"))
+    reversed_by_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("odoo_entries.id"))
 
     adjustment: Mapped[DonationAdjustment] = relationship()
+    booking: Mapped[Optional[OdooBooking]] = relationship()

@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from anbi.core import audit
@@ -42,9 +42,11 @@ from exports.odoo.client import OdooClient
 from exports.odoo.errors import UnknownAccounts
 from exports.odoo.models import OdooBooking, OdooEntry, OdooPartner, OdooRefundBooking
 from fundraising.donations import RECEIVED_STATUSES
+from fundraising.income import consideration_sql, payer_line_sql, split_income
 from fundraising.lookups import chunks
 from fundraising.models import Campaign, Donation, DonationAdjustment, Fund
-from fundraising.models_ledger import SepaCollection, StripePayout, StripePayoutItem
+from fundraising.models_ledger import SepaCollection, StripePayout
+from fundraising.stripe.donors import SOURCE as STRIPE_SOURCE
 
 PLANS = ("Campaigns", "Grants")
 EXPENSE_TYPES = ("expense", "expense_depreciation", "expense_direct_cost")
@@ -273,32 +275,31 @@ class PlanSummary:
     refunds: int = 0
     corrections: int = 0
     total_cents: int = 0
-    waiting_for_payout: int = 0
+    waiting_for_payout: int = 0      # Stripe payouts not yet paid or reconciled: not booked yet
     foreign_currency: int = 0
     planned: list[rules.PlannedEntry] = field(default_factory=list)
 
 
-def plan_entries(session: Session, *, since: dt.date | None, today: dt.date,
-                 prefix: str, require=None) -> PlanSummary:
+def plan_entries(session: Session, *, since: dt.date | None, prefix: str, require=None) -> PlanSummary:
     """Decide and save the entries this sync makes. `require(keys)` checks that the
     accounts they need are configured before anything is saved."""
     summary = PlanSummary()
-    gifts, waiting, foreign = _gifts(session, since)
-    summary.waiting_for_payout, summary.foreign_currency = waiting, foreign
+    gifts, foreign = _gifts(session, since)
+    summary.foreign_currency = foreign
     refunds = _refunds(session, since)
-    payouts = _payouts(session)
+    payouts, summary.waiting_for_payout = _payouts(session, since)
     existing = Counter()
     for day, channel in session.execute(select(OdooEntry.entry_date, OdooEntry.channel).where(
             OdooEntry.kind.in_(("donations", "payout")))):
         existing[(day, channel)] += 1
-    planned = rules.plan(gifts, refunds, payouts, existing=dict(existing), today=today, prefix=prefix)
+    planned = rules.plan(gifts, refunds, payouts, existing=dict(existing), prefix=prefix)
     needed = set().union(*(entry.accounts() for entry in planned)) if planned else set()
     if require is not None:
         require(needed)
     for entry in planned:
         rules.check_balanced(entry)
         summary.entries[entry.kind] += 1
-        summary.total_cents += sum(line.credit_cents for line in entry.lines if line.account.startswith("income."))
+        summary.total_cents += sum(line.credit_cents for line in entry.lines if line.account.startswith(rules.INCOME))
         summary.donations += len(entry.donations)
         summary.refunds += 1 if entry.refund else 0
         summary.corrections += 1 if entry.kind == "correction" else 0
@@ -307,85 +308,98 @@ def plan_entries(session: Session, *, since: dt.date | None, today: dt.date,
     return summary
 
 
-def _channels(session: Session, donation_ids: list[int]) -> tuple[dict[int, str], dict[int, tuple[str, dt.date]]]:
+def _sepa_channels(session: Session, donation_ids: list[int]) -> dict[int, str]:
     sepa: dict[int, str] = {}
-    stripe: dict[int, tuple[str, dt.date]] = {}
     for part in chunks(donation_ids):
         for donation_id, batch_id in session.execute(select(SepaCollection.donation_id, SepaCollection.batch_id)
                                                      .where(SepaCollection.donation_id.in_(part))):
             sepa[donation_id] = f"sepa-{batch_id}"
-        for donation_id, payout_id, arrival in session.execute(
-            select(StripePayoutItem.donation_id, StripePayout.payout_id, StripePayout.arrival_date)
-            .join(StripePayout, StripePayout.id == StripePayoutItem.payout_pk)
-            .where(StripePayoutItem.donation_id.in_(part), StripePayout.reconciled.is_(True),
-                   StripePayoutItem.type.in_(("charge", "payment")))
-        ):
-            stripe[donation_id] = (f"stripe-{payout_id}", arrival)
-    return sepa, stripe
+    return sepa
+
+
+def _channel(source: str, donation_id: int, sepa: dict[int, str]) -> str:
+    """Where a donation's money arrived: Stripe, a SEPA batch, or the bank."""
+    if source == STRIPE_SOURCE:
+        return rules.STRIPE
+    return sepa.get(donation_id, "bank")
 
 
 def income_key_sql():
-    """`ledger.income_key` as a SQL expression, so changed bookings are found by the database."""
-    from sqlalchemy import case, literal
-
-    organisation = case(
-        *[(Donor.organisation_type == kind, literal("income." + key)) for kind, key in rules.ORGANISATION_INCOME.items()],
-        else_=literal("income.companies"),
-    )
-    return case(
-        (Donation.kind == "purchase", literal("income.goods_and_services")),
-        (Donor.kind == "organisation", organisation),
-        else_=literal("income.private_individuals"),
-    )
+    """The [odoo.accounts] key of a donation's gift part, from the table in
+    `fundraising.income`, so changed bookings are found by the database."""
+    return payer_line_sql(rules.INCOME)
 
 
-def _gifts(session: Session, since: dt.date | None) -> tuple[list[rules.Gift], int, int]:
+def _gifts(session: Session, since: dt.date | None) -> tuple[list[rules.Gift], int]:
     """Received donations not booked yet, and booked ones whose booking no longer
-    matches (both found in SQL: a year of donations is not loaded to compare)."""
+    matches (both found in SQL: a year of donations is not loaded to compare). A
+    booking in an entry of kind payout is a Stripe gift booked with its payout, before
+    Stripe gifts were booked on their own dates: it is booked again (exports.odoo.ledger)."""
     current = select(OdooBooking.donation_id).where(OdooBooking.reversed_by_id.is_(None))
     unbooked = (select(Donation).outerjoin(Donor, Donor.id == Donation.donor_id)
                 .where(Donation.status.in_(RECEIVED_STATUSES), Donation.id.not_in(current)))
     if since is not None:
         unbooked = unbooked.where(Donation.received_on >= since)
-    changed = (select(Donation, OdooBooking)
+    changed = (select(Donation, OdooBooking, OdooEntry.entry_date, OdooEntry.channel)
                .join(OdooBooking, (OdooBooking.donation_id == Donation.id) & OdooBooking.reversed_by_id.is_(None))
+               .join(OdooEntry, OdooEntry.id == OdooBooking.entry_id)
                .outerjoin(Donor, Donor.id == Donation.donor_id)
                .where(Donation.status.not_in(RECEIVED_STATUSES)
                       | (Donation.amount_cents != OdooBooking.amount_cents)
-                      | (Donation.consideration_cents != OdooBooking.consideration_cents)
+                      | (consideration_sql() != OdooBooking.consideration_cents)
                       | Donation.campaign_id.is_distinct_from(OdooBooking.campaign_id)
                       | Donation.fund_id.is_distinct_from(OdooBooking.fund_id)
-                      | (income_key_sql() != OdooBooking.income_account)))
+                      | (income_key_sql() != OdooBooking.income_account)
+                      | (OdooEntry.kind == "payout")))
     rows = [(d, None) for d in session.scalars(unbooked.options(joinedload(Donation.donor)).order_by(Donation.id))]
-    rows += [(d, b) for d, b in session.execute(changed.options(joinedload(Donation.donor)).order_by(Donation.id))]
-    sepa, stripe = _channels(session, [d.id for d, _ in rows])
-    gifts, waiting, foreign = [], 0, 0
+    changed_rows = session.execute(changed.options(joinedload(Donation.donor)).order_by(Donation.id)).all()
+    refunds = _booked_refunds(session, [d.id for d, *_ in changed_rows])
+    rows += [(d, rules.Booked(b.id, _booking(b), day, channel, tuple(refunds.get(d.id, ()))))
+             for d, b, day, channel in changed_rows]
+    sepa = _sepa_channels(session, [d.id for d, _ in rows])
+    gifts, foreign = [], 0
     for donation, booked in rows:
         if donation.currency != "EUR":
             foreign += 1   # recorded and flagged, never in EUR books
             continue
         donor = donation.donor
-        booking = rules.Booking(
-            donation.amount_cents, donation.consideration_cents,
-            rules.income_key(donor.kind if donor else None, donor.organisation_type if donor else None, donation.kind),
-            donation.campaign_id, donation.fund_id)
-        if donation.source == "stripe":
-            if donation.id not in stripe:
-                if booked is None:
-                    waiting += 1   # booked with its payout, once `anbi stripe payouts` reconciled it
-                    continue
-                channel, day = "stripe-unknown", donation.received_on
-            else:
-                channel, day = stripe[donation.id]
-        else:
-            channel, day = sepa.get(donation.id, "bank"), donation.received_on
-        was = (booked.id, _booking(booked)) if booked is not None else None
-        gifts.append(rules.Gift(donation.id, day, channel, donation.status in RECEIVED_STATUSES, booking, was))
-    return gifts, waiting, foreign
+        split = split_income(donor.kind if donor else None, donor.organisation_type if donor else None, donation.kind,
+                             donation.amount_cents, donation.consideration_cents)
+        booking = rules.booking_of(split, donation.campaign_id, donation.fund_id)
+        gifts.append(rules.Gift(donation.id, donation.received_on, _channel(donation.source, donation.id, sepa),
+                                donation.status in RECEIVED_STATUSES, booking, booked))
+    return gifts, foreign
+
+
+def _booked_refunds(session: Session, donation_ids: list[int]) -> dict[int, list[rules.BookedRefund]]:
+    """The refunds in force of these donations, with the booking each was taken from."""
+    found: dict[int, list[rules.BookedRefund]] = {}
+    for part in chunks(donation_ids):
+        rows = session.execute(
+            select(OdooRefundBooking, OdooBooking, OdooEntry.channel, DonationAdjustment)
+            .join(OdooBooking, OdooBooking.id == OdooRefundBooking.booking_id)
+            .join(OdooEntry, OdooEntry.id == OdooRefundBooking.entry_id)
+            .join(DonationAdjustment, DonationAdjustment.id == OdooRefundBooking.adjustment_id)
+            .where(DonationAdjustment.donation_id.in_(part), OdooRefundBooking.reversed_by_id.is_(None))
+            .order_by(OdooRefundBooking.id)).all()
+        times = _times_booked(session, [adjustment.id for *_, adjustment in rows])
+        for link, booking, channel, adjustment in rows:
+            found.setdefault(adjustment.donation_id, []).append(rules.BookedRefund(
+                link.id, adjustment.id, adjustment.occurred_on, adjustment.taken_back_cents, channel, _booking(booking),
+                times.get(adjustment.id, 1)))
+    return found
+
+
+def _times_booked(session: Session, adjustment_ids: list[int]) -> dict[int, int]:
+    """How often each adjustment was booked, taken-out bookings included."""
+    if not adjustment_ids:
+        return {}
+    return dict(session.execute(select(OdooRefundBooking.adjustment_id, func.count()).where(
+        OdooRefundBooking.adjustment_id.in_(adjustment_ids)).group_by(OdooRefundBooking.adjustment_id)).all())
 
 
 def _refunds(session: Session, since: dt.date | None) -> list[rules.Refund]:
-    done = select(OdooRefundBooking.adjustment_id)
+    done = select(OdooRefundBooking.adjustment_id).where(OdooRefundBooking.reversed_by_id.is_(None))
     query = (select(DonationAdjustment, Donation.source, Donation.id)
              .join(Donation, Donation.id == DonationAdjustment.donation_id)
              .where(DonationAdjustment.taken_back_cents > 0, DonationAdjustment.id.not_in(done),
@@ -393,30 +407,45 @@ def _refunds(session: Session, since: dt.date | None) -> list[rules.Refund]:
     if since is not None:
         query = query.where(DonationAdjustment.occurred_on >= since)
     rows = session.execute(query.order_by(DonationAdjustment.id)).all()
-    sepa, stripe = _channels(session, [donation_id for _, _, donation_id in rows])
+    sepa = _sepa_channels(session, [donation_id for _, _, donation_id in rows])
     current = {}
+    times: dict[int, int] = {}
     for part in chunks([donation_id for _, _, donation_id in rows]):
         for booking in session.scalars(select(OdooBooking).where(OdooBooking.donation_id.in_(part),
                                                                  OdooBooking.reversed_by_id.is_(None))):
             current[booking.donation_id] = _booking(booking)
-    refunds = []
-    for adjustment, source, donation_id in rows:
-        channel = stripe[donation_id][0] if donation_id in stripe else ("stripe-unknown" if source == "stripe" else
-                                                                         sepa.get(donation_id, "bank"))
-        refunds.append(rules.Refund(adjustment.id, donation_id, adjustment.occurred_on, adjustment.taken_back_cents, channel,
-                                    current.get(donation_id)))
-    return refunds
+    for part in chunks([adjustment.id for adjustment, _, _ in rows]):
+        times.update(_times_booked(session, list(part)))
+    return [rules.Refund(adjustment.id, donation_id, adjustment.occurred_on, adjustment.taken_back_cents,
+                         _channel(source, donation_id, sepa), current.get(donation_id), times.get(adjustment.id, 0))
+            for adjustment, source, donation_id in rows]
 
 
-def _payouts(session: Session) -> dict[str, rules.PayoutTotals]:
-    return {
-        p.payout_id: rules.PayoutTotals(p.payout_id, p.arrival_date, p.amount_cents, p.charges_cents, p.fees_cents,
-                                        p.refunds_cents, p.disputes_cents, p.other_cents)
-        for p in session.scalars(select(StripePayout).where(StripePayout.reconciled.is_(True)))
-    }
+def _payout_totals(p: StripePayout) -> rules.PayoutTotals:
+    return rules.PayoutTotals(p.payout_id, p.arrival_date, p.amount_cents, p.charges_cents, p.fees_cents,
+                              p.refunds_cents, p.disputes_cents, p.other_cents)
+
+
+def _payouts(session: Session, since: dt.date | None) -> tuple[list[rules.PayoutTotals], int]:
+    """Payouts without an entry yet: those paid and reconciled (to book now), and how
+    many others still wait for `anbi stripe payouts` to reconcile them or for Stripe to
+    pay them out. A failed or cancelled payout left the money with Stripe."""
+    booked = select(OdooEntry.payout_ref).where(OdooEntry.payout_ref.is_not(None))
+    query = select(StripePayout).where(StripePayout.payout_id.not_in(booked), StripePayout.currency == "EUR",
+                                       StripePayout.status.not_in(("failed", "canceled")))
+    if since is not None:
+        query = query.where(StripePayout.arrival_date >= since)
+    ready, waiting = [], 0
+    for payout in session.scalars(query.order_by(StripePayout.arrival_date, StripePayout.payout_id)):
+        if payout.reconciled and payout.status == "paid":
+            ready.append(_payout_totals(payout))
+        else:
+            waiting += 1
+    return ready, waiting
 
 
 def _save(session: Session, planned: list[rules.PlannedEntry]) -> None:
+    refund_entries: list[tuple[OdooEntry, rules.PlannedEntry]] = []
     for entry in planned:
         row = OdooEntry(ref=entry.ref, kind=entry.kind, entry_date=entry.day, channel=entry.channel,
                         total_cents=entry.total_cents, payout_ref=entry.payout)
@@ -426,10 +455,21 @@ def _save(session: Session, planned: list[rules.PlannedEntry]) -> None:
             session.add(OdooBooking(entry_id=row.id, donation_id=donation_id, amount_cents=booking.amount_cents,
                                     consideration_cents=booking.consideration_cents, campaign_id=booking.campaign_id,
                                     fund_id=booking.fund_id, income_account=booking.income_account))
-        if entry.refund is not None:
-            session.add(OdooRefundBooking(entry_id=row.id, adjustment_id=entry.refund))
         for booking_id in entry.reverses:
             session.get(OdooBooking, booking_id).reversed_by_id = row.id
+        for refund_booking_id in entry.reverses_refunds:
+            session.get(OdooRefundBooking, refund_booking_id).reversed_by_id = row.id
+        if entry.refund is not None:
+            refund_entries.append((row, entry))
+    session.flush()
+    # A refund is taken from its gift's booking in force (refunds are planned last).
+    in_force: dict[int, int] = {}
+    for part in chunks([entry.refunded_donation for _, entry in refund_entries]):
+        in_force.update(session.execute(select(OdooBooking.donation_id, OdooBooking.id).where(
+            OdooBooking.donation_id.in_(part), OdooBooking.reversed_by_id.is_(None))).all())
+    for row, entry in refund_entries:
+        session.add(OdooRefundBooking(entry_id=row.id, adjustment_id=entry.refund,
+                                      booking_id=in_force[entry.refunded_donation]))
     session.flush()
 
 
@@ -443,30 +483,21 @@ def unsent_entries(session: Session) -> list[int]:
 def entry_lines(session: Session, entry: OdooEntry) -> list[rules.Line]:
     """The lines of a saved entry, derived again from what it carries (so a re-run
     after a break sends exactly what was planned)."""
-    if entry.kind in ("donations", "payout"):
-        bookings = [_booking(b) for b in entry.bookings]
-        label = "Gifts" if entry.kind == "donations" else f"Stripe payout {entry.payout_ref}"
-        lines = rules.income_lines(bookings, sign=1, label=label)
-        if entry.kind == "payout":
-            payout = session.scalar(select(StripePayout).where(StripePayout.payout_id == entry.payout_ref))
-            lines += rules.payout_debits(rules.PayoutTotals(
-                payout.payout_id, payout.arrival_date, payout.amount_cents, payout.charges_cents, payout.fees_cents,
-                payout.refunds_cents, payout.disputes_cents, payout.other_cents), label)
-        else:
-            lines.append(rules.Line("bank", sum(b.amount_cents for b in bookings), 0, label))
-        return lines
+    if entry.kind == "donations":
+        return rules.donation_lines([_booking(b) for b in entry.bookings], entry.channel)
+    if entry.kind == "payout":
+        payout = _payout_totals(session.scalar(select(StripePayout).where(StripePayout.payout_id == entry.payout_ref)))
+        if entry.bookings:   # planned before Stripe gifts were booked on their own dates
+            return rules.legacy_payout_lines([_booking(b) for b in entry.bookings], payout)
+        return rules.payout_lines(payout)
     if entry.kind == "correction":
         reversed_bookings = list(session.scalars(select(OdooBooking).where(OdooBooking.reversed_by_id == entry.id)))
-        bookings = [_booking(b) for b in reversed_bookings]
-        return rules.income_lines(bookings, sign=-1, label="Correction") + [
-            rules.Line(rules.settlement_account(entry.channel), 0, sum(b.amount_cents for b in bookings), "Correction")]
+        if reversed_bookings:
+            return rules.correction_lines([_booking(b) for b in reversed_bookings], entry.channel)
+        link = session.scalar(select(OdooRefundBooking).where(OdooRefundBooking.reversed_by_id == entry.id))
+        return rules.refund_correction_lines(_booking(link.booking), link.adjustment.taken_back_cents, entry.channel)
     link = session.scalar(select(OdooRefundBooking).where(OdooRefundBooking.entry_id == entry.id))
-    adjustment = link.adjustment
-    booking = session.scalar(select(OdooBooking).where(OdooBooking.donation_id == adjustment.donation_id)
-                             .order_by(OdooBooking.id.desc()).limit(1))
-    share = rules.refunded_share(_booking(booking), adjustment.taken_back_cents)
-    return rules.income_lines([share], sign=-1, label="Refund") + [
-        rules.Line(rules.settlement_account(entry.channel), 0, adjustment.taken_back_cents, "Refund")]
+    return rules.refund_lines(_booking(link.booking), link.adjustment.taken_back_cents, entry.channel)
 
 
 def _booking(row: OdooBooking) -> rules.Booking:

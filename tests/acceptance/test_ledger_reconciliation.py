@@ -35,6 +35,15 @@ from tests.odoo_double import OdooDouble, OdooState
 D = dt.date
 
 
+def double_config(directory, url: str) -> dict:
+    """Environment for `cli`: an anbi.toml with [odoo] at the double and its accounts."""
+    config = directory / "anbi.toml"
+    config.write_text("\n".join([
+        "[odoo]", f'url = "{url}"', 'database = "anbi_test"', 'api_key = "secret"', "retries = 0", "",
+        "[odoo.accounts]", *(f'{key} = "{code}"' for key, (code, _, _) in DOUBLE_ACCOUNTS.items()), ""]))
+    return {"ANBI_CONFIG": str(config)}
+
+
 def cents(value) -> int:
     return int(Decimal(str(value)) * 100)
 
@@ -64,11 +73,7 @@ def test_a_year_of_demo_data_reconciles_three_ways(db_url, engine, cli, tmp_path
 
     state = OdooState(analytic=True, accounts=list(DOUBLE_ACCOUNTS.values()), today=D(2026, 1, 31))
     with OdooDouble(state) as double:
-        config = tmp_path / "anbi.toml"
-        config.write_text("\n".join([
-            "[odoo]", f'url = "{double.url}"', 'database = "anbi_test"', 'api_key = "secret"', "retries = 0", "",
-            "[odoo.accounts]", *(f'{key} = "{code}"' for key, (code, _, _) in DOUBLE_ACCOUNTS.items()), ""]))
-        result = cli("odoo", "sync", "--json", env={"ANBI_CONFIG": str(config)})
+        result = cli("odoo", "sync", "--json", env=double_config(tmp_path, double.url))
         assert result.exit_code == 0, result.stderr
         summary = json.loads(result.stdout)
         assert summary["waiting_for_stripe_payout"] == 0

@@ -89,7 +89,8 @@ def test_done_when_scenario(cli, session, tmp_path):
     funds = json.loads(ok(cli("funds", "report", "--year", "2025", "--json")).stdout)
     assert funds == FUNDS_EXPECTED
     table = ok(cli("funds", "report", "--year", "2025")).stdout
-    assert "NOODHULP" in table and "€ -26.739,36" in table
+    assert "NOODHULP" in table and "-26.739,36" not in table   # a receivable is no negative fund
+    assert re.search(r"AMIF-2024-017 +€ 30\.006,63 +€ 16\.732,73 +€ 20\.000,00 +€ 26\.739,36", table)
 
     deadlines = json.loads(ok(cli("grants", "deadlines", "--within", "60", "--today", "2026-01-15", "--json")).stdout)
     assert deadlines == [{"reference": "GEM-UTR-2025-MB", "title": "Maatschappelijke begeleiding statushouders",
@@ -97,7 +98,16 @@ def test_done_when_scenario(cli, session, tmp_path):
 
     # The municipal grant (≤ € 25.000: direct settlement) is settled, then closed.
     ok(cli("grants", "start", "GEM-UTR-2025-MB"))
+    fails(cli("grants", "settle", "GEM-UTR-2025-MB", "--date", "2199-01-01", "--amount", "22734,56"),
+          "--date: 2199-01-01 is in the future", "record the vaststelling once it is made")
     assert "settled: € 22.734,56 on 15-02-2026" in ok(cli("grants", "settle", "GEM-UTR-2025-MB", "--date", "2026-02-15", "--amount", "22734,56")).stdout
+    # Settled at 22.734,56 with 19.200,00 received: the final payment is to come first.
+    fails(cli("grants", "close", "GEM-UTR-2025-MB"),
+          "grant 'GEM-UTR-2025-MB' cannot be closed: € 3.534,56 is still to receive from the funder: import its final "
+          "payment (kind settlement) with `anbi grants payments import FILE`, then close it")
+    final = tmp_path / "final-payment.csv"
+    final.write_text("grant,date,amount,kind,reference\nGEM-UTR-2025-MB,2026-03-01,3534.56,settlement,UTR-2025-FINAL\n")
+    ok(cli("grants", "payments", "import", str(final)))
     ok(cli("grants", "close", "GEM-UTR-2025-MB"))
     fails(cli("grants", "start", "GEM-UTR-2025-MB"), "grant 'GEM-UTR-2025-MB' is closed: `start` is only possible when it is awarded")
     fails(cli("grants", "settle", "AMIF-2024-017", "--date", "2026-07-01", "--amount", "80000"),

@@ -97,3 +97,15 @@ def test_the_report_starts_on_page_one_and_its_cells_wrap_on_words(session):
     assert outside_margins(data, left_mm=18, right_mm=18) == []
     # Figures as people write them: (1.234,56 − 30.000,00) / 30.000,00 = −95,8848% → -95,88%; amounts with dots.
     assert any("-95,88%" in line for line in first_page) and any("€ 30.000,00" in line for line in first_page)
+
+
+def test_after_the_vaststelling_the_balance_is_the_settled_amount_less_what_was_received(session, tmp_path):
+    from subsidies.grants import change_status
+
+    load(session, tmp_path)
+    change_status(session, "GEM-UTR-2025-MB", "settle", actor="t", settled_on=dt.date(2026, 2, 15), settled_cents=2_000_000)
+    path = tmp_path / "settled.pdf"
+    write_grant_report(session, "GEM-UTR-2025-MB", "pdf", path, organisation="Stichting", issued_on=dt.date(2026, 3, 1))
+    text = pdf_text(path.read_bytes())
+    assert "Vastgesteld bedrag (vaststelling) € 20.000,00" in text
+    assert "Saldo (nog te ontvangen) € 800,00" in text

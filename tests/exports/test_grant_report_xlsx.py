@@ -95,3 +95,19 @@ def test_audit_trail_lists_every_cost_row_and_timesheet_line(session, tmp_path):
     assert hours.cell(line, 5).value == 8 and hours.cell(line, 6).value == 0
     assert cents(compiler.evaluate(f"Uren!I{line}")) == 24_000
     assert "annual ceiling" in hours.cell(line, 10).value
+
+
+def test_after_the_vaststelling_the_workbook_balance_is_the_settled_amount_less_what_was_received(session, tmp_path):
+    import datetime as dt
+
+    from subsidies.grants import change_status
+
+    load(session, tmp_path)
+    change_status(session, "GEM-UTR-2025-MB", "settle", actor="t", settled_on=dt.date(2026, 2, 15), settled_cents=2_000_000)
+    path = tmp_path / "settled.xlsx"
+    figures = write_grant_report(session, "GEM-UTR-2025-MB", "xlsx", path)
+    assert figures.balance_cents == 2_000_000 - 1_920_000
+    labels = rows_by_label(openpyxl.load_workbook(path)["Verantwoording"])
+    compiler = ExcelCompiler(filename=str(path))
+    assert cents(compiler.evaluate(f"Verantwoording!B{find(labels, 'Vastgesteld bedrag')}")) == 2_000_000
+    assert cents(compiler.evaluate(f"Verantwoording!B{find(labels, 'Saldo')}")) == 80_000

@@ -291,7 +291,7 @@ def test_merged_donor_partner_is_archived_and_erased_donor_anonymised(cli, engin
     assert by_ref[names["company"]]["name"] == "Anonymised donor" and by_ref[names["company"]]["email"] is False
 
 
-def test_stripe_payout_is_one_entry_on_its_arrival_date(cli, engine, odoo_json2, tmp_path):
+def test_stripe_gifts_are_income_on_their_own_dates_and_the_payout_moves_them_to_the_bank(cli, engine, odoo_json2, tmp_path):
     odoo = odoo_json2
     from fundraising.models_ledger import StripePayout, StripePayoutItem
 
@@ -312,12 +312,18 @@ def test_stripe_payout_is_one_entry_on_its_arrival_date(cli, engine, odoo_json2,
                                          net_cents=gross - fee, currency="EUR", created_on=D(2025, 3, n), donation_id=donation.id))
         session.commit()
     result = sync(cli, odoo.config(tmp_path))
-    assert result["entries_planned"] == {"payout": 1}
+    assert result["entries_planned"] == {"donations": 2, "payout": 1} and result["waiting_for_stripe_payout"] == 0
+    for day, cents in (("2025-03-01", 50.0), ("2025-03-02", 20.0)):
+        [gift] = odoo.moves(f"{day}:stripe:1")
+        assert (gift["date"], gift["amount_total"]) == (day, cents)
+        assert sorted((account_code(x), x["debit"], x["credit"]) for x in odoo.lines(gift["id"])) == sorted([
+            (code(odoo, "stripe_clearing"), cents, 0.0), (code(odoo, "income.private_individuals"), 0.0, cents)])
     [move] = odoo.moves("2025-03-05:stripe-po_TEST")
     assert (move["date"], move["amount_total"]) == ("2025-03-05", 70.0)
     assert sorted((account_code(x), x["debit"], x["credit"]) for x in odoo.lines(move["id"])) == sorted([
         (code(odoo, "bank"), 66.55, 0.0), (code(odoo, "stripe_fees"), 3.45, 0.0),
-        (code(odoo, "income.private_individuals"), 0.0, 70.0)])
+        (code(odoo, "stripe_clearing"), 0.0, 70.0)])
+    assert sync(cli, odoo.config(tmp_path))["entries_planned"] == {}   # the payout is booked once
 
 
 # --- refusals: a clear message, nothing written on our side, a re-run completes ------------

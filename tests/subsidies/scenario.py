@@ -346,14 +346,30 @@ INCOME_EXPECTED = {
     },
 }
 
-# Funds 2025: AMIF received 40.000 (2024) + 20.000 (2025), recognised 70.006,63 (2024) + 16.732,73 (2025);
-# the municipality received 19.200,00 and recognised 22.734,56; NOODHULP: 1.000 in 2024 less 300 spent,
-# 500 − 100 in 2025 less 700 spent. The NPL contribution is unrestricted: no fund.
-FUNDS_EXPECTED = [
-    {"code": "AMIF-2024-017", "name": "Juridische begeleiding asielzoekers", "opening": "-30006.63",
-     "income": "20000.00", "spending": "16732.73", "closing": "-26739.36"},
-    {"code": "GEM-UTR-2025-MB", "name": "Maatschappelijke begeleiding statushouders", "opening": "0.00",
-     "income": "19200.00", "spending": "22734.56", "closing": "-3534.56"},
-    {"code": "NOODHULP", "name": "Noodhulp", "opening": "700.00", "income": "400.00", "spending": "700.00",
-     "closing": "400.00"},
-]
+# Funds 2025. A grant's income follows its costs, so what it brings into its fund is spent
+# the same year: AMIF recognised 70.006,63 (2024) + 16.732,73 (2025), the municipality
+# 22.734,56; NOODHULP: 1.000 in 2024 less 300 spent, 500 − 100 in 2025 less 700 spent.
+# Apart from the funds, each grant's balance with its funder (+ to receive): AMIF received
+# 40.000 (2024) + 20.000 (2025): 70.006,63 − 40.000 = 30.006,63 at the start, + 16.732,73
+# − 20.000 = 26.739,36 at the end; the municipality 22.734,56 − 19.200 = 3.534,56; the
+# Postcode Loterij (unrestricted: no fund) 504.109,59 − 500.000 = 4.109,59, then
+# 1.000.000 − 1.000.000 = 0.
+FUNDS_EXPECTED = {
+    "year": 2025,
+    "funds": [
+        {"code": "AMIF-2024-017", "name": "Juridische begeleiding asielzoekers", "opening": "0.00",
+         "income": "16732.73", "spending": "16732.73", "closing": "0.00"},
+        {"code": "GEM-UTR-2025-MB", "name": "Maatschappelijke begeleiding statushouders", "opening": "0.00",
+         "income": "22734.56", "spending": "22734.56", "closing": "0.00"},
+        {"code": "NOODHULP", "name": "Noodhulp", "opening": "700.00", "income": "400.00", "spending": "700.00",
+         "closing": "400.00"},
+    ],
+    "grants": [
+        {"reference": "AMIF-2024-017", "title": "Juridische begeleiding asielzoekers", "fund": "AMIF-2024-017",
+         "opening": "30006.63", "recognised": "16732.73", "received": "20000.00", "closing": "26739.36"},
+        {"reference": "GEM-UTR-2025-MB", "title": "Maatschappelijke begeleiding statushouders", "fund": "GEM-UTR-2025-MB",
+         "opening": "0.00", "recognised": "22734.56", "received": "19200.00", "closing": "3534.56"},
+        {"reference": "NPL-2024-2025", "title": "Bijdrage Nationale Postcode Loterij 2024/2025", "fund": None,
+         "opening": "4109.59", "recognised": "495890.41", "received": "500000.00", "closing": "0.00"},
+    ],
+}

@@ -15,6 +15,7 @@ from subsidies.accountability import (
     account_for,
     accountability_level,
     eligible_totals,
+    grant_balance,
 )
 
 
@@ -166,10 +167,11 @@ def test_figures_received_balance_ineligible_outputs_and_warnings():
         payments=PaymentTotals(advances_cents=40_000, settlements_cents=5_000, repayments_cents=1_000),
         indicators=[IndicatorProgress("c", "Clients", 10, 7), IndicatorProgress("d", "Days", 5, 5)],
     )
-    # share 50% of 600,00 = 300,00; received 400 + 50 − 10 = 440,00; balance −140,00 (to repay)
+    # share 50% of 600,00 = 300,00; received 400 + 50 − 10 = 440,00; the vaststelling of 400,00
+    # decides what the funder owes: balance 400 − 440 = −40,00 (to repay), not the share's −140,00
     assert figures.funder_share_cents == 30_000
     assert figures.received_cents == 44_000
-    assert figures.balance_cents == -14_000
+    assert figures.balance_cents == -4_000
     # ineligible: 123,45 + 26,165 = 149,615 → 149,62; listed by date
     assert figures.ineligible_cents == 14_962
     assert [item.reference for item in figures.ineligible_items] == ["T1", "X2"]
@@ -177,11 +179,28 @@ def test_figures_received_balance_ineligible_outputs_and_warnings():
     warnings = "\n".join(figures.warnings)
     assert "budget line other is 20,00% over its budget" in warnings
     assert "2 cost row(s) not eligible, € 149,62" in warnings
-    assert "received € 140,00 more than the funder share: to repay" in warnings
+    assert "received € 40,00 more than the settled amount (vaststelling): to repay" in warnings
     assert "settled amount (vaststelling) € 400,00 differs from the computed funder share € 300,00" in warnings
     assert "indicator c: 7 of the target 10" in warnings
     assert "indicator d" not in warnings
     assert not figures.interim
+
+
+@pytest.mark.parametrize(("share", "settled", "received", "balance"), [
+    (30_000, None, 20_000, 10_000),       # before the vaststelling: the computed share
+    (30_000, 25_000, 20_000, 5_000),      # settled lower: the vaststelling decides
+    (30_000, 35_000, 40_000, -5_000),     # settled higher, paid more still: to repay
+    (30_000, 0, 20_000, -20_000),         # settled at nothing: every advance back
+])
+def test_grant_balance_after_settlement_is_the_settled_amount_minus_what_was_received(share, settled, received, balance):
+    assert grant_balance(share, settled, received) == balance
+
+
+def test_an_interim_report_is_not_settled():
+    grant = terms(funding_rate="1", awarded_cents=5_000_000, settled_cents=40_000)
+    figures = account_for(grant, [BudgetLineTerms("other", "Overig", 50_000)], [ExpenseTotal("other", 30_000)], [],
+                          payments=PaymentTotals(advances_cents=10_000), period_from=dt.date(2024, 1, 1))
+    assert figures.balance_cents == 20_000
 
 
 def test_interim_report_says_which_period_it_covers():

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from anbi.core.audit import AuditEntry
 from anbi.core.errors import InvalidInput
 from fundraising.models import Fund
-from subsidies.errors import GrantConflict, GrantNotFound, GrantTransitionRefused
+from subsidies.errors import GrantBalanceOpen, GrantConflict, GrantNotFound, GrantTransitionRefused
 from subsidies.grants import add_grant, change_status, deadlines, find_grant, grant_rows, parse_grant_file
 from subsidies.models import BudgetLine, Funder, Grant, Indicator
 from tests.factories import grant_toml, make_grant, make_grant_payment
@@ -78,6 +78,7 @@ def test_lifecycle_through_to_closed_with_audit_rows(session):
         change_status(session, "G1", action, actor="tester")
     grant = change_status(session, "G1", "settle", actor="tester", settled_on=dt.date(2026, 5, 1), settled_cents=19_000_000)
     assert (grant.status, grant.settled_on, grant.settled_cents) == ("settled", dt.date(2026, 5, 1), 19_000_000)
+    make_grant_payment(session, grant, date="2026-05-20", amount="190000.00", kind="settlement")
     assert change_status(session, "G1", "close", actor="tester").status == "closed"
     actions = session.scalars(select(AuditEntry.action).where(AuditEntry.entity_ref == "G1").order_by(AuditEntry.id)).all()
     assert actions == ["grant.add", "grant.award", "grant.start", "grant.report-sent", "grant.settle", "grant.close"]
@@ -100,6 +101,34 @@ def test_a_settlement_cannot_exceed_the_award_nor_precede_the_grant(session):
         change_status(session, "G3", "settle", actor="t", settled_on=dt.date(2024, 12, 31), settled_cents=100)
     assert find_grant(session, "G3").status == "awarded"
     assert change_status(session, "G3", "settle", actor="t", settled_on=dt.date(2026, 1, 1), settled_cents=2_000_000).status == "settled"
+
+
+def test_a_settlement_date_in_the_future_is_refused(session):
+    make_grant(session, reference="G4", awarded="20000.00", start="2025-01-01")
+    with pytest.raises(InvalidInput, match=r"--date: 2026-03-02 is in the future \(today is 2026-03-01\); record the vaststelling"):
+        change_status(session, "G4", "settle", actor="t", settled_on=dt.date(2026, 3, 2), settled_cents=100,
+                      today=dt.date(2026, 3, 1))
+    assert (find_grant(session, "G4").status, find_grant(session, "G4").settled_on) == ("awarded", None)
+    assert change_status(session, "G4", "settle", actor="t", settled_on=dt.date(2026, 3, 1), settled_cents=100,
+                         today=dt.date(2026, 3, 1)).status == "settled"
+
+
+def test_a_grant_closes_only_once_the_settled_amount_is_received(session):
+    grant = make_grant(session, reference="G5", awarded="20000.00", start="2025-01-01")
+    make_grant_payment(session, grant, date="2025-02-01", amount="16000.00")                  # the advance
+    change_status(session, "G5", "settle", actor="t", settled_on=dt.date(2026, 1, 10), settled_cents=1_500_000)
+    with pytest.raises(GrantBalanceOpen) as refused:
+        change_status(session, "G5", "close", actor="t")
+    assert str(refused.value) == (
+        "grant 'G5' cannot be closed: € 1.000,00 is still to repay to the funder: import the repayment "
+        "(kind repayment) with `anbi grants payments import FILE`, then close it")
+    assert find_grant(session, "G5").status == "settled"
+    make_grant_payment(session, grant, date="2026-02-01", amount="1500.00", kind="repayment")
+    with pytest.raises(GrantBalanceOpen, match="€ 500,00 is still to receive from the funder: import its final payment "
+                                               r"\(kind settlement\)"):
+        change_status(session, "G5", "close", actor="t")
+    make_grant_payment(session, grant, date="2026-02-02", amount="500.00", kind="settlement")
+    assert change_status(session, "G5", "close", actor="t").status == "closed"
 
 
 def test_deadlines_from_the_database_use_the_last_payment_of_an_eu_grant(session):

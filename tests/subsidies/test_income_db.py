@@ -24,7 +24,7 @@ def test_income_statement_and_funds_match_the_hand_computation_and_the_rows(sess
 
     current, previous = income_statement(session, 2025)
     assert statement_json(2025, current, previous) == INCOME_EXPECTED
-    assert [b.json() for b in funds_report(session, 2025)] == FUNDS_EXPECTED
+    assert funds_report(session, 2025).json() == FUNDS_EXPECTED
 
     # Reconcile the gifts with the rows, independently of the category logic: money received in
     # 2025 in euro (not pending, not failed) less what adjustments took back in 2025.
@@ -50,7 +50,7 @@ def test_income_statement_and_funds_match_the_hand_computation_and_the_rows(sess
     assert recognised["government_grants"] == shares["AMIF-2024-017"] + shares["GEM-UTR-2025-MB"]
 
 
-def test_a_settlement_caps_the_income_in_the_year_it_is_made(session, tmp_path):
+def test_a_settlement_decides_the_income_in_the_year_it_is_made_and_the_balance_in_both_reports(session, tmp_path):
     load(session, tmp_path)
     change_status(session, "GEM-UTR-2025-MB", "settle", actor="t", settled_on=dt.date(2026, 2, 15), settled_cents=2_000_000)
     # 2025 still recognises the share of its costs (22.734,56); 2026 takes back what the
@@ -58,6 +58,21 @@ def test_a_settlement_caps_the_income_in_the_year_it_is_made(session, tmp_path):
     current, previous = income_statement(session, 2026)
     assert previous.values()["government_grants"] == 1_673_273 + 2_273_456
     assert current.values()["government_grants"] == -273_456
-    balances = {b.code: b for b in funds_report(session, 2026)}
-    municipal = balances["GEM-UTR-2025-MB"]
-    assert (municipal.opening, municipal.income, municipal.spending, municipal.closing) == (-353_456, 0, -273_456, -80_000)
+    report = funds_report(session, 2026)
+    municipal = {b.code: b for b in report.funds}["GEM-UTR-2025-MB"]
+    assert (municipal.opening, municipal.income, municipal.spending, municipal.closing) == (0, -273_456, -273_456, 0)
+    # The balance with the municipality: 20.000,00 settled − 19.200,00 received = 800,00 still to receive,
+    # in the funds report as in the grant report.
+    grant = {g.reference: g for g in report.grants}["GEM-UTR-2025-MB"]
+    assert (grant.opening, grant.recognised, grant.received, grant.closing) == (353_456, -273_456, 0, 80_000)
+    assert cents(figures_json(gather(session, "GEM-UTR-2025-MB"))["balance"]) == grant.closing == 80_000
+
+
+def test_a_settlement_above_the_computed_share_decides_too(session, tmp_path):
+    load(session, tmp_path)
+    # The funder accepts 23.500,00 where our costs give 22.734,56: the vaststelling decides.
+    change_status(session, "GEM-UTR-2025-MB", "settle", actor="t", settled_on=dt.date(2026, 2, 15), settled_cents=2_350_000)
+    current, _ = income_statement(session, 2026)
+    assert current.values()["government_grants"] == 2_350_000 - 2_273_456
+    grant = {g.reference: g for g in funds_report(session, 2026).grants}["GEM-UTR-2025-MB"]
+    assert grant.closing == 2_350_000 - 1_920_000 == cents(figures_json(gather(session, "GEM-UTR-2025-MB"))["balance"])

@@ -1,58 +1,22 @@
-"""RJ 650 categories and subsidy income recognition, without a database."""
+"""Subsidy income recognition and the statement's arithmetic, without a database
+(which line a gift takes: tests/fundraising/test_income.py)."""
 import datetime as dt
 from decimal import Decimal
 
 import pytest
 
 from subsidies.accountability import BudgetLineTerms, GrantTerms
-from subsidies.funds import FundMovements, fund_balances
+from subsidies.funds import FundMovements, fund_balances, grant_position
 from subsidies.income import (
     GrantIncomeInputs,
     Statement,
     build_statements,
-    consideration_part,
     cumulative_recognised,
-    donor_category,
     recognised_in_year,
     regular_contribution_cumulative,
-    taken_back_consideration,
 )
 
 D = dt.date
-
-
-@pytest.mark.parametrize(
-    ("kind", "organisation_type", "category"),
-    [
-        (None, None, "private_individuals"),              # anonymous
-        ("person", None, "private_individuals"),
-        ("organisation", None, "companies"),              # company by default
-        ("organisation", "company", "companies"),
-        ("organisation", "foundation", "other_nonprofits"),   # vermogensfondsen count as other non-profits
-        ("organisation", "other_nonprofit", "other_nonprofits"),
-        ("organisation", "related_nonprofit", "related_nonprofits"),
-    ],
-)
-def test_donor_category(kind, organisation_type, category):
-    assert donor_category(kind, organisation_type) == category
-
-
-@pytest.mark.parametrize(
-    ("kind", "amount", "consideration", "part"),
-    [("gift", 10_000, 0, 0), ("gift", 15_000, 6_000, 6_000), ("lottery", 2_500, 0, 2_500), ("purchase", 3_000, 0, 3_000),
-     ("purchase", 3_000, 1_000, 1_000)],
-)
-def test_consideration_part(kind, amount, consideration, part):
-    assert consideration_part(kind, amount, consideration) == part
-
-
-@pytest.mark.parametrize(
-    ("taken", "amount", "consideration", "part"),
-    [(5_000, 15_000, 6_000, 2_000), (1, 3, 1, 0), (1, 2, 1, 1), (3, 6, 1, 1), (100, 100, 0, 0), (0, 0, 0, 0)],
-)
-def test_a_refund_takes_back_consideration_in_proportion_half_up(taken, amount, consideration, part):
-    # 1 × 1/3 = 0,33 → 0; 1 × 1/2 = 0,5 → 1; 3 × 1/6 = 0,5 → 1
-    assert taken_back_consideration(taken, amount, consideration) == part
 
 
 @pytest.mark.parametrize(
@@ -102,7 +66,8 @@ def test_project_income_is_capped_at_the_award_then_at_the_settled_amount():
 
 
 def test_statements_add_donations_and_grants_by_category():
-    donations = {2025: {"private_individuals": (73_000, 0), "companies": (500_000, 6_500)}, 2024: {"private_individuals": (1_000, 0)}}
+    donations = {2025: {"private_individuals": 73_000, "companies": 500_000, "goods_and_services": 6_500},
+                 2024: {"private_individuals": 1_000}}
     lottery = GrantIncomeInputs(id=2, kind="regular_contribution", funder_type="lottery",
                                 terms=GrantTerms("NPL", "NPL", "NPL", D(2024, 7, 1), D(2025, 6, 30), 100_000_000),
                                 budget_lines=[])
@@ -121,3 +86,18 @@ def test_fund_balances():
     (balance,) = fund_balances([FundMovements("F", "Fonds", income_before=100_000, spending_before=30_000, income=40_000, spending=90_000)])
     assert (balance.opening, balance.income, balance.spending, balance.closing) == (70_000, 40_000, 90_000, 20_000)
     assert balance.json() == {"code": "F", "name": "Fonds", "opening": "700.00", "income": "400.00", "spending": "900.00", "closing": "200.00"}
+
+
+def test_a_settlement_above_the_earned_share_decides_the_income_too():
+    grant = project(awarded_cents=100_000, expenses={("other", 2024): 50_000}, settled_on=D(2025, 3, 1), settled_cents=60_000)
+    # 75% of (500,00 + 7%) = 401,25 earned in 2024; the vaststelling of 600,00 in 2025 decides.
+    assert (cumulative_recognised(grant, 2024), recognised_in_year(grant, 2025)) == (40_125, 60_000 - 40_125)
+
+
+def test_a_grants_position_is_apart_from_its_fund():
+    grant = project(expenses={("other", 2024): 100_000}, settled_on=D(2025, 3, 1), settled_cents=80_000, fund_id=7)
+    # 2024: earned 75% of 1.070,00 = 802,50, 500,00 received: 302,50 to receive at the end of 2024;
+    # 2025: settled at 800,00 (−2,50), 400,00 more received: 800,00 − 900,00 = 100,00 to repay.
+    position = grant_position(grant, 2025, received_before=50_000, received_within=40_000, fund="F")
+    assert (position.opening, position.recognised, position.received, position.closing) == (30_250, -250, 40_000, -10_000)
+    assert position.json()["closing"] == "-100.00" and position.fund == "F"

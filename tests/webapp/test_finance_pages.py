@@ -81,6 +81,11 @@ def test_funds_report_and_income_statement(session, grant, sign_in):
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     funds = browser.get("/funds", params={"year": "2025"})
     assert funds.status_code == 200 and "Fondsenoverzicht 2025" in page_text(funds.text)
+    # The grant's fund spends what the grant brings in; the 3.500,00 still to receive is shown apart.
+    shown = page_text(funds.text)
+    assert "G-WEB Taalcafé € 0,00 € 6.500,00 € 6.500,00 € 0,00" in shown
+    assert "Subsidies: te ontvangen (+) of terug te betalen (−)" in shown
+    assert "G-WEB Taalcafé G-WEB € 0,00 € 6.500,00 € 3.000,00 € 3.500,00" in shown
 
 
 def test_receipt_run_and_manifest(web_app, session, sign_in):

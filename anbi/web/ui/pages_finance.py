@@ -101,10 +101,11 @@ def funds_page(request: Request, person: Staff = Depends(staff(FINANCE_READ)), d
     from subsidies.funds import funds_report
 
     year = year_asked(request)
-    balances = funds_report(db, year)
+    found = funds_report(db, year)
     return render(request, "funds.html", {
-        "title": translate(language(request), "Funds report {year}", year=year), "year": year, "funds": balances,
-        "totals": {key: sum(getattr(b, key) for b in balances) for key in ("opening", "income", "spending", "closing")},
+        "title": translate(language(request), "Funds report {year}", year=year), "year": year, "funds": found.funds,
+        "totals": {key: sum(getattr(b, key) for b in found.funds) for key in ("opening", "income", "spending", "closing")},
+        "grants": found.grants,
     })
 
 
