@@ -58,7 +58,10 @@ def init(app: AppContext) -> None:
 @click.option("--out", "out_dir", default="demo-output", show_default=True, type=click.Path(file_okay=False), help="Folder for the files the demo writes.")
 @click.pass_obj
 def demo(app: AppContext, out_dir: str) -> None:
-    """Seed a realistic demo organisation and run the main jobs on it."""
+    """Seed a realistic demo organisation and run the main jobs on it.
+
+    Run once per database: a second run finds the demo there, changes nothing and
+    says how to start again (remove the database and the output folder)."""
     from anbi.demo import run_demo
 
     run_demo(app, out_dir)

@@ -42,13 +42,36 @@ def steps() -> list[tuple[str, Step]]:
     ]
 
 
+def demo_already_there(app: AppContext) -> int:
+    """How many demo donors the database holds (refs DEMO-…): 0 before the first run."""
+    from sqlalchemy import func, select
+
+    from donors.models import Donor
+
+    with app.session() as session:
+        return session.scalar(select(func.count()).select_from(Donor).where(Donor.ref.like("DEMO-%"))) or 0
+
+
 def run_demo(app: AppContext, out_dir: str) -> None:
+    """Seed the demo and run its jobs — once. A second run in the same database
+    changes nothing and says so: its steps import files and book money as a first
+    run does, and run again on the data the first run left (collections settled,
+    a donor reported deceased) they would set it back."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     upgrade(app.engine)
+    url = app.engine.url.render_as_string(hide_password=True)
+    present = demo_already_there(app)
+    if present:
+        click.echo(f"The demo is already in {url} ({present} demo donors): nothing was changed.")
+        click.echo("Its files are where the first run wrote them (demo-output/ unless --out said otherwise); "
+                   "the web users' password is in web-users.txt there.")
+        click.echo("To start again: remove the database file (or name another with --database-url) and the "
+                   "output folder, then run `anbi demo`.")
+        return
+    out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(2025)
     for name, step in steps():
         click.echo(f"== {name}")
         for line in step(app, out, rng):
             click.echo(f"   {line}")
-    click.echo(f"Demo ready. Database: {app.engine.url.render_as_string(hide_password=True)}; files in {out}/")
+    click.echo(f"Demo ready. Database: {url}; files in {out}/")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import click
 
+from anbi.core import formatting
+
 
 @click.group()
 def donors() -> None:
@@ -146,8 +148,8 @@ def forget_command(app, ref: str, as_json: bool) -> None:
         click.echo("Kept: " + ", ".join(report.kept))
         click.echo(f"Why: {report.kept_why}")
         if report.kept_until is not None:
-            click.echo(f"Until: {report.kept_until.isoformat()} ({app.settings.retention_years} years after the last "
-                       f"financial record, {report.last_financial_record.isoformat()}); "
+            click.echo(f"Until: {formatting.date(report.kept_until)} ({app.settings.retention_years} years after the last "
+                       f"financial record, {formatting.date(report.last_financial_record)}); "
                        "then `anbi privacy purge` pseudonymises them")
         else:
             click.echo(f"Until: {app.settings.retention_years} years after the last financial record ends")

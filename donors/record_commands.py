@@ -6,11 +6,13 @@ Commands parse options, open the one session of the command, call the services
 and print; they hold no rules of their own."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
 
 from anbi.context import AppContext
+from anbi.core import formatting
 
 
 @click.command("import")
@@ -83,8 +85,8 @@ def show_command(app: AppContext, ref: str, as_json: bool) -> None:
     if detail["ref"] != ref:
         click.echo(f"{ref} was merged into {detail['ref']}")
     click.echo(f"{detail['ref']}  {detail['name']}  ({detail['kind']}{', ' + detail['status'] if detail['status'] != 'active' else ''})")
-    address = " ".join(p for p in (detail["street"], detail["house_number"], detail["house_number_suffix"]) if p)
-    place = " ".join(p for p in (detail["postcode"], detail["city"]) if p)
+    address = formatting.street_line(detail["street"], detail["house_number"], detail["house_number_suffix"])
+    place = formatting.postal_line(detail["postcode"], detail["city"])
     rows = [
         ("label", detail["label_name"]),
         ("salutation", detail["salutation"]),
@@ -95,7 +97,7 @@ def show_command(app: AppContext, ref: str, as_json: bool) -> None:
         ("phone", detail["phone"]),
         ("IBAN", detail["iban"]),
         ("language", detail["language"]),
-        ("deceased on", detail["deceased_on"]),
+        ("deceased on", formatting.date(detail["deceased_on"])),
         ("tags", ", ".join(detail["tags"])),
         ("merged from", ", ".join(detail["merged_from"])),
     ]
@@ -104,7 +106,7 @@ def show_command(app: AppContext, ref: str, as_json: bool) -> None:
             click.echo(f"  {label:<13} {value}")
     for channel, state in detail["consent"].items():
         current = "yes" if state["granted"] else ("objected" if state["kind"] == "objection" else "no")
-        since = f" since {state['since'][:10]} ({state['source']})" if state["since"] else ""
+        since = f" since {formatting.date(state['since'])} ({state['source']})" if state["since"] else ""
         click.echo(f"  consent {channel:<6} {current}{since}")
         for event in state["history"]:
-            click.echo(f"      {event['at'][:19]}  {'granted' if event['granted'] else 'withdrawn'} ({event['kind']})  {event['source']}  {event['wording'] or ''}".rstrip())
+            click.echo(f"      {formatting.moment(dt.datetime.fromisoformat(event['at']))}  {'granted' if event['granted'] else 'withdrawn'} ({event['kind']})  {event['source']}  {event['wording'] or ''}".rstrip())

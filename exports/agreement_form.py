@@ -20,6 +20,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 from sqlalchemy.orm import Session
 
+from anbi.core import formatting
 from anbi.core.money import format_dutch
 from anbi.core.settings import Organisation
 from donors import names
@@ -107,7 +108,7 @@ class AgreementFormView:
 def form_view(agreement, donor: Donor, organisation: Organisation) -> AgreementFormView:
     org = check_organisation(organisation)
     lines = address_lines(donor)
-    street = " ".join(p for p in (donor.street, donor.house_number, donor.house_number_suffix) if p)
+    street = formatting.street_line(donor.street, donor.house_number, donor.house_number_suffix)
     postcode_city = " ".join(p for p in (donor.postcode, donor.city) if p)
     is_person = donor.kind != "organisation"
     return AgreementFormView(

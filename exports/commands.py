@@ -12,7 +12,8 @@ import click
 
 from anbi.context import AppContext
 from anbi.core.cli_options import YEAR
-from anbi.core.money import cents_to_str, format_dutch
+from anbi.core.money import format_dutch
+from anbi.core import formatting
 
 
 def _print_json(document) -> None:
@@ -77,7 +78,7 @@ def receipts_issue(app: AppContext, year: int, out_dir: Path, jobs: int, languag
                    + ", ".join(report.restricted))
     for excluded in report.excluded:
         click.echo(f"Left off (not in euro): gift {excluded.reference} of donor {excluded.donor_ref}, "
-                   f"{excluded.received_on.isoformat()}, {excluded.currency} {cents_to_str(excluded.amount_cents)}")
+                   f"{formatting.date(excluded.received_on)}, {formatting.money(excluded.amount_cents, excluded.currency)}")
     for number in report.differs_from_issued:
         click.echo(f"warning: the PDF of {number} rendered again differs from the one issued (was reportlab upgraded?)", err=True)
 

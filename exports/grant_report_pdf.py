@@ -13,8 +13,9 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
-from reportlab.platypus import PageBreak, Spacer
+from reportlab.platypus import Spacer
 
+from anbi.core import formatting
 from anbi.core.money import format_dutch, round_half_up
 from exports.report_pdf import build, para, table
 from subsidies.accountability import Figures
@@ -28,12 +29,12 @@ PAYMENT_KINDS = {"advance": "voorschot", "settlement": "vaststelling", "repaymen
 
 
 def _pct(rate: Decimal) -> str:
-    text = format((rate * 100).normalize(), "f")
-    return text.replace(".", ",") + "%"
+    """0.75 → `75%`, 0.0725 → `7,25%`."""
+    return formatting.percent(rate)
 
 
 def _date(day: dt.date) -> str:
-    return day.strftime("%d-%m-%Y")
+    return formatting.date(day)
 
 
 def render_grant_report(
@@ -50,9 +51,8 @@ def render_grant_report(
     kind = "Tussentijdse verantwoording" if figures.interim else "Verantwoording"
     story: list = []
 
-    # --- cover --------------------------------------------------------------------
+    # --- cover: the grant's facts, with the report following on the same page -------
     story += [
-        Spacer(1, 30),
         para(f"{kind} subsidie {terms.reference}", "title"),
         para(terms.title, "subtitle"),
         table(("", ""), [
@@ -66,14 +66,13 @@ def render_grant_report(
             ("Verantwoordingsniveau", f"{figures.accountability_level}: {LEVEL_TEXT[figures.accountability_level]}"),
             ("Datum", _date(issued_on)),
         ], (55, 115)),
-        PageBreak(),
     ]
 
     # --- budget against actual ----------------------------------------------------
     story.append(para("1. Begroting en realisatie", "heading"))
     rows = []
     for line in figures.lines:
-        pct = "-" if line.variance_pct is None else f"{line.variance_pct}%".replace(".", ",")
+        pct = "-" if line.variance_pct is None else formatting.percent(line.variance_pct / 100, trim=False)
         rows.append((line.code, line.name, format_dutch(line.budget_cents), format_dutch(line.actual_cents),
                      format_dutch(line.variance_cents), pct, "ja" if line.over_budget else "nee"))
     budget_total = sum(line.budget_cents for line in figures.lines)
@@ -132,8 +131,9 @@ def render_grant_report(
     if figures.indicators:
         rows = []
         for indicator in figures.indicators:
-            share = "-" if indicator.target == 0 else f"{round_half_up(Decimal(indicator.actual) * 100 / indicator.target)}%"
-            rows.append((indicator.code, indicator.name, str(indicator.target), str(indicator.actual), share))
+            share = "-" if indicator.target == 0 else formatting.percent(Decimal(indicator.actual) / indicator.target, decimals=0)
+            rows.append((indicator.code, indicator.name, formatting.number(indicator.target, 0),
+                         formatting.number(indicator.actual, 0), share))
         story.append(table(("Indicator", "Omschrijving", "Doel", "Gerealiseerd", "% van doel"), rows,
                            (25, 81, 20, 26, 22), right=(2, 3, 4)))
     else:

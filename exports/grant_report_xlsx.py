@@ -112,8 +112,10 @@ def write_grant_workbook(
         costs.cell(row=row, column=9, value=item.reason or "")
 
     # --- hours (audit trail) ------------------------------------------------------
+    # "Datum" is the day, or a period's last day (it names the year and the rate);
+    # "Periode vanaf" the first day of a period line, empty for a one-day line.
     _header(hours, 1, ("Referentie", "Medewerker", "Datum", "Begrotingspost", "Uren", "Subsidiabele uren",
-                       "Uurtarief", "Subsidiabele kosten", "Niet subsidiabel", "Reden"))
+                       "Uurtarief", "Subsidiabele kosten", "Niet subsidiabel", "Reden", "Periode vanaf"))
     last_hour = 1
     for row, line in enumerate(timesheet_rows, start=2):
         last_hour = row
@@ -127,6 +129,8 @@ def write_grant_workbook(
         hours.cell(row=row, column=8, value=f"=F{row}*G{row}").number_format = EXACT
         hours.cell(row=row, column=9, value=f"=(E{row}-F{row})*G{row}").number_format = EXACT
         hours.cell(row=row, column=10, value=line.reason or "")
+        if line.period_start is not None:
+            hours.cell(row=row, column=11, value=line.period_start).number_format = "yyyy-mm-dd"
 
     # --- payments -----------------------------------------------------------------
     _header(paid, 1, ("Referentie", "Datum", "Soort", "Bedrag"))

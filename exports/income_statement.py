@@ -15,6 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from anbi.core.money import format_dutch
+from anbi.core import formatting
 from exports.report_pdf import build, para, table
 from subsidies.income import DUTCH_LABELS, RAISED_CATEGORIES, STATEMENT_KEYS, Statement, statement_json
 
@@ -35,7 +36,7 @@ def render_pdf(year: int, current: Statement, previous: Statement, *, organisati
             "instellingssubsidies in het jaar waarin de subsidiabele kosten zijn gemaakt (bijdrage over de kosten tot "
             "en met het jaar, ten hoogste het verleende of vastgestelde bedrag, min eerdere jaren); een vaste jaarlijkse "
             "bijdrage naar rato van de dagen in het jaar.", "small"),
-        para(f"Opgesteld op {issued_on.strftime('%d-%m-%Y')}.", "small"),
+        para(f"Opgesteld op {formatting.date(issued_on)}.", "small"),
     ]
     return build(story, title=f"Staat van baten {year}", footer=f"Staat van baten {year}")
 

@@ -11,6 +11,7 @@ import click
 from anbi.core.clock import parse_date
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import cents_to_str, format_dutch
+from anbi.core import formatting
 
 
 def _date(ctx, param, value):
@@ -80,13 +81,13 @@ def sepa_batch(app, collection_date, out: Path, as_json: bool) -> None:
         return
     if not result.xml:
         click.echo(
-            f"Nothing to collect on {collection_date.isoformat()}: no recurring gift is due "
+            f"Nothing to collect on {formatting.date(collection_date)}: no recurring gift is due "
             "(each has a collection for its period already, or none is active); no file written."
         )
     else:
         kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(result.sequence_types.items()))
         click.echo(f"Wrote {out}: {result.count} collection(s) ({kinds}), total {format_dutch(result.total_cents)}, "
-                   f"on {collection_date.isoformat()}; message id {result.message_id}.")
+                   f"on {formatting.date(collection_date)}; message id {result.message_id}.")
         if result.amendments:
             click.echo(f"{result.amendments} collection(s) carry a changed account (mandate amendment).")
     for mandate in result.expired_mandates:

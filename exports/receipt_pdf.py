@@ -28,7 +28,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from anbi.core.money import format_dutch
+from anbi.core import formatting
 
 
 @dataclass(frozen=True)
@@ -81,12 +81,11 @@ class ReceiptView:
     periodic: tuple[PeriodicView, ...] = ()
     lines: tuple[ReceiptLineView, ...] = ()
     replaces_number: str | None = None
+    # person: income tax wording; organisation: corporate tax wording (it deducts its
+    # gifts in the vennootschapsbelasting, DOMAIN.md 1.2); heirs: a deceased donor's
+    # statement, addressed to "De erven van …".
+    addressee: str = "person"
 
-
-MONTHS = {
-    "nl": ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"),
-}
 
 TEXTS = {
     "nl": {
@@ -102,6 +101,18 @@ TEXTS = {
             "hebben ontvangen, na aftrek van terugboekingen. U kunt dit overzicht gebruiken "
             "bij uw aangifte inkomstenbelasting over {year}."
         ),
+        "intro_organisation": (
+            "Hartelijk dank voor uw steun. Hieronder staan de giften die wij in {year} van uw "
+            "organisatie hebben ontvangen, na aftrek van terugboekingen. U kunt dit overzicht "
+            "gebruiken bij de aangifte vennootschapsbelasting over {year}."
+        ),
+        "intro_heirs": (
+            "Met deze brief ontvangt u, als erven, het overzicht van de giften die wij in {year} van "
+            "{name} hebben ontvangen, na aftrek van terugboekingen. U kunt het gebruiken bij de "
+            "aangifte inkomstenbelasting van de overledene over {year}."
+        ),
+        "heirs": "De erven van {name}",
+        "heirs_salutation": "Geachte erven",
         "col_date": "Datum",
         "col_amount": "Bedrag",
         "col_method": "Betaalwijze",
@@ -114,6 +125,7 @@ TEXTS = {
         "kind_lottery": "niet aftrekbaar (loterij)",
         "kind_purchase": "niet aftrekbaar (aankoop)",
         "kind_consideration": "tegenprestatie",
+        "split": "waarvan {consideration} tegenprestatie (niet aftrekbaar) en {deductible} aftrekbaar",
         "totals": "Totalen {year}",
         "total_regular": "Gewone giften (aftrekbaar)",
         "total_periodic": "Periodieke giften (aftrekbaar)",
@@ -131,6 +143,14 @@ TEXTS = {
             "maximum; periodieke giften zijn aftrekbaar op grond van een schriftelijke "
             "overeenkomst. Contante giften, loten en de waarde van een tegenprestatie zijn niet "
             "aftrekbaar. Bewaar dit overzicht bij uw administratie."
+        ),
+        "disclaimer_organisation": (
+            "Of en in hoeverre uw organisatie deze giften kan aftrekken, hangt af van haar eigen "
+            "situatie en van de regels van de Belastingdienst. In de vennootschapsbelasting zijn "
+            "giften aan een ANBI aftrekbaar tot 50% van de winst, met een maximum van € 100.000 "
+            "(art. 16 Wet Vpb 1969); de regels voor periodieke giften van de inkomstenbelasting "
+            "gelden daar niet. Loten en de waarde van een tegenprestatie zijn geen gift. Bewaar dit "
+            "overzicht bij uw administratie."
         ),
         "continued": "vervolg",
         "page": "Overzicht {number} – pagina {page} van {pages}",
@@ -152,6 +172,18 @@ TEXTS = {
             "net of any refunds. You can use this statement for your Dutch income tax return "
             "for {year}."
         ),
+        "intro_organisation": (
+            "Thank you for your support. Below are the gifts we received from your organisation in "
+            "{year}, net of any refunds. You can use this statement for the Dutch corporate income "
+            "tax return (vennootschapsbelasting) for {year}."
+        ),
+        "intro_heirs": (
+            "With this letter you receive, as heirs, the statement of the gifts we received from "
+            "{name} in {year}, net of any refunds. You can use it for the deceased's Dutch income "
+            "tax return for {year}."
+        ),
+        "heirs": "The heirs of {name}",
+        "heirs_salutation": "Dear heirs",
         "col_date": "Date",
         "col_amount": "Amount",
         "col_method": "Method",
@@ -164,6 +196,7 @@ TEXTS = {
         "kind_lottery": "not deductible (lottery)",
         "kind_purchase": "not deductible (purchase)",
         "kind_consideration": "consideration",
+        "split": "of which {consideration} consideration (not deductible) and {deductible} deductible",
         "totals": "Totals {year}",
         "total_regular": "Ordinary gifts (deductible)",
         "total_periodic": "Periodic gifts (deductible)",
@@ -182,6 +215,14 @@ TEXTS = {
             "Cash gifts, lottery tickets and the value of anything received in return are not "
             "deductible. Please keep this statement with your records."
         ),
+        "disclaimer_organisation": (
+            "Whether and how far your organisation can deduct these gifts depends on its own "
+            "situation and on the rules of the Dutch Tax Administration. In the corporate income "
+            "tax (vennootschapsbelasting) gifts to an ANBI are deductible up to 50% of the profit, "
+            "with a maximum of € 100,000 (art. 16 Wet Vpb 1969); the income tax rules for periodic "
+            "gifts do not apply there. Lottery tickets and the value of anything received in return "
+            "are not gifts. Please keep this statement with your records."
+        ),
         "continued": "continued",
         "page": "Statement {number} – page {page} of {pages}",
         "methods": {
@@ -193,13 +234,26 @@ TEXTS = {
 
 
 def long_date(day: dt.date, language: str) -> str:
-    """`15 januari 2026` / `15 January 2026`."""
-    return f"{day.day} {MONTHS[language][day.month - 1]} {day.year}"
+    """`15 januari 2026` / `15 January 2026`: a date in a letter."""
+    return formatting.date_long(day, language)
 
 
 def short_date(day: dt.date, language: str) -> str:
-    """`05-03-2025` (Dutch, day first) / `2025-03-05`."""
-    return day.strftime("%d-%m-%Y") if language == "nl" else day.isoformat()
+    """`05-03-2025` (Dutch) / `05/03/2025` (British): a date in the table."""
+    return formatting.date(day, language)
+
+
+def intro_key(view: ReceiptView) -> str:
+    return {"organisation": "intro_organisation", "heirs": "intro_heirs"}.get(view.addressee, "intro")
+
+
+def disclaimer_key(view: ReceiptView) -> str:
+    return "disclaimer_organisation" if view.addressee == "organisation" else "disclaimer"
+
+
+def addressee_name(view: ReceiptView, texts: dict) -> str:
+    """The first line of the address: the donor, or a deceased donor's heirs."""
+    return texts["heirs"].format(name=view.donor_name) if view.addressee == "heirs" else view.donor_name
 
 
 # --- fonts ---------------------------------------------------------------------------
@@ -319,7 +373,10 @@ LEFT = 22 * mm
 RIGHT = PAGE_WIDTH - 20 * mm
 TEXT_WIDTH = RIGHT - LEFT
 COLUMN_X = 125 * mm  # letterhead and reference block, right of the envelope window
+LETTERHEAD_WIDTH = RIGHT - COLUMN_X
 RETURN_ADDRESS_TOP = 47 * mm
+RETURN_ADDRESS_WIDTH = COLUMN_X - LEFT - 5 * mm  # the window, short of the reference block
+RETURN_SIZE, RETURN_SMALLEST = 6.5, 5.5
 ADDRESS_TOP = 53 * mm  # first line of the address: inside a standard Dutch window
 TITLE_TOP = 94 * mm
 TABLE_BOTTOM = 28 * mm
@@ -337,6 +394,7 @@ COLUMN_GAP = 2 * mm
 MANDATE_MAX = 40 * mm  # 35 characters at the smallest size
 SMALLEST = 5.5  # a mandate id is shrunk down to this size before it is ever shortened
 BODY, TABLE, SMALL = 9.5, 8.2, 8.0
+SPLIT_SIZE = 7.2  # the line under a gift that says how its amount splits
 SMALL_LEADING = 3.6 * mm
 
 
@@ -403,7 +461,7 @@ class ReceiptRenderer:
         texts = TEXTS[view.language]
         self.mandate_x, self.mandate_width, self.campaign_width = self._columns(view, texts)
         rows = [self._row(line, texts, view.language) for line in view.lines]
-        pages = self._paginate(len(rows), view)
+        pages = self._paginate([2 if row[-1] else 1 for row in rows], view)
         buffer = io.BytesIO()
         pdf = canvas.Canvas(buffer, pagesize=A4, invariant=1, pageCompression=0)
         pdf.setTitle(texts["title"].format(year=view.year) + f" – {view.number}")
@@ -423,8 +481,7 @@ class ReceiptRenderer:
             if count or (page_number == 1 and not rows):
                 y = self._table_head(page, y, texts)
             for row in rows[position:position + count]:
-                self._table_row(page, y, row)
-                y -= ROW
+                y = self._table_row(page, y, row)
             position += count
             if page_number == 1 and not rows:
                 page.text(LEFT, y, texts["no_gifts"])
@@ -444,18 +501,26 @@ class ReceiptRenderer:
     def _first_page_head(self, page: _PageText, view: ReceiptView, texts: dict) -> float:
         org = view.organisation
         # Letterhead, top right: the statutory name, address, RSIN (DOMAIN.md 1.6).
+        # It stays between the reference column and the right margin: a long name wraps
+        # on its words (a word too long for the column is set smaller).
         y = _y(18 * mm)
-        page.text(COLUMN_X, y, org.name, BOLD, 11)
-        y -= 5 * mm
+        for line in wrap(org.name, BOLD, 11, LETTERHEAD_WIDTH):
+            shown, size = fit(line, BOLD, 11, LETTERHEAD_WIDTH)
+            page.text(COLUMN_X, y, shown, BOLD, size)
+            y -= 4.6 * mm
+        y -= 0.4 * mm
         for part in [p.strip() for p in org.address.split(",") if p.strip()] + [f"RSIN {org.rsin}", org.website]:
-            page.text(COLUMN_X, y, part, REGULAR, 8.5)
+            shown, size = fit(part, REGULAR, 8.5, LETTERHEAD_WIDTH)
+            page.text(COLUMN_X, y, shown, REGULAR, size)
             y -= 3.8 * mm
         # Return address and the donor's address in the envelope window.
         if org.address:
-            page.text(LEFT, _y(RETURN_ADDRESS_TOP), clip(texts["return"].format(name=org.name, address=org.address), REGULAR, 6.5, 95 * mm), REGULAR, 6.5)
+            for from_top, line, size in self._return_address(texts["return"].format(name=org.name, address=org.address)):
+                page.text(LEFT, _y(from_top), line, REGULAR, size)
         y = _y(ADDRESS_TOP)
-        for line in (view.donor_name, *view.address_lines):
-            page.text(LEFT, y, line, REGULAR, 10)
+        for line in (addressee_name(view, texts), *view.address_lines):
+            shown, size = fit(line, REGULAR, 10, RETURN_ADDRESS_WIDTH, smallest=8)
+            page.text(LEFT, y, shown, REGULAR, size)
             y -= 4.6 * mm
         # Reference block beside the window.
         y = _y(ADDRESS_TOP)
@@ -477,10 +542,26 @@ class ReceiptRenderer:
             y -= 6 * mm
         page.text(LEFT, y, f"{view.salutation},")
         y -= 5.5 * mm
-        for line in _wrapped(texts["intro"].format(year=view.year), BODY):
+        for line in _wrapped(texts[intro_key(view)].format(year=view.year, name=view.donor_name), BODY):
             page.text(LEFT, y, line)
             y -= 4.3 * mm
         return y - 4 * mm
+
+    @staticmethod
+    def _return_address(text: str) -> list[tuple[float, str, float]]:
+        """(mm from the top, text, size) of the return address above the window: one
+        line, set smaller if it must be, or else two lines (name, then address) —
+        never cut off."""
+        shown, size = fit(text, REGULAR, RETURN_SIZE, RETURN_ADDRESS_WIDTH, smallest=RETURN_SMALLEST)
+        if shown == text:
+            return [(RETURN_ADDRESS_TOP, text, size)]
+        head, _, tail = text.partition(", ")
+        lines = [head, tail] if tail else [text]
+        placed = []
+        for index, line in enumerate(lines):
+            shown, size = fit(line, REGULAR, RETURN_SIZE, RETURN_ADDRESS_WIDTH, smallest=RETURN_SMALLEST)
+            placed.append((RETURN_ADDRESS_TOP - (len(lines) - 1 - index) * 2.6 * mm, shown, size))
+        return placed
 
     def _columns(self, view: ReceiptView, texts: dict) -> tuple[float, float, float]:
         """(mandate x, mandate width, campaign width) for this statement."""
@@ -513,25 +594,40 @@ class ReceiptRenderer:
             kinds.append(texts[f"kind_{line.non_deductible_reason or 'consideration'}"])
         mandate, mandate_size = fit(line.mandate_ref or "", REGULAR, TABLE, self.mandate_width)
         kind, kind_size = fit(" + ".join(kinds), REGULAR, TABLE, KIND_WIDTH, smallest=7)
+        # A gift with a consideration (a benefit dinner, a membership): the line says
+        # how its amount splits (DOMAIN.md 1.4).
+        deductible = line.regular_cents + line.periodic_cents
+        split = ""
+        if deductible and line.non_deductible_cents:
+            split = clip(texts["split"].format(consideration=formatting.money(line.non_deductible_cents, "EUR", language),
+                                               deductible=formatting.money(deductible, "EUR", language)),
+                         REGULAR, SPLIT_SIZE, RIGHT - METHOD_X)
         return (
             short_date(line.received_on, language),
-            format_dutch(line.amount_cents),
+            formatting.money(line.amount_cents, "EUR", language),
             texts["methods"].get(line.method, line.method),
             clip(line.campaign or "", REGULAR, TABLE, self.campaign_width),
             mandate,
             kind,
             mandate_size,
             kind_size,
+            split,
         )
 
-    def _table_row(self, page: _PageText, y: float, row: tuple) -> None:
-        date, amount, method, campaign, mandate, kind, mandate_size, kind_size = row
+    def _table_row(self, page: _PageText, y: float, row: tuple) -> float:
+        """Draw one gift; returns where the next one starts."""
+        date, amount, method, campaign, mandate, kind, mandate_size, kind_size, split = row
         page.text(DATE_X, y, date, REGULAR, TABLE)
         page.right(AMOUNT_RIGHT, y, amount, REGULAR, TABLE)
         page.text(METHOD_X, y, method, REGULAR, TABLE)
         page.text(CAMPAIGN_X, y, campaign, REGULAR, TABLE)
         page.text(self.mandate_x, y, mandate, REGULAR, mandate_size)
         page.text(KIND_X, y, kind, REGULAR, kind_size)
+        y -= ROW
+        if split:
+            page.text(METHOD_X, y + 0.8 * mm, split, REGULAR, SPLIT_SIZE)
+            y -= ROW
+        return y
 
     def _totals(self, page: _PageText, y: float, view: ReceiptView, texts: dict) -> None:
         page.pdf.setLineWidth(0.5)
@@ -544,17 +640,18 @@ class ReceiptRenderer:
         ]
         for item in view.periodic:
             detail = texts["periodic_detail"].format(
-                number=item.number, start_year=item.start_year, annual=format_dutch(item.annual_amount_cents)
+                number=item.number, start_year=item.start_year,
+                annual=formatting.money(item.annual_amount_cents, "EUR", view.language),
             )
             entries.append(("    " + detail, item.amount_cents, REGULAR))
         entries.append((texts["total_non_deductible"], view.non_deductible_cents, REGULAR))
         entries.append((texts["total_paid"], view.total_paid_cents, BOLD))
         for label, cents, font in entries:
             page.text(LEFT, y, label, font)
-            page.right(RIGHT, y, format_dutch(cents), font)
+            page.right(RIGHT, y, formatting.money(cents, "EUR", view.language), font)
             y -= 4.6 * mm
         y -= 2.5 * mm
-        for key in ("anbi", "disclaimer"):
+        for key in ("anbi", disclaimer_key(view)):
             for line in _wrapped(texts[key].format(name=view.organisation.name, rsin=view.organisation.rsin), SMALL):
                 page.text(LEFT, y, line, REGULAR, SMALL)
                 y -= SMALL_LEADING
@@ -562,35 +659,36 @@ class ReceiptRenderer:
 
     # -- pagination: decided before drawing so that "page 1 of N" is known --
 
-    def _paginate(self, row_count: int, view: ReceiptView) -> list[int]:
-        """Rows per page. The first page's table starts below the introduction; the
-        totals block must fit below the last row, else it gets a page of its own."""
+    def _paginate(self, heights: list[int], view: ReceiptView) -> list[int]:
+        """Gifts per page, from each gift's height in rows (two for a split gift). The
+        first page's table starts below the introduction; the totals block must fit
+        below the last row, else it gets a page of its own."""
         texts = TEXTS[view.language]
         head = TITLE_TOP + 8 * mm + (6 * mm if view.replaces_number else 0) + 5.5 * mm
-        head += len(_wrapped(texts["intro"].format(year=view.year), BODY)) * 4.3 * mm + 4 * mm + ROW + 0.6 * mm
+        intro = texts[intro_key(view)].format(year=view.year, name=view.donor_name)
+        head += len(_wrapped(intro, BODY)) * 4.3 * mm + 4 * mm + ROW + 0.6 * mm
         first_room = int((PAGE_HEIGHT - head - TABLE_BOTTOM) // ROW)
         other_room = int((PAGE_HEIGHT - 29 * mm - ROW - 0.6 * mm - TABLE_BOTTOM) // ROW)
         totals = 3 * mm + 7.5 * mm + (4 + len(view.periodic)) * 4.6 * mm + 2.5 * mm
-        for key in ("anbi", "disclaimer"):
+        for key in ("anbi", disclaimer_key(view)):
             text = texts[key].format(name=view.organisation.name, rsin=view.organisation.rsin)
             totals += len(_wrapped(text, SMALL)) * SMALL_LEADING + 1.5 * mm
         totals_rows = int(-(-totals // ROW))  # rows the totals block takes, rounded up
 
         pages: list[int] = []
-        left = row_count
-        room = first_room
-        while True:
-            if left + totals_rows <= room:
-                pages.append(left)
-                return pages
-            if left <= room:
-                # The rows fit but the totals do not: they go on a page of their own.
-                pages.append(left)
-                pages.append(0)
-                return pages
-            pages.append(room)
-            left -= room
-            room = other_room
+        room, used, count = first_room, 0, 0
+        for height in heights:
+            if used + height > room:
+                pages.append(count)
+                room, used, count = other_room, 0, 0
+            used += height
+            count += 1
+        if used + totals_rows <= room:
+            pages.append(count)
+        else:
+            # The rows fit but the totals do not: they go on a page of their own.
+            pages += [count, 0]
+        return pages
 
 
 @lru_cache(maxsize=64)

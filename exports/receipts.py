@@ -45,7 +45,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from anbi.core import identifiers
+from anbi.core import formatting, identifiers
 from anbi.core.audit import AuditEntry
 from anbi.core.clock import amsterdam_date, utcnow
 from anbi.core.errors import AnbiError, ConfigurationError, Conflict, InvalidInput, Problem
@@ -84,6 +84,7 @@ COUNTRY_NAMES = {
 DONOR_COLUMNS = (
     "id", "ref", "kind", "initials", "first_name", "prefix", "last_name", "organisation_name", "street",
     "house_number", "house_number_suffix", "postcode", "city", "country", "language", "restricted_at", "purged_at",
+    "deceased_on",
 )
 
 
@@ -113,7 +114,7 @@ class StatementRunConflict(Conflict):
 def address_lines(donor) -> tuple[str, ...]:
     """The postal address in Dutch order (PostNL): street and number, then postcode
     and city in capitals with two spaces between, then the country when abroad."""
-    street = " ".join(p for p in (donor.street, donor.house_number, donor.house_number_suffix) if p)
+    street = formatting.street_line(donor.street, donor.house_number, donor.house_number_suffix)
     country = (donor.country or "NL").upper()
     city = (donor.city or "").strip()
     if country == "NL":
@@ -124,6 +125,13 @@ def address_lines(donor) -> tuple[str, ...]:
     if country != "NL":
         lines.append(COUNTRY_NAMES.get(country, country))
     return tuple(lines)
+
+
+def addressee(donor) -> str:
+    """person, organisation, or heirs (a donor whose death is recorded)."""
+    if donor.deceased_on is not None:
+        return "heirs"
+    return "organisation" if donor.kind == "organisation" else "person"
 
 
 def statement_language(requested: str | None, preference: str | None) -> str:
@@ -162,6 +170,7 @@ class Snapshot:
     donation_ids: tuple[int, ...]
     content_hash: str
     replaces_number: str | None = None
+    addressee: str = "person"
 
     @property
     def file_name(self) -> str:
@@ -174,7 +183,7 @@ class Snapshot:
             salutation=self.salutation, address_lines=self.address_lines, regular_cents=self.regular_cents,
             periodic_cents=self.periodic_cents, non_deductible_cents=self.non_deductible_cents,
             total_paid_cents=self.total_paid_cents, periodic=self.periodic, lines=self.lines,
-            replaces_number=self.replaces_number,
+            replaces_number=self.replaces_number, addressee=self.addressee,
         )
 
 
@@ -236,6 +245,7 @@ def snapshot_from_row(statement: Statement, lines: list[StatementLine]) -> Snaps
         donation_ids=tuple(l.donation_id for l in lines),
         content_hash=statement.content_hash,
         replaces_number=statement.replaces_number,
+        addressee=statement.addressee,
     )
 
 
@@ -641,6 +651,8 @@ class _Run:
                     rerender_rows.append(statement)
                 continue
             language = statement_language(self.language, donor.language)
+            to = addressee(donor)
+            salutation = TEXTS[language]["heirs_salutation"] if to == "heirs" else names.salutation(donor, formal=True, language=language)
             replaces = own + merged
             sequence = self.next_sequence
             self.next_sequence += 1
@@ -649,7 +661,7 @@ class _Run:
                     number=statement_number(self.year, sequence), sequence=sequence, year=self.year,
                     issued_on=self.issued_on, language=language, organisation=self.organisation,
                     donor_id=survivor, donor_ref=donor.ref, donor_name=name,
-                    salutation=names.salutation(donor, formal=True, language=language),
+                    salutation=salutation, addressee=to,
                     address_lines=lines_of_address, postcode=donor.postcode,
                     regular_cents=figures.regular_cents, periodic_cents=figures.periodic_cents,
                     non_deductible_cents=figures.non_deductible_cents, total_paid_cents=figures.total_paid_cents,
@@ -747,7 +759,7 @@ class _Run:
             rows.append(dict(
                 number=s.number, year=s.year, sequence=s.sequence, donor_id=s.donor_id, status="current",
                 donor_ref=s.donor_ref, donor_name=s.donor_name, salutation=s.salutation,
-                address_lines=list(s.address_lines), postcode=s.postcode,
+                address_lines=list(s.address_lines), postcode=s.postcode, addressee=s.addressee,
                 organisation_name=s.organisation.name, organisation_rsin=s.organisation.rsin,
                 organisation_address=s.organisation.address, organisation_website=s.organisation.website,
                 regular_cents=s.regular_cents, periodic_cents=s.periodic_cents,

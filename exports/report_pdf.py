@@ -87,6 +87,8 @@ def table(
     """A table of text cells; `right` columns are right-aligned (amounts);
     `bold_rows` are indexes into `rows` set in bold (totals)."""
     data = [[para(h, "cell_bold") for h in header]]
+    texts = [list(header)] + [list(row) for row in rows]
+    bold = {0} | {index + 1 for index in bold_rows}
     for index, row in enumerate(rows):
         cells = []
         for column, value in enumerate(row):
@@ -98,7 +100,7 @@ def table(
                 cell = Paragraph(f"<b>{escape(printable(value))}</b>", styles()["cell_right"])
             cells.append(cell)
         data.append(cells)
-    result = Table(data, colWidths=[w * mm for w in widths], repeatRows=1)
+    result = Table(data, colWidths=column_widths(texts, [w * mm for w in widths], bold), repeatRows=1)
     result.setStyle(TableStyle([
         ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -109,6 +111,44 @@ def table(
     return result
 
 
+PAGE_MARGIN = 18 * mm
+FRAME_WIDTH = A4[0] - 2 * PAGE_MARGIN
+CELL_PADDING = 6  # points, left and right: reportlab's default for a table cell
+CELL_SIZE = 8
+
+
+def _longest_word(text: str, font: str) -> float:
+    return max((pdfmetrics.stringWidth(word, font, CELL_SIZE) for word in printable(text).split()), default=0.0)
+
+
+def column_widths(texts: Sequence[Sequence[str]], preferred: Sequence[float], bold_rows: set[int]) -> list[float]:
+    """Column widths (points) that break no word: each column is at least as wide as
+    its longest word (a budget line code, a reference) plus the cell padding; what a
+    column needs beyond its preferred width is taken from the columns with room to
+    spare (text that wraps on word boundaries), and the table stays within the frame.
+    Only a word wider than the whole frame allows is still broken."""
+    regular, bold, _ = fonts()
+    columns = len(preferred)
+    least = [0.0] * columns
+    for index, row in enumerate(texts):
+        font = bold if index in bold_rows else regular
+        for column, text in enumerate(row[:columns]):
+            least[column] = max(least[column], _longest_word(str(text), font) + 2 * CELL_PADDING + 0.5)
+    scale = min(1.0, FRAME_WIDTH / sum(preferred))
+    widths = [width * scale for width in preferred]
+    short = sum(max(need - width, 0.0) for need, width in zip(least, widths))
+    spare = [max(width - need, 0.0) for need, width in zip(least, widths)]
+    if short and sum(spare):
+        taken = min(short, sum(spare))
+        widths = [max(width, need) if need > width else width - taken * room / sum(spare)
+                  for width, need, room in zip(widths, least, spare)]
+    overflow = sum(widths) - min(sum(preferred), FRAME_WIDTH)
+    if overflow > 0.01:  # words wider than all the room there is: the widest columns give it back
+        widest = max(range(columns), key=lambda column: widths[column])
+        widths[widest] -= overflow
+    return widths
+
+
 def build(story: list, *, title: str, footer: str) -> bytes:
     """Lay out the story on A4 with a page footer; the PDF's bytes."""
     regular, _, _ = fonts()
@@ -117,12 +157,12 @@ def build(story: list, *, title: str, footer: str) -> bytes:
     def on_page(canvas, document) -> None:
         canvas.saveState()
         canvas.setFont(regular, 7)
-        canvas.drawString(18 * mm, 10 * mm, printable(footer))
-        canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, f"{document.page}")
+        canvas.drawString(PAGE_MARGIN, 10 * mm, printable(footer))
+        canvas.drawRightString(A4[0] - PAGE_MARGIN, 10 * mm, f"{document.page}")
         canvas.restoreState()
 
     document = SimpleDocTemplate(
-        buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=18 * mm, bottomMargin=18 * mm,
+        buffer, pagesize=A4, leftMargin=PAGE_MARGIN, rightMargin=PAGE_MARGIN, topMargin=PAGE_MARGIN, bottomMargin=PAGE_MARGIN,
         title=printable(title), author="anbi-crm", invariant=1,
     )
     document.build(story, onFirstPage=on_page, onLaterPages=on_page)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from anbi.core import formatting
 from anbi.core.money import format_dutch
 # Registers the purge hook that pseudonymises bank lines; `anbi` loads this module at start.
 from fundraising import ledger_privacy  # noqa: F401
@@ -89,7 +90,7 @@ def unmatched_command(app, as_json: bool) -> None:
     for line in lines:
         sign = "" if line["direction"] == "credit" else "-"
         who = " ".join(p for p in (line["name"], line["iban"]) if p) or "unknown payer"
-        click.echo(f"{line['id']:>7}  {line['date']}  {sign}{line['amount']:>10} {line['currency']}  {line['kind']:<9} "
+        click.echo(f"{line['id']:>7}  {formatting.date(line['date'])}  {sign}{line['amount']:>10} {line['currency']}  {line['kind']:<9} "
                    f"{who}  {line['text'] or ''}  [{line['note']}]")
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from anbi.context import AppContext
+from anbi.core import formatting
 from anbi.core.cli_options import YEAR, euro_cents, option_value, print_json
 from anbi.core.clock import parse_date
 from anbi.core.errors import InvalidInput, Problem
@@ -261,7 +262,7 @@ def donations_list(app: AppContext, as_json: bool, donor_ref: str | None, year: 
             count += 1
             amount = format_dutch(parse_money(item["amount"]).cents, item["currency"])
             refunded = f" refunded {item['refunded']}" if item["refunded"] != "0.00" else ""
-            click.echo(f"{item['date']} {item['reference'][:24]:<24} {item['donor_ref'] or '(anonymous)':<14} {amount:>14} "
+            click.echo(f"{formatting.date(item['date'])} {item['reference'][:24]:<24} {item['donor_ref'] or '(anonymous)':<14} {amount:>14} "
                        f"{item['method']:<13} {item['kind']:<8} {item['status']:<18} {item['campaign'] or '':<12}{refunded}".rstrip())
         click.echo(_count(count, "donation"), err=True)
 
@@ -444,7 +445,7 @@ def mandates_list(app: AppContext, as_json: bool) -> None:
         _print_json(items)
         return
     for item in items:
-        click.echo(f"{item['mandate_id']:<24} {item['donor_ref']:<14} {item['iban']:<22} signed {item['signed_on']} "
+        click.echo(f"{item['mandate_id']:<24} {item['donor_ref']:<14} {item['iban']:<22} signed {formatting.date(item['signed_on'])} "
                    f"{item['status']:<8} last collected {item['last_collected_on'] or '-'}")
     click.echo(_count(len(items), "mandate"), err=True)
 
@@ -492,9 +493,9 @@ def agreements_list(app: AppContext, as_json: bool) -> None:
         return
     for item in items:
         term = f"{item['years']} years" if item["years"] else "indefinite"
-        ended = f" ended {item['end_date']} ({item['end_reason']})" if item["end_date"] else ""
-        click.echo(f"{item['number']:<16} {item['donor_ref']:<14} {_dutch(item['annual_amount']):>12}/year from {item['start_date']} "
-                   f"{term:<10} signed {item['signed_on']} {item['status']}{ended}")
+        ended = f" ended {formatting.date(item['end_date'])} ({item['end_reason']})" if item["end_date"] else ""
+        click.echo(f"{item['number']:<16} {item['donor_ref']:<14} {_dutch(item['annual_amount']):>12}/year from {formatting.date(item['start_date'])} "
+                   f"{term:<10} signed {formatting.date(item['signed_on'])} {item['status']}{ended}")
     click.echo(_count(len(items), "agreement"), err=True)
 
 
@@ -512,7 +513,7 @@ def agreements_end(app: AppContext, number: str, end_date: str, reason: str) -> 
     day = _option(end_date, "--date", parse_date)
     with app.session() as session:
         agreement = end_agreement(session, number, end_date=day, reason=reason, actor=app.actor)
-        click.echo(f"Agreement {agreement.number} ended on {day.isoformat()} ({reason})")
+        click.echo(f"Agreement {agreement.number} ended on {formatting.date(day)} ({reason})")
 
 
 # --- reports --------------------------------------------------------------------

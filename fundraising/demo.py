@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from anbi.context import AppContext
 from anbi.core.money import cents_to_str, format_dutch
+from donors.demo import nl_iban
 from donors.models import Donor
 from fundraising.agreements import import_agreements
 from fundraising.campaigns import CampaignInput, add_campaign
@@ -67,7 +68,7 @@ AGREEMENT_COLUMNS = ["number", "donor_ref", "annual_amount", "start_date", "year
 RECURRING_COLUMNS = ["reference", "donor_ref", "amount", "interval", "method", "start_date", "end_date", "mandate_id",
                      "campaign", "fund", "agreement"]
 DONATION_COLUMNS = ["reference", "donor_ref", "date", "amount", "currency", "method", "campaign", "fund", "kind",
-                    "consideration", "agreement", "refunded", "recurring"]
+                    "consideration", "agreement", "refunded", "recurring", "mandate"]
 
 
 def _write(path: Path, columns: list[str], rows: list[dict]) -> Path:
@@ -205,7 +206,7 @@ def generate(rng: random.Random, donors: list[tuple[str, str, str | None, str | 
         row = {
             "reference": f"DEMO-GIFT-{serial:06d}", "donor_ref": ref, "date": on.isoformat(), "amount": _money(cents),
             "currency": "", "method": method, "campaign": campaign, "fund": "", "kind": "", "consideration": "",
-            "agreement": "", "refunded": "", "recurring": "",
+            "agreement": "", "refunded": "", "recurring": "", "mandate": "",
         }
         row.update(extra)
         donations.append(row)
@@ -244,7 +245,26 @@ def generate(rng: random.Random, donors: list[tuple[str, str, str | None, str | 
         cents = int(row["amount"].replace(".", ""))
         row["refunded"] = row["amount"] if cents <= 2000 else _money(cents // 2)
     gift(one_off_donors[-2][0], "ONLINE-2025", D(2025, 5, 17), 10000, "card", currency="USD")
+    mandates += _one_off_mandates(donations, {ref: iban for ref, _, iban, _ in donors})
     return DemoFiles(mandates, agreements, recurring, donations)
+
+
+def _one_off_mandates(donations: list[dict], ibans: dict[str, str | None]) -> list[dict]:
+    """A one-off direct debit (signed at a street stand) is collected under a one-off
+    mandate (eenmalige machtiging): one per gift, named on the gift's row so that the
+    statement shows it. The account is the donor's, or one made up from the donor's ref
+    (its own random stream, so the rest of the demo stays as it was)."""
+    made = []
+    for row in donations:
+        if row["method"] != "sepa_debit" or row["recurring"] or not row["donor_ref"]:
+            continue
+        mandate_id = f"DEMO-EMDT-{len(made) + 1:05d}"
+        iban = ibans.get(row["donor_ref"]) or nl_iban(random.Random(row["donor_ref"]))
+        made.append({"mandate_id": mandate_id, "donor_ref": row["donor_ref"], "iban": iban, "bic": "",
+                     "signed_on": row["date"], "signed_place": "straatwerving", "status": "",
+                     "last_collected_on": row["date"]})
+        row["mandate"] = mandate_id
+    return made
 
 
 def _demo_donors(app: AppContext) -> list[tuple[str, str, str | None, str | None]]:

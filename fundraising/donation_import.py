@@ -47,6 +47,7 @@ from fundraising.models import (
     Donation,
     DonationAdjustment,
     Fund,
+    Mandate,
     PeriodicAgreement,
     RecurringGift,
 )
@@ -54,9 +55,11 @@ from fundraising.models import (
 SOURCE = "import"
 COLUMNS_REQUIRED = ("date", "amount", "method", "reference")
 # `recurring` (an addition to DESIGN.md's columns) links an instalment to the recurring
-# gift it was collected for, by that gift's import reference.
+# gift it was collected for, by that gift's import reference; `mandate` (another) names
+# the mandate a one-off direct debit was collected under, so its statement line shows it.
 COLUMNS_OPTIONAL = (
     "donor_ref", "currency", "campaign", "fund", "kind", "consideration", "agreement", "refunded", "recurring",
+    "mandate",
 )
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _FUND_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,49}$")
@@ -85,6 +88,7 @@ class DonationRow:
     agreement: PeriodicAgreement | None
     recurring_gift: RecurringGift | None
     refunded_cents: int
+    mandate: Mandate | None = None   # given in the file (a one-off direct debit's)
 
 
 @dataclass
@@ -159,6 +163,7 @@ def import_donations(session: Session, source: str | Path | bytes, *, actor: str
     funds = by_key(session, Fund, Fund.code, column("fund"))
     agreements = by_key(session, PeriodicAgreement, PeriodicAgreement.number, column("agreement"))
     recurring_gifts = by_reference(session, RecurringGift, SOURCE, column("recurring"))
+    mandates = by_key(session, Mandate, Mandate.mandate_id, column("mandate"))
     existing = by_reference(session, Donation, SOURCE, column("reference"))
     refunds_before = by_reference(session, DonationAdjustment, SOURCE, (refund_reference(r) for r in existing))
     fund_codes = {fund.id: code for code, fund in funds.items()}
@@ -196,6 +201,7 @@ def import_donations(session: Session, source: str | Path | bytes, *, actor: str
         fund_code = cells.text("fund", max_length=50)
         agreement_number = cells.text("agreement", max_length=50)
         recurring_reference = cells.text("recurring", max_length=100)
+        mandate_id = cells.text("mandate", max_length=35)
 
         donor = None
         if donor_ref:
@@ -225,6 +231,8 @@ def import_donations(session: Session, source: str | Path | bytes, *, actor: str
                 cells.fail("recurring", f"no recurring gift {recurring_reference!r} (import the recurring gifts first)")
             elif not donor_ref or (donor is not None and recurring_gift.donor_id != donor.id):
                 cells.fail("recurring", f"recurring gift {recurring_reference} is another donor's")
+        mandate = _mandate(cells, mandates, mandate_id, method=cells.raw("method"), donor=donor, donor_ref=donor_ref,
+                           recurring_gift=recurring_gift)
 
         if amount is None or received_on is None or method is None or reference is None or len(problems) > reported:
             continue
@@ -245,11 +253,14 @@ def import_donations(session: Session, source: str | Path | bytes, *, actor: str
             line=row.line, reference=reference, donor=donor, received_on=received_on, amount_cents=amount.cents,
             currency=currency, method=method, kind=kind, consideration_cents=consideration_cents, campaign=campaign,
             fund_code=fund_code, agreement=agreement, recurring_gift=recurring_gift, refunded_cents=refunded_cents,
+            mandate=mandate,
         )
         before = existing.get(reference)
         if before is not None:
             stored = _stored_content(before, fund_codes)
             differences = [key for key, value in _content(parsed, fund_code).items() if stored[key] != value]
+            if mandate is not None and before.mandate_id != mandate.id:
+                differences.append("mandate")
             earlier_refund = refunds_before.get(refund_reference(reference))
             if differences:
                 cells.fail("reference", f"{reference!r} was imported before with a different {', '.join(differences)}; "
@@ -305,8 +316,10 @@ def import_donations(session: Session, source: str | Path | bytes, *, actor: str
             consideration_cents=parsed.consideration_cents, status=status, campaign=parsed.campaign,
             fund=funds[parsed.fund_code] if parsed.fund_code else None, agreement=parsed.agreement,
             recurring_gift=parsed.recurring_gift,
-            # An instalment collected by direct debit was collected under its gift's mandate.
-            mandate=parsed.recurring_gift.mandate if parsed.recurring_gift and parsed.method == "sepa_debit" else None,
+            # A direct debit was collected under the mandate the file names, or else
+            # (an instalment) under its recurring gift's.
+            mandate=parsed.mandate or (
+                parsed.recurring_gift.mandate if parsed.recurring_gift and parsed.method == "sepa_debit" else None),
             flag=foreign_currency_flag(parsed.currency) if parsed.currency != EUR else None,
         )
         session.add(donation)
@@ -321,6 +334,26 @@ def import_donations(session: Session, source: str | Path | bytes, *, actor: str
             session.flush()
     session.flush()
     return summary
+
+
+def _mandate(cells: RowParser, mandates: dict[str, Mandate], mandate_id: str | None, *, method: str,
+             donor: Donor | None, donor_ref: str | None, recurring_gift: RecurringGift | None) -> Mandate | None:
+    """The mandate a row names, if it may: a direct debit's, of the same donor, and
+    the one its recurring gift is collected under."""
+    if not mandate_id:
+        return None
+    mandate = mandates.get(mandate_id)
+    if mandate is None:
+        cells.fail("mandate", f"no mandate {mandate_id!r} (import the mandates first)")
+    elif method != "sepa_debit":
+        cells.fail("mandate", "only a direct debit (method sepa_debit) is collected under a mandate")
+    elif not donor_ref or (donor is not None and mandate.donor_id != donor.id):
+        cells.fail("mandate", f"mandate {mandate_id} is another donor's")
+    elif recurring_gift is not None and recurring_gift.mandate_id not in (None, mandate.id):
+        cells.fail("mandate", f"recurring gift {recurring_gift.reference} is collected under another mandate")
+    else:
+        return mandate
+    return None
 
 
 def amount_text(cents_by_currency: dict[str, int]) -> str:

@@ -61,6 +61,9 @@ class Statement(IdMixin, Base):
     # None only after a privacy purge pseudonymised the statement (donors/privacy.py).
     address_lines: Mapped[Optional[list[str]]] = mapped_column(JSON)
     postcode: Mapped[Optional[str]] = mapped_column(String(20))
+    # Whom the statement addresses, which decides its tax wording: person (income
+    # tax), organisation (corporate tax) or heirs (a deceased donor's: "De erven van").
+    addressee: Mapped[str] = mapped_column(String(12), default="person", server_default="person")
 
     # The organisation as printed (DOMAIN.md 1.6: statutory name, address, RSIN).
     organisation_name: Mapped[str] = mapped_column(String(200))

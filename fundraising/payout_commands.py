@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from anbi.core import formatting
 from anbi.core.clock import parse_date
 
 
@@ -45,7 +46,7 @@ def payouts(app, since, as_json: bool) -> None:
                     "not_on_statement": report.not_on_statement, "unmatched_bank_lines": report.unmatched_lines})
         return
     if not report.payouts:
-        click.echo("No payouts" + (f" since {since.isoformat()}." if since else "."))
+        click.echo("No payouts" + (f" since {formatting.date(since)}." if since else "."))
     for p in report.payouts:
         state = "reconciled" if p["reconciled"] else f"NOT reconciled ({p['note']})"
         click.echo(f"{p['payout']}  {p['arrival_date']}  {p['amount']} {p['currency']}  gross {p['charges']}, "
@@ -55,4 +56,4 @@ def payouts(app, since, as_json: bool) -> None:
     for p in report.not_on_statement:
         click.echo(f"Not on a bank statement yet: {p['payout']} ({p['amount']}, arrival {p['arrival_date']}).")
     for line in report.unmatched_lines:
-        click.echo(f"Bank line {line['line']} from Stripe ({line['amount']} on {line['date']}) matches no payout.")
+        click.echo(f"Bank line {line['line']} from Stripe ({line['amount']} on {formatting.date(line['date'])}) matches no payout.")

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from anbi.core import formatting
 from anbi.core.money import format_dutch, round_half_up
 
 # DOMAIN.md 3.2 (rijksbreed USK staffel): up to € 25.000 direct settlement, below
@@ -289,7 +290,8 @@ def eligible_totals(
 
 
 def _pct(value: Decimal) -> str:
-    return format((value * 100).normalize(), "f")
+    """A rate in a sentence a person reads: 0.10 → `10%`, 0.142 → `14,2%`."""
+    return formatting.percent(value)
 
 
 def account_for(
@@ -327,14 +329,14 @@ def account_for(
     for line in totals.lines:
         if line.over_budget:
             warnings.append(
-                f"budget line {line.code} is {line.variance_pct}% over its budget "
+                f"budget line {line.code} is {formatting.percent(line.variance_pct / 100, trim=False)} over its budget "
                 f"({format_dutch(line.actual_cents)} against {format_dutch(line.budget_cents)}), "
-                f"more than the allowed {_pct(terms.allowed_shift)}%"
+                f"more than the allowed {_pct(terms.allowed_shift)}"
             )
     if totals.share_before_cap_cents > terms.awarded_cents:
         warnings.append(
             f"the funder share is capped at the awarded {format_dutch(terms.awarded_cents)}: "
-            f"{_pct(terms.funding_rate)}% of the eligible costs would be {format_dutch(totals.share_before_cap_cents)}"
+            f"{_pct(terms.funding_rate)} of the eligible costs would be {format_dutch(totals.share_before_cap_cents)}"
         )
     if ineligible_items:
         warnings.append(

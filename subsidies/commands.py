@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from anbi.context import AppContext
+from anbi.core import formatting
 from anbi.core.cli_options import YEAR, euro_cents, option_value, print_json  # noqa: F401  (re-exported)
 from anbi.core.clock import parse_date, today
 from anbi.core.errors import InvalidInput, Problem
@@ -30,10 +31,14 @@ def _euro_cents(text: str) -> int:
 def _report_import(file: Path, noun: str, result, dry_run: bool, as_json: bool) -> None:
     if as_json:
         print_json({"file": file.name, "created": result.created, "unchanged": result.unchanged,
-                    "flagged": result.flagged, "dry_run": dry_run})
+                    "flagged": result.flagged, "warnings": result.warnings, "dry_run": dry_run})
         return
     suffix = " (dry run: nothing written)" if dry_run else ""
     click.echo(f"{file.name}: {result.summary(noun)}{suffix}")
+    for warning in result.warnings[:MAX_FLAGS_SHOWN]:
+        click.echo(f"  warning: {warning}")
+    if len(result.warnings) > MAX_FLAGS_SHOWN:
+        click.echo(f"  ... and {len(result.warnings) - MAX_FLAGS_SHOWN} more warnings")
     for flag in result.flagged[:MAX_FLAGS_SHOWN]:
         click.echo(f"  not eligible: {flag}")
     if len(result.flagged) > MAX_FLAGS_SHOWN:
@@ -77,6 +82,9 @@ def grants_add(app: AppContext, from_file: Path, as_json: bool) -> None:
     default), [[budget]] lines (code, name, amount), [[indicators]] (code, name,
     target) and [odoo.budget_lines] ("account code" = "budget line code").
 
+    Examples in the repository: docs/examples/grant-amif.toml, grant-municipal.toml,
+    grant-npl.toml (docs/imports.md describes every field).
+
     The whole file is checked first; every problem is named by its field. Adding the
     same file again changes nothing; a different file under an existing reference is
     refused (a grant decision is not edited: use a new reference)."""
@@ -114,7 +122,7 @@ def grants_list(app: AppContext, as_json: bool) -> None:
         return
     for row in rows:
         amount = format_dutch(parse_money(row["awarded"]).cents)
-        click.echo(f"{row['reference']:<20} {row['start']} – {row['end']} {amount:>16}  {row['status']:<9} "
+        click.echo(f"{row['reference']:<20} {formatting.date(row['start'])} – {formatting.date(row['end'])} {amount:>16}  {row['status']:<9} "
                    f"{row['funder'][:30]:<30} {row['title'][:40]}")
     click.echo(f"{len(rows)} grant{'' if len(rows) == 1 else 's'}", err=True)
 
@@ -147,7 +155,7 @@ def grants_deadlines(app: AppContext, within_days: int | None, today_text: str |
         return
     for d in found:
         when = f"{-d.days_left} days OVERDUE" if d.overdue else f"in {d.days_left} days"
-        click.echo(f"{d.due.isoformat()}  {d.reference:<20} {d.kind:<20} {when}")
+        click.echo(f"{formatting.date(d.due)}  {d.reference:<20} {d.kind:<20} {when}")
     if not found:
         click.echo("no deadlines" + (f" within {within_days} days" if within_days is not None else ""))
 
@@ -204,7 +212,7 @@ def grants_settle(app: AppContext, reference: str, date_text: str, amount_text: 
     with app.session() as session:
         grant = change_status(session, reference, "settle", actor=app.actor, settled_on=settled_on, settled_cents=settled_cents)
         status = grant.status
-    click.echo(f"grant {reference} is now {status}: {format_dutch(settled_cents)} on {settled_on.isoformat()}")
+    click.echo(f"grant {reference} is now {status}: {format_dutch(settled_cents)} on {formatting.date(settled_on)}")
 
 
 @grants.group("payments")
@@ -297,7 +305,8 @@ def staff_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -> N
     """Import annual employment costs from a CSV file.
 
     Columns: employee, year, annual_cost (gross employment cost: salary, employer's
-    charges, pension), fte (default 1). An hour costs annual_cost / (the grant's
+    charges, pension), fte (default 1), weekly_hours (contract hours a week, default
+    40 × fte; only for the warning on a period sheet above the contract). An hour costs annual_cost / (the grant's
     hours_per_year × fte), rounded to cents, using the latest year documented up to
     the hour's year. A documented year is not overwritten; a new one may change the
     annual hour ceiling of hours already booked, which is applied again."""
@@ -320,13 +329,18 @@ def timesheets() -> None:
 def timesheets_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -> None:
     """Import timesheet lines from a CSV file.
 
-    Columns: reference (unique), employee, date, grant, budget_line, hours (up to two
-    decimals). Only grants with an hours basis (hours_per_year) take hours, and only
-    for employees with a documented annual cost for that year or before.
+    Columns: reference (unique), employee, grant, budget_line, hours (up to two
+    decimals), and either date (one day) or period_start and period_end (a period,
+    such as a signed monthly sheet; date then empty). A line holds at most its days ×
+    24 hours, and a period lies in one calendar year. Only grants with an hours basis
+    (hours_per_year) take hours, and only for employees with a documented annual cost
+    for that year or before.
 
     Per employee and calendar year, hours past the ceiling (hours_per_year × fte,
-    across all grants, in date order, then file order) and hours outside the grant
-    period are not eligible; the import lists them."""
+    across all grants, in the order of each line's last day, then file order) and
+    hours outside the grant period are not eligible; a period crossing the grant's
+    start or end is split pro rata by days. The import lists them. A period with more
+    hours than the employee's contract hours in it is a warning, not a refusal."""
     from subsidies.costs import import_timesheets
 
     result = _run_import(app, import_timesheets, file, dry_run)

@@ -32,17 +32,23 @@ from subsidies.hours import (
     DocumentedCost,
     HourEntry,
     apply_annual_ceiling,
+    contract_warning,
     documented_cost_for,
+    hours_bound_problem,
     hours_text,
     parse_hours,
+    period_problem,
+    weekly_contract_hours,
 )
 from subsidies.models import BudgetLine, Expense, Grant, StaffCost, Timesheet
 
 EXPENSE_COLUMNS = ("reference", "date", "amount")
 EXPENSE_OPTIONAL = ("grant", "budget_line", "fund", "description", "eligible", "reason")
 STAFF_COLUMNS = ("employee", "year", "annual_cost")
-STAFF_OPTIONAL = ("fte",)
-TIMESHEET_COLUMNS = ("reference", "employee", "date", "grant", "budget_line", "hours")
+STAFF_OPTIONAL = ("fte", "weekly_hours")
+TIMESHEET_COLUMNS = ("reference", "employee", "grant", "budget_line", "hours")
+# A line gives `date` (one day) or `period_start` and `period_end` (a period sheet).
+TIMESHEET_OPTIONAL = ("date", "period_start", "period_end")
 CHUNK = 500  # keys per IN (...) lookup
 
 
@@ -53,11 +59,14 @@ class ImportResult:
     created: int = 0
     unchanged: int = 0
     flagged: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)   # shown, never refused
 
     def summary(self, noun: str) -> str:
         text = f"{self.created} {noun} imported, {self.unchanged} already there"
         if self.flagged:
             text += f"; {len(self.flagged)} flagged not (fully) eligible"
+        if self.warnings:
+            text += f"; {len(self.warnings)} warning{'' if len(self.warnings) == 1 else 's'}"
         return text
 
 
@@ -329,17 +338,28 @@ def record_expense(
 # ---------------------------------------------------------------------------
 
 
-def parse_fte(text: str) -> Decimal:
-    s = text.strip().replace(",", ".")
+def _bounded_decimal(text: str, *, upper: Decimal, places: int, not_a_number: str, out_of_range: str) -> Decimal:
+    """A decimal above zero and at most `upper`, with at most `places` decimals."""
     try:
-        value = Decimal(s)
+        value = Decimal(text.strip().replace(",", "."))
     except ArithmeticError:
-        raise ValueError(f"{text!r} is not a number (1 is full time, 0.8 is four days a week)") from None
-    if not value.is_finite() or value <= 0 or value > 1:
-        raise ValueError(f"{text!r} is not between 0 and 1 (1 is full time)")
-    if value != value.quantize(Decimal("0.0001")):
-        raise ValueError(f"{text!r} has more than 4 decimals")
+        raise ValueError(f"{text!r} {not_a_number}") from None
+    if not value.is_finite() or value <= 0 or value > upper:
+        raise ValueError(f"{text!r} {out_of_range}")
+    if value != value.quantize(Decimal(1).scaleb(-places)):
+        raise ValueError(f"{text!r} has more than {places} decimals")
     return value
+
+
+def parse_fte(text: str) -> Decimal:
+    return _bounded_decimal(text, upper=Decimal(1), places=4,
+                            not_a_number="is not a number (1 is full time, 0.8 is four days a week)",
+                            out_of_range="is not between 0 and 1 (1 is full time)")
+
+
+def parse_weekly_hours(text: str) -> Decimal:
+    return _bounded_decimal(text, upper=Decimal(7 * 24), places=2, not_a_number="is not a number of hours a week",
+                            out_of_range="is not between 0 and 168 hours a week")
 
 
 def import_staff(session: Session, path) -> ImportResult:
@@ -357,29 +377,37 @@ def import_staff(session: Session, path) -> ImportResult:
             year = None
         annual = parse_amount(parser, "annual_cost", allow_negative=False)
         fte = parser.convert("fte", parse_fte) if parser.given("fte") else Decimal(1)
-        if employee is None or year is None or annual is None or fte is None:
+        weekly = parser.convert("weekly_hours", parse_weekly_hours)
+        if employee is None or year is None or annual is None or fte is None or (parser.given("weekly_hours") and weekly is None):
             continue
         key = (employee, year)
         if key in seen:
             problems.append(Problem(row.line, "employee", f"{employee} {year} appears twice in the file (also line {seen[key]})"))
             continue
         seen[key] = row.line
-        parsed.append((row, employee, year, annual, fte))
+        parsed.append((row, employee, year, annual, fte, weekly))
 
     existing = {}
-    keys = [(e, y) for _, e, y, _, _ in parsed]
+    keys = [(e, y) for _, e, y, _, _, _ in parsed]
     for chunk in chunks(keys):
         for cost in session.scalars(select(StaffCost).where(tuple_(StaffCost.employee, StaffCost.year).in_(chunk))):
             existing[(cost.employee, cost.year)] = cost
     new = []
-    for row, employee, year, annual, fte in parsed:
+    for row, employee, year, annual, fte, weekly in parsed:
         found = existing.get((employee, year))
         if found is None:
-            new.append({"employee": employee, "year": year, "annual_cost_cents": annual, "currency": "EUR", "fte": fte})
+            new.append({"employee": employee, "year": year, "annual_cost_cents": annual, "currency": "EUR", "fte": fte,
+                        "weekly_hours": weekly})
         elif found.annual_cost_cents != annual or found.fte != fte:
             problems.append(Problem(row.line, "annual_cost", (
                 f"{employee} {year} was documented before as {cents_to_str(found.annual_cost_cents)} at "
                 f"{format(found.fte, 'f')} FTE; documented costs are not overwritten")))
+        elif weekly is not None and found.weekly_hours != weekly:
+            # An empty cell leaves the row as it is; other contract hours are a different document.
+            problems.append(Problem(row.line, "weekly_hours", (
+                f"{employee} {year} was documented before with "
+                f"{format(found.weekly_hours, 'f') if found.weekly_hours is not None else 'no'} contract hours a week; "
+                "documented costs are not overwritten")))
     if problems:
         raise InvalidInput(problems, csv.name)
     for chunk in chunks(new):
@@ -410,10 +438,11 @@ def _booked_years(session: Session, first_year_by_employee: dict[str, int]) -> s
 def documented_costs(session: Session, employees: Iterable[str]) -> dict[str, list[DocumentedCost]]:
     found: dict[str, list[DocumentedCost]] = defaultdict(list)
     for chunk in chunks(sorted(set(employees))):
-        for employee, year, annual, fte in session.execute(
-            select(StaffCost.employee, StaffCost.year, StaffCost.annual_cost_cents, StaffCost.fte).where(StaffCost.employee.in_(chunk))
+        for employee, year, annual, fte, weekly in session.execute(
+            select(StaffCost.employee, StaffCost.year, StaffCost.annual_cost_cents, StaffCost.fte, StaffCost.weekly_hours)
+            .where(StaffCost.employee.in_(chunk))
         ):
-            found[employee].append(DocumentedCost(year, annual, fte))
+            found[employee].append(DocumentedCost(year, annual, fte, weekly))
     return found
 
 
@@ -427,32 +456,62 @@ class TimesheetFacts:
     source: str
     reference: str
     employee: str
-    worked_on: dt.date
+    worked_on: dt.date              # the day, or the period's last day
+    period_start: dt.date | None    # the period's first day; None for one day
     grant_id: int
     budget_line_id: int | None
     hours_hundredths: int
 
 
-TIMESHEET_COMPARED = ("employee", "worked_on", "grant_id", "budget_line_id", "hours_hundredths")
+TIMESHEET_COMPARED = ("employee", "worked_on", "period_start", "grant_id", "budget_line_id", "hours_hundredths")
+
+
+def _line_days(parser: RowParser) -> tuple[dt.date | None, dt.date | None]:
+    """(first day or None, last day) of a timesheet line: `date`, or `period_start`
+    and `period_end` — exactly one of the two forms. (None, None) after a problem."""
+    day_given = parser.given("date")
+    start_given, end_given = parser.given("period_start"), parser.given("period_end")
+    if day_given and (start_given or end_given):
+        parser.fail("date", "give either date (one day) or period_start and period_end (a period), not both")
+        return None, None
+    if day_given:
+        return None, parser.date("date")
+    if not (start_given or end_given):
+        parser.fail("date", "is required: give date (one day), or period_start and period_end (a period)")
+        return None, None
+    first = parser.date("period_start", required=True)
+    last = parser.date("period_end", required=True)
+    if first is None or last is None:
+        return None, None
+    return first, last
 
 
 def import_timesheets(session: Session, path, *, source: str = "import") -> ImportResult:
-    """`anbi timesheets import FILE`: hours per employee, day, grant and budget line."""
-    csv = read_csv(path, required=TIMESHEET_COLUMNS)
+    """`anbi timesheets import FILE`: hours per employee, grant and budget line, for
+    one day (`date`) or a period (`period_start`, `period_end`)."""
+    csv = read_csv(path, required=TIMESHEET_COLUMNS, optional=TIMESHEET_OPTIONAL)
     problems: list[Problem] = []
     check_unique(csv.rows, "reference", problems)
     grants = load_grants(session, (row.values.get("grant", "") for row in csv.rows))
     costs = documented_costs(session, (row.values.get("employee", "") for row in csv.rows))
 
     facts: list[tuple[CsvRow, TimesheetFacts]] = []
+    warnings: list[str] = []
     for row in progress(csv.rows, label="Checking timesheets"):
         parser = RowParser(row, problems)
         reference = parser.text("reference", required=True, max_length=100)
         employee = parser.text("employee", required=True, max_length=50)
-        worked_on = parser.date("date", required=True)
+        period_start, worked_on = _line_days(parser)
         grant_code = parser.text("grant", required=True)
         line_code = parser.text("budget_line")
         hours = parser.convert("hours", parse_hours, required=True)
+        if worked_on is not None:
+            if why := period_problem(period_start or worked_on, worked_on):
+                parser.fail("period_end", why)
+                worked_on = None
+            elif hours is not None and (why := hours_bound_problem(period_start or worked_on, worked_on, hours)):
+                parser.fail("hours", why)
+                hours = None
         grant = grants.get(grant_code) if grant_code else None
         if grant_code and grant is None:
             parser.fail("grant", f"no grant {grant_code!r}")
@@ -461,13 +520,18 @@ def import_timesheets(session: Session, path, *, source: str = "import") -> Impo
                 f"grant {grant.reference} has no hours basis (hours_per_year), so it takes no timesheets; "
                 "charge its staff as expenses"))
         line_id = _resolve_line(grant, line_code, parser.fail) if grant else None
-        if employee and worked_on and documented_cost_for(costs.get(employee, []), worked_on.year) is None:
+        cost = documented_cost_for(costs.get(employee, []), worked_on.year) if employee and worked_on else None
+        if employee and worked_on and cost is None:
             parser.fail("employee", (
                 f"no documented annual cost for {employee} in {worked_on.year} or before; "
                 "import it first with `anbi staff import`"))
-        if None in (reference, employee, worked_on, grant, hours) or grant.hours_per_year is None:
+        if None in (reference, employee, worked_on, grant, hours, cost) or grant.hours_per_year is None:
             continue
-        facts.append((row, TimesheetFacts(source, reference, employee, worked_on, grant.id, line_id, hours)))
+        warning = contract_warning(employee, period_start or worked_on, worked_on, hours,
+                                   weekly_contract_hours(cost.fte, cost.weekly_hours))
+        if warning:
+            warnings.append(f"{reference}: {warning}")
+        facts.append((row, TimesheetFacts(source, reference, employee, worked_on, period_start, grant.id, line_id, hours)))
 
     existing = {}
     references = [f.reference for _, f in facts]
@@ -490,6 +554,7 @@ def import_timesheets(session: Session, path, *, source: str = "import") -> Impo
 
     rows = [{
         "source": f.source, "reference": f.reference, "employee": f.employee, "worked_on": f.worked_on,
+        "period_start": f.period_start,
         "grant_id": f.grant_id, "budget_line_id": f.budget_line_id, "hours_hundredths": f.hours_hundredths,
         # Provisional: the ceiling pass below decides the eligible part.
         "eligible_hundredths": f.hours_hundredths, "ineligible_reason": None,
@@ -497,14 +562,14 @@ def import_timesheets(session: Session, path, *, source: str = "import") -> Impo
     for chunk in progress(list(chunks(rows)), label="Writing timesheets"):
         session.execute(insert(Timesheet), chunk)
     session.flush()
-    result = ImportResult(created=len(rows), unchanged=len(facts) - len(new))
+    result = ImportResult(created=len(rows), unchanged=len(facts) - len(new), warnings=warnings)
     result.flagged = recompute_ceilings(session, {(f.employee, f.worked_on.year) for f in new})
     return result
 
 
 def recompute_ceilings(session: Session, pairs: set[tuple[str, int]]) -> list[str]:
     """Decide again the eligible hours of each (employee, year): all their lines, in
-    date then arrival order, against the ceiling. Returns the flags now standing on
+    last-day then arrival order, against the ceiling. Returns the flags now standing on
     lines of those years, for the import's summary."""
     if not pairs:
         return []
@@ -518,7 +583,7 @@ def recompute_ceilings(session: Session, pairs: set[tuple[str, int]]) -> list[st
         years = sorted(by_employee[employee])
         conditions = [and_(Timesheet.worked_on >= dt.date(y, 1, 1), Timesheet.worked_on <= dt.date(y, 12, 31)) for y in years]
         rows = session.execute(
-            select(Timesheet.id, Timesheet.reference, Timesheet.worked_on, Timesheet.hours_hundredths,
+            select(Timesheet.id, Timesheet.reference, Timesheet.worked_on, Timesheet.period_start, Timesheet.hours_hundredths,
                    Timesheet.eligible_hundredths, Timesheet.ineligible_reason,
                    Grant.start_on, Grant.end_on, Grant.hours_per_year)
             .join(Grant, Grant.id == Timesheet.grant_id)
@@ -532,7 +597,8 @@ def recompute_ceilings(session: Session, pairs: set[tuple[str, int]]) -> list[st
             cost = documented_cost_for(costs.get(employee, []), year)
             if cost is None:  # cannot happen for imported lines; guard for rows loaded otherwise
                 continue
-            entries = [HourEntry(r, r.worked_on, r.hours_hundredths, r.start_on, r.end_on, r.hours_per_year, cost.fte) for r in year_rows]
+            entries = [HourEntry(r, r.worked_on, r.hours_hundredths, r.start_on, r.end_on, r.hours_per_year, cost.fte,
+                                 r.period_start) for r in year_rows]
             for decision in apply_annual_ceiling(employee, entries):
                 row = decision.key
                 if decision.reason:

@@ -191,16 +191,22 @@ class StaffCost(IdMixin, TimestampMixin, Base):
     annual_cost_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     fte: Mapped[Decimal] = mapped_column(ExactDecimal())
+    # Contract hours a week, when the staff file gives them: only the warning for a
+    # period with more hours than the contract uses it (else 40 × FTE).
+    weekly_hours: Mapped[Optional[Decimal]] = mapped_column(ExactDecimal())
 
 
 class Timesheet(IdMixin, TimestampMixin, Base):
-    """Hours one employee worked for a grant on one day.
+    """Hours one employee worked for a grant on one day, or in one period (a signed
+    monthly sheet): `period_start` to `worked_on`, which is then the period's last
+    day; `period_start` is empty for a one-day line.
 
     `eligible_hundredths` is the part of the hours that may be claimed: all of them,
-    unless the day is outside the grant period or the hours pass the employee's
-    annual ceiling (hours_per_year × FTE, across grants, in date then file order);
-    `ineligible_reason` then says why. It is recomputed for an employee's year
-    whenever hours or staff costs arrive that change the order or the ceiling."""
+    unless the days are outside the grant period (a period crossing the grant's start
+    or end: pro rata by days) or the hours pass the employee's annual ceiling
+    (hours_per_year × FTE, across grants, in the order of the last day, then file
+    order); `ineligible_reason` then says why. It is recomputed for an employee's
+    year whenever hours or staff costs arrive that change the order or the ceiling."""
 
     __tablename__ = "timesheets"
     __table_args__ = (
@@ -216,6 +222,7 @@ class Timesheet(IdMixin, TimestampMixin, Base):
     reference: Mapped[str] = mapped_column(String(100))
     employee: Mapped[str] = mapped_column(String(50))
     worked_on: Mapped[dt.date] = mapped_column(Date)
+    period_start: Mapped[Optional[dt.date]] = mapped_column(Date)
     grant_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("grants.id"))
     budget_line_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("grant_budget_lines.id"))
     hours_hundredths: Mapped[int] = mapped_column(BigInteger)

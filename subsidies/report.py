@@ -321,11 +321,12 @@ class ExpenseRow:
 class TimesheetRow:
     reference: str
     employee: str
-    date: dt.date
+    date: dt.date                    # the day, or a period's last day
     budget_line: str | None
     hours_hundredths: int
     eligible_hundredths: int
     reason: str | None
+    period_start: dt.date | None = None   # a period's first day; None for one day
 
 
 def audit_expenses(
@@ -350,14 +351,15 @@ def audit_timesheets(
     lines = {line.id: line.code for line in grant.budget_lines}
     result = session.execute(
         select(Timesheet.reference, Timesheet.employee, Timesheet.worked_on, Timesheet.budget_line_id,
-               Timesheet.hours_hundredths, Timesheet.eligible_hundredths, Timesheet.ineligible_reason)
+               Timesheet.hours_hundredths, Timesheet.eligible_hundredths, Timesheet.ineligible_reason,
+               Timesheet.period_start)
         .where(Timesheet.grant_id == grant.id, _window(Timesheet.worked_on, period_from, period_to))
         .order_by(Timesheet.worked_on, Timesheet.id)
         .execution_options(yield_per=2000)
     )
     for row in result:
         yield TimesheetRow(row.reference, row.employee, row.worked_on, lines.get(row.budget_line_id),
-                           row.hours_hundredths, row.eligible_hundredths, row.ineligible_reason)
+                           row.hours_hundredths, row.eligible_hundredths, row.ineligible_reason, row.period_start)
 
 
 def payment_rows(session: Session, grant: Grant, period_from=None, period_to=None) -> list[tuple[str, dt.date, str, int]]:

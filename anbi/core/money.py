@@ -114,12 +114,11 @@ def cents_to_str(cents: int) -> str:
 
 
 def format_dutch(cents: int, currency: str = "EUR") -> str:
-    """`123456` -> `"€ 1.234,56"`: what people read."""
-    sign = "-" if cents < 0 else ""
-    whole, part = divmod(abs(cents), 100)
-    grouped = f"{whole:,}".replace(",", ".")
-    symbol = "€" if currency == "EUR" else currency
-    return f"{symbol} {sign}{grouped},{part:02d}"
+    """`123456` -> `"€ 1.234,56"`: what people read (Dutch; other languages through
+    `anbi.core.formatting.money`)."""
+    from anbi.core.formatting import money
+
+    return money(cents, currency, "nl")
 
 
 def format_dutch_number(cents: int) -> str:

@@ -7,6 +7,13 @@ from the domain (validation problems of an import) stay as the domain wrote them
 """
 from __future__ import annotations
 
+# The web import page's explanation of the timesheet file (a long text, named once).
+TIMESHEET_HINT = (
+    "One day: date. A period (such as a signed monthly sheet): period_start and period_end, date empty; at most "
+    "24 hours for each day of the period, within one calendar year. A period across the grant's start or end is "
+    "split pro rata by days. More hours than the contract hours in the period is a warning; the annual ceiling "
+    "decides what is eligible.")
+
 LANGUAGES = ("nl", "en")
 DEFAULT_LANGUAGE = "nl"
 
@@ -249,6 +256,11 @@ DUTCH: dict[str, str] = {
     "expenses": "kosten",
     "timesheets": "urenregistratie",
     "Columns: {columns}": "Kolommen: {columns}",
+    TIMESHEET_HINT: (
+        "Eén dag: date. Een periode (zoals een getekende maandstaat): period_start en period_end, date leeg; "
+        "hoogstens 24 uur per dag van de periode, binnen één kalenderjaar. Een periode over het begin of einde "
+        "van de subsidie wordt naar rato van de dagen verdeeld. Meer uren dan de contracturen in de periode is "
+        "een waarschuwing; het jaarplafond beslist wat subsidiabel is."),
     "imported": "geïmporteerd",
     "refused": "geweigerd",
     # finance

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from anbi.core.errors import AnbiError, InvalidInput, Problem
 from anbi.core.roles import DONORS_WRITE, FINANCE_WRITE
+from anbi.web.i18n import TIMESHEET_HINT
 from anbi.web.models_users import ImportRun
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -90,7 +91,7 @@ def _timesheets(session: Session, data: bytes, name: str, actor: str, dry_run: b
 
     result = import_timesheets(session, data, source="import")
     return Outcome(result.created + result.unchanged, [("created", result.created), ("unchanged", result.unchanged)],
-                   list(result.flagged))
+                   [f"warning: {w}" for w in result.warnings] + list(result.flagged))
 
 
 def _columns(kind: str) -> tuple[str, ...]:
@@ -106,8 +107,8 @@ def _columns(kind: str) -> tuple[str, ...]:
     if kind == "expenses":
         from subsidies.costs import EXPENSE_COLUMNS, EXPENSE_OPTIONAL
         return (*EXPENSE_COLUMNS, *EXPENSE_OPTIONAL)
-    from subsidies.costs import TIMESHEET_COLUMNS
-    return tuple(TIMESHEET_COLUMNS)
+    from subsidies.costs import TIMESHEET_COLUMNS, TIMESHEET_OPTIONAL
+    return (*TIMESHEET_COLUMNS, *TIMESHEET_OPTIONAL)
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ class ImportKind:
     key: str
     permission: str
     run: Callable[[Session, bytes, str, str, bool], Outcome]
+    hint: str | None = None          # how the file's columns work together, beyond their names
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -126,7 +128,7 @@ KINDS: dict[str, ImportKind] = {
     "donations": ImportKind("donations", DONORS_WRITE, _donations),
     "agreements": ImportKind("agreements", DONORS_WRITE, _agreements),
     "expenses": ImportKind("expenses", FINANCE_WRITE, _expenses),
-    "timesheets": ImportKind("timesheets", FINANCE_WRITE, _timesheets),
+    "timesheets": ImportKind("timesheets", FINANCE_WRITE, _timesheets, TIMESHEET_HINT),
 }
 
 

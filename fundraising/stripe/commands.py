@@ -5,9 +5,12 @@ inbox, so a person can see what failed or still waits. The ledger part adds
 `payouts` to this group."""
 from __future__ import annotations
 
+import datetime as dt
+
 import click
 from sqlalchemy import func, select
 
+from anbi.core import formatting
 from anbi.core.clock import parse_date
 from fundraising.stripe.models import EVENT_STATUSES, StripeEvent
 
@@ -86,4 +89,4 @@ def events(app, status: str | None, limit: int, as_json: bool) -> None:
     click.echo("Inbox: " + (", ".join(f"{counts[s]} {s}" for s in EVENT_STATUSES if counts.get(s)) or "empty"))
     for row in rows:
         note = f"  {row['note']}" if row["note"] else ""
-        click.echo(f"{row['created'][:19]}  {row['status']:<8} {row['type']:<32} {row['event']}{note}")
+        click.echo(f"{formatting.moment(dt.datetime.fromisoformat(row['created']))}  {row['status']:<8} {row['type']:<32} {row['event']}{note}")

@@ -378,3 +378,12 @@ def test_commands_explain_themselves(cli):
         assert result.exit_code == 0
         assert "--json" in result.stdout
     assert "--dry-run" in cli("donors", "import", "--help").stdout
+
+
+def test_donors_show_writes_address_and_dates_as_people_do(cli, tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("ref,first_name,last_name,street,house_number,house_number_suffix,postcode,city,deceased_on\n"
+                    "G1,Sara,Bakker,Prinsengracht,162,2 hoog,1016 HK,Amsterdam,2025-11-02\n", encoding="utf-8")
+    assert cli("donors", "import", str(path)).exit_code == 0
+    shown = cli("donors", "show", "G1").stdout
+    assert "Prinsengracht 162 2 hoog, 1016 HK Amsterdam" in shown and "deceased on   02-11-2025" in shown

@@ -171,7 +171,7 @@ def test_forget_prints_what_was_kept_and_why(cli, imported, db):
     assert lines[0] == "Donor D1 restricted: financial records are kept, everything else is deleted."
     assert "Kept: name, address, IBAN, 1 donation" in lines
     assert any(line.startswith("Why: financial records must be kept for the tax administration") for line in lines)
-    assert ("Until: 2032-03-01 (7 years after the last financial record, 2025-03-01); "
+    assert ("Until: 01-03-2032 (7 years after the last financial record, 01-03-2025); "
             "then `anbi privacy purge` pseudonymises them") in lines
 
 

@@ -141,7 +141,7 @@ def test_registers_donations_and_reports_end_to_end(cli, tmp_path):
     assert [(m["mandate_id"], m["iban"], m["last_collected_on"]) for m in mandates] == [("MDT-1", "NL91ABNA0417164300", "2025-01-28")]
 
     assert ok(cli("agreements", "end", "PG-2024-0002", "--date", "30-06-2025", "--reason", "death")) == \
-        "Agreement PG-2024-0002 ended on 2025-06-30 (death)\n"
+        "Agreement PG-2024-0002 ended on 30-06-2025 (death)\n"
     fails(cli("agreements", "end", "PG-2024-0002", "--date", "2025-07-01", "--reason", "other"), "is ended: cannot end it again")
     fails(cli("agreements", "end", "PG-NOPE", "--date", "2025-07-01", "--reason", "other"), "'PG-NOPE' does not exist")
     fails(cli("agreements", "end", "PG-2024-0001", "--date", "yesterday", "--reason", "other"), "--date")

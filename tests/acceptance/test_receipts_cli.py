@@ -73,7 +73,7 @@ def test_statements_from_imported_data(cli, tmp_path):
     assert "Overeenkomst PG-2021-0001, ingangsjaar 2021, jaarbedrag € 600,00 € 600,00" in text_d1
     assert "Geachte heer/mevrouw Van der Berg," in text_d1
     text_d2 = " ".join(pdf_text(out / rows(out)[1]["file"]).split())
-    assert "Agreement PG-2024-0002, start year 2024, annual amount € 1.200,00 € 1.200,00" in text_d2
+    assert "Agreement PG-2024-0002, start year 2024, annual amount €1,200.00 €1,200.00" in text_d2  # English forms
 
     # The agreements check: D1 paid 850.00 against 600.00 agreed (yearly, no recurring gift).
     check = json.loads(ok(cli("agreements", "check", "--year", "2025", "--json")))

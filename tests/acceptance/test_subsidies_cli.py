@@ -51,6 +51,10 @@ def test_done_when_scenario(cli, session, tmp_path):
     listed = json.loads(ok(cli("grants", "list", "--json")).stdout)
     assert [(g["reference"], g["status"], g["accountability_level"]) for g in listed] == [
         ("AMIF-2024-017", "awarded", "full"), ("NPL-2024-2025", "awarded", "activities"), ("GEM-UTR-2025-MB", "awarded", "none")]
+    # For people: Dutch dates and amounts (issue 15 item 5); the JSON above keeps ISO and "400000.00".
+    table = ok(cli("grants", "list")).stdout
+    assert "01-01-2024 – 31-12-2025" in table and "€ 400.000,00" in table and "2024-01-01" not in table
+    assert listed[0]["awarded"] == "400000.00" and listed[0]["start"] == "2024-01-01"
 
     for reference, expected in EXPECTED.items():
         out = tmp_path / f"{reference}.json"
@@ -96,7 +100,7 @@ def test_done_when_scenario(cli, session, tmp_path):
     ok(cli("grants", "start", "GEM-UTR-2025-MB"))
     fails(cli("grants", "settle", "GEM-UTR-2025-MB", "--date", "2199-01-01", "--amount", "22734,56"),
           "--date: 2199-01-01 is in the future", "record the vaststelling once it is made")
-    assert "settled: € 22.734,56 on 2026-02-15" in ok(cli("grants", "settle", "GEM-UTR-2025-MB", "--date", "2026-02-15", "--amount", "22734,56")).stdout
+    assert "settled: € 22.734,56 on 15-02-2026" in ok(cli("grants", "settle", "GEM-UTR-2025-MB", "--date", "2026-02-15", "--amount", "22734,56")).stdout
     # Settled at 22.734,56 with 19.200,00 received: the final payment is to come first.
     fails(cli("grants", "close", "GEM-UTR-2025-MB"),
           "grant 'GEM-UTR-2025-MB' cannot be closed: € 3.534,56 is still to receive from the funder: import its final "
@@ -189,7 +193,7 @@ def test_bad_cost_timesheet_payment_and_output_files_write_nothing(cli, session,
     # A dry run checks and reports, and writes nothing.
     result = ok(cli("expenses", "import", csv("e3.csv", "reference,date,amount,grant,budget_line\nC1,2025-01-01,10.00,AMIF-2024-017,material\n"),
                     "--dry-run", "--json"))
-    assert json.loads(result.stdout) == {"file": "e3.csv", "created": 1, "unchanged": 0, "flagged": [], "dry_run": True}
+    assert json.loads(result.stdout) == {"file": "e3.csv", "created": 1, "unchanged": 0, "flagged": [], "warnings": [], "dry_run": True}
     assert count(session, Expense) == 0
 
 

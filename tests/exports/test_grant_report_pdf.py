@@ -46,7 +46,7 @@ def test_amif_report_spells_out_the_computation(session, tmp_path):
         "UVB-ADV-1 01-02-2024 voorschot € 40.000,00",
         "Saldo (nog te ontvangen) € 26.739,36",
         # outputs, ineligible costs, signature
-        "clients Asielzoekers juridisch begeleid 1200 950 79%",
+        "clients Asielzoekers juridisch begeleid 1.200 950 79%",
         "Geen factuur",
         "Totaal € 3.786,00",
         "Ondertekening",
@@ -71,6 +71,32 @@ def test_same_figures_same_bytes_and_an_interim_title(session, tmp_path):
     assert "01-01-2025 t/m 30-06-2025" in text
     # Q1 and Q2 guidance (12.000,00) and the material (1.234,56) fall in the first half
     assert "Totaal € 24.000,00 € 13.234,56" in text
+
+
+def test_the_report_starts_on_page_one_and_its_cells_wrap_on_words(session):
+    """Issue 15 item 6: no nearly blank cover page, no "interpre/ters", nothing in the margins."""
+    from tests.exports.pdf_layout import lines, outside_margins, words
+    from tests.factories import make_expense, make_grant
+
+    make_grant(session, reference="AMIF-TOLK", title="Tolken voor asielzoekers", start="2025-01-01", end="2025-12-31",
+               awarded="50000.00", budget=[("interpreters", "Tolken en vertalingen", "30000.00"),
+                                          ("material", "Materiële kosten", "20000.00")])
+    make_expense(session, grant="AMIF-TOLK", budget_line="interpreters", amount="1234.56", date="2025-03-01",
+                 reference="TOLK-2025-03-INTERPRETERS-AMSTERDAM")
+    make_expense(session, grant="AMIF-TOLK", budget_line="material", amount="99.00", date="2025-04-01",
+                 reference="UREN-JUR-002-2024-12-19", eligible=False, reason="geen factuur")
+    data = render_grant_report(gather(session, "AMIF-TOLK"), organisation="Stichting VluchtelingenWerk (demo)",
+                               issued_on=dt.date(2026, 3, 1))
+    first_page = lines(data, page=1)
+    assert "1. Begroting en realisatie" in first_page and "2. Subsidiabele kosten en bijdrage" in first_page
+    printed = {w.text for w in words(data)}
+    for whole in ("interpreters", "material", "UREN-JUR-002-2024-12-19",
+                  "Overschreden", "Realisatie"):
+        assert whole in printed, whole
+    assert "interpre" not in printed
+    assert outside_margins(data, left_mm=18, right_mm=18) == []
+    # Figures as people write them: (1.234,56 − 30.000,00) / 30.000,00 = −95,8848% → -95,88%; amounts with dots.
+    assert any("-95,88%" in line for line in first_page) and any("€ 30.000,00" in line for line in first_page)
 
 
 def test_after_the_vaststelling_the_balance_is_the_settled_amount_less_what_was_received(session, tmp_path):

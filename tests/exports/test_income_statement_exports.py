@@ -61,3 +61,13 @@ def test_json_shape(tmp_path):
         "private_individuals", "companies", "lotteries", "government_grants", "related_nonprofits", "other_nonprofits",
         "raised_income_total", "income_for_goods_and_services", "other_income", "total_income",
     ]
+
+
+def test_pdf_stays_inside_the_margins_and_dates_as_people_write_them():
+    from tests.exports.pdf_layout import lines, outside_margins
+
+    current, previous = statements()
+    data = render_pdf(2025, current, previous, organisation="Stichting VluchtelingenWerk Nederland Regio Midden- en "
+                      "West-Brabant", issued_on=dt.date(2026, 3, 1))
+    assert outside_margins(data, left_mm=18, right_mm=18) == []
+    assert any("Opgesteld op 01-03-2026." in line for line in lines(data))

@@ -66,10 +66,10 @@ def test_english_statement():
     text = " ".join(pdf_text(ReceiptRenderer().render(view(language="en", salutation="Dear A.B. van der Berg"))).split())
     for fact in ("Annual statement of gifts 2025", "Dear A.B. van der Berg,", "Statement number 2025-000007",
                  "Date 15 January 2026", "Donor number D000123", "public benefit organisation (ANBI)",
-                 "RSIN/tax number: 824150004", "2025-01-05 € 50,00 direct debit Periodiek 2025 MDT-000123 periodic PG-2024-0001",
-                 "Ordinary gifts (deductible) € 1.324,56",
-                 "Agreement PG-2024-0001, start year 2024, annual amount € 600,00 € 100,00",
-                 "Not deductible (cash, lottery, consideration) € 110,00", "Total received € 1.534,56",
+                 "RSIN/tax number: 824150004", "05/01/2025 €50.00 direct debit Periodiek 2025 MDT-000123 periodic PG-2024-0001",
+                 "Ordinary gifts (deductible) €1,324.56",
+                 "Agreement PG-2024-0001, start year 2024, annual amount €600.00 €100.00",
+                 "Not deductible (cash, lottery, consideration) €110.00", "Total received €1,534.56",
                  "depends on your own situation"):
         assert fact in text
     assert "Jaaroverzicht" not in text
@@ -150,3 +150,71 @@ def test_a_long_mandate_id_is_printed_whole():
     line = ReceiptLineView(D("2025-03-05"), 5000, "sepa_debit", "Maandgevers", mandate, 5000, 0, 0)
     text = pdf_text(ReceiptRenderer().render(view(lines=(line,))))
     assert mandate in text
+
+
+# --- layout read back with positions (issue 15 item 6) ---------------------------------
+
+LONG_ORG = OrganisationView("Stichting VluchtelingenWerk Nederland Regio Midden- en West-Brabant", "824150004",
+                            "Postbus 2894, 1000 AB Amsterdam", "https://www.vluchtelingenwerk.nl")
+
+
+def test_a_long_letterhead_and_return_address_stay_inside_the_margins_and_whole():
+    from tests.exports.pdf_layout import lines, outside_margins, words
+
+    data = ReceiptRenderer().render(view(organisation=LONG_ORG))
+    # Nothing reaches into the 20 mm side margins (the old letterhead ended 1.3 mm from the edge).
+    assert outside_margins(data, left_mm=20, right_mm=20) == []
+    # The name wraps on its words in the letterhead column, every word printed.
+    letterhead = [w.text for w in words(data) if w.page == 1 and w.left >= 124 * mm and w.top < 45 * mm]
+    assert " ".join(letterhead).startswith("Stichting VluchtelingenWerk Nederland Regio Midden- en West-Brabant")
+    # The return address is printed whole: no "…1000 AB Amst…".
+    text = " ".join(lines(data, page=1))
+    assert "Retouradres: Stichting VluchtelingenWerk Nederland Regio Midden- en West-Brabant" in text
+    assert "Postbus 2894, 1000 AB Amsterdam" in text and "…" not in text
+    # It stays above the window's address, left of the reference block.
+    page_one = [w for w in words(data) if w.page == 1]
+    returned = [w for w in page_one if w.left < 120 * mm and w.top < 48 * mm]
+    assert returned[0].text == "Retouradres:" and max(w.right for w in returned) < 124 * mm
+    assert max(w.bottom for w in returned) < 50 * mm <= min(w.top for w in page_one if w.text == "A.B.")
+
+
+def test_every_statement_of_the_tests_lies_inside_the_page_with_margins():
+    from tests.exports.pdf_layout import outside_margins
+
+    for changes in ({}, {"language": "en"}, {"addressee": "organisation"}, {"addressee": "heirs"},
+                    {"organisation": LONG_ORG, "language": "en"}):
+        assert outside_margins(ReceiptRenderer().render(view(**changes)), left_mm=20, right_mm=20) == [], changes
+
+
+def test_a_gift_with_a_consideration_is_split_on_its_line():
+    from tests.exports.pdf_layout import lines
+
+    printed = lines(ReceiptRenderer().render(view()))
+    at = printed.index(next(line for line in printed if line.startswith("01-08-2025 € 150,00")))
+    # € 150,00 paid for a benefit dinner worth € 60,00: € 90,00 is a gift (DOMAIN.md 1.4).
+    assert printed[at + 1] == "waarvan € 60,00 tegenprestatie (niet aftrekbaar) en € 90,00 aftrekbaar"
+    english = lines(ReceiptRenderer().render(view(language="en")))
+    assert "of which €60.00 consideration (not deductible) and €90.00 deductible" in english
+    # A gift that is wholly deductible, or wholly not, has no such line.
+    assert sum(line.startswith("waarvan") for line in printed) == 1
+
+
+def test_an_organisation_gets_the_corporate_tax_wording():
+    text = " ".join(pdf_text(ReceiptRenderer().render(view(addressee="organisation"))).split())
+    assert "aangifte vennootschapsbelasting over 2025" in text
+    assert "50% van de winst, met een maximum van € 100.000 (art. 16 Wet Vpb 1969)" in text
+    assert "inkomstenbelasting over" not in text and "Voor gewone giften geldt een drempel" not in text
+    person = " ".join(pdf_text(ReceiptRenderer().render(view())).split())
+    assert "aangifte inkomstenbelasting over 2025" in person and "vennootschapsbelasting" not in person
+
+
+def test_a_deceased_donors_statement_is_addressed_to_the_heirs():
+    from tests.exports.pdf_layout import lines
+
+    printed = lines(ReceiptRenderer().render(view(addressee="heirs", salutation="Geachte erven")))
+    assert printed[6].startswith("De erven van A.B. van der Berg")   # the window's first line
+    assert "Geachte erven," in printed
+    text = " ".join(printed)
+    assert "giften die wij in 2025 van A.B. van der Berg hebben ontvangen" in text
+    english = lines(ReceiptRenderer().render(view(addressee="heirs", language="en", salutation="Dear heirs")))
+    assert any(line.startswith("The heirs of A.B. van der Berg") for line in english)

@@ -115,7 +115,7 @@ def test_issue_writes_one_pdf_per_donor_with_something_deductible_and_the_manife
     assert "Annual statement of gifts 2025" in pdf_text(out / rows[2]["file"])  # E prefers English
 
     assert "R" in result.stdout.split("restricted or purged donor:")[1]
-    assert "Left off (not in euro): gift E-USD of donor E, 2025-03-01, USD 20.00" in result.stdout
+    assert "Left off (not in euro): gift E-USD of donor E, 01-03-2025, USD 20,00" in result.stdout
     assert "ANON" not in (out / "manifest.csv").read_text()
 
     issued = statements(session)
@@ -449,3 +449,48 @@ def test_two_runs_at_once_cannot_give_out_the_same_number(session, year_2025, tm
     assert [s.number for s in issued] == ["2025-000001", "2025-000002", "2025-000003"]
     assert len({(s.donor_id, s.status) for s in issued}) == 3  # one current statement per donor
     assert not list((tmp_path / "out").glob(".*.rendering"))  # no half-finished files left behind
+
+
+def test_an_organisation_and_a_deceased_donor_are_addressed_as_they_deduct(session, tmp_path):
+    """Issue 15 item 6: a company deducts in the corporate tax return; the heirs of a
+    deceased donor receive the statement. A death recorded later changes nothing issued."""
+    company = make_donor(session, ref="ORG", kind="organisation", organisation_name="Bakkerij De Korenschoof B.V.")
+    late = make_donor(session, ref="LATE", first_name="Karel", last_name="Dekker", initials="K.",
+                      deceased_on=dt.date(2025, 11, 2))
+    living = make_donor(session, ref="LIVING", first_name="Lotte", last_name="Vos", initials="L.")
+    for donor in (company, late, living):
+        make_donation(session, donor=donor, amount="100.00", date="2025-04-01", reference=f"{donor.ref}-1")
+    session.commit()
+    out = tmp_path / "out"
+    issue_statements(_unit_of_work(session), year=2025, out_dir=out, organisation=ORGANISATION, actor="tester", now=NOW)
+    by_ref = {s.donor_ref: s for s in statements(session)}
+    assert {ref: s.addressee for ref, s in by_ref.items()} == {"ORG": "organisation", "LATE": "heirs", "LIVING": "person"}
+    texts = {ref: " ".join(pdf_text(out / s.file_name).split()) for ref, s in by_ref.items()}
+    assert "aangifte vennootschapsbelasting over 2025" in texts["ORG"]
+    assert "De erven van K. Dekker" in texts["LATE"] and "Geachte erven," in texts["LATE"]
+    assert "Geachte heer/mevrouw Vos," in texts["LIVING"] and "aangifte inkomstenbelasting over 2025" in texts["LIVING"]
+    # Read back from the snapshot, a statement renders to the bytes it was issued with.
+    for statement in by_ref.values():
+        view = snapshot_from_row(statement, list(statement.lines)).view()
+        assert hashlib.sha256(render_receipt(view)).hexdigest() == statement.pdf_sha256
+
+    session.get(type(living), living.id).deceased_on = dt.date(2026, 1, 3)
+    session.commit()
+    report = issue_statements(_unit_of_work(session), year=2025, out_dir=out, organisation=ORGANISATION, actor="tester", now=NOW)
+    assert report.unchanged == 3 and report.issued == [] and report.corrections == []
+
+
+def test_a_one_off_direct_debit_imported_with_its_mandate_shows_it_on_the_statement(cli, session, tmp_path):
+    from tests.factories import make_mandate
+
+    donor = make_donor(session, ref="STRAAT", first_name="Sem", last_name="Visser")
+    make_mandate(session, donor=donor, mandate_id="EMDT-STRAAT-0001")
+    session.commit()
+    path = tmp_path / "gifts.csv"
+    path.write_text("reference,donor_ref,date,amount,method,mandate\nST-1,STRAAT,2025-06-14,35.00,sepa_debit,EMDT-STRAAT-0001\n",
+                    encoding="utf-8")
+    assert cli("donations", "import", str(path)).exit_code == 0
+    out = tmp_path / "out"
+    assert cli("receipts", "issue", "--year", "2025", "--out", str(out), env=ORG_ENV).exit_code == 0
+    text = " ".join(pdf_text(out / manifest(out)[0]["file"]).split())
+    assert "14-06-2025 € 35,00 SEPA-incasso EMDT-STRAAT-0001 gewoon" in text

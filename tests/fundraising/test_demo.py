@@ -41,7 +41,11 @@ def test_demo_fundraising_step(db_url, session, tmp_path):
         app.close()
 
     assert lines[0].startswith("campaigns: 11 added")
-    assert any(line.startswith("mandates: 160 created") for line in lines)
+    # 160 mandates of the monthly givers, and a one-off mandate for each one-off direct debit.
+    one_off_sepa = sum(1 for line in (tmp_path / "donations.csv").read_text(encoding="utf-8").splitlines()
+                       if ",sepa_debit," in line and "DEMO-EMDT-" in line)
+    assert one_off_sepa > 5
+    assert any(line.startswith(f"mandates: {160 + one_off_sepa} created") for line in lines)
     assert any("refunded by the bank (MD06): refunded" in line for line in lines)
     assert any("(AM04): failed; recurring gift DEMO-RG-00005 is failing" in line for line in lines)
     assert any("disputed: dispute_lost" in line for line in lines) and any("disputed: dispute_won" in line for line in lines)
@@ -60,7 +64,11 @@ def test_demo_fundraising_step(db_url, session, tmp_path):
     assert set(session.scalars(select(Donation.method).distinct())) == set(METHODS) - {"other"}
     statuses = set(session.scalars(select(Donation.status).distinct()))
     assert {"paid", "refunded", "partially_refunded", "dispute_lost", "dispute_won", "failed"} <= statuses
-    assert session.scalar(select(func.count()).select_from(Mandate)) == 160
+    assert session.scalar(select(func.count()).select_from(Mandate)) == 160 + one_off_sepa
+    # Every one-off direct debit names its mandate (its statement line shows it).
+    assert session.scalar(select(func.count()).select_from(Donation).where(
+        Donation.method == "sepa_debit", Donation.recurring_gift_id.is_(None), Donation.donor_id.is_not(None),
+        Donation.mandate_id.is_(None))) == 0
     assert session.scalar(select(func.count()).select_from(PeriodicAgreement)) > 20
     assert session.scalar(select(func.count()).select_from(RecurringGift)) == 190
     # Monthly gifts under an agreement are linked to it; the gala tickets carry their dinner's value.

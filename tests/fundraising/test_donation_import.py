@@ -215,3 +215,34 @@ def test_instalments_link_to_their_recurring_gift_and_its_mandate(session, world
                                    "I4,,2025-02-28,10,card,RG-1\n"
                                    "I1,D1,2025-01-28,10,sepa_debit,\n").encode(), actor="tester", name="donations.csv")
     assert {(p.line, p.field) for p in caught.value.problems} == {(2, "recurring"), (3, "recurring"), (4, "recurring"), (5, "reference")}
+
+
+def test_a_one_off_direct_debit_names_its_mandate_and_its_statement_line_shows_it(session, world):
+    """Issue 15 item 6: a one-off SEPA gift (a street-stand signature) carries its
+    mandate, so the annual statement can print it; a wrong mandate is refused."""
+    from tests.factories import make_mandate
+
+    donor, other = world
+    mandate = make_mandate(session, donor=donor, mandate_id="EMDT-2025-001")
+    make_mandate(session, donor=other, mandate_id="EMDT-2025-002")
+    header = HEADER + ",mandate"
+    data = (header + "\nS1,D1,2025-05-03,20.00,,sepa_debit,,,,,,,EMDT-2025-001\n").encode()
+    import_donations(session, data, actor="tester")
+    gift = session.scalar(select(Donation).where(Donation.reference == "S1"))
+    assert gift.mandate_id == mandate.id
+    # The same file again is a no-op; naming another mandate for it is refused like other money changes.
+    assert import_donations(session, data, actor="tester").unchanged == 1
+
+    with pytest.raises(InvalidInput) as caught:
+        import_donations(session, (header + (
+            "\nS2,D1,2025-05-03,20.00,,ideal,,,,,,,EMDT-2025-001"
+            "\nS3,D1,2025-05-03,20.00,,sepa_debit,,,,,,,EMDT-2025-002"
+            "\nS4,D1,2025-05-03,20.00,,sepa_debit,,,,,,,NOPE"
+            "\nS1,D1,2025-05-03,20.00,,sepa_debit,,,,,,,EMDT-2025-002\n")).encode(), actor="tester")
+    assert [(p.line, p.field, p.reason) for p in caught.value.problems] == [
+        (2, "mandate", "only a direct debit (method sepa_debit) is collected under a mandate"),
+        (3, "mandate", "mandate EMDT-2025-002 is another donor's"),
+        (4, "mandate", "no mandate 'NOPE' (import the mandates first)"),
+        (5, "mandate", "mandate EMDT-2025-002 is another donor's"),
+    ]
+    assert count(session, Donation) == 1

@@ -177,7 +177,7 @@ def test_figures_received_balance_ineligible_outputs_and_warnings():
     assert [item.reference for item in figures.ineligible_items] == ["T1", "X2"]
     assert figures.accountability_level == "activities"
     warnings = "\n".join(figures.warnings)
-    assert "budget line other is 20.00% over its budget" in warnings
+    assert "budget line other is 20,00% over its budget" in warnings
     assert "2 cost row(s) not eligible, € 149,62" in warnings
     assert "received € 40,00 more than the settled amount (vaststelling): to repay" in warnings
     assert "settled amount (vaststelling) € 400,00 differs from the computed funder share € 300,00" in warnings

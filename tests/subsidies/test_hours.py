@@ -64,7 +64,7 @@ def test_parse_hours(text, hundredths):
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("0", "more than zero"), ("-1", "more than zero"), ("7.333", "two decimals"), ("25", "more than a day"),
+    ("0", "more than zero"), ("-1", "more than zero"), ("7.333", "two decimals"), ("8785", "more than a year has"),
     ("abc", "not a number"), ("", "no hours"), ("nan", "not a number"),
 ])
 def test_parse_hours_refuses(text, message):

@@ -29,7 +29,7 @@ def test_the_three_scenario_grants_to_the_cent(session, tmp_path):
                            "employee": None, "hours": None, "amount": "1000.00", "reason": "Geen factuur"}
     assert items["TS0344"]["amount"] == "116.00" and items["TS0344"]["hours"] == "4.00"
     assert items["TS0273"]["amount"] == "240.00" and items["TS0273"]["employee"] == "E002"
-    assert any("travel is 14.20% over its budget" in w for w in amif["warnings"])
+    assert any("travel is 14,20% over its budget" in w for w in amif["warnings"])
 
 
 def test_an_interim_report_counts_only_its_period(session, tmp_path):

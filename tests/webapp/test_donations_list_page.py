@@ -35,7 +35,7 @@ def test_page_shows_the_refund_of_a_row_and_counts_the_filtered_rows(session, gi
     page = sign_in("viewer").get("/donations", params={"campaign": "X", "from": "2025-01-01"})
     assert page.status_code == 200
     body = page.text.split('id="donations"', 1)[1]
-    assert re.findall(r"<td>(\d{4}-\d\d-\d\d)</td>", body) == ["2025-03-01"]
+    assert re.findall(r"<td>(\d\d-\d\d-\d{4})</td>", body) == ["01-03-2025"]
     counted = page_text(page.text.split('id="donation-count"', 1)[1].split("</p>", 1)[0])
     assert counted.startswith(">1 ") and counted.endswith("— € 100,00")
     assert "€ 40,00" in page_text(body)

@@ -242,3 +242,20 @@ def test_statements_of_a_merged_record_stay_on_the_kept_donors_page(web_app, ses
     # Another donor's page does not hand it out.
     assert browser.get("/donors/D-PIET/statements/2025-000001.pdf").status_code == 404
     assert anna.id != twin.id
+
+
+def test_addresses_and_figures_as_people_write_them(session, sign_in):
+    """Issue 15 item 5: number and suffix apart, Dutch amounts and dates; the English forms in English."""
+    donor = make_donor(session, ref="D-GRACHT", first_name="Sara", last_name="Bakker", street="Prinsengracht",
+                       house_number="162", house_number_suffix="2 hoog", postcode="1016 HK", city="Amsterdam")
+    make_donation(session, donor=donor, amount="1234.50", date="2026-12-03", reference="G-1")
+    session.commit()
+    browser = sign_in("fundraiser")
+    page = page_text(browser.get("/donors/D-GRACHT").text)
+    assert "Prinsengracht 162 2 hoog" in page and "1622 hoog" not in page
+    assert "03-12-2026" in page and "€ 1.234,50" in page
+    listing = page_text(browser.get("/donors", params={"q": "Bakker"}).text)
+    assert "Prinsengracht 162 2 hoog" in listing
+    browser.post("/language", {"language": "en", "next": "/donors/D-GRACHT"}, csrf_from="/donors")
+    english = page_text(browser.get("/donors/D-GRACHT").text)
+    assert "03/12/2026" in english and "€1,234.50" in english

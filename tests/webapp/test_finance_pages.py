@@ -37,11 +37,12 @@ def grant(session):
 def test_grants_list_and_grant_page(session, grant, sign_in):
     browser = sign_in("finance")
     listing = page_text(browser.get("/grants").text)
-    assert "G-WEB" in listing and "Taalcafé" in listing and "€ 10000.00" in listing
+    assert "G-WEB" in listing and "Taalcafé" in listing and "€ 10.000,00" in listing
+    assert "01-01-2025 31-12-2025" in listing  # dates as in every other table, not ISO
     page = browser.get("/grants/G-WEB")
     assert page.status_code == 200
     text = page_text(page.text)
-    assert "STAFF Personeel € 5.000,00 € 6.000,00 € 1.000,00 Boven begroting" in text
+    assert "STAFF Personeel € 5.000,00 € 6.000,00 € 1.000,00 Boven begroting 20,00%" in text
     assert "MAT Materieel € 1.000,00 € 500,00" in text
     assert 'id="funder-share">€ 6.500,00<' in page.text and 'id="balance">€ 3.500,00<' in page.text
     assert "Niet-subsidiabele kosten € 100,00" in text and "alcohol is not eligible" in text

@@ -116,7 +116,8 @@ def test_donations_filtered_by_date_campaign_method_and_status(session, gifts, s
         page = browser.get("/donations", params=params)
         assert page.status_code == 200, page.text
         body = page.text.split('id="donations"', 1)[1] if 'id="donations"' in page.text else ""
-        return re.findall(r"<td>(\d{4}-\d\d-\d\d)</td>", body)
+        # The page writes dates as Dutch readers do (03-12-2026); compared here in ISO order.
+        return [f"{y}-{m}-{d}" for d, m, y in re.findall(r"<td>(\d\d)-(\d\d)-(\d{4})</td>", body)]
 
     # Newest first.
     assert references(method="card") == ["2025-03-15"]

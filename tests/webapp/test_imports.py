@@ -199,3 +199,21 @@ def test_timesheets_import(session, sign_in):
     token = re.search(r'name="token" value="([^"]+)"', check.text).group(1)
     assert browser.post("/imports/confirm", {"token": token}, csrf_from="/imports").status_code == 200
     assert sorted(session.scalars(select(Timesheet.hours_hundredths))) == [400, 750]
+
+
+def test_the_timesheet_import_explains_period_sheets_and_shows_their_warning(session, sign_in):
+    from subsidies.costs import import_staff
+
+    make_grant(session, reference="AMIF-W", start="2025-01-01", end="2025-12-31", hours_per_year=1720)
+    staff = "employee,year,annual_cost,fte\nE1,2025,48160.00,1\n"
+    import_staff(session, staff.encode())
+    session.commit()
+    finance = sign_in("finance")
+    hint = page_text(finance.get("/imports").text)
+    assert "period_start, period_end" in hint
+    assert "Een periode (zoals een getekende maandstaat): period_start en period_end, date leeg" in hint
+    sheet = "reference,employee,period_start,period_end,grant,budget_line,hours\nM03,E1,2025-03-01,2025-03-31,AMIF-W,,180\n"
+    check = _upload(finance, "timesheets", "uren.csv", sheet.encode())
+    assert check.status_code == 200
+    # 40 h a week (the default at 1 FTE) × 21 weekdays in March 2025 / 5 = 168.00 contract hours.
+    assert "warning: M03: 180.00 hours in 2025-03-01 – 2025-03-31 is more than E1's contract hours in it (168.00" in page_text(check.text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from decimal import Decimal
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,14 +18,15 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from anbi.core.clock import FIRST_YEAR, LAST_YEAR, today, utcnow
-from anbi.core.money import format_dutch, parse_money
+from anbi.core import formatting
+from anbi.core.money import parse_money
 from anbi.core.roles import allowed
 from anbi.web.app import get_session
 from anbi.web.i18n import LANGUAGES, label, pick_language, translate
@@ -315,28 +317,46 @@ def safe_next(target: str | None, default: str = "/") -> str:
 # --- rendering --------------------------------------------------------------------
 
 
-def _format_date(value: dt.date | dt.datetime | None, lang: str) -> str:
-    if value is None:
+def _format_date(value: dt.date | dt.datetime | str | None, lang: str) -> str:
+    """A date (or a timestamp, in Amsterdam time) as the page's language writes it in
+    a table; an ISO text from a service's JSON rows is read first."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value) if "T" in value else dt.date.fromisoformat(value)
     if isinstance(value, dt.datetime):
-        from anbi.core.clock import AMSTERDAM
-
-        local = value.astimezone(AMSTERDAM)
-        return local.strftime("%d-%m-%Y %H:%M") if lang == "nl" else local.strftime("%Y-%m-%d %H:%M")
-    return value.strftime("%d-%m-%Y") if lang == "nl" else value.isoformat()
+        return formatting.moment(value, lang)
+    return formatting.date(value, lang)
 
 
-def _money(cents: int | None, currency: str = "EUR") -> str:
+@pass_context
+def _money(context, cents: int | None, currency: str = "EUR") -> str:
     if cents is None:
         return ""
-    return format_dutch(cents, currency) if currency != "EUR" else format_dutch(cents)
+    return formatting.money(cents, currency, context.get("lang"))
 
 
-def _amount(text: str | None, currency: str = "EUR") -> str:
+@pass_context
+def _amount(context, text: str | None, currency: str = "EUR") -> str:
     """An amount as the services write it for JSON ("1234.56"), shown to people."""
     if not text:
         return ""
-    return _money(parse_money(text, currency=currency).cents, currency)
+    return formatting.money(parse_money(text, currency=currency).cents, currency, context.get("lang"))
+
+
+@pass_context
+def _percent(context, value, *, of_hundred: bool = True, decimals: int = 2) -> str:
+    """A percentage (77.25 by default, or a fraction 0.7725 with of_hundred=False):
+    `77,25%`; empty for None."""
+    if value is None:
+        return ""
+    number = Decimal(str(value))
+    return formatting.percent(number / 100 if of_hundred else number, context.get("lang"), decimals=decimals, trim=False)
+
+
+@pass_context
+def _number(context, value, decimals: int = 0) -> str:
+    return "" if value is None else formatting.number(Decimal(str(value)), decimals, context.get("lang"))
 
 
 @functools.lru_cache(maxsize=1)
@@ -350,6 +370,9 @@ def environment() -> Environment:
     )
     env.filters["money"] = _money
     env.filters["amount"] = _amount
+    env.filters["percent"] = _percent
+    env.filters["number"] = _number
+    env.globals["address"] = formatting.street_line
     return env
 
 
