@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from anbi.context import AppContext
-from anbi.core.cli_options import YEAR, euro_cents, option_value, print_json  # noqa: F401  (re-exported)
+from anbi.core.cli_options import YEAR, cut, euro_cents, option_value, print_json  # noqa: F401  (re-exported)
 from anbi.core.clock import parse_date, today
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import format_dutch, parse_money
@@ -115,7 +115,7 @@ def grants_list(app: AppContext, as_json: bool) -> None:
     for row in rows:
         amount = format_dutch(parse_money(row["awarded"]).cents)
         click.echo(f"{row['reference']:<20} {row['start']} – {row['end']} {amount:>16}  {row['status']:<9} "
-                   f"{row['funder'][:30]:<30} {row['title'][:40]}")
+                   f"{cut(row['funder'], 30):<30} {cut(row['title'], 40)}")
     click.echo(f"{len(rows)} grant{'' if len(rows) == 1 else 's'}", err=True)
 
 

@@ -192,6 +192,10 @@ DUTCH: dict[str, str] = {
     "Progress": "Voortgang",
     "Net raised": "Netto opgehaald",
     "Gross raised": "Bruto opgehaald",
+    "includes": "inclusief",
+    "Sub-campaigns included": "Inclusief deelcampagnes",
+    "A campaign's figures include its sub-campaigns. Gross: the gifts received; net: less refunds, lost disputes and payment fees. Progress: net against the goal.":
+        "De cijfers van een campagne omvatten haar deelcampagnes. Bruto: de ontvangen giften; netto: min terugbetalingen, verloren geschillen en kosten betaalverkeer. Voortgang: netto tegen het doel.",
     "Refunds": "Terugbetalingen",
     "Fees": "Kosten betaalverkeer",
     "Lost disputes": "Verloren geschillen",
@@ -216,6 +220,15 @@ DUTCH: dict[str, str] = {
     "Last gift": "Laatste gift",
     "Last year's total": "Totaal vorig jaar",
     "{count} donations": "{count} giften",
+    "{count} gifts": "{count} giften",
+    "{count} gift": "{count} gift",
+    "{count} gifts received": "{count} giften ontvangen",
+    "{count} gift received": "{count} gift ontvangen",
+    "Received, net of refunds": "Ontvangen, na terugbetalingen",
+    "less refunded": "min terugbetaald",
+    "Not included": "Niet meegeteld",
+    "Received: the gifts whose money reached us (refunded and disputed gifts included), less what refunds, chargebacks and lost disputes took back. Pending and failed gifts are listed but not counted as money received.":
+        "Ontvangen: de giften waarvan het geld binnenkwam (ook terugbetaalde en betwiste), min wat terugbetalingen, terugboekingen en verloren geschillen terugnamen. Giften in behandeling en mislukte giften staan in de lijst, maar tellen niet mee als ontvangen geld.",
     "{count} donation": "{count} gift",
     "The newest {shown} are shown; the CSV has them all.": "De nieuwste {shown} staan hier; het CSV-bestand heeft ze allemaal.",
     "The first {shown} are shown; the CSV has them all.": "De eerste {shown} staan hier; het CSV-bestand heeft ze allemaal.",
@@ -319,6 +332,8 @@ DUTCH: dict[str, str] = {
 # wrong in either language. Both forms have their Dutch in the catalogue.
 ONE: dict[str, str] = {
     "{count} donations": "{count} donation",
+    "{count} gifts": "{count} gift",
+    "{count} gifts received": "{count} gift received",
     "{count} donors": "{count} donor",
     "The file has {count} problems; nothing was written. Correct the file and upload it again.":
         "The file has {count} problem; nothing was written. Correct the file and upload it again.",

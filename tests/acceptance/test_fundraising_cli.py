@@ -67,11 +67,12 @@ def test_campaigns_add_list_and_errors(cli):
                   "--start", "2025-11-01", "--end", "2025-12-31")) == "Campaign XMAS added: Kerst\n"
     ok(cli("campaigns", "add", "XMAS-STREET", "--name", "Kerst straat", "--parent", "XMAS", "--channel", "street"))
     items = json.loads(ok(cli("campaigns", "list", "--json")))
+    nothing = {"gifts": 0, "gross": "0.00", "refunds": "0.00", "lost_disputes": "0.00", "fees": "0.00", "net": "0.00"}
     assert items == [
         {"code": "XMAS", "name": "Kerst", "channel": "mail", "start": "2025-11-01", "end": "2025-12-31", "goal": "5000.00",
-         "cost": "250.50", "parent": None, "gifts": 0, "gross": "0.00"},
+         "cost": "250.50", "parent": None, "includes": ["XMAS-STREET"], **nothing, "progress_pct": 0.0},
         {"code": "XMAS-STREET", "name": "Kerst straat", "channel": "street", "start": None, "end": None, "goal": None,
-         "cost": "0.00", "parent": "XMAS", "gifts": 0, "gross": "0.00"},
+         "cost": "0.00", "parent": "XMAS", "includes": [], **nothing, "progress_pct": None},
     ]
     assert "XMAS-STREET" in ok(cli("campaigns", "list"))
     fails(cli("campaigns", "add", "XMAS", "--name", "Again"), "campaign 'XMAS' already exists")
