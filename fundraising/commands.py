@@ -482,7 +482,8 @@ def agreements_end(app: AppContext, number: str, end_date: str, reason: str) -> 
 
 @click.group()
 def reports() -> None:
-    """Reports: donor retention and lapsed donors (LYBUNT, SYBUNT)."""
+    """Reports: donor retention, lapsed donors (LYBUNT, SYBUNT) and the RJ 650 income
+    statement (income). What a campaign raised is `anbi campaigns report`."""
 
 
 def _lapsed(app: AppContext, year: int, as_json: bool, *, last_year_only: bool) -> None:

@@ -32,6 +32,31 @@ def other_case(session: Session, column, value: str | None, *, scan: bool = True
     return found[0] if len(found) == 1 else None
 
 
+def other_cases(session: Session, column, values, *, scan: bool = True) -> dict[str, str]:
+    """`other_case` for many values at once (the ones an import file names but that
+    were not found): value -> the one stored value differing only in case. One query
+    (per 5,000 values), and none when there is nothing to look up."""
+    wanted = sorted({v for v in values if v})
+    if not wanted:
+        return {}
+    found: dict[str, list[str]] = {}
+    for start in range(0, len(wanted), 5000):
+        part = wanted[start:start + 5000]
+        if scan:
+            query = select(column).where(func.lower(column).in_(sorted({v.lower() for v in part})))
+        else:
+            spellings = {s for v in part for s in (v.upper(), v.lower(), v.capitalize())}
+            query = select(column).where(column.in_(sorted(spellings)))
+        for stored in session.scalars(query):
+            found.setdefault(stored.lower(), []).append(stored)
+    suggestions = {}
+    for value in wanted:
+        matches = [m for m in found.get(value.lower(), []) if m != value]
+        if len(matches) == 1:
+            suggestions[value] = matches[0]
+    return suggestions
+
+
 def did_you_mean(message: str, suggestion: str | None) -> str:
     """`message` with "; did you mean X?" when there is a suggestion."""
     return f"{message}; did you mean {suggestion}?" if suggestion else message
