@@ -109,8 +109,10 @@ DUTCH: dict[str, str] = {
     # donors
     "Find a donor": "Donateur zoeken",
     "Your role ({role}) may not search by IBAN.": "Uw rol ({role}) mag niet zoeken op IBAN.",
-    "For example: Jansen, anna@example.nl, NL91ABNA0417164300, D000123 or 1017 GC 12":
-        "Bijvoorbeeld: Jansen, anna@example.nl, NL91ABNA0417164300, D000123 of 1017 GC 12",
+    "For example: Öztürk, van der Berg, Jansen Utrecht, anna@example.nl, NL91ABNA0417164300, D000123 or 1017 GC 12":
+        "Bijvoorbeeld: Öztürk, van der Berg, Jansen Utrecht, anna@example.nl, NL91ABNA0417164300, D000123 of 1017 GC 12",
+    "Case and accents do not matter; any word of the name, or its beginning, finds it.":
+        "Hoofdletters en accenten maken niet uit; elk woord van de naam, of het begin ervan, vindt hem.",
     "Postcode": "Postcode",
     "House number": "Huisnummer",
     "City": "Plaats",
