@@ -39,8 +39,10 @@ def import_command(app, file: Path, as_json: bool) -> None:
     from anbi.cli import print_json
     from fundraising.bank_import import import_file
 
-    with app.session() as session:
+    with app.importing("bank", file) as (session, outcome):
         summary = import_file(session, file, actor=app.actor)
+        outcome.rows = summary.lines
+        outcome.figures = {"created": summary.lines - summary.already_imported, "unchanged": summary.already_imported}
     if as_json:
         print_json(summary.as_json())
         return

@@ -252,8 +252,10 @@ def donations_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) 
     with a warning: it counts as an ordinary gift."""
     from fundraising.donation_import import amount_text, import_donations
 
-    with app.session() as session:
+    with app.importing("donations", file, dry_run=dry_run) as (session, outcome):
         summary = import_donations(session, file, actor=app.actor, dry_run=dry_run)
+        outcome.rows = summary.created + summary.unchanged
+        outcome.figures = {"created": summary.created, "unchanged": summary.unchanged, "refunds": summary.refunds}
     if as_json:
         _print_json({**summary.as_json(), "dry_run": dry_run})
         return
@@ -385,8 +387,10 @@ def mandates_import(app: AppContext, file: Path, dry_run: bool) -> None:
     updates; an empty cell leaves the field as it is."""
     from fundraising.mandates import import_mandates
 
-    with app.session() as session:
+    with app.importing("mandates", file, dry_run=dry_run) as (session, outcome):
         summary = import_mandates(session, file, actor=app.actor, dry_run=dry_run)
+        outcome.rows = summary.created + summary.updated + summary.unchanged
+        outcome.figures = {"created": summary.created, "updated": summary.updated, "unchanged": summary.unchanged}
     click.echo(f"{file.name}: {summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged{_dry(dry_run)}")
 
 
@@ -431,8 +435,10 @@ def agreements_import(app: AppContext, file: Path, dry_run: bool) -> None:
     date. Re-importing updates; an empty cell leaves the field as it is."""
     from fundraising.agreements import import_agreements
 
-    with app.session() as session:
+    with app.importing("agreements", file, dry_run=dry_run) as (session, outcome):
         summary = import_agreements(session, file, actor=app.actor, dry_run=dry_run)
+        outcome.rows = summary.created + summary.updated + summary.unchanged
+        outcome.figures = {"created": summary.created, "updated": summary.updated, "unchanged": summary.unchanged}
     click.echo(f"{file.name}: {summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged{_dry(dry_run)}")
 
 
