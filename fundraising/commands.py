@@ -109,18 +109,19 @@ def campaigns_list(app: AppContext, as_json: bool) -> None:
     if as_json:
         _print_json(items)
         return
+    width = max([16, *(len(item["code"]) for item in items)])
     if items:
-        click.echo(f"{'code':<16} {'name':<36} {'channel':<12} {'period':<22} {'gifts':>7} {'gross':>16} {'net':>16}  goal")
+        click.echo(f"{'code':<{width}} {'name':<36} {'channel':<12} {'period':<22} {'gifts':>7} {'gross':>16} {'net':>16}  goal")
     for item in items:
         period = f"{item['start'] or ''}..{item['end'] or ''}" if item["start"] or item["end"] else ""
         goal = ""
         if item["goal"]:
             progress = f"{item['progress_pct']:.2f}%".replace(".", ",")
             goal = f"{_dutch(item['goal'])} ({progress})"
-        click.echo(f"{item['code']:<16} {cut(item['name'], 36):<36} {item['channel'] or '':<12} {period:<22} "
+        click.echo(f"{item['code']:<{width}} {cut(item['name'], 36):<36} {item['channel'] or '':<12} {period:<22} "
                    f"{item['gifts']:>7} {_dutch(item['gross']):>16} {_dutch(item['net']):>16}  {goal}".rstrip())
         if item["includes"]:
-            click.echo(f"{'':<16} includes {', '.join(item['includes'])}")
+            click.echo(f"{'':<{width}} includes {', '.join(item['includes'])}")
     click.echo(_count(len(items), "campaign"), err=True)
 
 
