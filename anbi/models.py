@@ -1,6 +1,7 @@
 """Every model, imported in dependency order, so the metadata is complete for
 Alembic and for the tests that compare models with migrations."""
 from anbi.core import audit  # noqa: F401
+from anbi.core import runs  # noqa: F401
 from donors import models as donors_models  # noqa: F401
 from fundraising import models as fundraising_models  # noqa: F401
 from fundraising import models_statements as statements_models  # noqa: F401

@@ -7,6 +7,7 @@ from __future__ import annotations
 import click
 
 from anbi.core import formatting
+from donors.duplicates import MIN_SCORE
 
 
 @click.group()
@@ -21,10 +22,10 @@ def privacy() -> None:
 
 @donors.command("duplicates")
 @click.option("--json", "as_json", is_flag=True, help="Print the pairs as a JSON list.")
-@click.option("--min-score", type=click.FloatRange(0, 1), default=None,
-              help="Leave out pairs scoring below this (default 0.6).")
+@click.option("--min-score", type=click.FloatRange(0, 1), default=MIN_SCORE, show_default=True,
+              help="Leave out pairs scoring below this.")
 @click.pass_obj
-def duplicates_command(app, as_json: bool, min_score: float | None) -> None:
+def duplicates_command(app, as_json: bool, min_score: float) -> None:
     """List donors that are probably the same person or organisation twice.
 
     Evidence: the same IBAN; the same e-mail; the same name at the same postcode and
@@ -33,10 +34,10 @@ def duplicates_command(app, as_json: bool, min_score: float | None) -> None:
     and every reason. Only active donors are compared. Nothing is changed: merge a
     pair with `anbi donors merge KEEP_REF DUPLICATE_REF`."""
     from anbi.cli import print_json
-    from donors.duplicates import MIN_SCORE, find_duplicates
+    from donors.duplicates import find_duplicates
 
     with app.session() as session:
-        pairs = find_duplicates(session, min_score=MIN_SCORE if min_score is None else min_score)
+        pairs = find_duplicates(session, min_score=min_score)
     if as_json:
         print_json([pair.as_dict() for pair in pairs])
         return

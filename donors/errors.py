@@ -4,14 +4,16 @@ The CLI turns them into one line on stderr; the web app into an HTTP status."""
 from __future__ import annotations
 
 from anbi.core.errors import Conflict, NotFound
+from anbi.core.spelling import did_you_mean
 
 
 class DonorNotFound(NotFound):
     """No donor has this ref (not even one merged into another)."""
 
-    def __init__(self, ref: str):
+    def __init__(self, ref: str, suggestion: str | None = None):
         self.ref = ref
-        super().__init__(f"no donor with ref {ref!r}")
+        self.suggestion = suggestion  # a ref that differs only in case
+        super().__init__(did_you_mean(f"no donor with ref {ref!r}", suggestion))
 
 
 class DonorInactive(Conflict):

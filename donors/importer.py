@@ -322,14 +322,18 @@ def _blank() -> dict[str, Any]:
     return values
 
 
-def _sort_name(values: dict[str, Any]) -> str:
-    return names.sort_key(
+# Kept with the name, never given in a file: written whenever the name is.
+DERIVED_FIELDS = ("sort_name", "search_name")
+
+
+def _name_keys(values: dict[str, Any]) -> dict[str, str]:
+    return names.name_keys(
         names.Name(
             kind=values["kind"], initials=values["initials"], first_name=values["first_name"],
             prefix=values["prefix"], last_name=values["last_name"],
             organisation_name=values["organisation_name"], language=values["language"],
         )
-    )[:300]
+    )
 
 
 def plan_import(rows: Iterable[ParsedRow], existing: dict[str, ExistingDonor], problems: list[Problem]) -> ImportPlan:
@@ -382,7 +386,7 @@ def plan_import(rows: Iterable[ParsedRow], existing: dict[str, ExistingDonor], p
         if after["kind"] == "organisation" and not after["organisation_name"]:
             problems.append(Problem(row.line, "organisation", f"{new} organisation needs its name in organisation"))
 
-        after["sort_name"] = _sort_name(after)
+        after.update(_name_keys(after))
 
         current_consent = {} if creating else current.consent
         consent_events = []
@@ -401,12 +405,12 @@ def plan_import(rows: Iterable[ParsedRow], existing: dict[str, ExistingDonor], p
                            sorted(k for k, v in after.items() if v is not None))
             )
             continue
-        changed = {k: after[k] for k in (*FIELDS, "sort_name") if after[k] != before.get(k)}
+        changed = {k: after[k] for k in (*FIELDS, *DERIVED_FIELDS) if after[k] != before.get(k)}
         tags = row.tags if row.tags is not None and sorted(row.tags) != sorted(current.tags) else None
         if not changed and not consent_events and tags is None:
             plan.unchanged += 1
             continue
-        names_changed = sorted(changed)
+        names_changed = sorted(k for k in changed if k not in DERIVED_FIELDS)
         if consent_events:
             names_changed += [f"consent_{channel}" for channel, _ in consent_events]
         if tags is not None:
@@ -435,9 +439,9 @@ def load_existing(session: Session, refs: Sequence[str]) -> dict[str, ExistingDo
     # and on PostgreSQL they turn into a scan each when the planner's statistics do
     # not know the rows yet (a re-import right after a first big import).
     whole_tables = len(refs) >= CHUNK and len(refs) * 4 >= total
-    columns = [table.c.id, table.c.ref, table.c.sort_name, *(table.c[f] for f in FIELDS),
+    columns = [table.c.id, table.c.ref, table.c.sort_name, table.c.search_name, *(table.c[f] for f in FIELDS),
                table.c.merged_into_id, table.c.restricted_at, table.c.purged_at]
-    field_end = 3 + len(FIELDS)
+    field_end = 4 + len(FIELDS)
     wanted = set(refs)
     found: dict[str, ExistingDonor] = {}
     by_id: dict[int, ExistingDonor] = {}
@@ -447,8 +451,8 @@ def load_existing(session: Session, refs: Sequence[str]) -> dict[str, ExistingDo
         for row in session.execute(query):
             if row.ref not in wanted:
                 continue
-            values = dict(zip(FIELDS, row[3:field_end]))  # by position: row._mapping per field is slow
-            values["sort_name"] = row.sort_name
+            values = dict(zip(FIELDS, row[4:field_end]))  # by position: row._mapping per field is slow
+            values["sort_name"], values["search_name"] = row.sort_name, row.search_name
             donor = ExistingDonor(row.id, row.ref, values)
             if row.merged_into_id is not None:
                 donor.inactive = "merged into another donor"
@@ -524,7 +528,8 @@ def apply_plan(session: Session, plan: ImportPlan, *, source: str, actor: str,
         rows = []
         for write in writes:
             row = {f: write.values[f] for f in FIELDS}
-            row.update(ref=write.ref, sort_name=write.values["sort_name"], created_at=now, updated_at=now)
+            row.update(ref=write.ref, sort_name=write.values["sort_name"], search_name=write.values["search_name"],
+                       created_at=now, updated_at=now)
             rows.append(row)
         return rows
 

@@ -209,7 +209,8 @@ def fill_empty_fields(keep: Donor, duplicate: Donor) -> list[str]:
         keep.notes = addition if _empty(keep.notes) else f"{keep.notes.rstrip()}\n{addition}"
         filled.append("notes")
     if filled:
-        keep.sort_name = names.sort_key(keep)
+        for key, value in names.name_keys(keep).items():  # the name may have changed: its keys with it
+            setattr(keep, key, value)
     return filled
 
 

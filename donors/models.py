@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import Boolean, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from anbi.core.db import Base, BigIntId, IdMixin, TimestampMixin, UTCDateTime, utcnow
@@ -15,6 +15,7 @@ DONOR_KINDS = ("person", "organisation")
 ORGANISATION_TYPES = ("company", "foundation", "related_nonprofit", "other_nonprofit")
 LANGUAGES = ("nl", "en")
 CHANNELS = ("email", "post", "phone")
+SEARCH_NAME_TYPE = String(300).with_variant(String(300, collation="C"), "postgresql")
 
 
 class Donor(IdMixin, TimestampMixin, Base):
@@ -30,12 +31,17 @@ class Donor(IdMixin, TimestampMixin, Base):
     organisation_type: Mapped[Optional[str]] = mapped_column(String(30))
     # What the donor sorts under: "Van der Berg" sorts under "berg van der".
     sort_name: Mapped[str] = mapped_column(String(300), default="", index=True)
+    # The words the donor is found by, folded (donors.names.search_key: "berg van der
+    # anna a", "ozturk mehmet"), written with every change of the name. Compared byte
+    # by byte on PostgreSQL too ("C"), so that a search for a prefix is a range of the
+    # index on both databases.
+    search_name: Mapped[str] = mapped_column(SEARCH_NAME_TYPE, default="", server_default="")
 
     street: Mapped[Optional[str]] = mapped_column(String(200))
     house_number: Mapped[Optional[str]] = mapped_column(String(20))
     house_number_suffix: Mapped[Optional[str]] = mapped_column(String(20))
     postcode: Mapped[Optional[str]] = mapped_column(String(20), index=True)
-    city: Mapped[Optional[str]] = mapped_column(String(100))
+    city: Mapped[Optional[str]] = mapped_column(String(100), index=True)  # search finds donors by city
     country: Mapped[str] = mapped_column(String(2), default="NL")
 
     email: Mapped[Optional[str]] = mapped_column(String(254), index=True)
@@ -51,6 +57,9 @@ class Donor(IdMixin, TimestampMixin, Base):
     restricted_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
     # Irreversibly pseudonymised once the retention period passed.
     purged_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+
+    # A search's page of names in order, read from the index and stopped after the page.
+    __table_args__ = (Index("ix_donors_search_name", "search_name", "id"),)
 
     tags: Mapped[list[DonorTag]] = relationship(
         back_populates="donor", cascade="all, delete-orphan", order_by="DonorTag.tag"

@@ -1,5 +1,5 @@
 """How a donor's name is written: in a list, on an address label, in a letter's
-salutation, and the key it sorts under.
+salutation, the key it sorts under and the words it is found by.
 
 Dutch names have a tussenvoegsel (`prefix`: "van der", "de", "'t") that is written
 in lower case after initials or a first name (`A.B. van der Berg`) and capitalised
@@ -174,3 +174,44 @@ def sort_key(name: HasName) -> str:
     if given:
         parts.append(_fold(given))
     return ", ".join(p for p in parts if p)
+
+
+# Letters that Unicode does not decompose into a base letter and an accent, written
+# as people type them on a Dutch keyboard: Yıldız is searched as "yildiz", Øster as
+# "oster", Łukasz as "lukasz".
+_PLAIN_LETTERS = str.maketrans({
+    "ı": "i", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ħ": "h", "ŧ": "t",
+    "ŋ": "n", "ĸ": "k",
+})
+SEARCH_NAME_LENGTH = 300
+
+
+def search_text(text: str | None) -> str:
+    """Text as it is searched: lower case (case-folded: ß is ss), without accents or
+    other marks (Arabic vowel signs included), letters without a decomposition
+    written plainly, and every character that is not a letter or a digit a space
+    (hyphens, apostrophes, dots): `Öztürk` -> `ozturk`, `El-Amrani` -> `el amrani`,
+    `'t Hart` -> `t hart`. Scripts without case (Arabic, Ge'ez) keep their letters."""
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_PLAIN_LETTERS)
+    return " ".join("".join(c if c.isalnum() else " " for c in stripped).split())
+
+
+def search_key(name: HasName) -> str:
+    """The words a donor is found by, folded (`search_text`), the surname first so that
+    the key starts with what people search for most: `Van der Berg, Anna (A.)` ->
+    `berg van der anna a`; an organisation by its name. Kept in `Donor.search_name`
+    beside the name (indexed: a search for the start of the key reads the index)."""
+    if _is_organisation(name):
+        parts = [name.organisation_name or name.last_name]
+    else:
+        parts = [name.last_name, name.prefix, name.first_name, name.initials]
+    return " ".join(w for w in (search_text(p) for p in parts) if w)[:SEARCH_NAME_LENGTH].strip()
+
+
+def name_keys(name: HasName) -> dict[str, str]:
+    """The stored keys derived from a name, to be written whenever the name is:
+    `sort_name` and `search_name`."""
+    return {"sort_name": sort_key(name)[:300], "search_name": search_key(name)}

@@ -43,6 +43,7 @@ from anbi.core.db import Base
 from anbi.core.errors import ConfigurationError
 from anbi.core.money import cents_to_str
 from anbi.core.progress import progress
+from donors import names
 from donors.errors import DonorInactive, ErasureRefused
 from donors.merge import donor_references
 from donors.models import Donor
@@ -611,7 +612,7 @@ def purge(session: Session, today: dt.date, retention_years: int, dry_run: bool 
             values: dict[str, Any] = {name: None for name in _PURGED_DONOR_FIELDS}
             values.update(last_name=pseudonym if record.kind != "organisation" else None,
                           organisation_name=pseudonym if record.kind == "organisation" else None,
-                          sort_name=pseudonym.lower(), purged_at=now)
+                          sort_name=pseudonym.lower(), search_name=names.search_text(pseudonym), purged_at=now)
             session.execute(update(donors_table).where(donors_table.c.id == record.id).values(values))
         item.pseudonymised["donors"] = len(ids)
         for name, table, policy in _financial_tables():

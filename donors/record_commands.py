@@ -37,8 +37,10 @@ def import_command(app: AppContext, file: Path, dry_run: bool, as_json: bool) ->
     from anbi.cli import print_json
     from donors.importer import import_donors
 
-    with app.session() as session:
+    with app.importing("donors", file, dry_run=dry_run) as (session, outcome):
         summary = import_donors(session, file, actor=app.actor, dry_run=dry_run)
+        outcome.rows = summary.rows
+        outcome.figures = {"created": summary.created, "updated": summary.updated, "unchanged": summary.unchanged}
     if as_json:
         print_json(summary.as_json())
     else:

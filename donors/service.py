@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from anbi.core.errors import Conflict
+from anbi.core.spelling import other_case
 from donors import names
 from donors.errors import DonorNotFound
 from donors.models import CHANNELS, ConsentEvent, Donor
@@ -27,10 +28,11 @@ def find_by_ref(session: Session, ref: str) -> Donor | None:
 
 def resolve_ref(session: Session, ref: str) -> Donor:
     """The donor a ref stands for today: the record itself, or, when it was merged,
-    the donor it was merged into (following a chain of merges)."""
+    the donor it was merged into (following a chain of merges). DonorNotFound
+    suggests a ref that differs only in case (looked up through the ref's index)."""
     donor = find_by_ref(session, ref)
     if donor is None:
-        raise DonorNotFound(ref)
+        raise DonorNotFound(ref, other_case(session, Donor.ref, ref, scan=False))
     seen: set[int] = set()
     while donor.merged_into_id is not None:
         if donor.id in seen:

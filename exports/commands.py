@@ -52,10 +52,11 @@ def receipts_issue(app: AppContext, year: int, out_dir: Path, jobs: int, languag
     changed gets a correction with a new number that replaces the old statement.
     An interrupted run completes when run again. Needs [organisation] with a valid
     RSIN in anbi.toml. Restricted or purged donors get none and are listed."""
-    from exports.receipts import issue_statements
+    from exports.receipt_runs import issue_and_record
 
     organisation = app.settings.require_organisation()
-    report = issue_statements(app.session, year=year, out_dir=out_dir, organisation=organisation,
+    # Logged as a run, as one started from the receipts page is (the page lists both).
+    report = issue_and_record(app.session, year=year, out_dir=out_dir, organisation=organisation,
                               actor=app.actor, language=language, jobs=jobs)
     if as_json:
         _print_json(report.as_dict())

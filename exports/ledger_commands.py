@@ -260,7 +260,7 @@ def odoo_pull_costs(app, grant: str | None, as_json: bool) -> None:
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The file to write.")
 @click.option("--year", type=int, default=None,
               help="Donors who gave, donations received, agreements and grants running in this year.")
-@click.option("--campaign", default=None, help="Donors who gave to, or donations for, this campaign (code).")
+@click.option("--campaign", default=None, help="Donors who gave to, or donations for, this campaign (code), its sub-campaigns included.")
 @click.option("--dutch", is_flag=True, help="CSV for Dutch Excel: ';' between fields and a decimal comma.")
 @click.pass_obj
 def export_command(app, what: str, fmt: str, out: Path, year: int | None, campaign: str | None, dutch: bool) -> None:

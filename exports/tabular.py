@@ -15,7 +15,7 @@ import csv
 import datetime as dt
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,7 +29,9 @@ from anbi.core.progress import progress
 from donors.models import Donor
 from donors.names import display_name
 from donors.service import active_filter
+from fundraising.campaigns import campaign_ids, gifts_of
 from fundraising.donations import taken_back_by_donation
+from fundraising.errors import CampaignNotFound
 from fundraising.models import Campaign, Donation, Fund, PeriodicAgreement
 
 CHUNK = 2000
@@ -46,6 +48,15 @@ class Column:
 class Filters:
     year: int | None = None
     campaign: str | None = None
+    # The campaign and every campaign below it (`fundraising.campaigns.campaign_ids`),
+    # looked up by `export` before the query is built.
+    campaign_ids: tuple[int, ...] | None = None
+
+    def in_campaign(self):
+        """The donations of the campaign, its sub-campaigns' included."""
+        if self.campaign_ids is None:
+            raise ValueError("campaign not looked up: call resolved(session, filters) first")
+        return gifts_of(list(self.campaign_ids))
 
     @property
     def first_day(self) -> dt.date:
@@ -80,7 +91,7 @@ def _donors_query(filters: Filters):
     if filters.year is not None:
         gave = gave.where(Donation.received_on.between(filters.first_day, filters.last_day))
     if filters.campaign is not None:
-        gave = gave.join(Campaign, Campaign.id == Donation.campaign_id).where(Campaign.code == filters.campaign)
+        gave = gave.where(filters.in_campaign())
     if filters.year is not None or filters.campaign is not None:
         query = query.where(exists(gave))
     return query.order_by(Donor.sort_name, Donor.id)
@@ -127,7 +138,7 @@ def _donations_query(filters: Filters):
     if filters.year is not None:
         query = query.where(Donation.received_on.between(filters.first_day, filters.last_day))
     if filters.campaign is not None:
-        query = query.where(Campaign.code == filters.campaign)
+        query = query.where(filters.in_campaign())
     return query.order_by(Donation.received_on, Donation.id)
 
 
@@ -216,8 +227,11 @@ def check(exporter_name: str, fmt: str, filters: Filters, session: Session) -> E
     if exporter and filters.campaign is not None:
         if not exporter.campaign_filter:
             problems.append(Problem(None, "--campaign", f"applies to donors and donations, not {exporter.name}"))
-        elif session.scalar(select(Campaign.id).where(Campaign.code == filters.campaign)) is None:
-            problems.append(Problem(None, "--campaign", f"campaign {filters.campaign!r} does not exist"))
+        else:
+            try:
+                campaign_ids(session, filters.campaign)
+            except CampaignNotFound as exc:
+                problems.append(Problem(None, "--campaign", str(exc)))
     if filters.year is not None and not FIRST_YEAR <= filters.year <= LAST_YEAR:
         problems.append(Problem(None, "--year", f"{filters.year} is not a year"))
     if problems:
@@ -225,9 +239,18 @@ def check(exporter_name: str, fmt: str, filters: Filters, session: Session) -> E
     return exporter
 
 
+def resolved(session: Session, filters: Filters) -> Filters:
+    """The filters with the campaign's tree looked up: `--campaign` exports the
+    campaign's gifts and its sub-campaigns', as its report counts them."""
+    if filters.campaign is None:
+        return filters
+    return replace(filters, campaign_ids=tuple(campaign_ids(session, filters.campaign)))
+
+
 def export(session: Session, exporter_name: str, fmt: str, out: Path, *, filters: Filters, dutch: bool = False) -> int:
     """Write the file (atomically: a partial file never has the real name). Returns the row count."""
     exporter = check(exporter_name, fmt, filters, session)
+    filters = resolved(session, filters)
     if dutch and fmt != "csv":
         raise InvalidInput([Problem(None, "--dutch", "applies to CSV only (XLSX stores numbers, not text)")])
     total = count(session, exporter, filters)

@@ -25,6 +25,7 @@ from anbi.core.csvfile import RowParser, check_unique, read_csv
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import cents_to_str
 from anbi.core.progress import progress
+from donors import names
 from donors.models import Donor
 from fundraising.errors import AgreementNotFound, AgreementStateError
 from fundraising.lookups import by_key, resolve_donor_refs
@@ -255,11 +256,19 @@ def import_agreements(session: Session, source: str | Path | bytes, *, actor: st
     return summary
 
 
-def list_agreements(session: Session) -> list[dict]:
+def list_agreements(session: Session, *, with_names: bool = False) -> list[dict]:
+    """The register by number. `with_names`: each also has `donor_name`, the donor's
+    name as lists show it, for a person reading the list."""
     rows = session.execute(
-        select(PeriodicAgreement, Donor.ref).join(Donor, Donor.id == PeriodicAgreement.donor_id).order_by(PeriodicAgreement.number)
+        select(PeriodicAgreement, Donor).join(Donor, Donor.id == PeriodicAgreement.donor_id).order_by(PeriodicAgreement.number)
     ).all()
-    return [agreement_json(agreement, donor_ref) for agreement, donor_ref in rows]
+    items = []
+    for agreement, donor in rows:
+        item = agreement_json(agreement, donor.ref)
+        if with_names:
+            item["donor_name"] = names.display_name(donor)
+        items.append(item)
+    return items
 
 
 def agreement_json(agreement: PeriodicAgreement, donor_ref: str) -> dict:

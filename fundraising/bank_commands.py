@@ -49,8 +49,10 @@ def import_command(app, file: Path, as_json: bool) -> None:
     from fundraising.return_reasons import max_failures
 
     limit = max_failures(app.settings.section("sepa"))
-    with app.session() as session:
+    with app.importing("bank", file) as (session, outcome):
         summary = import_file(session, file, actor=app.actor, max_failures=limit)
+        outcome.rows = summary.lines
+        outcome.figures = {"created": summary.lines - summary.already_imported, "unchanged": summary.already_imported}
     if as_json:
         print_json(summary.as_json())
         return

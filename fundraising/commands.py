@@ -15,7 +15,7 @@ import click
 
 from anbi.context import AppContext
 from anbi.core import formatting
-from anbi.core.cli_options import YEAR, euro_cents, option_value, print_json
+from anbi.core.cli_options import YEAR, cut, euro_cents, option_value, print_json
 from anbi.core.clock import parse_date
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import format_dutch, parse_money
@@ -105,11 +105,15 @@ def campaigns_add(app: AppContext, code: str, name: str, goal: str | None, start
 
 @campaigns.command("list")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print a JSON list: code, name, channel, start, end, goal, cost, parent, gifts, gross.")
+              help="Print a JSON list: code, name, channel, start, end, goal, cost, parent, includes, gifts, gross, "
+                   "refunds, lost_disputes, fees, net, progress_pct.")
 @click.pass_obj
 def campaigns_list(app: AppContext, as_json: bool) -> None:
-    """All campaigns with the number of gifts and the gross amount received so far
-    (EUR, before refunds; `campaigns report` has the full figures)."""
+    """All campaigns with what each raised so far, in EUR, counted as `campaigns
+    report` counts: a campaign's gifts include its sub-campaigns'. Gross is what was
+    received; net is gross less refunds, lost disputes and payment fees; progress is
+    net as a share of the goal. `cost` is the campaign's own (the report adds its
+    sub-campaigns')."""
     from fundraising.campaigns import list_campaigns
 
     with app.session() as session:
@@ -117,12 +121,63 @@ def campaigns_list(app: AppContext, as_json: bool) -> None:
     if as_json:
         _print_json(items)
         return
+    width = max([16, *(len(item["code"]) for item in items)])
+    if items:
+        click.echo(f"{'code':<{width}} {'name':<36} {'channel':<12} {'period':<22} {'gifts':>7} {'gross':>16} {'net':>16}  goal")
     for item in items:
         period = f"{item['start'] or ''}..{item['end'] or ''}" if item["start"] or item["end"] else ""
-        goal = f"goal {_dutch(item['goal'])}" if item["goal"] else ""
-        click.echo(f"{item['code']:<16} {item['name'][:36]:<36} {item['channel'] or '':<12} {period:<22} "
-                   f"{item['gifts']:>7} gifts {_dutch(item['gross']):>16}  {goal}".rstrip())
+        goal = ""
+        if item["goal"]:
+            progress = f"{item['progress_pct']:.2f}%".replace(".", ",")
+            goal = f"{_dutch(item['goal'])} ({progress})"
+        click.echo(f"{item['code']:<{width}} {cut(item['name'], 36):<36} {item['channel'] or '':<12} {period:<22} "
+                   f"{item['gifts']:>7} {_dutch(item['gross']):>16} {_dutch(item['net']):>16}  {goal}".rstrip())
+        if item["includes"]:
+            click.echo(f"{'':<{width}} includes {', '.join(item['includes'])}")
     click.echo(_count(len(items), "campaign"), err=True)
+
+
+EMPTY_REMOVES = 'An empty value ("") removes it.'
+
+
+@campaigns.command("edit")
+@click.argument("code")
+@click.option("--name", help="What the campaign is called.")
+@click.option("--goal", help=f"What it should raise, in euro (1234.56 or 1.234,56). {EMPTY_REMOVES}")
+@click.option("--cost", help="What it costs, in euro (for cost per euro raised).")
+@click.option("--start", help=f"First day (2025-03-01 or 01-03-2025). {EMPTY_REMOVES}")
+@click.option("--end", help=f"Last day. {EMPTY_REMOVES}")
+@click.option("--channel", help=f"online, mail, street, event, telephone, major_donors or legacy. {EMPTY_REMOVES}")
+@click.option("--parent", help=f"Code of the campaign this one is part of. {EMPTY_REMOVES}")
+@click.pass_obj
+def campaigns_edit(app: AppContext, code: str, name: str | None, goal: str | None, cost: str | None,
+                   start: str | None, end: str | None, channel: str | None, parent: str | None) -> None:
+    """Change campaign CODE: only the options given change. Checked as `campaigns
+    add` checks a new campaign (the end not before the start, a goal above zero, a
+    cost not below it), and a campaign cannot be put under itself or under one of its
+    own sub-campaigns. The audit trail keeps each change, before and after."""
+    from fundraising.campaigns import edit_campaign
+
+    changes: dict = {}
+    if name is not None:
+        changes["name"] = name
+    if cost is not None:
+        changes["cost_cents"] = _option(cost, "--cost", _amount)
+    for value, key, option, convert in ((goal, "goal_cents", "--goal", _amount), (start, "start_on", "--start", parse_date),
+                                        (end, "end_on", "--end", parse_date), (channel, "channel", "--channel", str),
+                                        (parent, "parent_code", "--parent", str)):
+        if value is not None:
+            changes[key] = _option(value, option, convert) if value.strip() else None
+    with app.session() as session:
+        changed = edit_campaign(session, code, changes, actor=app.actor)
+    if changed:
+        click.echo(f"Campaign {code} changed: {', '.join(_FIELD_WORDS[name] for name in changed)}")
+    else:
+        click.echo(f"Campaign {code}: nothing changed")
+
+
+_FIELD_WORDS = {"name": "name", "goal_cents": "goal", "cost_cents": "cost", "start_on": "start", "end_on": "end",
+                "channel": "channel", "parent_code": "parent"}
 
 
 @campaigns.command("report")
@@ -210,8 +265,10 @@ def donations_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) 
     with a warning: it counts as an ordinary gift."""
     from fundraising.donation_import import amount_text, import_donations
 
-    with app.session() as session:
+    with app.importing("donations", file, dry_run=dry_run) as (session, outcome):
         summary = import_donations(session, file, actor=app.actor, dry_run=dry_run)
+        outcome.rows = summary.created + summary.unchanged
+        outcome.figures = {"created": summary.created, "unchanged": summary.unchanged, "refunds": summary.refunds}
     if as_json:
         _print_json({**summary.as_json(), "dry_run": dry_run})
         return
@@ -246,14 +303,14 @@ def _print_json_list(items: Iterable[dict]) -> None:
                    "status, refunded, source.")
 @click.option("--donor", "donor_ref", help="Only this donor's (a merged ref finds the donor it was merged into).")
 @click.option("--year", type=YEAR, help="Only donations received in this calendar year.")
-@click.option("--campaign", help="Only this campaign's (by code).")
+@click.option("--campaign", help="Only this campaign's (by code), its sub-campaigns' included.")
 @click.pass_obj
 def donations_list(app: AppContext, as_json: bool, donor_ref: str | None, year: int | None, campaign: str | None) -> None:
     """List donations, oldest first, with what was refunded of each."""
     from fundraising.queries import list_donations
 
     with app.session() as session:
-        items = list_donations(session, donor_ref=donor_ref, year=year, campaign=campaign)
+        items = list_donations(session, donor_ref=donor_ref, year=year, campaign=campaign, with_names=not as_json)
         if as_json:
             _print_json_list(items)
             return
@@ -262,7 +319,8 @@ def donations_list(app: AppContext, as_json: bool, donor_ref: str | None, year: 
             count += 1
             amount = format_dutch(parse_money(item["amount"]).cents, item["currency"])
             refunded = f" refunded {item['refunded']}" if item["refunded"] != "0.00" else ""
-            click.echo(f"{formatting.date(item['date'])} {item['reference'][:24]:<24} {item['donor_ref'] or '(anonymous)':<14} {amount:>14} "
+            donor = f"{item['donor_ref']:<14} {cut(item['donor_name'], 24):<24}" if item["donor_ref"] else f"{'(anonymous)':<39}"
+            click.echo(f"{formatting.date(item['date'])} {cut(item['reference'], 24):<24} {donor} {amount:>14} "
                        f"{item['method']:<13} {item['kind']:<8} {item['status']:<18} {item['campaign'] or '':<12}{refunded}".rstrip())
         click.echo(_count(count, "donation"), err=True)
 
@@ -421,8 +479,10 @@ def mandates_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -
     lists what was kept."""
     from fundraising.mandates import import_mandates
 
-    with app.session() as session:
+    with app.importing("mandates", file, dry_run=dry_run) as (session, outcome):
         summary = import_mandates(session, file, actor=app.actor, dry_run=dry_run)
+        outcome.rows = summary.created + summary.updated + summary.unchanged
+        outcome.figures = {"created": summary.created, "updated": summary.updated, "unchanged": summary.unchanged}
     if as_json:
         _print_json({**summary.as_json(), "dry_run": dry_run})
         return
@@ -472,8 +532,10 @@ def agreements_import(app: AppContext, file: Path, dry_run: bool) -> None:
     date. Re-importing updates; an empty cell leaves the field as it is."""
     from fundraising.agreements import import_agreements
 
-    with app.session() as session:
+    with app.importing("agreements", file, dry_run=dry_run) as (session, outcome):
         summary = import_agreements(session, file, actor=app.actor, dry_run=dry_run)
+        outcome.rows = summary.created + summary.updated + summary.unchanged
+        outcome.figures = {"created": summary.created, "updated": summary.updated, "unchanged": summary.unchanged}
     click.echo(f"{file.name}: {summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged{_dry(dry_run)}")
 
 
@@ -487,15 +549,17 @@ def agreements_list(app: AppContext, as_json: bool) -> None:
     from fundraising.agreements import list_agreements
 
     with app.session() as session:
-        items = list_agreements(session)
+        items = list_agreements(session, with_names=not as_json)
     if as_json:
         _print_json(items)
         return
     for item in items:
         term = f"{item['years']} years" if item["years"] else "indefinite"
-        ended = f" ended {formatting.date(item['end_date'])} ({item['end_reason']})" if item["end_date"] else ""
-        click.echo(f"{item['number']:<16} {item['donor_ref']:<14} {_dutch(item['annual_amount']):>12}/year from {formatting.date(item['start_date'])} "
-                   f"{term:<10} signed {formatting.date(item['signed_on'])} {item['status']}{ended}")
+        # An ended agreement says when and why in place of its status ("ended 03-01-2025 (death)").
+        state = f"ended {formatting.date(item['end_date'])} ({item['end_reason']})" if item["end_date"] else item["status"]
+        click.echo(f"{item['number']:<16} {item['donor_ref']:<14} {cut(item['donor_name'], 28):<28} "
+                   f"{_dutch(item['annual_amount']):>12}/year from {formatting.date(item['start_date'])} "
+                   f"{term:<10} signed {formatting.date(item['signed_on'])} {state}")
     click.echo(_count(len(items), "agreement"), err=True)
 
 
@@ -521,7 +585,8 @@ def agreements_end(app: AppContext, number: str, end_date: str, reason: str) -> 
 
 @click.group()
 def reports() -> None:
-    """Reports: donor retention and lapsed donors (LYBUNT, SYBUNT)."""
+    """Reports: donor retention, lapsed donors (LYBUNT, SYBUNT) and the RJ 650 income
+    statement (income). What a campaign raised is `anbi campaigns report`."""
 
 
 def _lapsed(app: AppContext, year: int, as_json: bool, *, last_year_only: bool) -> None:

@@ -28,6 +28,7 @@ from anbi.core.csvfile import RowParser, check_unique, read_csv
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import Money, cents_to_str
 from anbi.core.progress import progress
+from anbi.core.spelling import did_you_mean, other_cases
 from donors.models import Donor
 from fundraising.agreements import paid_outside_agreement
 from fundraising.donations import (
@@ -166,6 +167,12 @@ def import_donations(session: Session, source: str | Path | bytes, *, actor: str
     mandates = by_key(session, Mandate, Mandate.mandate_id, column("mandate"))
     existing = by_reference(session, Donation, SOURCE, column("reference"))
     refunds_before = by_reference(session, DonationAdjustment, SOURCE, (refund_reference(r) for r in existing))
+    # A code or ref that is not found but differs only in case from one that is: said
+    # in the message (looked up only for what is missing).
+    donor_hints = other_cases(session, Donor.ref, {r for r in column("donor_ref") if r and donors.get(r) is None},
+                              scan=False)
+    campaign_hints = other_cases(session, Campaign.code, {c for c in column("campaign") if c and c not in campaigns})
+    fund_hints = other_cases(session, Fund.code, {f for f in column("fund") if f and f not in funds})
     fund_codes = {fund.id: code for code, fund in funds.items()}
     missing_fund_ids = {d.fund_id for d in existing.values() if d.fund_id and d.fund_id not in fund_codes}
     if missing_fund_ids:
@@ -173,6 +180,7 @@ def import_donations(session: Session, source: str | Path | bytes, *, actor: str
 
     rows: list[DonationRow] = []
     repeats: list[tuple[DonationRow, Donation]] = []
+    warned_funds: set[str] = set()
     for row in progress(csv.rows, label="checking donations"):
         cells = RowParser(row, problems)
         reported = len(problems)
@@ -207,12 +215,14 @@ def import_donations(session: Session, source: str | Path | bytes, *, actor: str
         if donor_ref:
             donor = donors.get(donor_ref)
             if donor is None:
-                cells.fail("donor_ref", f"no donor with ref {donor_ref!r}")
+                cells.fail("donor_ref", did_you_mean(f"no donor with ref {donor_ref!r}", donor_hints.get(donor_ref)))
         campaign = None
         if campaign_code:
             campaign = campaigns.get(campaign_code)
             if campaign is None:
-                cells.fail("campaign", f"no campaign {campaign_code!r} (add it with `anbi campaigns add`)")
+                hint = campaign_hints.get(campaign_code)
+                cells.fail("campaign", did_you_mean(f"no campaign {campaign_code!r}", hint) if hint
+                           else f"no campaign {campaign_code!r} (add it with `anbi campaigns add`)")
         if fund_code and not _FUND_CODE.match(fund_code):
             cells.fail("fund", "use letters, digits, '-', '_' or '.' for a fund code")
         agreement = None
@@ -275,6 +285,10 @@ def import_donations(session: Session, source: str | Path | bytes, *, actor: str
             continue
         if currency != EUR:
             warnings.append(Problem(row.line, "currency", f"{currency}: recorded, not included in EUR totals"))
+        if fund_code in fund_hints and fund_code not in warned_funds:
+            warned_funds.add(fund_code)
+            warnings.append(Problem(row.line, "fund", did_you_mean(
+                f"{fund_code!r} is a new fund (codes are exact)", fund_hints[fund_code])))
         if agreement is not None:
             why = paid_outside_agreement(received_on, agreement)
             if why:

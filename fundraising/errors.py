@@ -4,12 +4,16 @@ or HTTP."""
 from __future__ import annotations
 
 from anbi.core.errors import Conflict, NotFound
+from anbi.core.spelling import did_you_mean
 
 
 class CampaignNotFound(NotFound):
-    def __init__(self, code: str):
+    """No campaign has this code; `suggestion` is the code that differs only in case."""
+
+    def __init__(self, code: str, suggestion: str | None = None):
         self.code = code
-        super().__init__(f"campaign {code!r} does not exist")
+        self.suggestion = suggestion
+        super().__init__(did_you_mean(f"campaign {code!r} does not exist", suggestion))
 
 
 class CampaignExists(Conflict):

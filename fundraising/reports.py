@@ -24,7 +24,7 @@ from anbi.core.money import cents_to_str, round_half_up
 from donors import names
 from donors.models import Donor
 from donors.service import sort_name_order
-from fundraising.campaigns import campaign_codes_with_descendants
+from fundraising.campaigns import campaign_codes_with_descendants, gifts_of
 from fundraising.donations import EUR, NOT_RECEIVED_STATUSES, is_received, sum_cents
 from fundraising.models import Donation, DonationAdjustment
 
@@ -280,7 +280,7 @@ def _donor_counts(session: Session, ids: list[int], in_campaign_eur, gifts: int)
     span = session.execute(select(highest - lowest + 1)).scalar() or 0
     if gifts * FULL_DONOR_PASS_SHARE >= span:
         # Every row here is received already: the campaign and currency decide.
-        here = and_(Donation.campaign_id.in_(ids), Donation.currency == EUR)
+        here = and_(gifts_of(ids), Donation.currency == EUR)
         first_here = func.min(case((here, Donation.received_on)))
         per_donor = (
             select(first_here.label("first_here"), func.min(Donation.received_on).label("first_ever"))
@@ -308,13 +308,14 @@ def _donor_counts(session: Session, ids: list[int], in_campaign_eur, gifts: int)
 
 
 def campaign_report(session: Session, code: str) -> CampaignReport:
-    """The campaign's figures, sub-campaigns included, from three aggregate passes:
+    """The campaign's figures, sub-campaigns included (`fundraising.campaigns.gifts_of`:
+    the one definition of a campaign's gifts), from three aggregate passes:
     gifts by currency, month and amount bucket (totals, months, and the median's
     histogram; the median is exact, see `median_from_buckets`); refunds and lost
     disputes by currency and month (their own dates); donors, new and returning."""
     campaign, below = campaign_codes_with_descendants(session, code)
     ids = [campaign.id] + [c.id for c in below]
-    in_campaign = and_(Donation.campaign_id.in_(ids), is_received())
+    in_campaign = and_(gifts_of(ids), is_received())
     postgresql = session.get_bind().dialect.name == "postgresql"
     if postgresql:
         # PostgreSQL's JIT compiler spends longer compiling these short queries than

@@ -13,7 +13,7 @@ import click
 
 from anbi.context import AppContext
 from anbi.core import formatting
-from anbi.core.cli_options import YEAR, euro_cents, option_value, print_json  # noqa: F401  (re-exported)
+from anbi.core.cli_options import YEAR, cut, euro_cents, option_value, print_json  # noqa: F401  (re-exported)
 from anbi.core.clock import parse_date, today
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import format_dutch, parse_money
@@ -45,11 +45,14 @@ def _report_import(file: Path, noun: str, result, dry_run: bool, as_json: bool) 
         click.echo(f"  ... and {len(result.flagged) - MAX_FLAGS_SHOWN} more (see the grant report's ineligible items)")
 
 
-def _run_import(app: AppContext, importer, file: Path, dry_run: bool):
-    with app.session() as session:
+def _run_import(app: AppContext, kind: str, importer, file: Path, dry_run: bool):
+    """One import in one transaction, logged for the dashboard's "last imports"."""
+    with app.importing(kind, file, dry_run=dry_run) as (session, outcome):
         result = importer(session, file)
         if dry_run:
             session.rollback()
+        outcome.rows = result.created + result.unchanged
+        outcome.figures = {"created": result.created, "unchanged": result.unchanged}
     return result
 
 
@@ -123,7 +126,7 @@ def grants_list(app: AppContext, as_json: bool) -> None:
     for row in rows:
         amount = format_dutch(parse_money(row["awarded"]).cents)
         click.echo(f"{row['reference']:<20} {formatting.date(row['start'])} – {formatting.date(row['end'])} {amount:>16}  {row['status']:<9} "
-                   f"{row['funder'][:30]:<30} {row['title'][:40]}")
+                   f"{cut(row['funder'], 30):<30} {cut(row['title'], 40)}")
     click.echo(f"{len(rows)} grant{'' if len(rows) == 1 else 's'}", err=True)
 
 
@@ -234,7 +237,7 @@ def payments_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -
     amount, date, kind or grant is refused."""
     from subsidies.payments import import_payments
 
-    result = _run_import(app, import_payments, file, dry_run)
+    result = _run_import(app, "payments", import_payments, file, dry_run)
     _report_import(file, "payments", result, dry_run, as_json)
 
 
@@ -256,7 +259,7 @@ def outputs_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) ->
     a row imported twice is left as it is."""
     from subsidies.payments import import_outputs
 
-    result = _run_import(app, import_outputs, file, dry_run)
+    result = _run_import(app, "outputs", import_outputs, file, dry_run)
     _report_import(file, "outputs", result, dry_run, as_json)
 
 
@@ -287,7 +290,7 @@ def expenses_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -
     is corrected by a new row)."""
     from subsidies.costs import import_expenses
 
-    result = _run_import(app, import_expenses, file, dry_run)
+    result = _run_import(app, "expenses", import_expenses, file, dry_run)
     _report_import(file, "costs", result, dry_run, as_json)
 
 
@@ -312,7 +315,7 @@ def staff_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -> N
     annual hour ceiling of hours already booked, which is applied again."""
     from subsidies.costs import import_staff
 
-    result = _run_import(app, import_staff, file, dry_run)
+    result = _run_import(app, "staff", import_staff, file, dry_run)
     _report_import(file, "staff cost years", result, dry_run, as_json)
 
 
@@ -343,7 +346,7 @@ def timesheets_import(app: AppContext, file: Path, dry_run: bool, as_json: bool)
     hours than the employee's contract hours in it is a warning, not a refusal."""
     from subsidies.costs import import_timesheets
 
-    result = _run_import(app, import_timesheets, file, dry_run)
+    result = _run_import(app, "timesheets", import_timesheets, file, dry_run)
     _report_import(file, "timesheet lines", result, dry_run, as_json)
 
 

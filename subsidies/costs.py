@@ -26,6 +26,7 @@ from anbi.core.csvfile import CsvRow, RowParser, check_unique, read_csv
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import MoneyError, cents_to_str, parse_money
 from anbi.core.progress import progress
+from anbi.core.spelling import other_case
 from fundraising.models import Fund
 from subsidies.errors import ExpenseConflict, FundNotFound, GrantNotFound
 from subsidies.hours import (
@@ -305,7 +306,7 @@ def record_expense(
     if grant_reference:
         grant = load_grants(session, [grant_reference]).get(grant_reference)
         if grant is None:
-            raise GrantNotFound(grant_reference)
+            raise GrantNotFound(grant_reference, other_case(session, Grant.reference, grant_reference))
     if grant and fund_code:
         fail("fund", "give a grant or a fund, not both: a cost on a grant spends that grant's fund")
     line_id = _resolve_line(grant, budget_line, fail) if grant else None
@@ -313,7 +314,7 @@ def record_expense(
     if fund_code:
         fund_id = load_funds(session, [fund_code]).get(fund_code)
         if fund_id is None:
-            raise FundNotFound(fund_code)
+            raise FundNotFound(fund_code, other_case(session, Fund.code, fund_code))
     if amount_cents == 0:
         fail("amount", "must not be zero")
     if problems:

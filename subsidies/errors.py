@@ -3,12 +3,16 @@ facts as attributes. The CLI prints one line; the web app maps them to a status.
 from __future__ import annotations
 
 from anbi.core.errors import Conflict, NotFound
+from anbi.core.spelling import did_you_mean
 
 
 class GrantNotFound(NotFound):
-    def __init__(self, reference: str):
+    """No grant has this reference; `suggestion` is the one that differs only in case."""
+
+    def __init__(self, reference: str, suggestion: str | None = None):
         self.reference = reference
-        super().__init__(f"no grant {reference!r} (see `anbi grants list`)")
+        self.suggestion = suggestion
+        super().__init__(did_you_mean(f"no grant {reference!r}", suggestion) + " (see `anbi grants list`)")
 
 
 class GrantConflict(Conflict):
@@ -57,9 +61,13 @@ class GrantBalanceOpen(Conflict):
 
 
 class FundNotFound(NotFound):
-    def __init__(self, code: str):
+    """No fund has this code; `suggestion` is the code that differs only in case."""
+
+    def __init__(self, code: str, suggestion: str | None = None):
         self.code = code
-        super().__init__(f"no fund {code!r} (add it with `anbi funds add`)")
+        self.suggestion = suggestion
+        hint = "" if suggestion else " (add it with `anbi funds add`)"
+        super().__init__(did_you_mean(f"no fund {code!r}", suggestion) + hint)
 
 
 class ExpenseConflict(Conflict):

@@ -28,6 +28,7 @@ from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import MoneyError, cents_to_str, parse_money
 from fundraising.models import Fund
 from subsidies.accountability import DEFAULT_ALLOWED_SHIFT, accountability_level
+from anbi.core.spelling import other_case
 from subsidies.errors import GrantBalanceOpen, GrantConflict, GrantNotFound, GrantTransitionRefused
 from subsidies.models import (
     ACCOUNTABILITY_LEVELS,
@@ -443,7 +444,7 @@ def find_grant(session: Session, reference: str) -> Grant:
         .options(selectinload(Grant.budget_lines), selectinload(Grant.indicators), selectinload(Grant.funder), selectinload(Grant.fund))
     )
     if grant is None:
-        raise GrantNotFound(reference)
+        raise GrantNotFound(reference, other_case(session, Grant.reference, reference))
     return grant
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import BigInteger, Date, Integer, String, and_, bindparam, cast,
 from sqlalchemy.orm import Session
 
 from anbi.core.money import cents_to_str, round_half_up
+from anbi.core.spelling import other_case
 from subsidies.accountability import (
     BudgetLineTerms,
     ExpenseTotal,
@@ -191,7 +192,7 @@ def gather(
     connection = session.connection()
     grant = connection.execute(grant_statement, {"reference": reference}).one_or_none()
     if grant is None:
-        raise GrantNotFound(reference)
+        raise GrantNotFound(reference, other_case(session, Grant.reference, reference))
     parameters = {"grant_id": grant.id, "period_from": period_from or EARLIEST, "period_to": period_to or LATEST}
 
     lines, indicator_rows, expenses, hour_rows, not_eligible = [], [], [], [], []

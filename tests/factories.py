@@ -8,6 +8,7 @@ import datetime as dt
 import itertools
 
 from anbi.core.money import parse_money
+from donors import names
 from donors.models import Donor
 from fundraising.models import (
     Campaign,
@@ -46,6 +47,8 @@ def make_donor(session, **fields) -> Donor:
         fields.setdefault("organisation_name", f"Bedrijf {n} B.V.")
         fields.setdefault("organisation_type", "company")
         fields.setdefault("sort_name", (fields["organisation_name"] or "").lower())
+    fields.setdefault("search_name", names.search_key(names.Name(**{
+        key: fields.get(key) for key in ("kind", "initials", "first_name", "prefix", "last_name", "organisation_name")})))
     fields.setdefault("street", "Kerkstraat")
     fields.setdefault("house_number", str(n))
     fields.setdefault("postcode", "1017 GC")

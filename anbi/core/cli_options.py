@@ -22,6 +22,13 @@ def print_json(document: Any) -> None:
     click.echo(json.dumps(document, ensure_ascii=False, indent=2))
 
 
+def cut(text: str | None, width: int) -> str:
+    """`text` in at most `width` characters for a column of a listing, ending in an
+    ellipsis where it was cut, so that a reader sees that there is more."""
+    text = text or ""
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 def option_value(value: str | None, option: str, convert: Callable[[str], T]) -> T | None:
     """Read an option's value, or raise InvalidInput naming the option (one line, exit 1)."""
     if value is None:

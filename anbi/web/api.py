@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal, Optional
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, or_, select
 
 from anbi.core import roles
 from anbi.core.clock import FIRST_YEAR, LAST_YEAR, parse_date
@@ -191,7 +191,7 @@ def donors_list(
     principal: Annotated[Principal, Depends(require(roles.DONORS_READ))],
     limit: Limit = 50,
     offset: Offset = 0,
-    q: Annotated[Optional[str], Query(max_length=100, description="Part of the name, ref or e-mail")] = None,
+    q: Annotated[Optional[str], Query(max_length=100, description="Part of the name (case and accents aside), ref or e-mail")] = None,
     postcode: Annotated[Optional[str], Query(max_length=20)] = None,
     city: Annotated[Optional[str], Query(max_length=100)] = None,
     email: Annotated[Optional[str], Query(max_length=254)] = None,
@@ -202,8 +202,10 @@ def donors_list(
     conditions = list(active_filter())
     if q:
         pattern = f"%{q.strip().lower()}%"
-        conditions.append(or_(Donor.sort_name.like(pattern), func.lower(Donor.ref).like(pattern),
-                              func.lower(Donor.organisation_name).like(pattern), func.lower(Donor.email).like(pattern)))
+        # The name as it is searched (folded: case and accents aside, on both databases).
+        folded = names.search_text(q)
+        conditions.append(or_(Donor.search_name.like(f"%{folded}%") if folded else false(),
+                              func.lower(Donor.ref).like(pattern), func.lower(Donor.email).like(pattern)))
     if postcode:
         conditions.append(func.replace(func.upper(Donor.postcode), " ", "") == postcode.replace(" ", "").upper())
     if city:

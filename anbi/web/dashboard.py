@@ -16,7 +16,7 @@ from sqlalchemy import extract, select
 from sqlalchemy.orm import Session
 
 from anbi.core.clock import today
-from anbi.web.models_users import ImportRun
+from anbi.core.runs import ImportRun
 from donors import names
 from donors.models import Donor
 from fundraising.donations import is_received, sum_cents, taken_back_total

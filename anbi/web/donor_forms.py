@@ -18,7 +18,7 @@ from anbi.core import audit
 from anbi.core.clock import utcnow
 from anbi.core.csvfile import CsvRow
 from anbi.core.errors import Problem
-from donors import importer
+from donors import importer, names
 from donors.models import Donor, DonorTag
 from donors.service import current_consent
 
@@ -38,6 +38,9 @@ CLEARABLE = {
     "initials": "initials", "first_name": "first_name", "prefix": "prefix",
     "house_number_suffix": "house_number_suffix", "email": "email", "phone": "phone", "iban": "iban",
 }
+
+# What a donor's name is made of (donors.names.Name).
+_NAME_PARTS = ("kind", "initials", "first_name", "prefix", "last_name", "organisation_name", "language")
 
 
 @dataclass
@@ -96,8 +99,13 @@ def apply_form(session: Session, donor: Donor, submitted: dict[str, str], *, col
     clear_tags = "tags" in columns and not cells["tags"] and before.get("tags")
     if cleared or clear_tags:
         if cleared:
-            session.execute(update(Donor).where(Donor.id == donor.id)
-                            .values({**{CLEARABLE[c]: None for c in cleared}, "updated_at": utcnow()}))
+            values = {CLEARABLE[c]: None for c in cleared}
+            if any(field in _NAME_PARTS for field in values):
+                # A part of the name removed: the keys it sorts and is found under follow.
+                session.expire(donor)
+                name = {part: None if part in values else getattr(donor, part) for part in _NAME_PARTS}
+                values.update(names.name_keys(names.Name(**name)))
+            session.execute(update(Donor).where(Donor.id == donor.id).values({**values, "updated_at": utcnow()}))
         if clear_tags:
             session.execute(delete(DonorTag).where(DonorTag.donor_id == donor.id))
         removed = cleared + (["tags"] if clear_tags else [])

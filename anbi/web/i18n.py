@@ -118,8 +118,10 @@ DUTCH: dict[str, str] = {
     # donors
     "Find a donor": "Donateur zoeken",
     "Your role ({role}) may not search by IBAN.": "Uw rol ({role}) mag niet zoeken op IBAN.",
-    "For example: Jansen, anna@example.nl, NL91ABNA0417164300, D000123 or 1017 GC 12":
-        "Bijvoorbeeld: Jansen, anna@example.nl, NL91ABNA0417164300, D000123 of 1017 GC 12",
+    "For example: Öztürk, van der Berg, Jansen Utrecht, anna@example.nl, NL91ABNA0417164300, D000123 or 1017 GC 12":
+        "Bijvoorbeeld: Öztürk, van der Berg, Jansen Utrecht, anna@example.nl, NL91ABNA0417164300, D000123 of 1017 GC 12",
+    "Case and accents do not matter; any word of the name, or its beginning, finds it.":
+        "Hoofdletters en accenten maken niet uit; elk woord van de naam, of het begin ervan, vindt hem.",
     "Postcode": "Postcode",
     "House number": "Huisnummer",
     "City": "Plaats",
@@ -201,6 +203,10 @@ DUTCH: dict[str, str] = {
     "Progress": "Voortgang",
     "Net raised": "Netto opgehaald",
     "Gross raised": "Bruto opgehaald",
+    "includes": "inclusief",
+    "Sub-campaigns included": "Inclusief deelcampagnes",
+    "A campaign's figures include its sub-campaigns. Gross: the gifts received; net: less refunds, lost disputes and payment fees. Progress: net against the goal.":
+        "De cijfers van een campagne omvatten haar deelcampagnes. Bruto: de ontvangen giften; netto: min terugbetalingen, verloren geschillen en kosten betaalverkeer. Voortgang: netto tegen het doel.",
     "Refunds": "Terugbetalingen",
     "Fees": "Kosten betaalverkeer",
     "Lost disputes": "Verloren geschillen",
@@ -225,6 +231,15 @@ DUTCH: dict[str, str] = {
     "Last gift": "Laatste gift",
     "Last year's total": "Totaal vorig jaar",
     "{count} donations": "{count} giften",
+    "{count} gifts": "{count} giften",
+    "{count} gift": "{count} gift",
+    "{count} gifts received": "{count} giften ontvangen",
+    "{count} gift received": "{count} gift ontvangen",
+    "Received, net of refunds": "Ontvangen, na terugbetalingen",
+    "less refunded": "min terugbetaald",
+    "Not included": "Niet meegeteld",
+    "Received: the gifts whose money reached us (refunded and disputed gifts included), less what refunds, chargebacks and lost disputes took back. Pending and failed gifts are listed but not counted as money received.":
+        "Ontvangen: de giften waarvan het geld binnenkwam (ook terugbetaalde en betwiste), min wat terugbetalingen, terugboekingen en verloren geschillen terugnamen. Giften in behandeling en mislukte giften staan in de lijst, maar tellen niet mee als ontvangen geld.",
     "{count} donation": "{count} gift",
     "The newest {shown} are shown; the CSV has them all.": "De nieuwste {shown} staan hier; het CSV-bestand heeft ze allemaal.",
     "The first {shown} are shown; the CSV has them all.": "De eerste {shown} staan hier; het CSV-bestand heeft ze allemaal.",
@@ -263,6 +278,24 @@ DUTCH: dict[str, str] = {
         "een waarschuwing; het jaarplafond beslist wat subsidiabel is."),
     "imported": "geïmporteerd",
     "refused": "geweigerd",
+    "mandates": "machtigingen",
+    "payments": "subsidiebetalingen",
+    "outputs": "prestaties",
+    "staff": "personeelskosten",
+    "bank": "bankafschriften",
+    "{count} rows": "{count} regels",
+    "{count} row": "{count} regel",
+    "{count} new": "{count} nieuw",
+    "{count} updated": "{count} bijgewerkt",
+    "{count} unchanged": "{count} ongewijzigd",
+    "{count} refunds": "{count} terugbetalingen",
+    "{count} refund": "{count} terugbetaling",
+    "{count} corrections": "{count} correcties",
+    "{count} correction": "{count} correctie",
+    "{count} current statements": "{count} geldige jaaroverzichten",
+    "{count} current statement": "{count} geldig jaaroverzicht",
+    "From this application and from the terminal (anbi … import).": "Uit deze toepassing en vanaf de opdrachtregel (anbi … import).",
+    "Runs started here and with `anbi receipts issue` on the server.": "Runs die hier zijn gestart en met `anbi receipts issue` op de server.",
     # finance
     "Funder": "Financier",
     "Awarded": "Toegekend",
@@ -335,6 +368,12 @@ DUTCH: dict[str, str] = {
 # wrong in either language. Both forms have their Dutch in the catalogue.
 ONE: dict[str, str] = {
     "{count} donations": "{count} donation",
+    "{count} rows": "{count} row",
+    "{count} refunds": "{count} refund",
+    "{count} corrections": "{count} correction",
+    "{count} current statements": "{count} current statement",
+    "{count} gifts": "{count} gift",
+    "{count} gifts received": "{count} gift received",
     "{count} donors": "{count} donor",
     "The file has {count} problems; nothing was written. Correct the file and upload it again.":
         "The file has {count} problem; nothing was written. Correct the file and upload it again.",

@@ -29,13 +29,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from anbi.core.errors import AnbiError, InvalidInput, Problem
 from anbi.core.roles import DONORS_WRITE, FINANCE_WRITE
+from anbi.core.runs import record_import, record_refused
 from anbi.web.i18n import TIMESHEET_HINT
-from anbi.web.models_users import ImportRun
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 PREVIEW_ROWS = 10
 UPLOAD_LIFETIME_SECONDS = 3600
-LOGGED_PROBLEMS = 20
 
 
 @dataclass(frozen=True)
@@ -195,17 +194,13 @@ def run(session: Session, kind: ImportKind, data: bytes, name: str, *, actor: st
     (nothing written) when the file no longer passes, e.g. the data changed since
     the check."""
     outcome = kind.run(session, data, name, actor, False)
-    session.add(ImportRun(kind=kind.key, file_name=name[:255], actor=actor, status="imported", rows=outcome.rows,
-                          summary={label: value for label, value in outcome.figures}))
-    session.flush()
+    record_import(session, kind=kind.key, file_name=name, actor=actor, rows=outcome.rows,
+                  figures={label: value for label, value in outcome.figures})
     return outcome
 
 
 def log_refused(session: Session, kind: str, name: str, actor: str, problems: list[Problem], rows: int) -> None:
-    session.add(ImportRun(kind=kind, file_name=name[:255], actor=actor, status="refused", rows=rows,
-                          problems=[p.as_dict() for p in problems[:LOGGED_PROBLEMS]],
-                          summary={"problems": len(problems)}))
-    session.flush()
+    record_refused(session, kind=kind, file_name=name, actor=actor, problems=problems, rows=rows)
 
 
 # --- keeping the upload between the steps ------------------------------------------

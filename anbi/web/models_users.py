@@ -1,15 +1,15 @@
 """Tables of the web application: staff users, their sign-in attempts (for
-throttling), server-side sessions, donor-portal links, and a log of imports made
-through the browser.
+throttling), server-side sessions and donor-portal links. (The log of imports and
+statement runs is anbi.core.runs.)
 
 Secrets are never stored in the clear: passwords as argon2 hashes, session keys and
 portal tokens as SHA-256 digests, so a copy of the database opens no session."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Optional
+from typing import Optional
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from anbi.core.db import Base, BigIntId, IdMixin, UTCDateTime, utcnow
@@ -75,37 +75,6 @@ class PortalLink(IdMixin, Base):
     used_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
 
 
-class ImportRun(IdMixin, Base):
-    """An import file checked or imported through the web application, with its
-    outcome, for the dashboard's "last imports" and for tracing what came from where."""
-
-    __tablename__ = "import_runs"
-
-    kind: Mapped[str] = mapped_column(String(20))
-    file_name: Mapped[str] = mapped_column(String(255))
-    actor: Mapped[str] = mapped_column(String(254))
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    # "imported" or "refused" (validation failed, nothing written)
-    status: Mapped[str] = mapped_column(String(10))
-    rows: Mapped[int] = mapped_column(Integer, default=0)
-    summary: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
-    # The first problems, as {"line", "field", "reason"}; the full list was shown on screen.
-    problems: Mapped[Optional[list[dict[str, Any]]]] = mapped_column(JSON)
-
-
-class ReceiptRun(IdMixin, Base):
-    """A run of the annual gift statements started from the web application. The
-    statements themselves are recorded by the receipts part; this row says who
-    started the run, where its files went and how it ended."""
-
-    __tablename__ = "receipt_runs"
-
-    year: Mapped[int] = mapped_column(Integer, index=True)
-    out_dir: Mapped[str] = mapped_column(String(500))
-    actor: Mapped[str] = mapped_column(String(254))
-    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
-    # running, finished or failed
-    status: Mapped[str] = mapped_column(String(10), default="running")
-    summary: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
-    error: Mapped[Optional[str]] = mapped_column(String(2000))
+# The runs of imports and statements are logged by whatever starts them (the terminal
+# too); their tables live with the kernel. Imported here for the pages that read them.
+from anbi.core.runs import ImportRun, ReceiptRun  # noqa: E402, F401

@@ -67,11 +67,12 @@ def test_campaigns_add_list_and_errors(cli):
                   "--start", "2025-11-01", "--end", "2025-12-31")) == "Campaign XMAS added: Kerst\n"
     ok(cli("campaigns", "add", "XMAS-STREET", "--name", "Kerst straat", "--parent", "XMAS", "--channel", "street"))
     items = json.loads(ok(cli("campaigns", "list", "--json")))
+    nothing = {"gifts": 0, "gross": "0.00", "refunds": "0.00", "lost_disputes": "0.00", "fees": "0.00", "net": "0.00"}
     assert items == [
         {"code": "XMAS", "name": "Kerst", "channel": "mail", "start": "2025-11-01", "end": "2025-12-31", "goal": "5000.00",
-         "cost": "250.50", "parent": None, "gifts": 0, "gross": "0.00"},
+         "cost": "250.50", "parent": None, "includes": ["XMAS-STREET"], **nothing, "progress_pct": 0.0},
         {"code": "XMAS-STREET", "name": "Kerst straat", "channel": "street", "start": None, "end": None, "goal": None,
-         "cost": "0.00", "parent": "XMAS", "gifts": 0, "gross": "0.00"},
+         "cost": "0.00", "parent": "XMAS", "includes": [], **nothing, "progress_pct": None},
     ]
     assert "XMAS-STREET" in ok(cli("campaigns", "list"))
     fails(cli("campaigns", "add", "XMAS", "--name", "Again"), "campaign 'XMAS' already exists")
@@ -109,7 +110,9 @@ def test_registers_donations_and_reports_end_to_end(cli, tmp_path):
     assert [i["reference"] for i in json.loads(ok(cli("donations", "list", "--json", "--donor", "D2")))] == ["G5", "G2"]
     assert [i["reference"] for i in json.loads(ok(cli("donations", "list", "--json", "--year", "2024")))] == ["G5"]
     assert len(json.loads(ok(cli("donations", "list", "--json", "--campaign", "SPRING", "--year", "2025")))) == 5
-    assert "(anonymous)" in ok(cli("donations", "list"))
+    lines = {line.split()[1]: line for line in ok(cli("donations", "list")).splitlines()}
+    assert "(anonymous)" in lines["G3"]
+    assert " D2             Piet Bakker " in lines["G2"]  # the donor's name beside the ref
     fails(cli("donations", "list", "--donor", "NOBODY"), "no donor with ref 'NOBODY'")
     fails(cli("donations", "list", "--campaign", "NOPE"), "campaign 'NOPE' does not exist")
 
@@ -149,6 +152,11 @@ def test_registers_donations_and_reports_end_to_end(cli, tmp_path):
     agreements = {a["number"]: a for a in json.loads(ok(cli("agreements", "list", "--json")))}
     assert (agreements["PG-2024-0002"]["status"], agreements["PG-2024-0002"]["end_reason"]) == ("ended", "death")
     assert (agreements["PG-2024-0001"]["status"], agreements["PG-2024-0001"]["term_ends"]) == ("active", "2028-12-31")
+    listed = ok(cli("agreements", "list")).splitlines()
+    # Each with the donor's name beside the ref; an ended one says so once, with when and why.
+    assert listed[0].startswith("PG-2024-0001     D1             Anna Jansen") and listed[0].endswith(" active")
+    assert listed[1].startswith("PG-2024-0002     D2             Piet Bakker")
+    assert listed[1].endswith(" ended 2025-06-30 (death)") and "ended ended" not in listed[1]
 
 
 def test_donation_import_bad_input_writes_nothing(cli, tmp_path):
@@ -234,3 +242,71 @@ def test_a_year_no_report_can_count_is_refused_naming_the_option(cli, command, y
     assert result.exit_code == 2
     assert "Invalid value for '--year'" in result.stderr and "1900<=x<=2200" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_campaigns_edit_changes_what_is_given_and_refuses_a_loop(cli, session):
+    from sqlalchemy import select
+
+    from anbi.core.audit import AuditEntry
+
+    ok(cli("campaigns", "add", "KERST-2025", "--name", "Kerst", "--goal", "1000", "--start", "2025-11-01"))
+    ok(cli("campaigns", "add", "KERST-POST", "--name", "Kerst post", "--parent", "KERST-2025"))
+    ok(cli("campaigns", "add", "OTHER", "--name", "Anders"))
+    assert ok(cli("campaigns", "edit", "KERST-2025", "--goal", "2.500,00", "--cost", "125", "--end", "31-12-2025",
+                  "--name", "Kerst 2025")) == "Campaign KERST-2025 changed: name, goal, cost, end\n"
+    report = json.loads(ok(cli("campaigns", "report", "KERST-2025", "--json")))
+    assert (report["name"], report["goal"], report["cost"]) == ("Kerst 2025", "2500.00", "125.00")
+    assert ok(cli("campaigns", "edit", "KERST-POST", "--parent", "OTHER")) == "Campaign KERST-POST changed: parent\n"
+    assert json.loads(ok(cli("campaigns", "report", "OTHER", "--json")))["includes"] == ["KERST-POST"]
+    assert ok(cli("campaigns", "edit", "KERST-POST", "--parent", "")) == "Campaign KERST-POST changed: parent\n"
+    assert ok(cli("campaigns", "edit", "KERST-2025", "--goal", "")) == "Campaign KERST-2025 changed: goal\n"
+    assert ok(cli("campaigns", "edit", "KERST-2025", "--name", "Kerst 2025")) == "Campaign KERST-2025: nothing changed\n"
+    items = {c["code"]: c for c in json.loads(ok(cli("campaigns", "list", "--json")))}
+    assert (items["KERST-POST"]["parent"], items["KERST-2025"]["goal"], items["KERST-2025"]["end"]) == (
+        None, None, "2025-12-31")
+
+    ok(cli("campaigns", "edit", "KERST-POST", "--parent", "KERST-2025"))
+    fails(cli("campaigns", "edit", "KERST-2025", "--parent", "KERST-POST"), "parent", "KERST-POST is below KERST-2025")
+    fails(cli("campaigns", "edit", "KERST-2025", "--parent", "KERST-2025"), "parent", "its own parent")
+    fails(cli("campaigns", "edit", "KERST-2025", "--end", "2025-10-01"), "end", "before the start")
+    fails(cli("campaigns", "edit", "KERST-2025", "--goal", "1.234"), "--goal", "ambiguous")
+    fails(cli("campaigns", "edit", "KERST-2025", "--cost", "-5"), "--cost")
+    fails(cli("campaigns", "edit", "KERST-2025", "--start", "2025-13-01"), "--start")
+    fails(cli("campaigns", "edit", "KERST-2025", "--name", ""), "name", "is required")
+    fails(cli("campaigns", "edit", "kerst-2025", "--name", "x"),
+          "campaign 'kerst-2025' does not exist; did you mean KERST-2025?")
+    items = {c["code"]: c for c in json.loads(ok(cli("campaigns", "list", "--json")))}
+    assert (items["KERST-2025"]["parent"], items["KERST-2025"]["end"], items["KERST-2025"]["name"]) == (
+        None, "2025-12-31", "Kerst 2025")
+
+    edits = session.scalars(select(AuditEntry).where(AuditEntry.action == "campaign.edit").order_by(AuditEntry.id)).all()
+    assert len(edits) == 5
+    assert edits[0].details == {"before": {"name": "Kerst", "goal": "1000.00", "cost": "0.00", "end": None},
+                                "after": {"name": "Kerst 2025", "goal": "2500.00", "cost": "125.00", "end": "2025-12-31"}}
+    assert edits[1].details == {"before": {"parent": "KERST-2025"}, "after": {"parent": "OTHER"}}
+
+
+def test_a_code_or_ref_in_another_case_is_suggested(cli, tmp_path):
+    load(cli, tmp_path)
+    fails(cli("campaigns", "report", "spring"), "campaign 'spring' does not exist; did you mean SPRING?")
+    fails(cli("donations", "list", "--campaign", "Spring"), "did you mean SPRING?")
+    fails(cli("donations", "list", "--donor", "d1"), "no donor with ref 'd1'; did you mean D1?")
+    fails(cli("export", "donations", "--format", "csv", "--out", str(tmp_path / "x.csv"), "--campaign", "spring"),
+          "--campaign", "did you mean SPRING?")
+    bad = write(tmp_path, "hints.csv", "reference,donor_ref,date,amount,method,campaign\nH1,d2,2025-01-05,5,ideal,spring\n")
+    stderr = fails(cli("donations", "import", bad), "line 2")
+    assert "no donor with ref 'd2'; did you mean D2?" in stderr and "no campaign 'spring'; did you mean SPRING?" in stderr
+    # A name in no other case: no guess.
+    assert "did you mean" not in fails(cli("campaigns", "report", "NOPE"))
+
+
+def test_a_fund_code_in_another_case_is_a_warning_on_import(cli, tmp_path):
+    load(cli, tmp_path)
+    ok(cli("donations", "import", write(tmp_path, "a.csv", "reference,date,amount,method,fund\nF1,2025-01-05,5,ideal,NOODHULP\n")))
+    out = ok(cli("donations", "import", write(tmp_path, "b.csv", "reference,date,amount,method,fund\nF2,2025-01-05,5,ideal,noodhulp\n")))
+    assert "line 2, column fund: 'noodhulp' is a new fund (codes are exact); did you mean NOODHULP?" in out
+
+
+def test_help_says_what_the_code_does(cli):
+    assert "income" in ok(cli("reports", "--help"))
+    assert "[default: 0.7" in ok(cli("donors", "duplicates", "--help"))

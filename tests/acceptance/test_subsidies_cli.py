@@ -211,3 +211,18 @@ def test_every_command_explains_itself(command):
     result = CliRunner().invoke(cli, [*command, "--help"])
     assert result.exit_code == 0
     assert "Usage:" in result.output and len(result.output) > 200
+
+
+def test_grants_list_marks_what_it_cuts_and_a_reference_in_another_case_is_suggested(cli, session, tmp_path):
+    from tests.factories import grant_toml
+
+    funder = "Stichting Fonds voor Vluchtelingenwerk in Nederland"  # 51 characters: cut at 30
+    title = "Maatschappelijke begeleiding van statushouders in Utrecht"  # 57: cut at 40
+    path = tmp_path / "grant.toml"
+    path.write_text(grant_toml(reference="FVN-2025-01", funder=funder, title=title), encoding="utf-8")
+    ok(cli("grants", "add", "--from-file", str(path)))
+    [line] = ok(cli("grants", "list")).stdout.splitlines()
+    assert f" {funder[:29]}… " in line and line.endswith(f" {title[:39]}…")
+    fails(cli("grants", "award", "fvn-2025-01"), "no grant 'fvn-2025-01'; did you mean FVN-2025-01?")
+    fails(cli("grants", "report", "Fvn-2025-01", "--format", "json", "--out", str(tmp_path / "r.json")),
+          "did you mean FVN-2025-01?")

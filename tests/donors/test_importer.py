@@ -21,6 +21,7 @@ def existing(ref="D1", donor_id=7, consent=None, tags=None, **values):
     stored.update(kind="person", country="NL", language="nl", last_name="Berg", first_name="Anna")
     stored.update(values)
     stored.setdefault("sort_name", "berg, anna")
+    stored.setdefault("search_name", "berg anna")
     return ExistingDonor(donor_id, ref, stored, consent or {}, tags or [])
 
 
@@ -176,10 +177,17 @@ def test_same_values_are_unchanged():
     assert result.updates == [] and result.creates == []
 
 
-def test_sort_name_follows_a_name_change():
+def test_sort_and_search_names_follow_a_name_change():
     row, _ = parse(ref="D1", prefix="van den")
     [update] = plan([row], [existing()])[0].updates
-    assert update.values == {"prefix": "van den", "sort_name": "berg, van den, anna"}
+    assert update.values == {"prefix": "van den", "sort_name": "berg, van den, anna", "search_name": "berg van den anna"}
+    assert update.changed == ["prefix"]  # what a person changed: the keys follow from it
+
+
+def test_a_search_name_kept_by_an_older_version_is_brought_up_to_date():
+    row, _ = parse(ref="D1", first_name="Anna")
+    [update] = plan([row], [existing(search_name="")])[0].updates
+    assert update.values == {"search_name": "berg anna"}
 
 
 def test_consent_event_only_when_the_value_changes():
@@ -227,6 +235,7 @@ def test_kind_change_to_organisation_needs_a_name_and_takes_company():
     [update] = plan([with_name], [existing()])[0].updates
     assert update.values["organisation_type"] == "company"
     assert update.values["sort_name"] == "berg holding b.v."
+    assert update.values["search_name"] == "berg holding b v"
 
 
 def test_rows_for_inactive_donors_are_skipped():

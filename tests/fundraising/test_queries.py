@@ -180,11 +180,17 @@ def test_unknown_donor_or_campaign_is_refused_at_the_call(session, gifts):
 def test_count_and_totals_per_currency(session, gifts):
     counted = count_donations(session)
     assert counted.count == 10
-    # Whatever the status: 10 + 20 + 50 + 30 + 60 + 70 + 80 + 90 + 15 in euro, 40 in dollars.
-    assert counted.cents_by_currency == {"EUR": 425_00, "USD": 40_00}
+    # Received (not pending, not failed) in euro: 10 + 20 + 50 + 30 + 80 + 90 + 15, of
+    # which 15 (G05) and 15 (G10) were taken back; in dollars 40, all taken back. The
+    # pending 60 and the failed 70 are counted apart, never as money received.
+    assert counted.received == [queries.ReceivedTotal("EUR", 7, 295_00, 30_00), queries.ReceivedTotal("USD", 1, 40_00, 40_00)]
+    assert [t.net_cents for t in counted.received] == [265_00, 0]
+    assert counted.not_received == [queries.NotReceivedTotal("pending", "EUR", 1, 60_00),
+                                    queries.NotReceivedTotal("failed", "EUR", 1, 70_00)]
     spring = count_donations(session, campaign="SPRING", date_to=dt.date(2025, 12, 31))
-    assert (spring.count, spring.cents_by_currency) == (3, {"EUR": 130_00})
-    assert count_donations(session, year=2023) == queries.DonationCount(0, {})
+    assert (spring.count, spring.received, spring.not_received) == (
+        3, [queries.ReceivedTotal("EUR", 2, 70_00, 15_00)], [queries.NotReceivedTotal("pending", "EUR", 1, 60_00)])
+    assert count_donations(session, year=2023) == queries.DonationCount(0)
 
 
 def test_the_command_streams_the_same_json_as_one_document(session, gifts, cli):

@@ -9,7 +9,7 @@ import re
 
 from tests.factories import make_adjustment, make_donation, make_donor
 from tests.webapp.test_fundraising_pages import gifts  # noqa: F401  (the fixture)
-from tests.webapp.ui_support import page_text
+from tests.webapp.ui_support import donation_totals, page_text
 
 
 def csv_rows(browser, **params) -> list[dict]:
@@ -36,8 +36,9 @@ def test_page_shows_the_refund_of_a_row_and_counts_the_filtered_rows(session, gi
     assert page.status_code == 200
     body = page.text.split('id="donations"', 1)[1]
     assert re.findall(r"<td>(\d\d-\d\d-\d{4})</td>", body) == ["01-03-2025"]
-    counted = page_text(page.text.split('id="donation-count"', 1)[1].split("</p>", 1)[0])
-    assert counted.startswith(">1 ") and counted.endswith("— € 100,00")
+    # A-2025: € 100,00 received, € 40,00 of it refunded.
+    assert donation_totals(page.text) == ("1 gift Ontvangen, na terugbetalingen € 60,00 "
+                                          "1 gift ontvangen: € 100,00, min terugbetaald € 40,00")
     assert "€ 40,00" in page_text(body)
 
 
@@ -57,4 +58,6 @@ def test_page_orders_a_day_newest_booked_first_and_stops_at_the_limit(session, g
     # is left off, and so is its refund.
     assert body.count("<tr><td>") == 2
     assert "€ 2,00" in page_text(body) and "€ 3,00" not in page_text(body)
-    assert "3 giften — € 21,00" in page_text(page.text)
+    # All three are counted: € 21,00 received, € 5,00 of it refunded.
+    assert donation_totals(page.text) == ("3 giften Ontvangen, na terugbetalingen € 16,00 "
+                                          "3 giften ontvangen: € 21,00, min terugbetaald € 5,00")

@@ -18,7 +18,7 @@ import pytest
 
 from anbi.web import dashboard
 from tests.factories import make_adjustment, make_campaign, make_donation, make_donor, make_recurring
-from tests.webapp.ui_support import page_text
+from tests.webapp.ui_support import donation_totals, page_text
 
 
 @pytest.fixture
@@ -126,8 +126,9 @@ def test_donations_filtered_by_date_campaign_method_and_status(session, gifts, s
                                                                          "2025-03-15", "2025-03-01"]
     assert references(status="pending") == ["2025-03-21"]
     assert references(**{"from": "01-06-2025"}) == ["2025-06-01"]  # Dutch date order too
-    counted = page_text(browser.get("/donations", params={"campaign": "X"}).text)
-    assert "2 giften — € 130,00" in counted
+    # Campaign X: € 30,00 and € 100,00 received, € 40,00 refunded.
+    assert donation_totals(browser.get("/donations", params={"campaign": "X"}).text) == (
+        "2 giften Ontvangen, na terugbetalingen € 90,00 2 giften ontvangen: € 130,00, min terugbetaald € 40,00")
 
 
 def test_donations_page_shows_the_newest_and_counts_them_all(session, gifts, sign_in, monkeypatch):
@@ -136,8 +137,12 @@ def test_donations_page_shows_the_newest_and_counts_them_all(session, gifts, sig
     monkeypatch.setattr(pages_fundraising, "DONATIONS_SHOWN", 2)
     page = sign_in("viewer").get("/donations", params={"from": "2025-01-01"})
     text = page_text(page.text)
-    # Six donations dated 2025: 100 + 25 + 20 + 999 + 5 in euro (whatever their status), 500 in dollars.
-    assert "6 giften — € 1.149,00 — USD 500,00" in text
+    # Six donations dated 2025. Received: 100 + 25 + 20 in euro, less the 40 refunded;
+    # 500 in dollars, apart. Listed but not money received: 999 pending, 5 failed.
+    assert donation_totals(page.text) == (
+        "6 giften Ontvangen, na terugbetalingen € 105,00 3 giften ontvangen: € 145,00, min terugbetaald € 40,00 "
+        "Ontvangen, na terugbetalingen (USD) USD 500,00 1 gift ontvangen: USD 500,00 "
+        "Niet meegeteld: in behandeling € 999,00 1 gift Niet meegeteld: mislukt € 5,00 1 gift")
     assert page.text.split('id="donations"', 1)[1].count("<tr><td>") == 2
     assert "De nieuwste 2 staan hier" in text
 

@@ -190,8 +190,10 @@ def test_signing_out_of_the_portal(web_app, session, donors):
 
 def test_the_link_goes_out_over_smtp(db_url, engine, tmp_path, donors):
     """The real mailer, against a local SMTP server."""
+    import datetime as dt
     import email
     import email.policy
+    import email.utils
 
     from aiosmtpd.controller import Controller
 
@@ -220,5 +222,33 @@ def test_the_link_goes_out_over_smtp(db_url, engine, tmp_path, donors):
         controller.stop()
     assert len(received) == 1
     recipients, message = received[0]
-    assert recipients == ["bram@example.nl"] and message["From"] == "giften@example.org"
+    assert recipients == ["bram@example.nl"]
+    # From the charity, by name; dated; with an id in the sender's domain.
+    [sender] = message["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == ("Stichting Vluchtelingenhulp Test", "giften@example.org")
+    sent_at = email.utils.parsedate_to_datetime(message["Date"])
+    assert sent_at.tzinfo is not None and abs((sent_at - dt.datetime.now(dt.timezone.utc)).total_seconds()) < 300
+    assert re.fullmatch(r"<[^@<>]+@example\.org>", message["Message-ID"])
     assert re.search(r"https://giften\.example\.org/portal/login/[A-Za-z0-9_-]{40,}", message.get_content())
+
+
+def test_the_portal_is_headed_with_the_charitys_name(browser, donors):
+    page = browser.get("/portal")
+    assert page.status_code == 200
+    brand = page.text.split('class="brand"', 1)[1].split("</a>", 1)[0]
+    assert "Stichting Vluchtelingenhulp Test" in brand and "anbi-crm" not in brand
+    assert "<title>Donateursportaal — Stichting Vluchtelingenhulp Test</title>" in page.text
+
+
+def test_a_message_gets_the_headers_it_lacks_and_keeps_those_it_has():
+    from email.message import EmailMessage
+
+    from anbi.web.mail import complete_headers
+
+    message = complete_headers(EmailMessage(), sender="giften@example.org", sender_name="Stichting Één")
+    assert message["From"].addresses[0].display_name == "Stichting Één"
+    assert message["Date"] and message["Message-ID"].endswith("@example.org>")
+    given = EmailMessage()
+    given["From"], given["Message-ID"] = "other@example.org", "<1@example.org>"
+    complete_headers(given, sender="giften@example.org", sender_name=None)
+    assert (given["From"], given["Message-ID"]) == ("other@example.org", "<1@example.org>")

@@ -94,3 +94,10 @@ def page_text(html: str) -> str:
 
     text = re.sub(r"<[^>]+>", " ", html)
     return " ".join(html_module.unescape(text).split())
+
+
+def donation_totals(html: str) -> str:
+    """The visible words of the donations page's count and totals (without the CSV link)."""
+    count = html.split('id="donation-count"', 1)[1].split("</p>", 1)[0].split(" · ", 1)[0]
+    totals = html.split('id="donation-totals"', 1)[1].split("</dl>", 1)[0] if 'id="donation-totals"' in html else ""
+    return page_text(count.split(">", 1)[1] + " " + totals.split(">", 1)[-1])

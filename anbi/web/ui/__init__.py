@@ -14,7 +14,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from anbi.core.settings import Settings
 from anbi.web.security import CookieCodec, web_config
-from anbi.web.ui.common import NON_UI_PREFIXES, STATIC_DIR, PageError, WebMiddleware, error_page, page_error_for
+from anbi.web.ui.common import (
+    NON_UI_PREFIXES,
+    STATIC_DIR,
+    PageError,
+    WebMiddleware,
+    error_page,
+    organisation_name,
+    page_error_for,
+)
 
 
 def install(app: FastAPI, settings: Settings, *, host: str | None = None) -> None:
@@ -25,7 +33,7 @@ def install(app: FastAPI, settings: Settings, *, host: str | None = None) -> Non
     if not hasattr(app.state, "mailer"):
         from anbi.web.mail import SmtpMailer
 
-        app.state.mailer = SmtpMailer(settings.section("smtp"))
+        app.state.mailer = SmtpMailer(settings.section("smtp"), sender_name=organisation_name(settings))
     app.state.web_codec = CookieCodec(config.secret_key)
     app.add_middleware(WebMiddleware, codec=app.state.web_codec, secure_cookies=config.secure_cookies)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

@@ -387,6 +387,15 @@ MESSAGES = {
 }
 
 
+PRODUCT_NAME = "anbi-crm"
+
+
+def organisation_name(settings) -> str | None:
+    """The charity's name (`[organisation] name`), or None when it is not set."""
+    organisation = getattr(settings, "organisation", None)
+    return organisation.name if organisation is not None and organisation.name else None
+
+
 def render(request: Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200,
            person: Staff | None = None) -> HTMLResponse:
     lang = language(request)
@@ -418,6 +427,8 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "label": lambda code: label(lang, code),
         "message": message,
         "now": utcnow(),
+        # What the donor portal is headed with: the charity's name where it is set.
+        "organisation_name": organisation_name(getattr(request.app.state, "settings", None)) or PRODUCT_NAME,
     }
     ctx.update(context or {})
     html = environment().get_template(template).render(ctx)

@@ -15,6 +15,10 @@ from anbi.web.ui.common import DB, Staff, language, render, staff, ui_router, ye
 
 router = ui_router()
 
+# How an import's figures read (anbi.core.runs keeps them by these names).
+IMPORT_FIGURES = {"created": "{count} new", "updated": "{count} updated", "unchanged": "{count} unchanged",
+                  "refunds": "{count} refunds"}
+
 MONTHS = {
     "nl": ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"],
     "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
@@ -77,6 +81,7 @@ def dashboard_page(request: Request, person: Staff = Depends(staff(CAMPAIGNS_REA
         "channel_chart": channel_chart,
         "deadlines": deadlines,
         "webhooks": last_webhooks(db),
+        "import_figures": IMPORT_FIGURES,
         "total_current": sum(figures.months_current),
         "total_previous": sum(figures.months_previous),
     }, person=person)

@@ -24,7 +24,7 @@ from anbi.web import charts
 from anbi.web.i18n import translate
 from anbi.web.ui.common import DB, PageNotFound, Staff, language, render, staff, ui_router, year_asked
 from fundraising.models import DONATION_STATUSES, METHODS
-from fundraising.queries import DonationFilter
+from fundraising.queries import DonationCount, DonationFilter
 
 router = ui_router()
 
@@ -33,19 +33,13 @@ DONATIONS_SHOWN = 200
 
 @router.get("/campaigns")
 def campaigns_page(request: Request, person: Staff = Depends(staff(CAMPAIGNS_READ)), db: Session = DB):
+    """Every campaign with what it raised, sub-campaigns included, as its report
+    counts (fundraising.campaigns.list_campaigns: one pass for all of them)."""
     from fundraising.campaigns import list_campaigns
-    from fundraising.reports import campaign_report
 
-    rows = []
-    for item in list_campaigns(db):
-        report = campaign_report(db, item["code"]) if item["goal"] is not None else None
-        rows.append({
-            **item,
-            "net_cents": report.net_cents if report else None,
-            "goal_cents": report.goal_cents if report else None,
-            "progress_pct": report.progress_pct if report else None,
-            "gross_cents": parse_money(item["gross"]).cents,
-        })
+    rows = [{**item, "gross_cents": parse_money(item["gross"]).cents, "net_cents": parse_money(item["net"]).cents,
+             "goal_cents": parse_money(item["goal"]).cents if item["goal"] else None}
+            for item in list_campaigns(db)]
     return render(request, "campaigns.html", {"title": translate(language(request), "Campaigns"), "campaigns": rows})
 
 
@@ -85,16 +79,19 @@ def _date_or_none(text: str, problems: dict, field: str) -> dt.date | None:
         return None
 
 
-def donation_page(db: Session, chosen: DonationFilter, *, limit: int) -> tuple[list[dict], int, dict[str, int]]:
-    """The newest `limit` donations matching the filter, how many match, and their
-    amounts per currency — from the fundraising part's list, filtered, counted and
-    summed in the database, so a page over a million donations reads no more than it
-    shows. The rows have the keys of `anbi donations list --json`."""
+def donation_page(db: Session, chosen: DonationFilter, *, limit: int) -> tuple[list[dict], int, DonationCount]:
+    """The newest `limit` donations matching the filter (with the donors' names), how
+    many match, and what they add up to: the money received, net of refunds, per
+    currency, and apart from it what is pending or failed — from the fundraising
+    part's list, filtered, counted and summed in the database, so a page over a
+    million donations reads no more than it shows. The rows have the keys of `anbi
+    donations list --json` and `donor_name`."""
     from fundraising.queries import count_donations, list_donations
 
     counted = count_donations(db, **asdict(chosen))
-    rows = list(list_donations(db, **asdict(chosen), limit=limit, newest_first=True)) if counted.count else []
-    return rows, counted.count, counted.cents_by_currency
+    rows = list(list_donations(db, **asdict(chosen), limit=limit, newest_first=True, with_names=True)) \
+        if counted.count else []
+    return rows, counted.count, counted
 
 
 def _donation_filter(request: Request) -> tuple[dict, dict, DonationFilter]:
@@ -118,7 +115,7 @@ def donations_page(request: Request, person: Staff = Depends(staff(DONORS_READ))
 
     values, problems, chosen = _donation_filter(request)
     rows: list[dict] = []
-    count, totals = 0, {}
+    count, totals = 0, DonationCount(0)
     if not problems:
         try:
             rows, count, totals = donation_page(db, chosen, limit=DONATIONS_SHOWN)

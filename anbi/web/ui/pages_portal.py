@@ -18,9 +18,11 @@ from anbi.web.i18n import translate
 from anbi.web.security import new_csrf_token
 from anbi.web.ui.common import (
     DB,
+    PRODUCT_NAME,
     PageNotFound,
     PortalLoginRequired,
     language,
+    organisation_name,
     redirect,
     render,
     ui_router,
@@ -111,7 +113,7 @@ def portal_request(request: Request, background: BackgroundTasks, email: str = F
         settings = request.app.state.settings
         config = request.app.state.web_config
         base_url = config.base_url or str(request.base_url).rstrip("/")
-        organisation = settings.organisation.name if settings.organisation else "anbi-crm"
+        organisation = organisation_name(settings) or PRODUCT_NAME
         background.add_task(_send_links, request.app.state.mailer, links, base_url, organisation)
     return render(request, "portal/ask.html", {"title": translate(language(request), "Donor portal"),
                                                "sent": True, "email": ""})

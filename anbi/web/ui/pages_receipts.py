@@ -1,7 +1,7 @@
 """Receipts: start the run of annual gift statements for a year and download its
-manifest. The run itself is the receipts part's `issue_statements` — the same as
+manifest. The run itself is the receipts part's `issue_and_record` — the same as
 `anbi receipts issue` — working in the background with a transaction per chunk;
-this page records who started it and shows how it ended."""
+the page lists every run, from here or from the terminal, and how it ended."""
 from __future__ import annotations
 
 
@@ -19,8 +19,8 @@ from anbi.core.clock import today, utcnow
 from anbi.core.db import session_scope
 from anbi.core.errors import AnbiError
 from anbi.core.roles import STATEMENTS_RUN
+from anbi.core.runs import ReceiptRun
 from anbi.web.i18n import translate
-from anbi.web.models_users import ReceiptRun
 from anbi.web.ui.common import DB, PageNotFound, Staff, language, redirect, render, staff, ui_router
 
 router = ui_router()
@@ -40,26 +40,15 @@ def receipts_folder(request: Request, year: int) -> Path:
 
 def execute_run(engine, run_id: int, *, year: int, out_dir: Path, organisation, actor: str) -> None:
     """Issue the statements and record the outcome on the run (in its own thread)."""
-    from exports.receipts import issue_statements
+    from exports.receipt_runs import issue_and_record
 
-    status, summary, error = "finished", None, None
     try:
-        report = issue_statements(lambda: session_scope(engine), year=year, out_dir=out_dir,
-                                  organisation=organisation, actor=actor)
-        document = report.as_dict()
-        summary = {key: document[key] for key in ("issued", "corrections", "unchanged", "files_written", "current",
-                                                  "totals", "restricted_donors")}
-        summary["issued"] = len(document["issued"])
-        summary["corrections"] = len(document["corrections"])
-        summary["restricted_donors"] = len(document["restricted_donors"])
-    except AnbiError as exc:
-        status, error = "failed", str(exc)
-    except Exception as exc:  # recorded for the person who started it; the log has the traceback
+        issue_and_record(lambda: session_scope(engine), year=year, out_dir=out_dir, organisation=organisation,
+                         actor=actor, run_id=run_id)
+    except AnbiError:
+        pass  # recorded on the run, for the person who started it
+    except Exception:  # recorded on the run too; the log has the traceback
         log.exception("receipt run %s failed", run_id)
-        status, error = "failed", f"{exc.__class__.__name__}: {exc}"
-    with session_scope(engine) as session:
-        run = session.get(ReceiptRun, run_id)
-        run.status, run.summary, run.error, run.finished_at = status, summary, (error or "")[:2000] or None, utcnow()
 
 
 @router.get("/receipts")

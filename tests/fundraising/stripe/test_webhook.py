@@ -348,6 +348,7 @@ def test_new_donor_from_billing_details(web_client, engine):
     assert (donor.postcode, donor.city, donor.country) == ("1017 GC", "Amsterdam", "NL")
     assert donor.email == "Jan@example.nl"
     assert donor.sort_name == "berg, van der, jan"
+    assert donor.search_name == "berg van der jan"  # found by search as every donor is
     with Session(engine) as s:
         audit = s.scalar(select(AuditEntry).where(AuditEntry.entity_ref == "STRIPE-cus_new"))
     assert audit.action == "donor_created" and audit.actor == "stripe"
