@@ -156,7 +156,7 @@ def test_registers_donations_and_reports_end_to_end(cli, tmp_path):
     # Each with the donor's name beside the ref; an ended one says so once, with when and why.
     assert listed[0].startswith("PG-2024-0001     D1             Anna Jansen") and listed[0].endswith(" active")
     assert listed[1].startswith("PG-2024-0002     D2             Piet Bakker")
-    assert listed[1].endswith(" ended 2025-06-30 (death)") and "ended ended" not in listed[1]
+    assert listed[1].endswith(" ended 30-06-2025 (death)") and "ended ended" not in listed[1]
 
 
 def test_donation_import_bad_input_writes_nothing(cli, tmp_path):
