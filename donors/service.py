@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import not_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from anbi.core.errors import Conflict
@@ -44,6 +44,29 @@ def resolve_ref(session: Session, ref: str) -> Donor:
 def active_filter():
     """The condition for donors shown in lists, search, exports and the API."""
     return (Donor.merged_into_id.is_(None), Donor.restricted_at.is_(None), Donor.purged_at.is_(None))
+
+
+def shown_donor(donor_id):
+    """The condition for rows that name a donor by `donor_id` (gifts, agreements,
+    mandates, ...) in lists, search, exports and API answers: anonymous (NULL), or a
+    donor `active_filter` lets through. A restricted or purged donor's records are
+    kept for the books (AVG art. 18), never shown: every list of them applies this
+    one condition, and the financial reports (statements, income statement, ledger),
+    which must keep counting the money, do not.
+
+    Written as NOT IN over the few inactive donors, so that a list of donations
+    needs no join to `donors` to apply it."""
+    inactive = select(Donor.id).where(or_(*(not_(condition) for condition in active_filter())))
+    return or_(donor_id.is_(None), donor_id.not_in(inactive))
+
+
+def resolve_listed_ref(session: Session, ref: str) -> Donor:
+    """`resolve_ref` for a list or an answer about a donor: a restricted or purged
+    donor is not found (DonorNotFound), as if the ref were unknown."""
+    donor = resolve_ref(session, ref)
+    if not donor.is_active:
+        raise DonorNotFound(ref)
+    return donor
 
 
 def sort_name_order(session: Session):

@@ -26,6 +26,7 @@ from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import cents_to_str
 from anbi.core.progress import progress
 from donors.models import Donor
+from donors.service import active_filter
 from fundraising.errors import AgreementNotFound, AgreementStateError
 from fundraising.lookups import by_key, resolve_donor_refs
 from fundraising.models import AGREEMENT_END_REASONS, PeriodicAgreement
@@ -260,7 +261,8 @@ def import_agreements(session: Session, source: str | Path | bytes, *, actor: st
 
 def list_agreements(session: Session) -> list[dict]:
     rows = session.execute(
-        select(PeriodicAgreement, Donor.ref).join(Donor, Donor.id == PeriodicAgreement.donor_id).order_by(PeriodicAgreement.number)
+        select(PeriodicAgreement, Donor.ref).join(Donor, Donor.id == PeriodicAgreement.donor_id)
+        .where(*active_filter()).order_by(PeriodicAgreement.number)
     ).all()
     return [agreement_json(agreement, donor_ref) for agreement, donor_ref in rows]
 
