@@ -199,3 +199,14 @@ def test_timesheets_import(session, sign_in):
     token = re.search(r'name="token" value="([^"]+)"', check.text).group(1)
     assert browser.post("/imports/confirm", {"token": token}, csrf_from="/imports").status_code == 200
     assert sorted(session.scalars(select(Timesheet.hours_hundredths))) == [400, 750]
+
+
+def test_an_xlsx_file_uploaded_is_named_not_a_500(sign_in):
+    """Issue 13, item 10: the importer's _csv.Error was a 500."""
+    from tests.core.test_errors_without_data import _xlsx
+
+    browser = sign_in("fundraiser")
+    response = browser.post("/imports", {"kind": "donors"},
+                            files={"file": ("donors.xlsx", _xlsx(), "application/octet-stream")}, csrf_from="/imports")
+    assert response.status_code == 400
+    assert "this is an XLSX file, not CSV" in response.text
