@@ -78,6 +78,8 @@ DUTCH: dict[str, str] = {
     "Wrong e-mail address or password.": "Onjuist e-mailadres of wachtwoord.",
     "Too many failed attempts. Try again in {minutes} minutes.":
         "Te veel mislukte pogingen. Probeer het over {minutes} minuten opnieuw.",
+    "Too many failed attempts. Try again in {seconds} seconds.":
+        "Te veel mislukte pogingen. Probeer het over {seconds} seconden opnieuw.",
     "You have been signed out.": "U bent afgemeld.",
     "Please sign in to continue.": "Meld u aan om verder te gaan.",
     "Donor? Download your annual statement in the donor portal.":
