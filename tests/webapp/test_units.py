@@ -45,7 +45,8 @@ def test_throttled_message_rounds_the_wait_up_to_whole_minutes():
     assert Throttled(dt.timedelta(seconds=61)).minutes == 2
     assert Throttled(dt.timedelta(seconds=60)).minutes == 1
     assert Throttled(dt.timedelta(seconds=5)).minutes == 1
-    assert "try again in 2 minutes" in str(Throttled(dt.timedelta(seconds=90)))
+    assert "try again in 90 seconds" in str(Throttled(dt.timedelta(seconds=90)))
+    assert "try again in 3 minutes" in str(Throttled(dt.timedelta(seconds=150)))
 
 
 def test_password_strength():
