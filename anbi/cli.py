@@ -1,8 +1,10 @@
 """The `anbi` command: wires each package's commands and turns errors into one line."""
 from __future__ import annotations
 
+import os
+
 import click
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from anbi.context import AppContext
 from anbi.core.audit import default_actor
@@ -10,21 +12,46 @@ from anbi.core.cli_options import print_json  # noqa: F401  (commands import it 
 from anbi.core.errors import AnbiError, InvalidInput
 from anbi.core.settings import load_settings
 
+# Set (to 1) to see the traceback of an unexpected error instead of its one line.
+DEBUG_ENV = "ANBI_DEBUG"
+
 
 class AnbiGroup(click.Group):
-    """Maps errors meant for people to one line on stderr and exit code 1."""
+    """Maps every error to one line on stderr and exit code 1: no command prints a
+    traceback. A database error says what the database said in its first line only
+    (the lines after it, and the statement's parameters, carry the rows' data); an
+    unexpected error names its kind (with ANBI_DEBUG=1 it is raised as it is)."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
         except AnbiError as exc:
             report_error(exc)
             ctx.exit(1)
-        except (OperationalError, ProgrammingError) as exc:
-            message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            hint = " (run `anbi init` first?)" if "no such table" in message or "does not exist" in message else ""
-            click.echo(f"error: database: {message}{hint}", err=True)
+        except SQLAlchemyError as exc:
+            click.echo(f"error: {database_message(exc)}", err=True)
             ctx.exit(1)
+        except Exception as exc:
+            if os.environ.get(DEBUG_ENV, "").strip() not in ("", "0"):
+                raise
+            click.echo(f"error: unexpected {type(exc).__name__}; nothing more was done "
+                       f"(a bug: run again with {DEBUG_ENV}=1 to see where, and report it)", err=True)
+            ctx.exit(1)
+
+
+def database_message(exc: SQLAlchemyError) -> str:
+    """One line for a database error, without data: the database's own first line
+    (a constraint or column name, never a row's values, which follow on later lines)."""
+    original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else None
+    lines = str(original).strip().splitlines() if original is not None else []
+    message = lines[0] if lines else type(exc).__name__
+    if isinstance(exc, IntegrityError):
+        return (f"database: the change was refused and rolled back ({message}); "
+                "another run may have written the same records at the same moment")
+    hint = " (run `anbi init` first?)" if "no such table" in message or "does not exist" in message else ""
+    return f"database: {message}{hint}"
 
 
 @click.group(cls=AnbiGroup, context_settings={"help_option_names": ["-h", "--help"]})

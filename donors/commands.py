@@ -8,6 +8,16 @@ import click
 
 from anbi.core import formatting
 from donors.duplicates import MIN_SCORE
+from anbi.core.cli_options import YES, confirm_irreversible
+
+
+def _label(session, ref: str) -> str:
+    """`REF (Name)` of the donor a ref stands for; DonorNotFound (one line) when none."""
+    from donors.names import display_name
+    from donors.service import resolve_ref
+
+    donor = resolve_ref(session, ref)
+    return f"{donor.ref} ({display_name(donor)})"
 
 
 @click.group()
@@ -54,8 +64,9 @@ def duplicates_command(app, as_json: bool, min_score: float) -> None:
 @click.argument("keep_ref")
 @click.argument("duplicate_ref")
 @click.option("--json", "as_json", is_flag=True, help="Print what was moved as JSON.")
+@YES
 @click.pass_obj
-def merge_command(app, keep_ref: str, duplicate_ref: str, as_json: bool) -> None:
+def merge_command(app, keep_ref: str, duplicate_ref: str, as_json: bool, yes: bool) -> None:
     """Merge donor DUPLICATE_REF into KEEP_REF, in one transaction.
 
     Everything that refers to the duplicate (gifts, agreements, mandates, recurring
@@ -63,10 +74,14 @@ def merge_command(app, keep_ref: str, duplicate_ref: str, as_json: bool) -> None
     donor's empty fields are filled from the duplicate (its own values are never
     overwritten); the merge is recorded and the duplicate's ref resolves to the kept
     donor from now on. Refused for a donor merged into itself, an already merged
-    donor, or a restricted or purged donor."""
+    donor, or a restricted or purged donor. A merge cannot be undone: on a terminal
+    it asks first; elsewhere it needs --yes."""
     from anbi.cli import print_json
     from donors.merge import merge_donors
 
+    with app.session() as session:
+        keep, duplicate = _label(session, keep_ref), _label(session, duplicate_ref)
+    confirm_irreversible(f"Merge donor {duplicate} into {keep}?", yes=yes, what="a merge")
     with app.session() as session:
         result = merge_donors(session, keep_ref, duplicate_ref, actor=app.actor)
     if as_json:
@@ -113,8 +128,9 @@ def export_data_command(app, ref: str, out_path: str | None) -> None:
 @donors.command("forget")
 @click.argument("ref")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@YES
 @click.pass_obj
-def forget_command(app, ref: str, as_json: bool) -> None:
+def forget_command(app, ref: str, as_json: bool, yes: bool) -> None:
     """Erase a donor on request, keeping only what the tax rules require.
 
     The right to erasure (AVG art. 17).
@@ -126,11 +142,15 @@ def forget_command(app, ref: str, as_json: bool) -> None:
     without financial records is erased completely at once. Running collections
     (recurring gifts, mandates) are stopped. E-mail, phone and IBAN stay on the
     suppression list as hashes, so a later import of the same person is flagged.
-    Refused while a periodic gift agreement is in force."""
+    Refused while a periodic gift agreement is in force. An erasure cannot be
+    undone: on a terminal it asks first; elsewhere it needs --yes."""
     from anbi.cli import print_json
     from anbi.core.clock import today
     from donors.privacy import forget
 
+    with app.session() as session:
+        label = _label(session, ref)
+    confirm_irreversible(f"Erase donor {label}?", yes=yes, what="an erasure")
     with app.session() as session:
         report = forget(session, ref, actor=app.actor, today=today(), retention_years=app.settings.retention_years)
     if as_json:

@@ -623,10 +623,13 @@ def _locate_encoding_problem(exc: InvalidInput, source: str | Path | bytes) -> I
         return exc
     first_line = data.split(b"\n", 1)[0].decode("latin-1")
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    header = [h.strip().lower().lstrip("\ufeff") for h in next(csv.reader([first_line], delimiter=delimiter))]
     line_start = data.rfind(b"\n", 0, offset) + 1
     before = data[line_start:offset].decode("latin-1")
-    index = len(next(csv.reader([before + "x"], delimiter=delimiter))) - 1
+    try:
+        header = [h.strip().lower().lstrip("\ufeff") for h in next(csv.reader([first_line], delimiter=delimiter))]
+        index = len(next(csv.reader([before + "x"], delimiter=delimiter))) - 1
+    except csv.Error:  # not text at all (a stray carriage return): the line is all we can say
+        return exc
     column = header[index] if 0 <= index < len(header) else None
     problem = exc.problems[0]
     reason = (f"byte 0x{data[offset]:02x} is not UTF-8 (the file seems saved as Windows-1252 or Latin-1); "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from anbi.core.db import Base, BigIntId, IdMixin, TimestampMixin, UTCDateTime, utcnow
@@ -18,8 +18,16 @@ CHANNELS = ("email", "post", "phone")
 SEARCH_NAME_TYPE = String(300).with_variant(String(300, collation="C"), "postgresql")
 
 
+# The donors never shown (restricted or purged): few, looked up by every list that
+# leaves their records out (donors.service.hidden_donors).
+_HIDDEN = "restricted_at IS NOT NULL OR purged_at IS NOT NULL"
+
+
 class Donor(IdMixin, TimestampMixin, Base):
     __tablename__ = "donors"
+    __table_args__ = (
+        Index("ix_donors_hidden", "id", postgresql_where=text(_HIDDEN), sqlite_where=text(_HIDDEN)),
+    )
 
     ref: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(20), default="person")

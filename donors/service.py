@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from anbi.core.errors import Conflict
@@ -46,6 +46,33 @@ def resolve_ref(session: Session, ref: str) -> Donor:
 def active_filter():
     """The condition for donors shown in lists, search, exports and the API."""
     return (Donor.merged_into_id.is_(None), Donor.restricted_at.is_(None), Donor.purged_at.is_(None))
+
+
+def hidden_donors():
+    """The ids of the donors whose records are kept but never shown: restricted after
+    an erasure request, or purged (AVG art. 18). Few, and found through their own
+    partial index (`ix_donors_hidden`)."""
+    return select(Donor.id).where(or_(Donor.restricted_at.is_not(None), Donor.purged_at.is_not(None)))
+
+
+def shown_donor(donor_id):
+    """The condition for rows that name a donor by `donor_id` (gifts, agreements,
+    mandates, ...) in lists, search, exports and API answers: anonymous (NULL), or
+    not a hidden donor (`hidden_donors`). Their records are kept for the books, never
+    shown: every list of them applies this one definition — a query that joins the
+    donor row uses `active_filter`, which also leaves out merged records — and the
+    financial reports (statements, income statement, ledger), which must keep
+    counting the money, do not."""
+    return or_(donor_id.is_(None), donor_id.not_in(hidden_donors()))
+
+
+def resolve_listed_ref(session: Session, ref: str) -> Donor:
+    """`resolve_ref` for a list or an answer about a donor: a restricted or purged
+    donor is not found (DonorNotFound), as if the ref were unknown."""
+    donor = resolve_ref(session, ref)
+    if not donor.is_active:
+        raise DonorNotFound(ref)
+    return donor
 
 
 def sort_name_order(session: Session):

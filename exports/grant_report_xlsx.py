@@ -14,6 +14,9 @@ Spreadsheets compute in binary floating point. The exact values have few decimal
 first rounded to those decimals — which removes floating-point noise and nothing
 else — and then to cents: ROUND(ROUND(x, 4), 2). A note in the sheet says so.
 
+Text from the records (references, descriptions, names, reasons) is written as
+string cells, never as formulas: only the totals are (`anbi.core.spreadsheet`).
+
 This module only formats: the figures come from `subsidies.report.gather`.
 """
 from __future__ import annotations
@@ -28,6 +31,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from anbi.core.spreadsheet import xlsx_text as text
 from subsidies.accountability import Figures
 from subsidies.report import ExpenseRow, HourRate, TimesheetRow
 
@@ -86,7 +90,7 @@ def write_grant_workbook(
     for row, key in enumerate(sorted(rates), start=2):
         rate = rates[key]
         rate_row[key] = row
-        rate_sheet.cell(row=row, column=1, value=rate.employee)
+        text(rate_sheet.cell(row=row, column=1, value=rate.employee))
         rate_sheet.cell(row=row, column=2, value=rate.year)
         rate_sheet.cell(row=row, column=3, value=rate.cost.year)
         rate_sheet.cell(row=row, column=4, value=euros(rate.cost.annual_cost_cents)).number_format = EURO
@@ -101,15 +105,15 @@ def write_grant_workbook(
     last_cost = 1
     for row, item in enumerate(expense_rows, start=2):
         last_cost = row
-        costs.cell(row=row, column=1, value=item.reference)
+        text(costs.cell(row=row, column=1, value=item.reference))
         costs.cell(row=row, column=2, value=item.date).number_format = "yyyy-mm-dd"
-        costs.cell(row=row, column=3, value=item.budget_line or "unbudgeted")
-        costs.cell(row=row, column=4, value=item.description or "")
+        text(costs.cell(row=row, column=3, value=item.budget_line or "unbudgeted"))
+        text(costs.cell(row=row, column=4, value=item.description or ""))
         costs.cell(row=row, column=5, value=euros(item.amount_cents)).number_format = EURO
         costs.cell(row=row, column=6, value="ja" if item.eligible else "nee")
         costs.cell(row=row, column=7, value=f'=IF(F{row}="ja",E{row},0)').number_format = EURO
         costs.cell(row=row, column=8, value=f"=E{row}-G{row}").number_format = EURO
-        costs.cell(row=row, column=9, value=item.reason or "")
+        text(costs.cell(row=row, column=9, value=item.reason or ""))
 
     # --- hours (audit trail) ------------------------------------------------------
     # "Datum" is the day, or a period's last day (it names the year and the rate);
@@ -119,16 +123,16 @@ def write_grant_workbook(
     last_hour = 1
     for row, line in enumerate(timesheet_rows, start=2):
         last_hour = row
-        hours.cell(row=row, column=1, value=line.reference)
-        hours.cell(row=row, column=2, value=line.employee)
+        text(hours.cell(row=row, column=1, value=line.reference))
+        text(hours.cell(row=row, column=2, value=line.employee))
         hours.cell(row=row, column=3, value=line.date).number_format = "yyyy-mm-dd"
-        hours.cell(row=row, column=4, value=line.budget_line or "unbudgeted")
+        text(hours.cell(row=row, column=4, value=line.budget_line or "unbudgeted"))
         hours.cell(row=row, column=5, value=Decimal(line.hours_hundredths) / HUNDRED).number_format = "0.00"
         hours.cell(row=row, column=6, value=Decimal(line.eligible_hundredths) / HUNDRED).number_format = "0.00"
         hours.cell(row=row, column=7, value=f"='Uurtarieven'!G{rate_row[(line.employee, line.date.year)]}").number_format = EURO
         hours.cell(row=row, column=8, value=f"=F{row}*G{row}").number_format = EXACT
         hours.cell(row=row, column=9, value=f"=(E{row}-F{row})*G{row}").number_format = EXACT
-        hours.cell(row=row, column=10, value=line.reason or "")
+        text(hours.cell(row=row, column=10, value=line.reason or ""))
         if line.period_start is not None:
             hours.cell(row=row, column=11, value=line.period_start).number_format = "yyyy-mm-dd"
 
@@ -137,15 +141,15 @@ def write_grant_workbook(
     last_paid = 1
     for row, (reference, day, kind, cents) in enumerate(payments, start=2):
         last_paid = row
-        paid.cell(row=row, column=1, value=reference)
+        text(paid.cell(row=row, column=1, value=reference))
         paid.cell(row=row, column=2, value=day).number_format = "yyyy-mm-dd"
-        paid.cell(row=row, column=3, value=kind)
+        text(paid.cell(row=row, column=3, value=kind))
         paid.cell(row=row, column=4, value=euros(cents)).number_format = EURO
 
     # --- the report ---------------------------------------------------------------
     cells: dict[str, str] = {}
     row = 1
-    report.cell(row=row, column=1, value=f"Verantwoording {terms.reference}").font = Font(bold=True, size=14)
+    text(report.cell(row=row, column=1, value=f"Verantwoording {terms.reference}")).font = Font(bold=True, size=14)
     row += 1
     facts = [
         ("Organisatie", organisation),
@@ -157,7 +161,7 @@ def write_grant_workbook(
     ]
     for label, value in facts:
         report.cell(row=row, column=1, value=label)
-        report.cell(row=row, column=2, value=value)
+        text(report.cell(row=row, column=2, value=value))
         row += 1
     parameters = [
         ("awarded", "Verleend bedrag", euros(terms.awarded_cents), EURO),
@@ -183,8 +187,8 @@ def write_grant_workbook(
     shift = cells["allowed_shift"].replace("B", "$B$")
     for line in figures.lines:
         line_rows[line.code] = row
-        report.cell(row=row, column=1, value=line.code)
-        report.cell(row=row, column=2, value=line.name)
+        text(report.cell(row=row, column=1, value=line.code))
+        text(report.cell(row=row, column=2, value=line.name))
         report.cell(row=row, column=3, value=euros(line.budget_cents)).number_format = EURO
         report.cell(row=row, column=4, value=(
             f"=SUMIFS({_range('Kosten', 'G', 2, last_cost)},{_range('Kosten', 'C', 2, last_cost)},A{row})"
@@ -254,8 +258,8 @@ def write_grant_workbook(
         _header(report, row, ("Indicator", "Naam", "Doel", "Gerealiseerd", "% van doel"))
         row += 1
         for indicator in figures.indicators:
-            report.cell(row=row, column=1, value=indicator.code)
-            report.cell(row=row, column=2, value=indicator.name)
+            text(report.cell(row=row, column=1, value=indicator.code))
+            text(report.cell(row=row, column=2, value=indicator.name))
             report.cell(row=row, column=3, value=indicator.target)
             report.cell(row=row, column=4, value=indicator.actual)
             report.cell(row=row, column=5, value=f'=IF(C{row}=0,"",ROUND(D{row}/C{row}*100,1))')

@@ -16,6 +16,7 @@ from openpyxl.styles import Font
 
 from anbi.core.money import format_dutch
 from anbi.core import formatting
+from anbi.core.spreadsheet import xlsx_text
 from exports.report_pdf import build, para, table
 from subsidies.income import DUTCH_LABELS, RAISED_CATEGORIES, STATEMENT_KEYS, Statement, statement_json
 
@@ -46,7 +47,7 @@ def write_xlsx(path: str | Path, year: int, current: Statement, previous: Statem
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = f"Staat van baten {year}"
-    sheet.cell(row=1, column=1, value=f"Staat van baten {year}" + (f" — {organisation}" if organisation else "")).font = Font(bold=True, size=14)
+    xlsx_text(sheet.cell(row=1, column=1, value=f"Staat van baten {year}" + (f" — {organisation}" if organisation else ""))).font = Font(bold=True, size=14)
     for column, title in enumerate(("Baten", "Sleutel", str(year), str(year - 1)), start=1):
         sheet.cell(row=3, column=column, value=title).font = Font(bold=True)
     now, before = current.values(), previous.values()

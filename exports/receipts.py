@@ -52,6 +52,7 @@ from anbi.core.errors import AnbiError, ConfigurationError, Conflict, InvalidInp
 from anbi.core.money import cents_to_str
 from anbi.core.progress import progress
 from anbi.core.settings import Organisation
+from anbi.core.spreadsheet import csv_text
 from donors import names
 from donors.models import Donor
 from exports.receipt_pdf import (
@@ -831,9 +832,10 @@ class _Run:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(MANIFEST_COLUMNS)
             for row in session.execute(query.execution_options(yield_per=1000)):
-                writer.writerow([
-                    row.number, row.donor_ref, row.year, cents_to_str(row.regular_cents), cents_to_str(row.periodic_cents),
-                    cents_to_str(row.non_deductible_cents), cents_to_str(row.total_paid_cents), row.file_name, row.pdf_sha256,
+                writer.writerow([  # text cells never run as formulas (anbi.core.spreadsheet)
+                    csv_text(row.number), csv_text(row.donor_ref), row.year, cents_to_str(row.regular_cents),
+                    cents_to_str(row.periodic_cents), cents_to_str(row.non_deductible_cents),
+                    cents_to_str(row.total_paid_cents), csv_text(row.file_name), row.pdf_sha256,
                 ])
                 self.report.current += 1
                 totals["regular"] += row.regular_cents

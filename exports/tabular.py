@@ -5,7 +5,9 @@ them. Rows are streamed from the database (`yield_per`, a server-side cursor on
 PostgreSQL) straight into the file, so a million donations export in bounded
 memory. Amounts are cents until the formatter writes them: `1234.56` in CSV (with
 `--dutch`: `;` between fields and a decimal comma, which Dutch Excel opens
-correctly), a number with two decimals in XLSX. Donors who are merged away,
+correctly), a number with two decimals in XLSX. Text is never a formula: a text
+cell that a spreadsheet would run gets a leading `'` in CSV and is a string cell
+in XLSX (`anbi.core.spreadsheet`). Donors who are merged away,
 restricted after an erasure request or purged are not exported, nor their gifts
 and agreements (AVG art. 18: their data may be kept, not used).
 """
@@ -19,16 +21,17 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from anbi.core.clock import FIRST_YEAR, LAST_YEAR
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import cents_to_str, format_dutch_number
 from anbi.core.progress import progress
+from anbi.core.spreadsheet import csv_text, xlsx_value
 from donors.models import Donor
 from donors.names import display_name
-from donors.service import active_filter
+from donors.service import active_filter, shown_donor
 from fundraising.campaigns import campaign_ids, gifts_of
 from fundraising.donations import taken_back_by_donation
 from fundraising.errors import CampaignNotFound
@@ -133,7 +136,7 @@ def _donations_query(filters: Filters):
         .outerjoin(Fund, Fund.id == Donation.fund_id)
         .outerjoin(agreement, agreement.id == Donation.agreement_id)
         .outerjoin(taken, taken.c.donation_id == Donation.id)
-        .where(or_(Donation.donor_id.is_(None), and_(*active_filter())))
+        .where(shown_donor(Donation.donor_id))
     )
     if filters.year is not None:
         query = query.where(Donation.received_on.between(filters.first_day, filters.last_day))
@@ -285,7 +288,7 @@ def _text(value, kind: str, dutch: bool) -> str:
         return text.replace(".", ",") if dutch else text
     if kind == "bool":
         return ("ja" if value else "nee") if dutch else ("yes" if value else "no")
-    return str(value)
+    return csv_text(str(value)) if kind == "text" else str(value)
 
 
 def write_csv(path: Path, columns, items, *, dutch: bool) -> int:
@@ -334,7 +337,7 @@ def write_xlsx(path: Path, columns, items, *, title: str) -> int:
             elif kind == "decimal":
                 cells.append(Decimal(value))
             else:
-                cells.append(value)
+                cells.append(xlsx_value(sheet, value))
         sheet.append(cells)
         written += 1
     workbook.save(path)

@@ -27,6 +27,7 @@ from anbi.core.money import cents_to_str
 from anbi.core.progress import progress
 from donors import names
 from donors.models import Donor
+from donors.service import active_filter
 from fundraising.errors import AgreementNotFound, AgreementStateError
 from fundraising.lookups import by_key, resolve_donor_refs
 from fundraising.models import AGREEMENT_END_REASONS, PeriodicAgreement
@@ -260,7 +261,8 @@ def list_agreements(session: Session, *, with_names: bool = False) -> list[dict]
     """The register by number. `with_names`: each also has `donor_name`, the donor's
     name as lists show it, for a person reading the list."""
     rows = session.execute(
-        select(PeriodicAgreement, Donor).join(Donor, Donor.id == PeriodicAgreement.donor_id).order_by(PeriodicAgreement.number)
+        select(PeriodicAgreement, Donor).join(Donor, Donor.id == PeriodicAgreement.donor_id)
+        .where(*active_filter()).order_by(PeriodicAgreement.number)
     ).all()
     items = []
     for agreement, donor in rows:

@@ -24,6 +24,7 @@ from anbi.core.csvfile import RowParser, check_unique, read_csv
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.progress import progress
 from donors.models import Donor
+from donors.service import active_filter
 from fundraising.lookups import by_key, resolve_donor_refs
 from fundraising.models import Mandate
 
@@ -180,7 +181,8 @@ def import_mandates(session: Session, source: str | Path | bytes, *, actor: str,
 
 def list_mandates(session: Session, *, show_iban: bool = True) -> list[dict]:
     rows = session.execute(
-        select(Mandate, Donor.ref).join(Donor, Donor.id == Mandate.donor_id).order_by(Mandate.mandate_id)
+        select(Mandate, Donor.ref).join(Donor, Donor.id == Mandate.donor_id).where(*active_filter())
+        .order_by(Mandate.mandate_id)
     ).all()
     return [
         {

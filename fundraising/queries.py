@@ -5,7 +5,10 @@ Every filter is a condition in SQL, and a page is cut with LIMIT/OFFSET in SQL, 
 a page over millions of donations reads only the rows it shows. The refunded
 amount is a scalar subquery correlated to each listed donation (served by the
 index on `donation_adjustments.donation_id`): computed for the rows returned only,
-never by grouping every adjustment in the database."""
+never by grouping every adjustment in the database.
+
+Restricted and purged donors' gifts leave every list here through one condition
+(`DonationFilter.conditions`); anonymous gifts stay."""
 from __future__ import annotations
 
 import datetime as dt
@@ -18,7 +21,7 @@ from sqlalchemy.orm import Session, join, outerjoin
 from anbi.core.money import cents_to_str
 from donors import names
 from donors.models import Donor
-from donors.service import resolve_ref
+from donors.service import hidden_donors, resolve_listed_ref
 from fundraising.campaigns import campaign_ids, gifts_of
 from fundraising.donations import EUR, NOT_RECEIVED_STATUSES, sum_cents
 from fundraising.models import Campaign, Donation, DonationAdjustment, Fund
@@ -31,6 +34,17 @@ DONATION_LIST_KEYS = (
 
 # Rows fetched from the database at a time when a whole list is streamed.
 STREAM_BATCH = 2000
+
+
+def _shown(session: Session) -> list[ColumnElement[bool]]:
+    """Not a gift of a hidden donor (`donors.service.hidden_donors`), said by donation
+    id: the few such gifts are found through the donor index, and a page is still cut
+    from the (received_on, id) index alone, without reading each row's donor. No
+    condition at all while there is no such gift (one indexed look first)."""
+    hidden_gifts = select(Donation.id).where(Donation.donor_id.in_(hidden_donors()))
+    if not session.scalar(select(hidden_gifts.exists())):
+        return []
+    return [Donation.id.not_in(hidden_gifts)]
 
 
 @dataclass(frozen=True)
@@ -46,15 +60,22 @@ class DonationFilter:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
 
+    @property
+    def narrows(self) -> bool:
+        """Whether anything is chosen, beyond leaving out who is not shown."""
+        return any(value is not None for value in
+                   (self.donor_ref, self.year, self.campaign, self.status, self.method, self.date_from, self.date_to))
+
     def conditions(self, session: Session) -> list[ColumnElement[bool]]:
         """The filter as conditions on `donations`. A donor ref and a campaign code are
         looked up here (a merged ref finds the donor it was merged into), so that the
         list itself filters on indexed ids; a campaign's gifts include its
         sub-campaigns' (`fundraising.campaigns.gifts_of`). Raises DonorNotFound /
-        CampaignNotFound."""
-        found: list[ColumnElement[bool]] = []
+        CampaignNotFound. The gifts of restricted and purged donors are never listed
+        (`donors.service.shown_donor`), and such a donor's ref is not found."""
+        found: list[ColumnElement[bool]] = _shown(session)
         if self.donor_ref is not None:
-            found.append(Donation.donor_id == resolve_ref(session, self.donor_ref).id)
+            found.append(Donation.donor_id == resolve_listed_ref(session, self.donor_ref).id)
         if self.campaign is not None:
             found.append(gifts_of(campaign_ids(session, self.campaign)))
         if self.year is not None:
@@ -85,9 +106,10 @@ def list_donations(
     matching row, streamed STREAM_BATCH at a time so a long list never sits in
     memory. Raises DonorNotFound / CampaignNotFound for an unknown donor or
     campaign, at the call (not at the first row)."""
-    conditions = DonationFilter(donor_ref, year, campaign, status, method, date_from, date_to).conditions(session)
+    chosen = DonationFilter(donor_ref, year, campaign, status, method, date_from, date_to)
+    conditions = chosen.conditions(session)
     if limit is None:
-        return _stream(session, conditions, newest_first, with_names)
+        return _stream(session, conditions, newest_first, with_names, narrowed=chosen.narrows)
     return iter(_page(session, conditions, limit=limit, offset=offset, newest_first=newest_first, with_names=with_names))
 
 
@@ -145,7 +167,7 @@ def _page(session: Session, conditions: list, *, limit: int, offset: int, newest
     return [_document(row) for row in session.execute(query)]
 
 
-def _stream(session: Session, conditions: list, newest_first: bool, with_names: bool) -> Iterator[dict]:
+def _stream(session: Session, conditions: list, newest_first: bool, with_names: bool, *, narrowed: bool) -> Iterator[dict]:
     # A whole list is read in one pass, and the refunds of the listed donations are
     # summed once and hash-joined. A subquery per row costs more here: PostgreSQL
     # plans a cursor for its first rows and then walks the date index with a lookup
@@ -154,7 +176,7 @@ def _stream(session: Session, conditions: list, newest_first: bool, with_names: 
         DonationAdjustment.donation_id.label("donation_id"),
         sum_cents(DonationAdjustment.taken_back_cents).label("cents"),
     )
-    if conditions:
+    if narrowed:  # only the listed donations' refunds; for every donation, no filter is cheaper
         taken = taken.where(DonationAdjustment.donation_id.in_(select(Donation.id).where(*conditions)))
     taken = taken.group_by(DonationAdjustment.donation_id).subquery("taken_back")
     query = _listed(outerjoin(Donation, taken, taken.c.donation_id == Donation.id), func.coalesce(taken.c.cents, 0),

@@ -32,6 +32,7 @@ from anbi.core.errors import Conflict, InvalidInput, Problem
 from anbi.core.money import cents_to_str
 from anbi.core.progress import progress
 from donors.models import Donor
+from donors.service import active_filter
 from fundraising.donations import is_received, sum_cents, taken_back_by_donation
 from fundraising.errors import RecurringGiftNotFound, RecurringGiftStateError
 from fundraising.lookups import by_key, by_reference, resolve_donor_refs
@@ -261,6 +262,7 @@ def list_recurring(session: Session) -> list[dict]:
         select(RecurringGift, Donor.ref, Mandate.mandate_id, Campaign.code, Fund.code, PeriodicAgreement.number,
                produced.c.donations, produced.c.total)
         .join(Donor, Donor.id == RecurringGift.donor_id)
+        .where(*active_filter())  # restricted and purged donors are not listed
         .outerjoin(Mandate, Mandate.id == RecurringGift.mandate_id)
         .outerjoin(Campaign, Campaign.id == RecurringGift.campaign_id)
         .outerjoin(Fund, Fund.id == RecurringGift.fund_id)

@@ -121,7 +121,8 @@ class Cli:
         from anbi.cli import cli
 
         runner = CliRunner()
-        environment = {"ANBI_CONFIG": "", "ANBI_DATABASE_URL": ""}
+        # ANBI_DEBUG: a bug in a command fails its test with the traceback, not one line.
+        environment = {"ANBI_CONFIG": "", "ANBI_DATABASE_URL": "", "ANBI_DEBUG": "1"}
         environment.update(env or {})
         return runner.invoke(
             cli, ["--database-url", self.db_url, "--actor", "tester", *args], input=input, env=environment, catch_exceptions=False

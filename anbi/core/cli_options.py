@@ -1,15 +1,17 @@
-"""What every package's commands share: printing `--json`, and reading an option's
-value so that a bad one becomes one clear line naming the option (exit 1)."""
+"""What every package's commands share: printing `--json`, reading an option's
+value so that a bad one becomes one clear line naming the option (exit 1), and
+asking before what cannot be undone (`--yes`)."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
 from anbi.core.clock import FIRST_YEAR, LAST_YEAR
-from anbi.core.errors import InvalidInput, Problem
+from anbi.core.errors import AnbiError, InvalidInput, Problem
 from anbi.core.money import MoneyError, parse_money
 
 T = TypeVar("T")
@@ -45,3 +47,28 @@ def euro_cents(text: str, what: str) -> int:
     if money.currency != "EUR":
         raise ValueError(f"{text!r}: {what} are in euro")
     return money.cents
+
+
+# `--yes` on every command that cannot be undone.
+YES = click.option("--yes", "-y", "yes", is_flag=True, help="Do it without asking (needed where no terminal can answer).")
+
+
+class NotConfirmed(AnbiError):
+    """A command that cannot be undone was not confirmed; nothing was changed."""
+
+
+def on_a_terminal() -> bool:
+    """Whether a person can answer a question: standard input is a terminal."""
+    return sys.stdin.isatty()
+
+
+def confirm_irreversible(question: str, *, yes: bool, what: str) -> None:
+    """Ask `question` on a terminal before doing something that cannot be undone;
+    `yes` (the `--yes` option) answers for the person. Without a terminal and without
+    `--yes`, refuse: a script must say so. Raises NotConfirmed (one line, exit 1)."""
+    if yes:
+        return
+    if not on_a_terminal():
+        raise NotConfirmed(f"{what} cannot be undone: run it on a terminal to be asked, or add --yes; nothing was changed")
+    if not click.confirm(f"{question} This cannot be undone.", default=False, err=True):
+        raise NotConfirmed("not confirmed: nothing was changed")

@@ -3,7 +3,10 @@ row whose names must all be known (DESIGN.md, Import files).
 
 `read_csv` checks the file's shape; `RowParser` reads the fields of one row and
 collects every problem instead of stopping at the first, so an import can report
-all of them at once and write nothing.
+all of them at once and write nothing. A cell's one leading `'` before `=`, `+`,
+`-`, `@` is taken off (`anbi.core.spreadsheet.from_csv_text`): our exports put it
+there so that spreadsheets never run text as a formula. A spreadsheet file (XLSX,
+ODS, XLS) is named as such, with how to save it as CSV.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from typing import Any, TypeVar
 from anbi.core.clock import parse_date
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import Money, MoneyError, parse_money
+from anbi.core.spreadsheet import from_csv_text
 from anbi.core.text import control_character
 
 T = TypeVar("T")
@@ -29,6 +33,18 @@ FALSE_WORDS = {"no", "nee", "false", "0", "n", "onwaar"}
 # real one, and within every integer column.
 MAX_WHOLE = 10**12
 _WHOLE = re.compile(r"-?[0-9]+")
+
+SAVE_AS_CSV = "save it as 'CSV UTF-8' in the spreadsheet program and import that file"
+
+
+def spreadsheet_format(data: bytes) -> str | None:
+    """The spreadsheet format of a file that is not text, from its first bytes: XLSX
+    and ODS are ZIP archives, XLS an OLE compound file; None for anything else."""
+    if data.startswith(b"PK\x03\x04"):
+        return "ODS" if b"opendocument.spreadsheet" in data[:200] else "XLSX"
+    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "XLS"
+    return None
 
 
 @dataclass(frozen=True)
@@ -61,6 +77,9 @@ def read_csv(
             data = path.read_bytes()
         except OSError as exc:
             raise InvalidInput([Problem(None, None, f"cannot read the file: {exc.strerror}")], name) from None
+    found = spreadsheet_format(data)
+    if found:
+        raise InvalidInput([Problem(None, None, f"this is an {found} file, not CSV; {SAVE_AS_CSV}")], name)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -107,7 +126,7 @@ def read_csv(
         if len(values) != len(header):
             problems.append(Problem(line, None, f"has {len(values)} fields, the header has {len(header)}"))
             continue
-        rows.append(CsvRow(line, {k: v.strip() for k, v in zip(header, values)}))
+        rows.append(CsvRow(line, {k: from_csv_text(v.strip()) for k, v in zip(header, values)}))
     if control_character(text):  # one search of the whole file; its cells only when it finds one
         problems += [Problem(row.line, column, problem) for row in rows for column, value in row.values.items()
                      if (problem := control_character(value))]

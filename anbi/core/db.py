@@ -109,9 +109,14 @@ def _json_text(value) -> str:
 
 
 def make_engine(url: str, **kwargs) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys on and WAL."""
+    """An engine for `url`; SQLite gets foreign keys on and WAL.
+
+    Bound parameters are never put into an error's text (`hide_parameters`): a
+    failed statement would otherwise print and log the donors, amounts and IBANs it
+    carried."""
     url = normalise_url(url)
     kwargs.setdefault("json_serializer", _json_text)
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         database = url.split("///", 1)[-1]
         if database and database != ":memory:":

@@ -34,7 +34,15 @@ from donors import names
 from donors.errors import DonorNotFound
 from donors.importer import apply_plan, load_existing, parse_row, plan_import
 from donors.models import DONOR_KINDS, LANGUAGES, ORGANISATION_TYPES, Donor, DonorTag
-from donors.service import DonorListItem, active_filter, donor_detail, find_by_ref, resolve_ref, sort_name_order
+from donors.service import (
+    DonorListItem,
+    active_filter,
+    donor_detail,
+    find_by_ref,
+    resolve_ref,
+    shown_donor,
+    sort_name_order,
+)
 from fundraising.campaigns import CampaignInput, add_campaign, get_campaign, list_campaigns
 from fundraising.donations import record_donation, taken_back_by_donation
 from fundraising.errors import AgreementNotFound, CampaignNotFound
@@ -382,7 +390,7 @@ def donations_list(
     **NOT_FOUND, 409: _refusal("The reference exists for several sources: add ?source=")})
 def donations_show(reference: str, session: DbSession, principal: Annotated[Principal, Depends(require(roles.DONORS_READ))],
                    source: Annotated[Optional[str], Query(max_length=20)] = None) -> dict:
-    query = select(Donation).where(Donation.reference == reference)
+    query = select(Donation).where(Donation.reference == reference, shown_donor(Donation.donor_id))
     if source:
         query = query.where(Donation.source == source)
     found = list(session.scalars(query.limit(2)))

@@ -15,9 +15,11 @@ from anbi.core.db import make_engine, session_factory
 from anbi.core.settings import Settings
 
 
-def create_app(settings: Settings, engine: Engine | None = None, *, host: str | None = None) -> FastAPI:
-    """`host` is the address being served (by `anbi serve`), None when not serving;
-    the web application decides from it whether a secret key is required."""
+def create_app(settings: Settings, engine: Engine | None = None, *, host: str | None = None,
+               port: int | None = None) -> FastAPI:
+    """`host` and `port` are the address being served (by `anbi serve`), None when
+    not serving; the web application decides from them whether a secret key and a
+    base_url are required, and which hosts requests may name."""
     from anbi.web.deps import storable_text
 
     app = FastAPI(title="anbi-crm", version="1", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None,
@@ -35,7 +37,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, host: str | 
     # The web application and donor portal: pages, their middleware and error pages.
     from anbi.web.ui import install as install_web_application
 
-    install_web_application(app, settings, host=host)
+    install_web_application(app, settings, host=host, port=port)
     return app
 
 

@@ -12,6 +12,7 @@ from anbi.core.roles import ROLES
 # Set for the worker processes `anbi serve --workers N` starts: they build the app
 # from the environment, as the command line cannot hand them an object.
 HOST_ENV = "ANBI_SERVE_HOST"
+PORT_ENV = "ANBI_SERVE_PORT"
 
 
 def _check_schema(app) -> None:
@@ -28,7 +29,8 @@ def app_from_environment():
     from anbi.core.settings import load_settings
     from anbi.web.app import create_app
 
-    return create_app(load_settings(), host=os.environ.get(HOST_ENV))
+    port = os.environ.get(PORT_ENV)
+    return create_app(load_settings(), host=os.environ.get(HOST_ENV), port=int(port) if port else None)
 
 
 @click.command()
@@ -43,13 +45,21 @@ def serve(app, host: str, port: int, workers: int, log_level: str, no_access_log
     """Run the HTTP service: the REST API (/api/v1, schema at /api/openapi.json),
     the Stripe webhook (POST /webhooks/stripe) and the web application.
 
-    The webhook needs [stripe] webhook_secret (ANBI_STRIPE_WEBHOOK_SECRET); the API
-    needs a token from `anbi tokens create`. Stop with Ctrl-C."""
+    On an address other than loopback (127.0.0.1, localhost, ::1) it needs [web]
+    secret_key (ANBI_WEB_SECRET_KEY, at least 32 characters) and [web] base_url
+    (ANBI_WEB_BASE_URL, e.g. https://crm.voorbeeld.example): links in e-mail are made
+    from base_url only, and requests for another host are refused (400), except
+    GET /healthz. More than one worker needs the secret key too. The webhook needs
+    [stripe] webhook_secret (ANBI_STRIPE_WEBHOOK_SECRET); the API needs a token from
+    `anbi tokens create`. Stop with Ctrl-C."""
     import uvicorn
 
     from anbi.web.app import create_app
+    from anbi.web.security import web_config
     from fundraising.stripe.client import webhook_secret
 
+    # Checked here, before any worker starts: a worker's refusal would be a traceback.
+    web_config(app.settings.section("web"), host, port=port, workers=workers)
     _check_schema(app)
     try:
         webhook_secret(app.settings)
@@ -57,12 +67,13 @@ def serve(app, host: str, port: int, workers: int, log_level: str, no_access_log
         click.echo(f"warning: Stripe webhooks are refused (503) until configured: {exc}", err=True)
     options = dict(host=host, port=port, log_level=log_level, access_log=not no_access_log)
     if workers == 1:
-        uvicorn.run(create_app(app.settings, host=host), **options)
+        uvicorn.run(create_app(app.settings, host=host, port=port), **options)
         return
     # Several processes: each builds its app from the same settings, passed on
     # through the environment.
     os.environ["ANBI_DATABASE_URL"] = app.settings.database_url
     os.environ[HOST_ENV] = host
+    os.environ[PORT_ENV] = str(port)
     config_path = click.get_current_context().find_root().params.get("config_path")
     if config_path:
         os.environ["ANBI_CONFIG"] = str(config_path)

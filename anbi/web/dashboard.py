@@ -19,6 +19,7 @@ from anbi.core.clock import today
 from anbi.core.runs import ImportRun
 from donors import names
 from donors.models import Donor
+from donors.service import active_filter
 from fundraising.donations import is_received, sum_cents, taken_back_total
 from fundraising.income import DUTCH_NAMES, INCOME_LINES, income_by_line
 from fundraising.models import Campaign, Donation, DonationAdjustment, RecurringGift
@@ -154,7 +155,7 @@ def failing_recurring(session: Session, limit: int = 20) -> list[FailingGift]:
     rows = session.execute(
         select(RecurringGift, Donor)
         .join(Donor, Donor.id == RecurringGift.donor_id)
-        .where(RecurringGift.status == "failing")
+        .where(RecurringGift.status == "failing", *active_filter())
         .order_by(RecurringGift.failed_attempts.desc(), RecurringGift.id)
         .limit(limit)
     ).all()

@@ -85,6 +85,8 @@ DUTCH: dict[str, str] = {
     "Wrong e-mail address or password.": "Onjuist e-mailadres of wachtwoord.",
     "Too many failed attempts. Try again in {minutes} minutes.":
         "Te veel mislukte pogingen. Probeer het over {minutes} minuten opnieuw.",
+    "Too many failed attempts. Try again in {seconds} seconds.":
+        "Te veel mislukte pogingen. Probeer het over {seconds} seconden opnieuw.",
     "You have been signed out.": "U bent afgemeld.",
     "Please sign in to continue.": "Meld u aan om verder te gaan.",
     "Donor? Download your annual statement in the donor portal.":
@@ -147,6 +149,14 @@ DUTCH: dict[str, str] = {
     "Compare": "Vergelijken",
     "Keep": "Behouden",
     "Merge into the kept donor": "Samenvoegen in de behouden donateur",
+    "What the merge will do": "Wat het samenvoegen doet",
+    "Moved to the kept donor": "Naar de behouden donateur",
+    "Already on the kept donor": "Al bij de behouden donateur",
+    "Filled from the duplicate": "Aangevuld uit het dubbele record",
+    "The number {duplicate} keeps working and leads to {kept}.":
+        "Het nummer {duplicate} blijft werken en leidt naar {kept}.",
+    "A merge cannot be undone.": "Samenvoegen kan niet ongedaan worden gemaakt.",
+    "Yes, merge {duplicate} into {kept}": "Ja, voeg {duplicate} samen in {kept}",
     "The donor on the right is merged into the donor on the left: gifts, agreements, mandates and history move to the left; empty fields on the left are filled from the right; the right's number keeps working and leads to the left.":
         "De donateur rechts wordt samengevoegd in de donateur links: giften, overeenkomsten, machtigingen en geschiedenis gaan naar links; lege velden links worden aangevuld van rechts; het nummer van rechts blijft werken en verwijst naar links.",
     "Score": "Score",

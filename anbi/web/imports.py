@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from anbi.core.csvfile import spreadsheet_format
 from anbi.core.errors import AnbiError, InvalidInput, Problem
 from anbi.core.roles import DONORS_WRITE, FINANCE_WRITE
 from anbi.core.runs import record_import, record_refused
@@ -136,6 +137,8 @@ KINDS: dict[str, ImportKind] = {
 def preview(data: bytes, limit: int = PREVIEW_ROWS) -> tuple[list[str], list[list[str]]]:
     """The header and first rows, for a person to see what the file holds. Read
     leniently (undecodable bytes replaced): the importer judges the file itself."""
+    if spreadsheet_format(data):
+        return [], []  # not text: the importer says what it is
     text = data.decode("utf-8-sig", errors="replace")
     lines = text.splitlines()
     if not lines:
@@ -144,15 +147,18 @@ def preview(data: bytes, limit: int = PREVIEW_ROWS) -> tuple[list[str], list[lis
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows = []
     header: list[str] = []
-    for index, row in enumerate(reader):
-        if index == 0:
-            header = [cell.strip() for cell in row]
-            continue
-        if not any(cell.strip() for cell in row):
-            continue
-        rows.append(row)
-        if len(rows) >= limit:
-            break
+    try:
+        for index, row in enumerate(reader):
+            if index == 0:
+                header = [cell.strip() for cell in row]
+                continue
+            if not any(cell.strip() for cell in row):
+                continue
+            rows.append(row)
+            if len(rows) >= limit:
+                break
+    except csv.Error:  # a NUL or a stray carriage return: what was read so far is the preview
+        pass
     return header, rows
 
 

@@ -1,6 +1,6 @@
-"""Tables of the web application: staff users, their sign-in attempts (for
-throttling), server-side sessions and donor-portal links. (The log of imports and
-statement runs is anbi.core.runs.)
+"""Tables of the web application: staff users, their sign-in throttles, the portal's
+link requests (for throttling), server-side sessions and donor-portal links. (The log
+of imports and statement runs is anbi.core.runs.)
 
 Secrets are never stored in the clear: passwords as argon2 hashes, session keys and
 portal tokens as SHA-256 digests, so a copy of the database opens no session."""
@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from anbi.core.db import Base, BigIntId, IdMixin, UTCDateTime, utcnow
@@ -40,6 +40,25 @@ class SignInAttempt(IdMixin, Base):
     client: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SignInThrottle(IdMixin, Base):
+    """How often a staff sign-in failed lately for one key — an account, an account
+    at one client address, or a client address — and when the next try may come.
+
+    Kept in the database, so every server process sees the same state; the row is
+    locked while a try is judged, so tries in parallel are judged one after the other.
+    The rules are `anbi.web.users.THROTTLE_RULES`."""
+
+    __tablename__ = "sign_in_throttles"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    # "account", "account_at" (an account from one client address) or "client".
+    scope: Mapped[str] = mapped_column(String(10))
+    key: Mapped[str] = mapped_column(String(320))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime(), index=True)
+    next_try_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class WebSession(IdMixin, Base):

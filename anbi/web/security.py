@@ -1,6 +1,13 @@
 """Browser security for the web application: the signed session cookie, the
-per-session CSRF token, and the response headers (Content-Security-Policy and
-friends).
+per-session CSRF token, the response headers (Content-Security-Policy and
+friends), and the hosts the service answers for.
+
+Links in e-mail (the portal's sign-in link) are built only from `[web] base_url`,
+never from a request's Host header, which the sender of the request chooses.
+Requests naming another host are refused (`HostCheck`): the trusted host is the one
+of `base_url`, and the loopback names when serving on a loopback address; the
+health check (`/healthz`) answers whatever the Host, as a load balancer calls it by
+the server's own address.
 
 The cookie is signed with `[web] secret_key` (env ANBI_WEB_SECRET_KEY) using
 itsdangerous; it holds the session key (whose digest the server keeps), the CSRF
@@ -11,6 +18,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +32,11 @@ log = logging.getLogger(__name__)
 COOKIE_NAME = "anbi_session"
 # The cookie outlives no session: the server decides expiry, this is a ceiling.
 COOKIE_MAX_AGE = 12 * 3600
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# A key shorter than this is refused (the message has always asked for 32).
+MIN_SECRET_KEY_LENGTH = 32
+# Answered whatever the Host header says: what a load balancer calls.
+HEALTH_PATHS = frozenset({"/healthz"})
 
 TRUE_WORDS = {"1", "true", "yes", "on", "ja"}
 FALSE_WORDS = {"0", "false", "no", "off", "nee"}
@@ -71,44 +83,121 @@ def _boolean(value: Any, name: str) -> bool:
     raise ConfigurationError(f"[web] {name} must be true or false, not {value!r}")
 
 
+BASE_URL_HELP = (
+    "set [web] base_url (ANBI_WEB_BASE_URL) to the address people and e-mails use, for example "
+    "https://crm.voorbeeld.example: links in e-mail are made from it, and requests for other hosts are refused"
+)
+
+
 @dataclass(frozen=True)
 class WebConfig:
     secret_key: str
     secure_cookies: bool
-    # The address links in e-mails point to (the portal link); from [web] base_url.
+    # The address links in e-mails point to (the portal link): [web] base_url, or the
+    # loopback address served when none is set; None when there is none to use.
     base_url: str | None = None
     ephemeral_secret: bool = False
+    # The Host names requests may carry; None: not checked (an app built without
+    # serving and without a base_url, e.g. embedded in another program).
+    allowed_hosts: frozenset[str] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
-def web_config(section: Mapping[str, Any], host: str | None) -> WebConfig:
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _base_url(value: Any) -> str | None:
+    text = str(value or "").strip().rstrip("/")
+    if not text:
+        return None
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigurationError(f"[web] base_url {text!r} is not an address like https://crm.voorbeeld.example")
+    return text
+
+
+def web_config(section: Mapping[str, Any], host: str | None, *, port: int | None = None, workers: int = 1) -> WebConfig:
     """Decide the web settings from `[web]` and the address being served.
 
-    `host` is the address `anbi serve` listens on; None when the app is built
-    without serving (tests, or embedding it in another program).
+    `host` and `port` are what `anbi serve` listens on, `workers` how many
+    processes it starts; host None when the app is built without serving (tests, or
+    embedding it in another program).
 
-    Local development (serving on 127.0.0.1 or localhost) and an app built without
-    serving may run without a secret key — a random one is made for this process,
-    so sessions end at restart. Serving on any other address without a key refuses
-    to start. Cookies are Secure except when serving on a loopback address, where
-    the browser talks plain HTTP; `[web] secure_cookies` overrides both."""
+    - Secret key: local development (serving on 127.0.0.1, localhost or ::1) and an
+      app built without serving may run without one — a random one is made for
+      this process, so sessions end at restart. Serving on any other address, or
+      with more than one worker (each would make its own key, and a session signed
+      by one would not open in another), refuses to start without a key of at
+      least 32 characters.
+    - base_url: required to serve on a non-loopback address; on a loopback address
+      it defaults to that address (http://127.0.0.1:PORT). Requests for other hosts
+      than base_url's (and the loopback names, when serving on loopback) are refused.
+    - Cookies are Secure except when serving on a loopback address, where the
+      browser talks plain HTTP; `[web] secure_cookies` overrides both."""
     local = host in LOOPBACK_HOSTS
+    serving = host is not None
     secret = str(section.get("secret_key") or "").strip()
     ephemeral = False
     if not secret:
-        if not (local or host is None):
+        if workers > 1:
+            raise ConfigurationError(f"{workers} workers need one [web] secret_key shared by all (each would make its "
+                                     f"own, and a session signed by one would not open in another): {SECRET_KEY_HELP}")
+        if serving and not local:
             raise ConfigurationError(SECRET_KEY_HELP)
         secret = secrets.token_urlsafe(48)
         ephemeral = True
         log.warning("no [web] secret_key: using a random one for this process; sessions end when it stops")
-    elif len(secret) < 16:
-        raise ConfigurationError("[web] secret_key is too short: use at least 32 random characters")
+    elif len(secret) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigurationError(f"[web] secret_key is too short ({len(secret)} characters): "
+                                 f"use at least {MIN_SECRET_KEY_LENGTH} random characters")
     if "secure_cookies" in section and str(section.get("secure_cookies")).strip() != "":
         secure = _boolean(section["secure_cookies"], "secure_cookies")
     else:
         secure = not local
-    base_url = str(section.get("base_url") or "").strip().rstrip("/") or None
-    return WebConfig(secret_key=secret, secure_cookies=secure, base_url=base_url, ephemeral_secret=ephemeral)
+    base_url = _base_url(section.get("base_url"))
+    if serving and not local and base_url is None:
+        raise ConfigurationError(f"serving on {host} needs a base_url: {BASE_URL_HELP}")
+    hosts: set[str] = set()
+    if base_url is not None:
+        hosts.add(urllib.parse.urlsplit(base_url).hostname.lower())
+    if local:
+        hosts |= LOOPBACK_HOSTS
+        if base_url is None and port is not None:
+            base_url = f"http://{_url_host(host)}:{port}"
+    allowed = frozenset(hosts) if serving or base_url is not None else None
+    return WebConfig(secret_key=secret, secure_cookies=secure, base_url=base_url, ephemeral_secret=ephemeral,
+                     allowed_hosts=allowed)
+
+
+def host_name(header: str) -> str:
+    """The host a Host header names, without its port, lower case (`[::1]:8000` -> `::1`)."""
+    value = header.strip().lower()
+    if value.startswith("["):
+        end = value.find("]")
+        return value[1:end] if end > 0 else value
+    if value.count(":") == 1:
+        return value.split(":", 1)[0]
+    return value
+
+
+class HostCheck:
+    """ASGI middleware: 400 for a request whose Host header is not one this service
+    answers for, before anything else reads it; the health paths answer any Host."""
+
+    def __init__(self, app, allowed: frozenset[str]):
+        self.app = app
+        self.allowed = allowed
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] in ("http", "websocket") and scope.get("path") not in HEALTH_PATHS:
+            header = next((value for key, value in scope.get("headers", []) if key == b"host"), b"")
+            if host_name(header.decode("latin-1")) not in self.allowed:
+                from starlette.responses import PlainTextResponse
+
+                await PlainTextResponse("Invalid host header", status_code=400)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 @dataclass

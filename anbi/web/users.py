@@ -1,36 +1,89 @@
 """Staff users, sign-in with throttling, and server-side web sessions.
 
 Passwords are hashed with argon2id (memory-hard), session keys are random and kept
-only as SHA-256 digests. The throttling decision is a plain function over the times
-of recent failures, so it is tested without a database or a clock.
+only as SHA-256 digests.
+
+Sign-in is throttled, never locked: after a few free failures each wrong password
+makes the next try wait longer (1 s, 2 s, 4 s, ... up to a ceiling), per account,
+per account at one client address, and per client address (`THROTTLE_RULES`). A
+right password is refused only while the current delay runs, and a try after it
+signs in. Someone guessing from another address can make an account wait at most
+the account's ceiling (30 s); a guesser's own address waits up to 15 minutes. The
+state is a row per key in the database (`SignInThrottle`), locked while a try is
+judged, so every server process sees it and tries in parallel are judged one after
+the other. The delay decision is a plain function (`delay_after`), tested without a
+database or a clock. The donor portal's link requests keep a count per window
+(`check_throttle`): a limit on mail, not on passwords.
 
 Services take a Session and may flush(), never commit()."""
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from anbi.core import audit, identifiers
 from anbi.core.clock import utcnow
 from anbi.core.errors import AnbiError, Conflict, NotFound
+from anbi.core.db import insert_once
 from anbi.core.roles import check_role
-from anbi.web.models_users import SignInAttempt, User, WebSession
+from anbi.web.models_users import SignInAttempt, SignInThrottle, User, WebSession
 
 MIN_PASSWORD_LENGTH = 12
 
-# Five wrong passwords for one address within fifteen minutes means wait. Per client
-# address the limit is higher: an office signs in from behind one address.
+# The portal's link requests: at most so many per address and per client in the window.
 THROTTLE_WINDOW = dt.timedelta(minutes=15)
 FAILURES_PER_EMAIL = 5
 FAILURES_PER_CLIENT = 20
+
+
+@dataclass(frozen=True)
+class ThrottleRule:
+    """`free` failures cost nothing; each one after them doubles the wait, starting
+    at `first`, up to `longest`. Failures older than `forget_after` (no failure since)
+    are forgotten; a right password forgets them if `reset_by_success`."""
+
+    free: int
+    longest: dt.timedelta
+    first: dt.timedelta = dt.timedelta(seconds=1)
+    forget_after: dt.timedelta = dt.timedelta(hours=1)
+    reset_by_success: bool = True
+
+
+THROTTLE_RULES = {
+    # One account, from anywhere: the most a guesser elsewhere can make its owner wait.
+    "account": ThrottleRule(free=10, longest=dt.timedelta(seconds=30)),
+    # One account from one client address: a guesser there slows down fast.
+    "account_at": ThrottleRule(free=3, longest=dt.timedelta(minutes=15)),
+    # One client address, any account (an office signs in from behind one address, and
+    # a guesser's own right password for an account of theirs must not reset it).
+    "client": ThrottleRule(free=20, longest=dt.timedelta(minutes=15), reset_by_success=False),
+}
+
+
+def delay_after(failures: int, rule: ThrottleRule) -> dt.timedelta:
+    """How long the next try waits after `failures` failures in a row."""
+    if failures < rule.free:
+        return dt.timedelta(0)
+    doublings = failures - rule.free
+    if doublings >= 32:  # far past any ceiling; keeps the number small
+        return rule.longest
+    return min(rule.first * 2**doublings, rule.longest)
+
+
+def counted_failures(failures: int, last_failure_at: dt.datetime | None, now: dt.datetime, rule: ThrottleRule) -> int:
+    """The failures that still count: none after a quiet `forget_after`."""
+    if last_failure_at is None or now - last_failure_at >= rule.forget_after:
+        return 0
+    return failures
 
 STAFF_SESSION_IDLE = dt.timedelta(hours=2)
 STAFF_SESSION_MAX = dt.timedelta(hours=12)
@@ -72,9 +125,14 @@ class SignInRefused(AnbiError):
 class Throttled(AnbiError):
     def __init__(self, wait: dt.timedelta):
         self.wait = wait
-        minutes = max(1, -(-int(wait.total_seconds()) // 60))
-        self.minutes = minutes
-        super().__init__(f"too many failed attempts; try again in {minutes} minute{'s' if minutes != 1 else ''}")
+        seconds = max(1, math.ceil(wait.total_seconds()))
+        self.seconds = seconds
+        self.minutes = max(1, -(-seconds // 60))
+        if seconds < 120:
+            when = f"{seconds} second{'s' if seconds != 1 else ''}"
+        else:
+            when = f"{self.minutes} minutes"
+        super().__init__(f"too many failed attempts; try again in {when}")
 
 
 def hash_password(password: str) -> str:
@@ -197,6 +255,12 @@ def check_throttle(session: Session, *, purpose: str, email: str, client: str, n
         raise Throttled(longest)
 
 
+def _forget_old_throttles(session: Session, now: dt.datetime) -> None:
+    """Rows whose failures were forgotten long ago decide nothing; keep the table small."""
+    longest = max(rule.forget_after + rule.longest for rule in THROTTLE_RULES.values())
+    session.execute(delete(SignInThrottle).where(SignInThrottle.last_failure_at < now - longest - dt.timedelta(days=1)))
+
+
 def record_attempt(session: Session, *, purpose: str, email: str, client: str, succeeded: bool, now: dt.datetime) -> None:
     session.add(SignInAttempt(purpose=purpose, email=email[:254], client=client[:64], succeeded=succeeded, at=now))
     # Old attempts decide nothing any more; keep the table small.
@@ -204,21 +268,65 @@ def record_attempt(session: Session, *, purpose: str, email: str, client: str, s
     session.flush()
 
 
+def _throttle_keys(address: str, client: str) -> list[tuple[str, str]]:
+    """(scope, key) of a try, in the one order rows are locked in (no two tries wait
+    for each other in a circle)."""
+    client = client[:64]
+    return [("account", address), ("account_at", f"{address} {client}"), ("client", client)]
+
+
+def _claim(session: Session, keys: list[tuple[str, str]], now: dt.datetime) -> list[SignInThrottle]:
+    """The throttle rows of a try, made if new and locked (FOR UPDATE on PostgreSQL;
+    the insert takes SQLite's write lock) until the caller's transaction ends."""
+    table = SignInThrottle.__table__
+    statement = insert_once(table, ("scope", "key"), session.get_bind().dialect.name)
+    session.execute(statement, [{"scope": scope, "key": key, "failures": 0, "next_try_at": now} for scope, key in keys])
+    rows = {(row.scope, row.key): row for row in session.scalars(
+        select(SignInThrottle)
+        .where(or_(*(and_(SignInThrottle.scope == scope, SignInThrottle.key == key) for scope, key in keys)))
+        .order_by(SignInThrottle.scope, SignInThrottle.key)
+        .with_for_update()
+    )}
+    return [rows[key] for key in keys]
+
+
+def _throttle_failure(rows: list[SignInThrottle], now: dt.datetime) -> None:
+    for row in rows:
+        rule = THROTTLE_RULES[row.scope]
+        row.failures = counted_failures(row.failures, row.last_failure_at, now, rule) + 1
+        row.last_failure_at = now
+        row.next_try_at = now + delay_after(row.failures, rule)
+
+
+def _throttle_success(rows: list[SignInThrottle], now: dt.datetime) -> None:
+    for row in rows:
+        if THROTTLE_RULES[row.scope].reset_by_success:
+            row.failures, row.last_failure_at, row.next_try_at = 0, None, now
+
+
 def authenticate(session: Session, email: str, password: str, *, client: str, now: dt.datetime | None = None) -> User:
     """The user for these credentials, or SignInRefused / Throttled.
 
-    Every failure is counted, also for unknown addresses, so guessing addresses is
-    throttled like guessing passwords. The caller must commit even on failure, so
-    that the failed attempt is remembered (the web edge does)."""
+    Throttled only while the current delay of the account, the account at this
+    client address, or the client address runs (nothing is checked then, so a
+    guess costs the guesser the wait); any try after it is judged, and a right
+    password signs in. Every failure is counted, also for unknown addresses, so
+    guessing addresses is throttled like guessing passwords. The caller must commit
+    even on failure, so that the failure is remembered (the web edge does)."""
     now = now or utcnow()
     address = (email or "").strip().lower()[:254]
-    check_throttle(session, purpose="password", email=address, client=client, now=now)
+    rows = _claim(session, _throttle_keys(address, client), now)
+    waits = [row.next_try_at - now for row in rows if row.next_try_at > now]
+    if waits:
+        raise Throttled(max(waits))
     user = session.scalar(select(User).where(User.email == address)) if address else None
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password or "")
     if not ok or user is None or not user.active:
-        record_attempt(session, purpose="password", email=address, client=client, succeeded=False, now=now)
+        _throttle_failure(rows, now)
+        _forget_old_throttles(session, now)
+        session.flush()
         raise SignInRefused()
-    record_attempt(session, purpose="password", email=address, client=client, succeeded=True, now=now)
+    _throttle_success(rows, now)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now

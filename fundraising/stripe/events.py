@@ -21,11 +21,13 @@ turned into cents; a payment is dated by the Amsterdam calendar day of the event
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from anbi.core.clock import amsterdam_date
+from anbi.core.clock import FIRST_YEAR, LAST_YEAR, amsterdam_date
+from anbi.core.money import MAX_CENTS
 
 # Stripe's "zero-decimal" currencies: the amount is in whole units.
 ZERO_DECIMAL_CURRENCIES = frozenset(
@@ -55,7 +57,30 @@ REFUND_COUNTS = frozenset({"succeeded", "pending"})
 
 
 class EventError(ValueError):
-    """The event lacks what its type promises; the message names the field."""
+    """The event lacks what its type promises; the message names the field. An event
+    that raises it is kept in the inbox as failed, with the reason, for a person to
+    review — never booked."""
+
+
+# The Unix times of the years anbi reads dates in (anbi.core.clock): a `created`
+# outside them is not a real event's (10^12 was a 500: no calendar day that far).
+_FIRST_UNIX = int(dt.datetime(FIRST_YEAR, 1, 1, tzinfo=dt.timezone.utc).timestamp())
+_LAST_UNIX = int(dt.datetime(LAST_YEAR, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc).timestamp())
+
+
+def unix_time(value: Any) -> int | None:
+    """A Stripe timestamp (whole seconds) within the years anbi reads, else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and _FIRST_UNIX <= value <= _LAST_UNIX:
+        return value
+    return None
+
+
+@functools.cache
+def currency_codes() -> frozenset[str]:
+    """The ISO 4217 currency codes, lower case as Stripe writes them."""
+    import pycountry
+
+    return frozenset(currency.alpha_3.lower() for currency in pycountry.currencies)
 
 
 # ---------------------------------------------------------------------------
@@ -261,9 +286,9 @@ def envelope(event: Mapping[str, Any]) -> Envelope:
     kind = event.get("type")
     if not isinstance(kind, str) or not kind:
         raise EventError(f"event {event_id}: no type")
-    created = event.get("created")
-    if not isinstance(created, int) or isinstance(created, bool):
-        raise EventError(f"event {event_id}: created is not a Unix time")
+    created = unix_time(event.get("created"))
+    if created is None:
+        raise EventError(f"event {event_id}: created is not a Unix time between {FIRST_YEAR} and {LAST_YEAR}")
     data = event.get("data")
     obj = data.get("object") if isinstance(data, Mapping) else None
     if not isinstance(obj, Mapping):
@@ -289,17 +314,27 @@ def interpret(event: Mapping[str, Any]) -> Meaning:
 
 
 def minor_to_cents(amount: Any, currency: str, *, what: str = "amount") -> int:
-    """Stripe's amount in the currency's minor unit -> our cents (1/100 of the unit)."""
+    """Stripe's amount in the currency's minor unit -> our cents (1/100 of the unit).
+
+    An unknown currency (not ISO 4217: its minor unit is unknown) and an amount
+    beyond `anbi.core.money.MAX_CENTS` (past what the database columns and their
+    totals hold) raise EventError: the event is parked for review, not booked."""
     if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
         raise EventError(f"{what} {amount!r} is not a whole, non-negative number of minor units")
     code = currency.lower()
+    if code not in currency_codes():
+        raise EventError(f"{what}: currency {currency.upper()!r} is unknown (not ISO 4217): parked for review")
     if code in ZERO_DECIMAL_CURRENCIES:
-        return amount * 100
-    if code in THREE_DECIMAL_CURRENCIES:
+        cents = amount * 100
+    elif code in THREE_DECIMAL_CURRENCIES:
         if amount % 10:
             raise EventError(f"{what} {amount} {code.upper()} has a fraction below a cent")
-        return amount // 10
-    return amount
+        cents = amount // 10
+    else:
+        cents = amount
+    if cents > MAX_CENTS:
+        raise EventError(f"{what} {amount} {code.upper()} is more than anbi books in one amount: parked for review")
+    return cents
 
 
 def _str(value: Any) -> str | None:
@@ -530,8 +565,8 @@ def _charge_refunded(env: Envelope) -> Refunds:
         refund_id = _str(raw.get("id"))
         if not refund_id:
             raise EventError(f"{what}: a refund in the list has no id")
-        created = raw.get("created")
-        if not isinstance(created, int) or isinstance(created, bool):
+        created = unix_time(raw.get("created"))
+        if created is None:
             created = env.created
         items.append(
             RefundItem(
@@ -633,9 +668,8 @@ def _price_of(subscription: Mapping[str, Any]) -> tuple[int | None, str | None, 
 
 
 def _date_or_none(value: Any) -> dt.date | None:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return amsterdam_date(value)
-    return None
+    moment = unix_time(value)
+    return amsterdam_date(moment) if moment is not None and moment > 0 else None
 
 
 def _subscription(env: Envelope) -> SubscriptionChange:

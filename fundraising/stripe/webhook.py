@@ -1,9 +1,11 @@
 """The Stripe inbox: verify an event, store it once, apply it in the same transaction.
 
 `verify(raw_body, signature_header, secret)` checks the signature with the official
-client (`stripe.Webhook.construct_event`) on the exact bytes received; anything
-wrong — a missing or bad signature, a timestamp older than the tolerance, a body
-that is not JSON — raises `WebhookRefused` and nothing is written.
+client (`stripe.WebhookSignature.verify_header`) on the exact bytes received and
+reads the body with one `json.loads`; anything wrong — a missing or bad signature,
+a timestamp older than the tolerance or further ahead than it, a body that is not
+UTF-8, not JSON, nested too deeply, not an object, or a thin v2 event — raises
+`WebhookRefused` and nothing is written.
 
 `receive(session, event)` is the one way an event enters, from the webhook and from
 `anbi stripe sync` alike:
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -74,28 +77,50 @@ class SignedEvent(dict):
     body: str
 
 
-def verify(raw_body: bytes, signature_header: str | None, secret: str, *, tolerance: int = TOLERANCE_SECONDS) -> SignedEvent:
+def verify(raw_body: bytes, signature_header: str | None, secret: str, *, tolerance: int = TOLERANCE_SECONDS,
+           now: float | None = None) -> SignedEvent:
     """The event in a webhook request, once its signature holds. Raises WebhookRefused.
 
-    The check is the official client's (`stripe.Webhook.construct_event`): HMAC-SHA256
-    over `timestamp.body` against each `v1` signature, the timestamp within the
-    tolerance, and the body a Stripe event (JSON, an object, not a thin v2 event).
-    What anbi keeps is the plain JSON of the event and the exact text that was signed,
-    not the client's API object."""
+    The signature check is the official client's (`stripe.WebhookSignature.verify_header`):
+    HMAC-SHA256 over `timestamp.body` against each `v1` signature, and the timestamp
+    no older than the tolerance. A timestamp further in the future than the
+    tolerance is refused too (the client lets it through): a signature made ahead of
+    time would otherwise be replayable until then. The body is then read once, as
+    plain JSON — not the client's API object, which anbi would throw away — and must
+    be an object that is not a thin (v2) event notification. What anbi keeps is that
+    JSON and the exact text that was signed."""
     if not signature_header:
         raise WebhookRefused("no Stripe-Signature header")
     try:
-        stripe.Webhook.construct_event(raw_body, signature_header, secret, tolerance)
+        text = raw_body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WebhookRefused("the body is not a Stripe event: it is not UTF-8") from None
+    try:
+        stripe.WebhookSignature.verify_header(text, signature_header, secret, tolerance)
     except stripe.SignatureVerificationError as exc:
         raise WebhookRefused(f"signature refused: {exc.user_message or exc}") from None
-    except ValueError as exc:  # not UTF-8, not JSON, or a thin (v2) event notification
+    if _signed_at(signature_header) > (time.time() if now is None else now) + tolerance:
+        raise WebhookRefused(f"signature refused: its timestamp is more than {tolerance} s in the future")
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        raise WebhookRefused("the body is not a Stripe event: it is nested too deeply") from None
+    except ValueError as exc:
         raise WebhookRefused(f"the body is not a Stripe event: {exc}") from None
-    except AttributeError:  # JSON, but not an object: the client reads it as one
-        raise WebhookRefused("the body is not a JSON object") from None
-    text = raw_body.decode("utf-8")
-    event = SignedEvent(json.loads(text))
+    if not isinstance(document, dict):
+        raise WebhookRefused("the body is not a JSON object")
+    if document.get("object") == "v2.core.event":
+        raise WebhookRefused("the body is not a Stripe event: a thin (v2) event notification, not a snapshot event")
+    event = SignedEvent(document)
     event.body = text
     return event
+
+
+def _signed_at(header: str) -> int:
+    """The `t=` of a Stripe-Signature header that `verify_header` accepted (the first
+    one, as the client reads it)."""
+    items = [item.split("=", 2) for item in header.split(",")]
+    return int([item[1] for item in items if item[0] == "t"][0])
 
 
 def _insert(session: Session, values: dict[str, Any]) -> int | None:

@@ -72,7 +72,7 @@ def test_merge_then_the_duplicate_ref_shows_the_kept_donor(cli, imported, db):
     make_donation(db, donor=donor_2, amount="30.00", date="2025-02-01")
     db.commit()
 
-    result = cli("donors", "merge", "D1", "D2")
+    result = cli("donors", "merge", "D1", "D2", "--yes")
 
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[0] == "Merged D2 into D1; D2 now resolves to D1."
@@ -92,7 +92,7 @@ def test_merge_then_the_duplicate_ref_shows_the_kept_donor(cli, imported, db):
     (("D1", "D1"), "error: cannot merge D1 into D1: a donor cannot be merged into itself"),
 ])
 def test_merge_refusals_are_one_line_and_write_nothing(cli, imported, db, args, message):
-    result = cli("donors", "merge", *args)
+    result = cli("donors", "merge", *args, "--yes")
     assert result.exit_code == 1
     assert result.stderr.strip() == message
     assert _count(db, DonorMerge) == 0
@@ -100,8 +100,8 @@ def test_merge_refusals_are_one_line_and_write_nothing(cli, imported, db, args, 
 
 
 def test_merging_twice_is_refused(cli, imported):
-    assert cli("donors", "merge", "D1", "D2").exit_code == 0
-    again = cli("donors", "merge", "D1", "D2")
+    assert cli("donors", "merge", "D1", "D2", "--yes").exit_code == 0
+    again = cli("donors", "merge", "D1", "D2", "--yes")
     assert again.exit_code == 1
     assert again.stderr.strip() == "error: cannot merge D2 into D1: D2 was already merged into D1"
 
@@ -120,7 +120,7 @@ def test_export_data_prints_json_and_is_audited(cli, imported, tmp_path, db):
 
 
 def test_forget_without_financial_records_erases_and_a_later_import_is_flagged(cli, imported, tmp_path, db):
-    result = cli("donors", "forget", "D4")
+    result = cli("donors", "forget", "D4", "--yes")
 
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines() == [
@@ -147,7 +147,7 @@ def test_forget_with_gifts_restricts_and_says_until_when(cli, imported, db):
     make_donation(db, donor=donor, amount="25.00", date="2025-03-01")
     db.commit()
 
-    result = cli("donors", "forget", "D1", "--json")
+    result = cli("donors", "forget", "D1", "--json", "--yes")
 
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
@@ -158,7 +158,7 @@ def test_forget_with_gifts_restricts_and_says_until_when(cli, imported, db):
     assert report["last_financial_record"] == "2025-03-01"
     assert "D1" not in [d["ref"] for d in json.loads(cli("donors", "list", "--json").stdout)]
     assert _count(db, DonorTag) == 1  # D2's only
-    again = cli("donors", "forget", "D1")
+    again = cli("donors", "forget", "D1", "--yes")
     assert again.exit_code == 1
     assert again.stderr.startswith("error: donor 'D1' is already forgotten on ")
 
@@ -167,7 +167,7 @@ def test_forget_prints_what_was_kept_and_why(cli, imported, db):
     donor = db.scalar(select(Donor).where(Donor.ref == "D1"))
     make_donation(db, donor=donor, amount="25.00", date="2025-03-01")
     db.commit()
-    lines = cli("donors", "forget", "D1").stdout.splitlines()
+    lines = cli("donors", "forget", "D1", "--yes").stdout.splitlines()
     assert lines[0] == "Donor D1 restricted: financial records are kept, everything else is deleted."
     assert "Kept: name, address, IBAN, 1 donation" in lines
     assert any(line.startswith("Why: financial records must be kept for the tax administration") for line in lines)
@@ -181,7 +181,7 @@ def test_forget_is_refused_while_an_agreement_is_in_force(cli, imported, db):
     make_agreement(db, donor=donor, number="PG-2099-1", start_date=start, years=5)
     db.commit()
 
-    result = cli("donors", "forget", "D1")
+    result = cli("donors", "forget", "D1", "--yes")
 
     assert result.exit_code == 1
     assert result.stderr.strip() == (
@@ -195,7 +195,7 @@ def test_privacy_purge_dry_run_then_purge(cli, imported, db):
     donor = db.scalar(select(Donor).where(Donor.ref == "D1"))
     make_donation(db, donor=donor, amount="25.00", date="2012-03-01")
     db.commit()
-    assert cli("donors", "forget", "D1").exit_code == 0
+    assert cli("donors", "forget", "D1", "--yes").exit_code == 0
 
     dry = cli("privacy", "purge", "--dry-run")
     assert dry.exit_code == 0, dry.stderr
@@ -221,7 +221,7 @@ def test_purge_respects_the_configured_retention(cli, imported, db, tmp_path):
     donor = db.scalar(select(Donor).where(Donor.ref == "D1"))
     make_donation(db, donor=donor, amount="25.00", date=today() - dt.timedelta(days=365 * 3))
     db.commit()
-    assert cli("donors", "forget", "D1").exit_code == 0
+    assert cli("donors", "forget", "D1", "--yes").exit_code == 0
     assert cli("privacy", "purge", "--dry-run").stdout.startswith("Nothing to purge: no restricted donor has passed "
                                                                   "the 7-year retention period.")
     short = cli("privacy", "purge", "--json", env={"ANBI_PRIVACY_RETENTION_YEARS": "2"})

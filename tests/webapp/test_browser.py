@@ -61,12 +61,10 @@ def chromium():
 class Server:
     """uvicorn serving the app in a thread on a free loopback port."""
 
-    def __init__(self, app):
+    def __init__(self, app, port: int):
         import uvicorn
 
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = port
         self.app = app
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, name="e2e-uvicorn", daemon=True)
@@ -123,10 +121,14 @@ def _seed(engine, tmp_path, organisation) -> None:
 
 @pytest.fixture
 def site(chromium, db_url, engine, tmp_path):
-    settings = web_settings(db_url, tmp_path)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # The address the site is served at is its base_url, as for `anbi serve` (portal links use it).
+    settings = web_settings(db_url, tmp_path, base_url=f"http://127.0.0.1:{port}")
     _seed(engine, tmp_path, settings.organisation)
     app = make_app(settings, engine)
-    with Server(app) as server:
+    with Server(app, port) as server:
         yield server
 
 

@@ -162,7 +162,16 @@ def test_duplicates_compare_and_merge(session, sign_in):
     assert "/donors/compare?a=D-ANNA&amp;b=D-ANNA2" in listing.text
     compare = browser.get("/donors/compare", params={"a": "D-ANNA", "b": "D-ANNA2"})
     assert compare.status_code == 200 and "0612345678" in compare.text
-    response = browser.post("/donors/merge", {"keep": "D-ANNA", "duplicate": "D-ANNA2"},
+    # The compare page's button asks first (issue 13, item 14): what the merge will do, and nothing merged yet.
+    asked = browser.post("/donors/merge", {"keep": "D-ANNA", "duplicate": "D-ANNA2"},
+                         csrf_from="/donors/compare?a=D-ANNA&b=D-ANNA2")
+    assert asked.status_code == 200
+    preview = page_text(asked.text.split('id="merge-preview"', 1)[1].split("</ul>", 1)[0])
+    assert "Naar de behouden donateur: donations 1" in preview and "phone" in preview
+    assert "Samenvoegen kan niet ongedaan worden gemaakt." in page_text(asked.text)
+    assert session.scalar(select(DonorMerge.merged_ref)) is None
+    assert session.scalar(select(Donation.donor_id).where(Donation.reference == "TWIN-GIFT")) == twin.id
+    response = browser.post("/donors/merge", {"keep": "D-ANNA", "duplicate": "D-ANNA2", "confirmed": "yes"},
                             csrf_from="/donors/compare?a=D-ANNA&b=D-ANNA2")
     assert response.status_code == 303
     assert response.headers["location"] == "/donors/D-ANNA?msg=merged&duplicate=D-ANNA2&kept=D-ANNA"

@@ -217,3 +217,12 @@ def test_the_timesheet_import_explains_period_sheets_and_shows_their_warning(ses
     assert check.status_code == 200
     # 40 h a week (the default at 1 FTE) × 21 weekdays in March 2025 / 5 = 168.00 contract hours.
     assert "warning: M03: 180.00 hours in 2025-03-01 – 2025-03-31 is more than E1's contract hours in it (168.00" in page_text(check.text)
+def test_an_xlsx_file_uploaded_is_named_not_a_500(sign_in):
+    """Issue 13, item 10: the importer's _csv.Error was a 500."""
+    from tests.core.test_errors_without_data import _xlsx
+
+    browser = sign_in("fundraiser")
+    response = browser.post("/imports", {"kind": "donors"},
+                            files={"file": ("donors.xlsx", _xlsx(), "application/octet-stream")}, csrf_from="/imports")
+    assert response.status_code == 400
+    assert "this is an XLSX file, not CSV" in response.text

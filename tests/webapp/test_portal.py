@@ -217,7 +217,7 @@ def test_the_link_goes_out_over_smtp(db_url, engine, tmp_path, donors):
         from anbi.web.app import create_app
 
         app = create_app(settings, engine=engine)
-        Browser(app).post("/portal", {"email": "bram@example.nl"}, csrf_from="/portal")
+        Browser(app, "https://giften.example.org").post("/portal", {"email": "bram@example.nl"}, csrf_from="/portal")
     finally:
         controller.stop()
     assert len(received) == 1

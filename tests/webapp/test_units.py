@@ -45,7 +45,8 @@ def test_throttled_message_rounds_the_wait_up_to_whole_minutes():
     assert Throttled(dt.timedelta(seconds=61)).minutes == 2
     assert Throttled(dt.timedelta(seconds=60)).minutes == 1
     assert Throttled(dt.timedelta(seconds=5)).minutes == 1
-    assert "try again in 2 minutes" in str(Throttled(dt.timedelta(seconds=90)))
+    assert "try again in 90 seconds" in str(Throttled(dt.timedelta(seconds=90)))
+    assert "try again in 3 minutes" in str(Throttled(dt.timedelta(seconds=150)))
 
 
 def test_password_strength():
@@ -72,11 +73,14 @@ def test_no_secret_key_is_allowed_locally_with_a_random_one(host):
     assert web_config({}, host).secret_key != config.secret_key  # random per process
 
 
+URL = "https://crm.voorbeeld.example"
+
+
 @pytest.mark.parametrize("section, host, secure", [
-    ({"secret_key": "k" * 32}, "0.0.0.0", True),
+    ({"secret_key": "k" * 32, "base_url": URL}, "0.0.0.0", True),
     ({"secret_key": "k" * 32}, None, True),
     ({"secret_key": "k" * 32}, "127.0.0.1", False),
-    ({"secret_key": "k" * 32, "secure_cookies": "false"}, "0.0.0.0", False),
+    ({"secret_key": "k" * 32, "secure_cookies": "false", "base_url": URL}, "0.0.0.0", False),
     ({"secret_key": "k" * 32, "secure_cookies": True}, "localhost", True),
 ])
 def test_secure_cookies_outside_local_development(section, host, secure):
@@ -87,7 +91,7 @@ def test_bad_web_settings_are_refused():
     with pytest.raises(ConfigurationError, match="too short"):
         web_config({"secret_key": "short"}, "0.0.0.0")
     with pytest.raises(ConfigurationError, match="secure_cookies"):
-        web_config({"secret_key": "k" * 32, "secure_cookies": "maybe"}, "0.0.0.0")
+        web_config({"secret_key": "k" * 32, "secure_cookies": "maybe", "base_url": URL}, "0.0.0.0")
 
 
 # --- the signed cookie -------------------------------------------------------------

@@ -8,11 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from anbi.core.audit import AuditEntry
-from anbi.web.models_users import SignInAttempt, User, WebSession
+from anbi.web.models_users import User, WebSession
 from anbi.web.users import (
-    FAILURES_PER_EMAIL,
     SignInRefused,
-    Throttled,
     authenticate,
     create_user,
     find_session,
@@ -82,23 +80,6 @@ def test_users_list_deactivate_and_password(cli, session):
     unknown = cli("users", "deactivate", "nobody@example.org")
     assert unknown.exit_code == 1 and unknown.stderr == "error: no user with e-mail 'nobody@example.org'\n"
     assert "users" in cli("--help").stdout
-
-
-def test_authenticate_counts_failures_and_throttles(session):
-    create_user(session, "x@example.org", "admin", PASSWORD, actor="test")
-    now = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
-    for minute in range(FAILURES_PER_EMAIL):
-        with pytest.raises(SignInRefused):
-            authenticate(session, "X@example.org", "wrong password", client="192.0.2.1",
-                         now=now + dt.timedelta(minutes=minute))
-    later = now + dt.timedelta(minutes=FAILURES_PER_EMAIL)
-    with pytest.raises(Throttled) as throttled:
-        authenticate(session, "x@example.org", PASSWORD, client="192.0.2.9", now=later)
-    # First failure at 12:00, window 15 minutes: free again at 12:15, 10 minutes after 12:05.
-    assert throttled.value.wait == dt.timedelta(minutes=10)
-    user = authenticate(session, "x@example.org", PASSWORD, client="192.0.2.9", now=now + dt.timedelta(minutes=15, seconds=1))
-    assert user.last_login_at == now + dt.timedelta(minutes=15, seconds=1)
-    assert session.scalar(select(func.count()).select_from(SignInAttempt).where(SignInAttempt.succeeded.is_(True))) == 1
 
 
 def test_sessions_expire_when_idle_and_end_with_a_new_password(session):

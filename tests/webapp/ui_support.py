@@ -28,8 +28,9 @@ class CapturingMailer:
 
 
 def web_settings(db_url: str, tmp_path, **web) -> Settings:
+    # base_url: the TestClient's own host, as a deployment names its address.
     section = {"secret_key": SECRET, "secure_cookies": "false", "upload_dir": str(tmp_path / "uploads"),
-               "receipts_dir": str(tmp_path / "receipts")}
+               "receipts_dir": str(tmp_path / "receipts"), "base_url": "http://testserver"}
     section.update(web)
     return Settings(
         database_url=db_url,
@@ -43,9 +44,9 @@ def web_settings(db_url: str, tmp_path, **web) -> Settings:
 class Browser:
     """A TestClient with the habits of a person at a browser."""
 
-    def __init__(self, app):
+    def __init__(self, app, base_url: str = "http://testserver"):
         self.app = app
-        self.client = TestClient(app, follow_redirects=False)
+        self.client = TestClient(app, follow_redirects=False, base_url=base_url)
 
     def get(self, path: str, **kwargs):
         return self.client.get(path, **kwargs)

@@ -2,8 +2,9 @@
 server-rendered HTML pages (Jinja2), a small CSS file served by the app, charts as
 SVG. No JavaScript framework and nothing loaded from another origin.
 
-`install(app, settings, host=...)` adds it to the FastAPI app: the cookie and
-security-header middleware, the static files, the error pages and the routers."""
+`install(app, settings, host=..., port=...)` adds it to the FastAPI app: the host
+check, the cookie and security-header middleware, the static files, the error pages
+and the routers."""
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
@@ -13,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from anbi.core.settings import Settings
-from anbi.web.security import CookieCodec, web_config
+from anbi.web.security import CookieCodec, HostCheck, web_config
 from anbi.web.ui.common import (
     NON_UI_PREFIXES,
     STATIC_DIR,
@@ -25,10 +26,10 @@ from anbi.web.ui.common import (
 )
 
 
-def install(app: FastAPI, settings: Settings, *, host: str | None = None) -> None:
-    """Raises ConfigurationError (one clear line) without a secret key outside
-    local development."""
-    config = web_config(settings.section("web"), host)
+def install(app: FastAPI, settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
+    """Raises ConfigurationError (one clear line) without a secret key or a base_url
+    outside local development (`anbi.web.security.web_config`)."""
+    config = web_config(settings.section("web"), host, port=port)
     app.state.web_config = config
     if not hasattr(app.state, "mailer"):
         from anbi.web.mail import SmtpMailer
@@ -36,6 +37,9 @@ def install(app: FastAPI, settings: Settings, *, host: str | None = None) -> Non
         app.state.mailer = SmtpMailer(settings.section("smtp"), sender_name=organisation_name(settings))
     app.state.web_codec = CookieCodec(config.secret_key)
     app.add_middleware(WebMiddleware, codec=app.state.web_codec, secure_cookies=config.secure_cookies)
+    if config.allowed_hosts is not None:
+        # Added last, so it runs first: a request for another host reaches nothing.
+        app.add_middleware(HostCheck, allowed=config.allowed_hosts)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
     @app.exception_handler(PageError)

@@ -59,7 +59,9 @@ DB = Depends(get_session, scope="function")
 
 class WebMiddleware:
     """Reads the signed cookie into `request.state.web`, writes it back when a page
-    changed it, and adds the security headers to every response."""
+    changed it, and adds the security headers to every response, with
+    `Cache-Control: no-store` on all but the static files (pages and API answers
+    carry personal data)."""
 
     def __init__(self, app: ASGIApp, codec: CookieCodec, secure_cookies: bool):
         self.app = app
@@ -86,8 +88,8 @@ class WebMiddleware:
                     for name, value in SECURITY_HEADERS.items():
                         if name not in headers:
                             headers[name] = value
-                if ui and not path.startswith("/static/"):
-                    # Pages show personal data: never keep them in a shared cache.
+                if not path.startswith("/static/"):
+                    # Pages and API answers show personal data: never keep them in a cache.
                     headers["Cache-Control"] = "no-store"
                 if state is not None and state.changed:
                     headers.append("set-cookie", self._cookie_header(state))

@@ -31,9 +31,14 @@ def login(request: Request, email: str = Form(""), password: str = Form(""), nex
     try:
         user = authenticate(db, email, password, client=client_address(request))
     except Throttled as exc:
-        error = translate(lang, "Too many failed attempts. Try again in {minutes} minutes.", minutes=exc.minutes)
-        return render(request, "login.html", {"title": translate(lang, "Sign in"), "next": safe_next(next),
+        if exc.seconds < 120:
+            error = translate(lang, "Too many failed attempts. Try again in {seconds} seconds.", seconds=exc.seconds)
+        else:
+            error = translate(lang, "Too many failed attempts. Try again in {minutes} minutes.", minutes=exc.minutes)
+        page = render(request, "login.html", {"title": translate(lang, "Sign in"), "next": safe_next(next),
                                               "email": email, "error": error, "ask": False}, status=429)
+        page.headers["Retry-After"] = str(exc.seconds)
+        return page
     except SignInRefused:
         # Returned, not raised: the failed attempt must be committed to count.
         return render(request, "login.html", {"title": translate(lang, "Sign in"), "next": safe_next(next),

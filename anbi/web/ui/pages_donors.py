@@ -92,11 +92,37 @@ def compare_page(request: Request, a: str, b: str, person: Staff = Depends(staff
     })
 
 
-@router.post("/donors/merge")
-def merge(request: Request, keep: str = Form(...), duplicate: str = Form(...),
-          person: Staff = Depends(staff(DONORS_WRITE)), db: Session = DB):
+def _preview_merge(request: Request, keep: str, duplicate: str, actor: str):
+    """What a merge would do, by running it in a transaction of its own that is
+    always rolled back: the confirmation shows exactly what the merge will do."""
     from donors.merge import merge_donors
 
+    sessions: sessionmaker = request.app.state.sessions
+    preview = sessions()
+    try:
+        return merge_donors(preview, keep, duplicate, actor=actor)
+    finally:
+        preview.rollback()
+        preview.close()
+
+
+@router.post("/donors/merge")
+def merge(request: Request, keep: str = Form(...), duplicate: str = Form(...), confirmed: str = Form(""),
+          person: Staff = Depends(staff(DONORS_WRITE)), db: Session = DB):
+    """A merge cannot be undone: the first POST shows what it will do and asks; the
+    merge happens only with `confirmed=yes` from that confirmation."""
+    from donors.merge import merge_donors
+
+    if confirmed != "yes":
+        try:
+            preview = _preview_merge(request, keep, duplicate, person.email)
+        except AnbiError as exc:
+            return render(request, "error.html", {"title": translate(language(request), "Merge"), "detail": str(exc)},
+                          status=409)
+        return render(request, "merge_confirm.html", {
+            "title": translate(language(request), "Merge"), "keep": _donor_or_404(db, keep),
+            "duplicate": _donor_or_404(db, duplicate), "preview": preview,
+        })
     try:
         result = merge_donors(db, keep, duplicate, actor=person.email)
     except AnbiError as exc:

@@ -20,6 +20,7 @@ from anbi.core.clock import parse_date
 from anbi.core.errors import NotFound
 from anbi.core.money import parse_money
 from anbi.core.roles import CAMPAIGNS_READ, DONORS_READ, EXPORT_DONORS
+from anbi.core.spreadsheet import csv_text
 from anbi.web import charts
 from anbi.web.i18n import translate
 from anbi.web.ui.common import DB, PageNotFound, Staff, language, render, staff, ui_router, year_asked
@@ -153,7 +154,7 @@ def donations_csv(request: Request, person: Staff = Depends(staff(EXPORT_DONORS)
         writer.writerow(DONATION_LIST_KEYS)
         with sessions() as stream:
             for row in list_donations(stream, **asdict(chosen)):
-                writer.writerow([row[key] if row[key] is not None else "" for key in DONATION_LIST_KEYS])
+                writer.writerow(csv_row(row, DONATION_LIST_KEYS, numbers=DONATION_CSV_NUMBERS))
                 if out.tell() > 64_000:
                     yield out.getvalue()
                     out.seek(0)
@@ -162,6 +163,18 @@ def donations_csv(request: Request, person: Staff = Depends(staff(EXPORT_DONORS)
 
     return StreamingResponse(lines(), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": 'attachment; filename="donations.csv"'})
+
+
+# The columns of the CSV downloads that hold numbers, amounts or dates; every other
+# cell is text, which a spreadsheet must never run as a formula.
+DONATION_CSV_NUMBERS = frozenset({"date", "amount", "refunded"})
+LAPSED_CSV_NUMBERS = frozenset({"last_gift_date", "last_year_total"})
+
+
+def csv_row(document: dict, keys, *, numbers: frozenset[str]) -> list[str]:
+    """A CSV line of a JSON document: empty for None, text cells defused."""
+    return ["" if document[key] is None else str(document[key]) if key in numbers else csv_text(str(document[key]))
+            for key in keys]
 
 
 def _csv_response(text: str, name: str) -> Response:
@@ -207,6 +220,6 @@ def lapsed_csv(request: Request, person: Staff = Depends(staff(EXPORT_DONORS)), 
     writer.writerow(keys)
     for donor in lapsed_donors(db, year, last_year_only=LAPSED_LISTS[kind]):
         document = donor.as_json()
-        writer.writerow([document[key] if document[key] is not None else "" for key in keys])
+        writer.writerow(csv_row(document, keys, numbers=LAPSED_CSV_NUMBERS))
     return _csv_response(out.getvalue(), f"{kind}-{year}.csv")
 

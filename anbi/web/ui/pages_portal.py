@@ -107,12 +107,16 @@ def _send_links(mailer, links: list[portal.IssuedLink], base_url: str, organisat
 def portal_request(request: Request, background: BackgroundTasks, email: str = Form(""), db: Session = DB):
     """The same answer whether or not the address is known; the e-mail goes out after
     the answer, so the time taken does not tell either."""
-    links = portal.request_links(db, email, client=client_address(request))
-    db.commit()  # the links exist before anyone can click them
+    # Links are made from [web] base_url only: the Host header is the sender's to choose.
+    base_url = request.app.state.web_config.base_url
+    if base_url is None:
+        log.error("a portal link was asked for, but none is sent: [web] base_url is not set")
+        links = []
+    else:
+        links = portal.request_links(db, email, client=client_address(request))
+        db.commit()  # the links exist before anyone can click them
     if links:
         settings = request.app.state.settings
-        config = request.app.state.web_config
-        base_url = config.base_url or str(request.base_url).rstrip("/")
         organisation = organisation_name(settings) or PRODUCT_NAME
         background.add_task(_send_links, request.app.state.mailer, links, base_url, organisation)
     return render(request, "portal/ask.html", {"title": translate(language(request), "Donor portal"),

@@ -174,14 +174,155 @@ def test_malformed_json_or_not_an_event_is_refused(web_client, engine, body):
 
 
 def test_a_verified_event_is_the_plain_json_and_the_exact_text_signed():
-    """`verify` checks with stripe.Webhook.construct_event and keeps the event as plain
-    JSON (not the client's API object), with the signed text as it came."""
+    """`verify` checks with stripe.WebhookSignature.verify_header and reads the body
+    once as plain JSON (not the client's API object), with the signed text as it came."""
     from fundraising.stripe.webhook import verify
 
     body = p.raw(p.payment_succeeded())
     event = verify(body, p.signature(body), p.SECRET)
     assert event == json.loads(body) and type(event["data"]["object"]) is dict
     assert event.body.encode("utf-8") == body
+
+
+def _deliveries() -> list[tuple[str, bytes, str | None]]:
+    """(case, body, Stripe-Signature header): what a sender may post."""
+    good = p.raw(p.payment_succeeded())
+    now = int(time.time())
+    cases = [("good", good, p.signature(good)), ("good, signed 4 minutes ago", good, p.signature(good, timestamp=now - 240))]
+    cases += [
+        ("no header", good, None),
+        ("empty header", good, ""),
+        ("other secret", good, p.signature(good, secret="whsec_someone_else")),
+        ("stale", good, p.signature(good, timestamp=now - 600)),
+        ("no v1", good, f"t={now},v0=abc"),
+        ("no timestamp", good, "v1=abc"),
+        ("timestamp not a number", good, "t=soon,v1=abc"),
+        ("tampered", good.replace(b'"amount": 2500', b'"amount": 9500'), p.signature(good)),
+    ]
+    for name, body in (("not JSON", b'{"id": "evt_1", "type": '), ("not UTF-8", b"\xff\xfe not utf-8"),
+                       ("a list", b"[1, 2]"), ("a number", b"12"), ("null", b"null"),
+                       ("a thin v2 event", b'{"id": "evt_1", "object": "v2.core.event", "type": "v1.billing.meter.no_meter_found"}')):
+        cases.append((name, body, p.signature(body)))
+    return cases
+
+
+@pytest.mark.parametrize("case, body, header", _deliveries(), ids=[c[0] for c in _deliveries()])
+def test_verify_accepts_and_refuses_what_construct_event_accepts_and_refuses(case, body, header):
+    """Issue 24, item 1: verify_header plus one json.loads instead of construct_event;
+    every refusal stays the same (a list, a number and null used to come out of
+    construct_event as an AttributeError, refused too)."""
+    import stripe
+
+    from fundraising.stripe.webhook import WebhookRefused, verify
+
+    try:
+        stripe.Webhook.construct_event(body, header, p.SECRET, 300)
+        expected = "accepted"
+    except (stripe.SignatureVerificationError, ValueError, AttributeError):
+        expected = "refused"
+    try:
+        verify(body, header, p.SECRET)
+        found = "accepted"
+    except WebhookRefused:
+        found = "refused"
+    assert found == expected, case
+
+
+def test_verify_builds_no_stripe_object(monkeypatch):
+    import stripe
+
+    from fundraising.stripe.webhook import verify
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("construct_event builds a StripeObject tree anbi throws away")
+
+    monkeypatch.setattr(stripe.Webhook, "construct_event", forbidden)
+    body = p.raw(p.payment_succeeded())
+    assert verify(body, p.signature(body), p.SECRET)["type"] == "payment_intent.succeeded"
+
+
+# --- edge cases (issue 13, item 12): 400, or parked for review, never a 500 -------
+
+
+def test_a_signature_dated_beyond_the_tolerance_in_the_future_is_refused(web_client, engine):
+    response = post(web_client, p.payment_succeeded(), timestamp=int(time.time()) + 600)
+    assert response.status_code == 400
+    assert "future" in response.json()["detail"]
+    _nothing_written(engine)
+    # A clock a little ahead (within the tolerance) is fine.
+    assert post(web_client, p.payment_succeeded(), timestamp=int(time.time()) + 60).status_code == 200
+
+
+@pytest.mark.parametrize("depth", [5000, 100_000])
+def test_a_signed_body_nested_very_deeply_is_refused(web_client, engine, depth):
+    event = p.payment_succeeded()
+    body = p.raw(event)[:-1] + b', "x": ' + b"[" * depth + b"]" * depth + b"}"
+    response = web_client.post("/webhooks/stripe", content=body,
+                               headers={"Stripe-Signature": p.signature(body), "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]
+    _nothing_written(engine)
+
+
+@pytest.mark.parametrize("depth", [400, 960])
+def test_a_body_nested_as_deeply_as_json_reads_is_stored_not_a_500(web_client, engine, depth):
+    """Below the parser's limit: booked (or refused with 400 where the stack is
+    shallower), never a 500."""
+    body = p.raw(p.payment_succeeded(pi_id="pi_deep"))[:-1] + b', "x": ' + b'{"n": ' * depth + b"{}" + b"}" * depth + b"}"
+    response = web_client.post("/webhooks/stripe", content=body,
+                               headers={"Stripe-Signature": p.signature(body), "Content-Type": "application/json"})
+    assert response.status_code in (200, 400)
+    assert count(engine, Donation) == (1 if response.status_code == 200 else 0)
+
+
+@pytest.mark.parametrize("created", [10**12, -(10**12), 2**63])
+def test_a_created_time_no_calendar_has_is_refused(web_client, engine, created):
+    response = post(web_client, p.payment_succeeded(created=created))
+    assert response.status_code == 400
+    assert "created is not a Unix time" in response.json()["detail"]
+    _nothing_written(engine)
+
+
+def test_a_refund_dated_beyond_any_calendar_takes_the_events_date(web_client, engine):
+    post(web_client, p.payment_succeeded(pi_id="pi_r", amount=1000))
+    refund = p.refund_item(400, refund_id="re_far", created=10**13)
+    response = post(web_client, p.charge_refunded(charge_id="ch_r", pi_id="pi_r", amount=1000, refunds=[refund]))
+    assert (response.status_code, response.json()["status"]) == (200, "applied")
+    assert donation(engine, "pi_r").adjustments[0].occurred_on == dt.date(2025, 3, 1)
+
+
+@pytest.mark.parametrize("amount, currency, reason", [
+    (10**14, "eur", "more than anbi books"),       # 1,000,000,000,000.00: past MAX_CENTS
+    (10**30, "eur", "more than anbi books"),
+    (10**12, "jpy", "more than anbi books"),        # zero-decimal: ×100 in cents
+    (2500, "xyz", "unknown"),
+    (2500, "zzz", "unknown"),
+])
+def test_an_amount_too_large_or_an_unknown_currency_is_parked_for_review(web_client, engine, amount, currency, reason):
+    event = p.payment_succeeded(pi_id="pi_odd", amount=amount, currency=currency)
+    response = post(web_client, event)
+    assert response.status_code == 200  # Stripe must not retry: a person looks at it
+    assert response.json()["status"] == "failed"
+    stored = inbox(engine, event["id"])
+    assert stored.status == "failed" and reason in stored.error and "parked for review" in stored.error
+    assert count(engine, Donation) == 0
+
+
+def test_the_largest_amount_is_booked(web_client, engine):
+    from anbi.core.money import MAX_CENTS
+
+    post(web_client, p.payment_succeeded(pi_id="pi_max", amount=MAX_CENTS))
+    assert donation(engine, "pi_max").amount_cents == MAX_CENTS
+
+
+def test_a_refund_too_large_is_parked(web_client, engine):
+    post(web_client, p.payment_succeeded(pi_id="pi_ok", amount=1000))
+    refund = p.charge_refunded(charge_id="ch_ok", pi_id="pi_ok", amount=1000,
+                               refunds=[p.refund_item(10**20, refund_id="re_huge", charge_id="ch_ok")])
+    response = post(web_client, refund)
+    assert (response.status_code, response.json()["status"]) == (200, "failed")
+    assert "parked for review" in inbox(engine, refund["id"]).error
+    assert taken_back(engine, "pi_ok") == 0
 
 
 def test_without_a_configured_secret_the_webhook_answers_503(engine, db_url):

@@ -1,0 +1,92 @@
+"""No traceback and no data in errors (issue 13, item 10): a database error is one
+line without the statement's parameters or the database's detail lines; an
+unexpected error is one line naming its kind; SQL parameters never reach an
+exception's text (`hide_parameters`); a spreadsheet given as an import file is
+named in one line (in the browser: tests/webapp/test_imports.py)."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+
+from anbi.core.db import make_engine
+from donors.models import Donor
+
+SECRET_IBAN = "NL91ABNA0417164300"
+
+
+def _duplicate_donor(connection) -> None:
+    """A real IntegrityError whose statement carries personal data as parameters."""
+    row = {"ref": "DUP", "kind": "person", "last_name": "Geheim", "sort_name": "geheim", "iban": SECRET_IBAN,
+           "country": "NL", "language": "nl"}
+    connection.execute(insert(Donor), row)
+    connection.execute(insert(Donor), row)
+
+
+def test_engine_errors_never_carry_the_parameters(db_url):
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as connection, pytest.raises(IntegrityError) as caught:
+            _duplicate_donor(connection)
+    finally:
+        engine.dispose()
+    assert SECRET_IBAN not in str(caught.value) and "Geheim" not in str(caught.value)
+    assert "parameters hidden" in str(caught.value).lower()
+
+
+def test_a_database_error_in_a_command_is_one_line_without_data(cli, monkeypatch):
+    """As a losing concurrent run meets a unique constraint: the database's detail
+    line (PostgreSQL's `Key (ref)=(DUP) already exists`) and the parameters stay out."""
+    import fundraising.queries
+
+    def list_that_collides(session, **_):
+        _duplicate_donor(session.connection())
+        return iter(())
+
+    monkeypatch.setattr(fundraising.queries, "list_donations", list_that_collides)
+    result = cli("donations", "list", env={"ANBI_DEBUG": ""})
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: database: the change was refused and rolled back")
+    assert "Traceback" not in result.output
+    for data in (SECRET_IBAN, "Geheim", "(DUP)", "DETAIL", "SQL:"):
+        assert data not in result.stderr
+
+
+def test_an_unexpected_error_is_one_line_or_the_traceback_when_debugging(cli, monkeypatch):
+    import fundraising.queries
+
+    def broken(session, **_):
+        raise KeyError(SECRET_IBAN)
+
+    monkeypatch.setattr(fundraising.queries, "list_donations", broken)
+    result = cli("donations", "list", env={"ANBI_DEBUG": ""})
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: unexpected KeyError; nothing more was done (a bug: run again with ANBI_DEBUG=1 to see where, and report it)"]
+    assert SECRET_IBAN not in result.output
+    with pytest.raises(KeyError):
+        cli("donations", "list", env={"ANBI_DEBUG": "1"})
+
+
+def _xlsx() -> bytes:
+    workbook = Workbook()
+    workbook.active.append(["ref", "last_name"])
+    workbook.active.append(["X1", "Jansen\r\nde Vries"])
+    data = io.BytesIO()
+    workbook.save(data)
+    return data.getvalue()
+
+
+@pytest.mark.parametrize("what", ["donors", "donations", "agreements", "mandates", "recurring"])
+def test_an_xlsx_file_given_to_an_import_is_named_in_one_line(cli, tmp_path, what):
+    path = tmp_path / "file.xlsx"
+    path.write_bytes(_xlsx())
+    result = cli(what, "import", str(path), env={"ANBI_DEBUG": ""})
+    assert result.exit_code == 1
+    assert result.stderr.strip() == ("error: file.xlsx: this is an XLSX file, not CSV; save it as 'CSV UTF-8' "
+                                     "in the spreadsheet program and import that file")
+
