@@ -27,6 +27,8 @@ class Donor(IdMixin, TimestampMixin, Base):
     __tablename__ = "donors"
     __table_args__ = (
         Index("ix_donors_hidden", "id", postgresql_where=text(_HIDDEN), sqlite_where=text(_HIDDEN)),
+        # A search's page of names in order, read from the index and stopped after the page.
+        Index("ix_donors_search_name", "search_name", "id"),
     )
 
     ref: Mapped[str] = mapped_column(String(64), unique=True)
@@ -66,8 +68,6 @@ class Donor(IdMixin, TimestampMixin, Base):
     # Irreversibly pseudonymised once the retention period passed.
     purged_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
 
-    # A search's page of names in order, read from the index and stopped after the page.
-    __table_args__ = (Index("ix_donors_search_name", "search_name", "id"),)
 
     tags: Mapped[list[DonorTag]] = relationship(
         back_populates="donor", cascade="all, delete-orphan", order_by="DonorTag.tag"
