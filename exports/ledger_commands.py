@@ -129,7 +129,8 @@ def odoo_sync(app, dry_run: bool, since, as_json: bool) -> None:
     anbi:refund:<id>; the prefix is [odoo] ref_prefix) and is looked up before it
     is created, so a sync that broke off can simply be run again.
 
-    Partners and entries go in batches of [odoo] batch_size (default 100). An entry
+    Entries go in batches of [odoo] batch_size (default 100), partners of
+    partner_batch_size (default 1000). An entry
     dated on or before Odoo's lock date would be booked by Odoo on a later day:
     [odoo] on_lock_date = "stop" (the default) refuses to send, "report" lets Odoo
     move it and lists each entry with both dates.
@@ -137,8 +138,9 @@ def odoo_sync(app, dry_run: bool, since, as_json: bool) -> None:
     [odoo] in anbi.toml: url, database, protocol (json2 for Odoo 19+, jsonrpc for
     17-18), login (jsonrpc), api_key, timeout (seconds, default 60), retries
     (connection failures, default 3), journal (code; default the first general
-    journal), ref_prefix, batch_size, on_lock_date, and [odoo.accounts] with the
-    account codes. The Odoo user's rights and every setting: docs/odoo.md.
+    journal), ref_prefix, batch_size, partner_batch_size, on_lock_date, and
+    [odoo.accounts] with the account codes. The Odoo user's rights and every
+    setting: docs/odoo.md.
     """
     from sqlalchemy.orm import Session
 

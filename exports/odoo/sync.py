@@ -13,7 +13,7 @@ The order of work, and why:
 2. `sync_partners`: donors become `res.partner` (ref = donor ref), looked up by ref
    before they are created, written only when their values changed; a merged
    donor's partner is archived, an erased or purged donor's partner anonymised.
-   A batch of partners costs one search and one create.
+   A batch of partners (`[odoo] partner_batch_size`) costs one search and one create.
 3. `plan_entries` decides the journal entries (`exports.odoo.ledger`) and saves them
    with the donations and refunds they carry, in our database, before anything is
    sent: the plan of a sync that breaks off is found again by the next run.
@@ -74,8 +74,11 @@ PLANS = ("Campaigns", "Grants")
 EXPENSE_TYPES = ("expense", "expense_depreciation", "expense_direct_cost")
 BOOK_CURRENCY = "EUR"          # the gifts' currency: others are left out of the books (plan_entries)
 ON_LOCK_DATE = ("stop", "report")
+# Records per request. A partner costs Odoo about a tenth of an entry (measured on
+# Odoo 19: 1.4 ms to create against 12 ms, and as much again to post an entry).
 DEFAULT_BATCH_SIZE = 100
-MAX_BATCH_SIZE = 1000
+DEFAULT_PARTNER_BATCH_SIZE = 1000
+MAX_BATCH_SIZE = 5000
 PAGE = 1000                    # rows per read when reading back
 
 # The Odoo account types each [odoo.accounts] key may have (account.account.account_type),
@@ -118,18 +121,21 @@ def wrong_account_types(codes: dict[str, str], accounts: dict[str, dict]) -> lis
     return wrong
 
 
-def sync_options(section) -> tuple[str, int]:
-    """`[odoo] on_lock_date` and `batch_size`, checked."""
+def sync_options(section) -> tuple[str, int, int]:
+    """`[odoo] on_lock_date`, `batch_size` (entries) and `partner_batch_size`, checked."""
     on_lock_date = str(section.get("on_lock_date", "stop") or "stop").strip()
     problems = []
     if on_lock_date not in ON_LOCK_DATE:
         problems.append(f'[odoo] on_lock_date must be "stop" or "report", not {on_lock_date!r}')
-    size = section.get("batch_size", DEFAULT_BATCH_SIZE)
-    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_BATCH_SIZE:
-        problems.append(f"[odoo] batch_size must be a whole number from 1 to {MAX_BATCH_SIZE}, not {size!r}")
+    sizes = []
+    for key, default in (("batch_size", DEFAULT_BATCH_SIZE), ("partner_batch_size", DEFAULT_PARTNER_BATCH_SIZE)):
+        size = section.get(key, default)
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_BATCH_SIZE:
+            problems.append(f"[odoo] {key} must be a whole number from 1 to {MAX_BATCH_SIZE}, not {size!r}")
+        sizes.append(size)
     if problems:
         raise ConfigurationError("; ".join(problems))
-    return on_lock_date, size
+    return on_lock_date, sizes[0], sizes[1]
 
 
 def odoo_date(value) -> dt.date | None:
@@ -189,6 +195,7 @@ class Ledger:
     lock_date: dt.date | None = None     # Odoo books nothing on or before it (for this user and journal)
     on_lock_date: str = "stop"
     batch_size: int = DEFAULT_BATCH_SIZE
+    partner_batch_size: int = DEFAULT_PARTNER_BATCH_SIZE
 
     def code_and_name(self, session: Session, model, pk: int) -> tuple[str, str]:
         key = (model.__name__, pk)
@@ -208,7 +215,7 @@ class Ledger:
 
     @classmethod
     def open(cls, client: OdooClient, section, *, dry_run: bool = False) -> Ledger:
-        on_lock_date, batch_size = sync_options(section)
+        on_lock_date, batch_size, partner_batch_size = sync_options(section)
         client.check_login()
         codes = account_codes(section)
         rows = client.search_read("account.account", [["code", "in", sorted(set(codes.values()))]],
@@ -238,7 +245,7 @@ class Ledger:
         ledger = cls(client=client, prefix=str(section.get("ref_prefix", "") or "anbi").strip(), codes=codes,
                      accounts={key: found[code]["id"] for key, code in codes.items()}, journal_id=journal["id"],
                      plans={}, dry_run=dry_run, company=company["name"], lock_date=max(locks) if locks else None,
-                     on_lock_date=on_lock_date, batch_size=batch_size)
+                     on_lock_date=on_lock_date, batch_size=batch_size, partner_batch_size=partner_batch_size)
         plans = _first_by(client.search_read("account.analytic.plan", [["name", "in", list(PLANS)]], ["name"], order="id"),
                           "name")
         ledger.plans = {name: plans[name]["id"] for name in PLANS if name in plans}
@@ -354,7 +361,7 @@ def sync_partners(session: Session, ledger: Ledger, *, progress=lambda items, **
     sent = 0
     try:
         ledger.load_countries({d.country for d in donors})
-        for part in progress(list(chunks(donors, ledger.batch_size)), label="Partners"):
+        for part in progress(list(chunks(donors, ledger.partner_batch_size)), label="Partners"):
             values = {d.id: partner_values(d, ledger.country(d.country)) for d in part}
             writes: list[tuple[int, dict]] = []
             new = [d for d in part if d.id not in links]

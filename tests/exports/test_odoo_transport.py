@@ -278,7 +278,7 @@ def test_partners_and_entries_go_in_batches(cli, engine, odoo, tmp_path):
             make_donation(session, donor=donor, date=f"2025-03-{n % 30 + 1:02d}", amount="10.00", reference=f"G{n}")
         session.commit()
     odoo.state.calls.clear()
-    result = sync(cli, odoo.config(tmp_path, batch_size=100))
+    result = sync(cli, odoo.config(tmp_path, batch_size=100, partner_batch_size=100))
     assert result["partners"]["created"] == 250 and result["entries_sent"]["created"] == 30
     calls = [call for call in odoo.state.calls if call[0] in ("res.partner", "account.move", "res.country")]
     assert calls.count(("res.country", "search_read")) == 1
@@ -292,10 +292,10 @@ def test_partners_and_entries_go_in_batches(cli, engine, odoo, tmp_path):
 
 def test_batch_size_and_on_lock_date_are_checked(cli, engine, odoo_json2, tmp_path):
     odoo = odoo_json2
-    result = cli("odoo", "sync", env=odoo.config(tmp_path, batch_size=0, on_lock_date="later"))
+    result = cli("odoo", "sync", env=odoo.config(tmp_path, batch_size=0, on_lock_date="later", partner_batch_size="many"))
     assert result.exit_code == 1
     assert ('[odoo] on_lock_date must be "stop" or "report", not \'later\'; [odoo] batch_size must be a whole number '
-            "from 1 to 1000, not 0") in result.stderr
+            "from 1 to 5000, not 0; [odoo] partner_batch_size must be a whole number from 1 to 5000, not 'many'") in result.stderr
 
 
 # --- a sync killed mid-batch ----------------------------------------------------------------
