@@ -149,10 +149,13 @@ class OdooState:
 
     def __init__(self, *, database: str = "anbi_test", login: str = "admin", api_key: str = "secret",
                  analytic: bool = False, accounts: list[tuple] = (), today: dt.date | None = None,
-                 currency: str = "USD"):
+                 currency: str = "USD", users: list[tuple[int, str, str]] = ()):
         """`accounts`: (code, name, type) or (id, code, name, type) beside the three the
-        recorded database had; `currency`: the company's (the recorded one: USD)."""
+        recorded database had; `currency`: the company's (the recorded one: USD);
+        `users`: (uid, login, API key) of users with the right Accounting: Invoicing
+        only — no Contact: Creation (the admin, uid 2, has every right)."""
         self.database = database
+        self.users = {2: (login, api_key)} | {uid: (user_login, key) for uid, user_login, key in users}
         self.currency = currency
         self.drop_after: set[tuple[str, str]] = set()
         self.after_call: Callable[[str, str], None] | None = None
@@ -166,6 +169,9 @@ class OdooState:
         self.sequences: dict[tuple[int, int, int], int] = {}
         self.calls: list[tuple[str, str]] = []   # (model, method) of every call, for assertions
         self._seed(accounts)
+        for uid, user_login, _ in users:   # a user is a partner too: it takes the next partner id
+            self._put("res.users", uid, {"name": user_login, "login": user_login})
+            self._put("res.partner", self._new_id("res.partner"), {"name": user_login, "active": True, "is_company": False})
 
     # --- seed data, as the recorded database had it --------------------------------
 
@@ -505,10 +511,23 @@ class OdooState:
 
     # --- dispatch -----------------------------------------------------------------------
 
-    def call(self, model: str, method: str, params: dict, *, json2: bool) -> Any:
+    def uid_of(self, api_key: str) -> int | None:
+        return next((uid for uid, (_, key) in self.users.items() if key == api_key), None)
+
+    def check_rights(self, uid: int, model: str, method: str) -> None:
+        """A user without Contact: Creation may read partners, not make or change them."""
+        if uid != 2 and model == "res.partner" and method in ("create", "write"):
+            verb = "create" if method == "create" else "modify"
+            raise OdooException("odoo.exceptions.AccessError",
+                                f"You are not allowed to {verb} 'Contact' (res.partner) records.\n\nThis operation is "
+                                "allowed for the following groups:\n\t- Contact/Creation\n\nContact your administrator "
+                                "to request access if necessary.", 403)
+
+    def call(self, model: str, method: str, params: dict, *, json2: bool, uid: int = 2) -> Any:
         with self.lock:
             self.calls.append((model, method))
             self.check_model(model, json2)
+            self.check_rights(uid, model, method)
             if method == "search":
                 return self.search(model, **params)
             if method == "search_read":
@@ -586,8 +605,12 @@ def _handler(state: OdooState) -> Callable:
             raw = self.rfile.read(length) if length else b""
             return json.loads(raw) if raw else {}
 
+        def _uid(self) -> int | None:
+            bearer = self.headers.get("Authorization") or ""
+            return state.uid_of(bearer[len("Bearer "):]) if bearer.startswith("Bearer ") else None
+
         def _authorised(self) -> bool:
-            return self.headers.get("Authorization") == f"Bearer {state.api_key}"
+            return self._uid() is not None
 
         def _other_database(self) -> bool:
             """JSON-2 names its database in a header; Odoo answers another with an HTML page."""
@@ -632,7 +655,7 @@ def _handler(state: OdooState) -> Callable:
                     return
                 model, _, method = self.path[len("/json/2/"):].rpartition("/")
                 try:
-                    result = state.call(model, method, body, json2=True)
+                    result = state.call(model, method, body, json2=True, uid=self._uid())
                 except OdooException as exc:
                     self._send(exc.status, exc.body())
                     return
@@ -676,18 +699,18 @@ def _handler(state: OdooState) -> Callable:
                 raise OdooException("psycopg2.OperationalError", message, 200, debug=f"psycopg2.OperationalError: {message}")
             if service == "common" and method in ("login", "authenticate"):
                 db, login, password = args[:3]
-                return 2 if (db, login, password) == (state.database, state.login, state.api_key) else False
+                return next((uid for uid, user in state.users.items() if user == (login, password)), False)
             if service == "object" and method == "execute_kw":
                 db, uid, password, model, name, positional = args[:6]
                 keywords = dict(args[6]) if len(args) > 6 and args[6] else {}
-                if (db, uid, password) != (state.database, 2, state.api_key):
+                if state.users.get(uid, (None, None))[1] != password:
                     raise OdooException("odoo.exceptions.AccessDenied", "Access Denied", 200,
                                         debug="odoo.exceptions.AccessDenied: Access Denied\n")
                 keywords.pop("context", None)
                 names = POSITIONAL.get(name, ("ids",))
                 for key, value in zip(names, positional):
                     keywords[key] = value
-                return state.call(model, name, keywords, json2=False)
+                return state.call(model, name, keywords, json2=False, uid=uid)
             raise OdooException("builtins.Exception", f"unknown method {service}.{method}", 200)  # not recorded
 
     return Handler

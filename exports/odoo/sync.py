@@ -130,6 +130,8 @@ def sync_options(section) -> tuple[str, int, int]:
     sizes = []
     for key, default in (("batch_size", DEFAULT_BATCH_SIZE), ("partner_batch_size", DEFAULT_PARTNER_BATCH_SIZE)):
         size = section.get(key, default)
+        if isinstance(size, str) and size.strip().isdigit():   # from the environment (ANBI_ODOO_BATCH_SIZE)
+            size = int(size)
         if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_BATCH_SIZE:
             problems.append(f"[odoo] {key} must be a whole number from 1 to {MAX_BATCH_SIZE}, not {size!r}")
         sizes.append(size)

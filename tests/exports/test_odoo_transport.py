@@ -337,3 +337,10 @@ def test_a_sync_killed_while_odoo_makes_a_batch_loses_and_doubles_nothing(cli, d
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(OdooEntry).where(OdooEntry.posted.is_(False))) == 0
     assert json.loads(cli("odoo", "sync", "--json", env=env).stdout)["entries_sent"] == {"created": 0, "found": 0, "posted": 0}
+
+
+def test_sync_options_read_numbers_from_the_environment_too():
+    from exports.odoo.sync import sync_options
+
+    assert sync_options({}) == ("stop", 100, 1000)
+    assert sync_options({"batch_size": "20", "partner_batch_size": 500, "on_lock_date": "report"}) == ("report", 20, 500)
