@@ -148,17 +148,26 @@ def odoo_sync(app, dry_run: bool, since, as_json: bool) -> None:
     created when missing). A Stripe gift is income on its own date against the
     Stripe clearing account; each paid, reconciled Stripe payout is an entry on its
     arrival date that moves the money to the bank, with Stripe's fees. Accounts are
-    found by the codes in [odoo.accounts]. Refunds (on their own dates) and
+    found by the codes in [odoo.accounts], and each one's type is checked against its
+    use. Odoo's company must keep its books in EUR. Refunds (on their own dates) and
     corrections (on the date of the entry they correct) become entries of ours; a
     posted entry is never edited. Every entry has a stable ref
     (anbi:<day>:<channel>:<n>, anbi:refund:<id>, anbi:correction:<id>; the prefix
     is [odoo] ref_prefix) and is looked up before it is created, so a sync that
     broke off can simply be run again.
 
+    Entries go in batches of [odoo] batch_size (default 100), partners of
+    partner_batch_size (default 1000). An entry
+    dated on or before Odoo's lock date would be booked by Odoo on a later day:
+    [odoo] on_lock_date = "stop" (the default) refuses to send, "report" lets Odoo
+    move it and lists each entry with both dates.
+
     [odoo] in anbi.toml: url, database, protocol (json2 for Odoo 19+, jsonrpc for
     17-18), login (jsonrpc), api_key, timeout (seconds, default 60), retries
     (connection failures, default 3), journal (code; default the first general
-    journal), and [odoo.accounts] with the account codes.
+    journal), ref_prefix, batch_size, partner_batch_size, on_lock_date, and
+    [odoo.accounts] with the account codes. The Odoo user's rights and every
+    setting: docs/odoo.md.
     """
     from sqlalchemy.orm import Session
 
@@ -167,25 +176,22 @@ def odoo_sync(app, dry_run: bool, since, as_json: bool) -> None:
     from exports.odoo import sync
 
     section, client = _odoo(app)
+    locked: list = []
     with client:
         ledger = sync.Ledger.open(client, section, dry_run=dry_run)
         if dry_run:
             with Session(app.engine) as session:
                 partners = sync.sync_partners(session, ledger, progress=progress)
                 planned = sync.plan_entries(session, since=since, prefix=ledger.prefix, require=ledger.require)
+                locked = sync.entries_in_locked_period(session, ledger)
                 session.rollback()
-            sent = {}
+            sent = None
         else:
             with app.session() as session:
                 partners = sync.sync_partners(session, ledger, progress=progress)
             with app.session() as session:
                 planned = sync.plan_entries(session, since=since, prefix=ledger.prefix, require=ledger.require)
-            with app.session() as session:
-                waiting = sync.unsent_entries(session)
-            sent = {"created": 0, "found": 0, "posted": 0}
-            for entry_id in progress(waiting, length=len(waiting), label="Sending entries"):
-                with app.session() as session:
-                    sent[sync.send_entry(session, ledger, entry_id)] += 1
+            sent = sync.send_entries(app.session, ledger, progress=progress)
             with app.session() as session:
                 sync.record_names(session, ledger)
     document = {
@@ -197,10 +203,14 @@ def odoo_sync(app, dry_run: bool, since, as_json: bool) -> None:
         "refunds": planned.refunds,
         "corrections": planned.corrections,
         "income_total": sync.summary_total(planned),
-        "entries_sent": sent,
+        "entries_sent": sent.counts() if sent else {},
+        "entries_redated": [moved.as_json() for moved in sent.redated] if sent else [],
+        "lock_date": ledger.lock_date.isoformat() if ledger.lock_date else None,
         "waiting_for_stripe_payout": planned.waiting_for_payout,
         "foreign_currency_skipped": planned.foreign_currency,
     }
+    if dry_run:
+        document["entries_in_locked_period"] = len(locked)
     if not dry_run:
         with app.session() as session:
             sync.record_sync(session, app.actor, document)
@@ -214,7 +224,19 @@ def odoo_sync(app, dry_run: bool, since, as_json: bool) -> None:
     click.echo(f"{verb} plan entries: {kinds}; {planned.donations} donation(s), {planned.refunds} refund(s), "
                f"{planned.corrections} correction(s), income {format_dutch(planned.total_cents)}.")
     if sent:
-        click.echo(f"Sent to Odoo: {sent['created']} created, {sent['found']} already there, {sent['posted']} posted.")
+        click.echo(f"Sent to Odoo: {sent.created} created, {sent.found} already there, {sent.posted} posted.")
+    if sent and sent.redated:
+        listed = "; ".join(f"{m.ref} dated {m.date.isoformat()} is in Odoo on {m.odoo_date.isoformat()}"
+                           for m in sent.redated[:10])
+        more = f" (and {len(sent.redated) - 10} more: --json lists them)" if len(sent.redated) > 10 else ""
+        click.echo(f"WARNING: Odoo booked {len(sent.redated)} entr{'y' if len(sent.redated) == 1 else 'ies'} on another "
+                   f"date than ours (its books are locked up to {document['lock_date'] or 'a lock date'}): {listed}{more}. "
+                   "They are recorded with Odoo's date; the income of their day is in Odoo's later period.")
+    if locked:
+        click.echo(f"{len(locked)} entr{'y is' if len(locked) == 1 else 'ies are'} dated on or before Odoo's lock date "
+                   f"{ledger.lock_date.isoformat()} (the first: {locked[0][0]}): "
+                   + ('the sync will refuse to send them (on_lock_date = "stop").' if ledger.on_lock_date == "stop"
+                      else "Odoo will book them on its first open day (on_lock_date = \"report\")."))
     if ledger.plans_created:
         click.echo(f"{'Would create' if dry_run else 'Created'} analytic plan(s): {', '.join(ledger.plans_created)}.")
     if planned.waiting_for_payout:

@@ -165,11 +165,7 @@ def odoo_sync(app: AppContext, out_dir: Path, rng: random.Random) -> list[str]:
             partners = sync.sync_partners(session, ledger)
         with app.session() as session:
             planned = sync.plan_entries(session, since=None, prefix=ledger.prefix, require=ledger.require)
-        with app.session() as session:
-            waiting = sync.unsent_entries(session)
-        for entry_id in waiting:
-            with app.session() as session:
-                sync.send_entry(session, ledger, entry_id)
+        sync.send_entries(app.session, ledger)
         with app.session() as session:
             sync.record_names(session, ledger)
     return [f"Odoo: {partners.created} partners created, {sum(planned.entries.values())} entries "

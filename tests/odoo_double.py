@@ -18,7 +18,19 @@ the same error bodies and HTTP statuses, and the behaviours the README lists —
   with one `x_plan<ID>_id` column per root plan other than "Project" (whose column is
   `account_id`), amounts signed income minus cost;
 - the reversal wizard replaces the reversal's `ref` with "Reversal of: NAME, reason";
-- records with `active` are left out of searches unless the domain names `active`.
+- records with `active` are left out of searches unless the domain names `active`;
+- the company (currency, lock dates): the computed `user_*_lock_date` read "1-01-01"
+  where there is no lock, and posting an entry dated on or before the lock date books
+  it on Odoo's next open day (the last day of that month, or today in the current one);
+- `create` of a list is one transaction: a refused record leaves none of the list
+  (their ids are used up all the same);
+- a JSON-2 request for a database the server does not serve gets Odoo's HTML 404 page;
+  JSON-RPC answers psycopg2's OperationalError.
+
+`OdooState.drop_after` makes the server carry out a call and then drop the
+connection without answering (what a killed server or a broken network does);
+`OdooState.after_call(model, method)` runs once a call is done, before the answer
+(a test kills its client there).
 
 Behaviour not in the recordings is marked "not recorded" where it is guessed.
 """
@@ -26,6 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 import threading
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
@@ -33,6 +46,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 PROJECT_PLAN = 1
+# What Odoo 19 answers on /json/2/ for a database it does not serve (recorded).
+NO_DATABASE_PAGE = ("<!DOCTYPE html>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>No database is selected "
+                    "and the requested URL was not found in the server-wide controllers.</p>\n<p>Please verify the "
+                    "hostname, <a href=/web/login>login</a> and try again.</p>\n\n<!-- Alternatively, use the "
+                    "X-Odoo-Database header. -->\n")
 ANALYTIC_MODELS = {
     "account.analytic.plan": "Analytic Plans",
     "account.analytic.account": "Analytic Accounts",
@@ -81,7 +99,11 @@ def money(value) -> Decimal:
 FIELDS: dict[str, dict[str, str]] = {
     "res.users": {"name": "x", "login": "x"},
     "res.country": {"name": "x", "code": "x"},
-    "res.currency": {"name": "x"},
+    "res.currency": {"name": "x", "active": "x"},
+    "res.company": {"name": "x", "currency_id": "res.currency", "fiscalyear_lock_date": "x", "hard_lock_date": "x",
+                    "sale_lock_date": "x", "purchase_lock_date": "x", "tax_lock_date": "x",
+                    **{f"user_{lock}": "lock" for lock in ("fiscalyear_lock_date", "hard_lock_date", "sale_lock_date",
+                                                           "purchase_lock_date", "tax_lock_date")}},
     "res.partner": {n: "x" for n in ("name", "ref", "email", "phone", "street", "street2", "zip", "city", "vat",
                                        "is_company", "active", "comment")} | {"country_id": "res.country"},
     "res.config.settings": {"group_analytic_accounting": "x"},
@@ -90,7 +112,7 @@ FIELDS: dict[str, dict[str, str]] = {
                                  "root_plan_id": "account.analytic.plan", "balance": "x", "partner_id": "res.partner",
                                  "active": "x"},
     "account.journal": {"name": "x", "code": "x", "type": "x", "default_account_id": "account.account",
-                        "currency_id": "res.currency"},
+                        "currency_id": "res.currency", "company_id": "res.company"},
     "account.account": {"code": "x", "name": "x", "account_type": "x", "reconcile": "x"},
     "account.move": {"name": "x", "state": "x", "date": "x", "ref": "x", "move_type": "x", "journal_id": "account.journal",
                      "partner_id": "res.partner", "amount_total": "x", "currency_id": "res.currency",
@@ -126,8 +148,17 @@ class OdooState:
     """The data of one Odoo database, in memory."""
 
     def __init__(self, *, database: str = "anbi_test", login: str = "admin", api_key: str = "secret",
-                 analytic: bool = False, accounts: list[tuple[str, str, str]] = (), today: dt.date | None = None):
+                 analytic: bool = False, accounts: list[tuple] = (), today: dt.date | None = None,
+                 currency: str = "USD", users: list[tuple[int, str, str]] = ()):
+        """`accounts`: (code, name, type) or (id, code, name, type) beside the three the
+        recorded database had; `currency`: the company's (the recorded one: USD);
+        `users`: (uid, login, API key) of users with the right Accounting: Invoicing
+        only — no Contact: Creation (the admin, uid 2, has every right)."""
         self.database = database
+        self.users = {2: (login, api_key)} | {uid: (user_login, key) for uid, user_login, key in users}
+        self.currency = currency
+        self.drop_after: set[tuple[str, str]] = set()
+        self.after_call: Callable[[str, str], None] | None = None
         self.login = login
         self.api_key = api_key
         self.analytic = analytic
@@ -138,6 +169,9 @@ class OdooState:
         self.sequences: dict[tuple[int, int, int], int] = {}
         self.calls: list[tuple[str, str]] = []   # (model, method) of every call, for assertions
         self._seed(accounts)
+        for uid, user_login, _ in users:   # a user is a partner too: it takes the next partner id
+            self._put("res.users", uid, {"name": user_login, "login": user_login})
+            self._put("res.partner", self._new_id("res.partner"), {"name": user_login, "active": True, "is_company": False})
 
     # --- seed data, as the recorded database had it --------------------------------
 
@@ -147,7 +181,10 @@ class OdooState:
 
     def _seed(self, accounts) -> None:
         self._put("res.users", 2, {"name": "Administrator", "login": self.login})
-        self._put("res.currency", 1, {"name": "USD"})
+        self._put("res.currency", 1, {"name": "USD", "active": True})
+        self._put("res.currency", 125, {"name": "EUR", "active": self.currency == "EUR"})
+        self.next_id["res.currency"] = 200
+        self._put("res.company", 1, {"name": "My Company", "currency_id": 1 if self.currency == "USD" else 125})
         self._put("res.country", 20, {"name": "Belgium", "code": "BE"})
         self._put("res.country", 57, {"name": "Germany", "code": "DE"})
         self._put("res.country", 165, {"name": "Netherlands", "code": "NL"})
@@ -160,14 +197,15 @@ class OdooState:
         self._put("account.account", 29, {"code": "443000", "name": "Cash Discount Loss", "account_type": "expense", "reconcile": False})
         self._put("account.account", 44, {"code": "101401", "name": "Bank", "account_type": "asset_cash", "reconcile": False})
         self.next_id["account.account"] = 60
-        for code, name, account_type in accounts:
+        for account in accounts:
+            record_id, (code, name, account_type) = (account[0], account[1:]) if len(account) == 4 else (None, account)
             if not any(a["code"] == code for a in self.records["account.account"].values()):
-                self._put("account.account", self.next_id["account.account"],
+                self._put("account.account", record_id or self.next_id["account.account"],
                           {"code": code, "name": name, "account_type": account_type, "reconcile": False})
         self._put("account.journal", 3, {"name": "Miscellaneous Operations", "code": "MISC", "type": "general",
-                                         "default_account_id": None, "currency_id": None})
+                                         "default_account_id": None, "currency_id": None, "company_id": 1})
         self._put("account.journal", 6, {"name": "Bank", "code": "BNK1", "type": "bank", "default_account_id": 44,
-                                         "currency_id": None})
+                                         "currency_id": None, "company_id": 1})
         self.next_id["account.journal"] = 10
 
     # --- generic ORM ------------------------------------------------------------------
@@ -209,6 +247,8 @@ class OdooState:
             raise value_error(f"Invalid field '{field}' on model '{model}'")  # not recorded: Odoo's read of an unknown field
         if field == "id":
             return record["id"]
+        if kind == "lock":   # Odoo's computed user_*_lock_date: date.min, printed so, when there is none
+            return record.get(field[len("user_"):]) or "1-01-01"
         if kind == "lines":
             return sorted(i for i, line in self.records["account.move.line"].items() if line["move_id"] == record["id"])
         if kind not in ("x",) and kind is not None:
@@ -287,9 +327,17 @@ class OdooState:
         return self.read(model, self.search(model, domain, offset, limit, order), fields)
 
     def create(self, model: str, vals_list) -> list[int]:
+        """One transaction: if a record is refused, none of the list is kept."""
+        before = {name: set(rows) for name, rows in self.records.items()}
         ids = []
-        for vals in ([vals_list] if isinstance(vals_list, dict) else vals_list):
-            ids.append(self._create_one(model, dict(vals)))
+        try:
+            for vals in ([vals_list] if isinstance(vals_list, dict) else vals_list):
+                ids.append(self._create_one(model, dict(vals)))
+        except OdooException:
+            for name, rows in self.records.items():
+                for rid in set(rows) - before[name]:
+                    del rows[rid]
+            raise
         return ids
 
     def _check_values(self, model: str, vals: dict) -> None:
@@ -400,6 +448,13 @@ class OdooState:
             raise user_error("The entry is already posted.")  # not recorded
         day = dt.date.fromisoformat(move["date"])
         journal = self.records["account.journal"][move["journal_id"]]
+        lock = self.lock_date(journal)
+        if lock is not None and day <= lock:
+            day = self.next_open_day(lock)
+            move["date"] = day.isoformat()
+            for line in self.records["account.move.line"].values():
+                if line["move_id"] == move_id:
+                    line["date"] = move["date"]
         key = (move["journal_id"], day.year, day.month)
         self.sequences[key] = self.sequences.get(key, 0) + 1
         move["name"] = f"{journal['code']}/{day.year}/{day.month:02d}/{self.sequences[key]:04d}"
@@ -416,6 +471,26 @@ class OdooState:
                     row[column] = int(account_id)
                 rid = self._new_id("account.analytic.line")
                 self.records["account.analytic.line"][rid] = {"id": rid, **row}
+
+    def lock_date(self, journal: dict) -> dt.date | None:
+        """The lock date an entry of this journal without taxes meets (Odoo's
+        res.company._get_violated_lock_dates: the global and the hard lock, and the
+        sales or purchase lock for those journals)."""
+        company = self.records["res.company"][journal.get("company_id") or 1]
+        names = ["fiscalyear_lock_date", "hard_lock_date"]
+        names += {"sale": ["sale_lock_date"], "purchase": ["purchase_lock_date"]}.get(journal["type"], [])
+        days = [dt.date.fromisoformat(company[name]) for name in names if company.get(name)]
+        return max(days) if days else None
+
+    def next_open_day(self, lock: dt.date) -> dt.date:
+        """Where Odoo books a locked entry of a journal numbered per month
+        (account.move._get_accounting_date): the day after the lock; in a month before
+        today's, that month's last day, else not before today."""
+        day = lock + dt.timedelta(days=1)
+        if (self.today.year, self.today.month) > (day.year, day.month):
+            following = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+            return following - dt.timedelta(days=1)
+        return max(day, self.today)
 
     def _reverse(self, wizard_id: int) -> dict:
         wizard = self.records["account.move.reversal"][wizard_id]
@@ -436,10 +511,23 @@ class OdooState:
 
     # --- dispatch -----------------------------------------------------------------------
 
-    def call(self, model: str, method: str, params: dict, *, json2: bool) -> Any:
+    def uid_of(self, api_key: str) -> int | None:
+        return next((uid for uid, (_, key) in self.users.items() if key == api_key), None)
+
+    def check_rights(self, uid: int, model: str, method: str) -> None:
+        """A user without Contact: Creation may read partners, not make or change them."""
+        if uid != 2 and model == "res.partner" and method in ("create", "write"):
+            verb = "create" if method == "create" else "modify"
+            raise OdooException("odoo.exceptions.AccessError",
+                                f"You are not allowed to {verb} 'Contact' (res.partner) records.\n\nThis operation is "
+                                "allowed for the following groups:\n\t- Contact/Creation\n\nContact your administrator "
+                                "to request access if necessary.", 403)
+
+    def call(self, model: str, method: str, params: dict, *, json2: bool, uid: int = 2) -> Any:
         with self.lock:
             self.calls.append((model, method))
             self.check_model(model, json2)
+            self.check_rights(uid, model, method)
             if method == "search":
                 return self.search(model, **params)
             if method == "search_read":
@@ -501,22 +589,40 @@ def _handler(state: OdooState) -> Callable:
 
         def _send(self, status: int, body: Any, headers: dict | None = None) -> None:
             data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True   # the client is gone (a test killed it)
 
         def _body(self) -> Any:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             return json.loads(raw) if raw else {}
 
+        def _uid(self) -> int | None:
+            bearer = self.headers.get("Authorization") or ""
+            return state.uid_of(bearer[len("Bearer "):]) if bearer.startswith("Bearer ") else None
+
         def _authorised(self) -> bool:
-            return self.headers.get("Authorization") == f"Bearer {state.api_key}" and \
-                self.headers.get("X-Odoo-Database", state.database) == state.database
+            return self._uid() is not None
+
+        def _other_database(self) -> bool:
+            """JSON-2 names its database in a header; Odoo answers another with an HTML page."""
+            if self.headers.get("X-Odoo-Database", state.database) == state.database:
+                return False
+            data = NO_DATABASE_PAGE.encode()
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return True
 
         def do_GET(self) -> None:
             if self.path == "/web/version":
@@ -542,24 +648,42 @@ def _handler(state: OdooState) -> Callable:
         def do_POST(self) -> None:
             body = self._body()
             if self.path.startswith("/json/2/"):
+                if self._other_database():
+                    return
                 if not self._authorised():
                     self._unauthorised()
                     return
                 model, _, method = self.path[len("/json/2/"):].rpartition("/")
                 try:
-                    self._send(200, state.call(model, method, body, json2=True))
+                    result = state.call(model, method, body, json2=True, uid=self._uid())
                 except OdooException as exc:
                     self._send(exc.status, exc.body())
+                    return
+                if self._dropped(model, method):
+                    return
+                self._send(200, result)
             elif self.path == "/jsonrpc":
                 self._jsonrpc(body)
             else:
                 self._send(404, {"error": "not found"})
+
+        def _dropped(self, model: str, method: str) -> bool:
+            """Done, and no answer: the connection closes as a killed server's does."""
+            if state.after_call is not None:
+                state.after_call(model, method)
+            if (model, method) not in state.drop_after:
+                return False
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return True
 
         def _jsonrpc(self, body: dict) -> None:
             params = body.get("params", {})
             service, method, args = params.get("service"), params.get("method"), list(params.get("args", []))
             try:
                 result = self._rpc(service, method, args)
+                if service == "object" and self._dropped(*args[3:5]):
+                    return
                 self._send(200, {"jsonrpc": "2.0", "id": body.get("id"), "result": result})
             except OdooException as exc:
                 self._send(200, {"jsonrpc": "2.0", "id": body.get("id"), "error": {
@@ -569,20 +693,24 @@ def _handler(state: OdooState) -> Callable:
             if service == "common" and method == "version":
                 return {"server_version": "19.0", "server_version_info": [19, 0, 0, "final", 0, ""],
                         "server_serie": "19.0", "protocol_version": 1}
+            if service in ("common", "object") and args and args[0] != state.database:
+                message = (f'connection to server at "127.0.0.1", port 5432 failed: FATAL:  database "{args[0]}" '
+                           "does not exist\n")
+                raise OdooException("psycopg2.OperationalError", message, 200, debug=f"psycopg2.OperationalError: {message}")
             if service == "common" and method in ("login", "authenticate"):
                 db, login, password = args[:3]
-                return 2 if (db, login, password) == (state.database, state.login, state.api_key) else False
+                return next((uid for uid, user in state.users.items() if user == (login, password)), False)
             if service == "object" and method == "execute_kw":
                 db, uid, password, model, name, positional = args[:6]
                 keywords = dict(args[6]) if len(args) > 6 and args[6] else {}
-                if (db, uid, password) != (state.database, 2, state.api_key):
+                if state.users.get(uid, (None, None))[1] != password:
                     raise OdooException("odoo.exceptions.AccessDenied", "Access Denied", 200,
                                         debug="odoo.exceptions.AccessDenied: Access Denied\n")
                 keywords.pop("context", None)
                 names = POSITIONAL.get(name, ("ids",))
                 for key, value in zip(names, positional):
                     keywords[key] = value
-                return state.call(model, name, keywords, json2=False)
+                return state.call(model, name, keywords, json2=False, uid=uid)
             raise OdooException("builtins.Exception", f"unknown method {service}.{method}", 200)  # not recorded
 
     return Handler

@@ -13,11 +13,16 @@ its ref on the next run).
 
 Every answer is normalised (JSON-2 `create` returns a list of ids, JSON-RPC an int;
 JSON-2 `read` returns a bare dict for one row) and every refusal becomes one of the
-errors in `exports.odoo.errors`.
+errors in `exports.odoo.errors` — also an answer that is not Odoo's JSON (JSON-2 answers
+a database it does not serve with an HTML 404 page).
+
+`create_many` sends any number of records in one request (both protocols take a list)
+with the context `CREATE_CONTEXT`. This module never decides what is booked.
 """
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,12 +36,23 @@ import odoolib.json2
 import odoolib.tools
 
 from anbi.core.errors import ConfigurationError
-from exports.odoo.errors import OdooAuthenticationFailed, OdooUnreachable, refusal
+from exports.odoo.errors import (
+    OdooAuthenticationFailed,
+    OdooBadAnswer,
+    OdooDatabaseNotFound,
+    OdooUnreachable,
+    refusal,
+)
 
 PROTOCOLS = ("json2", "jsonrpc")
 READ_METHODS = {"search", "search_read", "read", "search_count", "fields_get", "context_get", "name_search"}
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_RETRIES = 3
+# Without it Odoo makes the API user a follower of every partner and entry it creates:
+# measured on Odoo 19, that is two thirds of the time of a create (4.3 ms instead of
+# 1.4 ms a partner, 35 ms instead of 12 ms an entry). The chatter's "created" note and
+# the tracking of changes (Odoo's audit trail) stay.
+CREATE_CONTEXT = {"mail_create_nosubscribe": True}
 
 
 @dataclass(frozen=True)
@@ -148,8 +164,8 @@ class OdooClient:
                                if self._json2 else self._model(model).search(domain, **options)))
 
     def search_read(self, model: str, domain: list, fields: list[str], *, limit: int | None = None,
-                    order: str | None = None) -> list[dict]:
-        options = _options(limit=limit, order=order)
+                    order: str | None = None, offset: int | None = None) -> list[dict]:
+        options = _options(offset=offset, limit=limit, order=order)
         if self._json2:
             rows = self._call(model, "search_read", lambda: self._model(model).search_read(
                 domain=domain, fields=fields, **options))
@@ -159,6 +175,17 @@ class OdooClient:
                 self.settings.database, self._uid(), self.settings.api_key, model, "search_read", [domain],
                 {"fields": fields, **options}))
         return list(rows)
+
+    def search_read_all(self, model: str, domain: list, fields: list[str], *, page: int = 1000) -> list[dict]:
+        """Every matching row, read in pages of `page` rows (ordered by id, so a page
+        boundary neither skips nor repeats a row)."""
+        rows: list[dict] = []
+        while True:
+            options = {"offset": len(rows)} if rows else {}
+            batch = self.search_read(model, domain, fields, limit=page, order="id", **options)
+            rows += batch
+            if len(batch) < page:
+                return rows
 
     def read(self, model: str, ids: list[int], fields: list[str]) -> list[dict]:
         if not ids:
@@ -173,12 +200,14 @@ class OdooClient:
         return self.create_many(model, [values])[0]
 
     def create_many(self, model: str, values: list[dict]) -> list[int]:
+        """All records in one request: Odoo creates them in one transaction, all or none."""
         if not values:
             return []
+        values = list(values)
         if self._json2:
-            ids = self._call(model, "create", lambda: self._model(model).create(vals_list=values))
+            ids = self._call(model, "create", lambda: self._model(model).create(vals_list=values, context=CREATE_CONTEXT))
         else:
-            ids = self._call(model, "create", lambda: self._model(model).create(values))
+            ids = self._call(model, "create", lambda: self._model(model).create(values, context=CREATE_CONTEXT))
         return [ids] if isinstance(ids, int) else list(ids)
 
     def write(self, model: str, ids: list[int], values: dict) -> None:
@@ -208,6 +237,15 @@ class OdooClient:
         self._connection.check_login(force=False)
         return self._connection.user_id
 
+    def _not_json(self, status: int, text: str):
+        """Odoo's JSON-2 answers a database it does not serve (missing, or hidden by its
+        --db-filter) with an HTML 404 page "No database is selected"; anything else that
+        is not JSON comes from in front of Odoo (a proxy, a maintenance page)."""
+        page = text.split(": ", 1)[1] if ": " in text else text
+        if status == 404 and "database" in page.lower():
+            return OdooDatabaseNotFound(self.settings.url, self.settings.database)
+        return OdooBadAnswer(self.settings.url, status, _page_title(page))
+
     @contextmanager
     def _transport(self) -> Iterator[None]:
         saved = odoolib.json2.httpx, odoolib.tools.httpx
@@ -227,9 +265,9 @@ class OdooClient:
                 failure = exc
             except (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
                 if method not in READ_METHODS:
-                    raise OdooUnreachable(self.settings.url, f"no answer to {model}.{method} within "
-                                          f"{self.settings.timeout:g} s; it may have been done: run the sync "
-                                          "again, it looks every entry up before creating it") from None
+                    what = (f"no answer to {model}.{method} within {self.settings.timeout:g} s"
+                            if isinstance(exc, httpx.ReadTimeout) else f"the connection dropped during {model}.{method}")
+                    raise OdooUnreachable(self.settings.url, f"{what} (Odoo may have done it)", maybe_done=True) from None
                 failure = exc
             except httpx.HTTPError as exc:
                 raise OdooUnreachable(self.settings.url, str(exc) or exc.__class__.__name__) from None
@@ -238,7 +276,10 @@ class OdooClient:
             except odoolib.tools.JsonRPCException as exc:
                 raise refusal(_jsonrpc_error(exc), model, method, self.settings) from None
             except ValueError as exc:
-                raise refusal(_json2_error(str(exc)), model, method, self.settings) from None
+                status, error = _json2_error(str(exc))
+                if error is None:
+                    raise self._not_json(status, str(exc)) from None
+                raise refusal(error, model, method, self.settings) from None
             if attempt < attempts:
                 time.sleep(min(0.25 * 2 ** (attempt - 1), 2.0))
         raise OdooUnreachable(self.settings.url, f"{failure.__class__.__name__}: {failure or 'connection failed'} "
@@ -255,17 +296,31 @@ def _jsonrpc_error(exc) -> dict:
     return {"name": data.get("name") or "", "message": data.get("message") or error.get("message") or str(exc)}
 
 
-def _json2_error(text: str) -> dict:
-    """odoolib wraps a JSON-2 error body in a ValueError's text: take the body back out."""
-    for prefix in ("Invalid request: ", "Unexpected status code "):
-        if text.startswith(prefix):
-            rest = text[len(prefix):]
-            if prefix.startswith("Unexpected"):
-                rest = rest.split(": ", 1)[1] if ": " in rest else rest
-            try:
-                body, _ = json.JSONDecoder().raw_decode(rest)
-                if isinstance(body, dict):
-                    return {"name": body.get("name") or "", "message": body.get("message") or rest}
-            except ValueError:
-                return {"name": "", "message": rest[:500]}
-    return {"name": "", "message": text[:500]}
+def _json2_error(text: str) -> tuple[int, dict | None]:
+    """odoolib wraps a JSON-2 error body in a ValueError's text ("Invalid request: BODY
+    for data ..." for a 422, "Unexpected status code N: BODY" otherwise): the status and
+    the body back out, or None for a body that is not Odoo's JSON (an HTML page)."""
+    status, rest = 422, text
+    if text.startswith("Invalid request: "):
+        rest = text[len("Invalid request: "):]
+    elif text.startswith("Unexpected status code "):
+        code, _, rest = text[len("Unexpected status code "):].partition(": ")
+        status = int(code) if code.isdigit() else 0
+    else:
+        return 0, {"name": "", "message": text[:500]}
+    try:
+        body, _ = json.JSONDecoder().raw_decode(rest)
+    except ValueError:
+        return status, None
+    if not isinstance(body, dict):
+        return status, None
+    return status, {"name": body.get("name") or "", "message": body.get("message") or rest[:500]}
+
+
+def _page_title(html: str) -> str:
+    """What an HTML error page says, in one short line: its <title> or first <h1>."""
+    for tag in ("title", "h1"):
+        match = re.search(rf"<{tag}[^>]*>(.*?)</{tag}>", html, re.IGNORECASE | re.DOTALL)
+        if match:
+            return " ".join(re.sub(r"<[^>]+>", "", match.group(1)).split())[:120]
+    return ""

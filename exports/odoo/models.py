@@ -54,6 +54,8 @@ class OdooEntry(IdMixin, Base):
     sent_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
     # The payout an entry of kind "payout" books (a Stripe payout id).
     payout_ref: Mapped[Optional[str]] = mapped_column(String(100))
+    # The date Odoo booked the entry on, when it is not entry_date (a lock date moved it).
+    odoo_date: Mapped[Optional[dt.date]] = mapped_column(Date)
 
     bookings: Mapped[list[OdooBooking]] = relationship(
         back_populates="entry", foreign_keys="OdooBooking.entry_id", order_by="OdooBooking.id"

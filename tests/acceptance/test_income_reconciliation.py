@@ -36,7 +36,7 @@ STATEMENT_KEY = {"goods_and_services": "income_for_goods_and_services"}
 
 @pytest.fixture
 def odoo(tmp_path):
-    state = OdooState(analytic=True, accounts=list(DOUBLE_ACCOUNTS.values()), today=D(2026, 3, 1))
+    state = OdooState(analytic=True, accounts=list(DOUBLE_ACCOUNTS.values()), today=D(2026, 3, 1), currency="EUR")
     with OdooDouble(state) as double:
         yield state, double_config(tmp_path, double.url)
 

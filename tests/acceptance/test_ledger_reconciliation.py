@@ -72,7 +72,7 @@ def test_a_year_of_demo_data_reconciles_three_ways(db_url, engine, cli, tmp_path
     lines = ledger_demo.bank_statement(app, out, rng)
     assert "1 Stripe payout matched" in lines[0]
 
-    state = OdooState(analytic=True, accounts=list(DOUBLE_ACCOUNTS.values()), today=D(2026, 1, 31))
+    state = OdooState(analytic=True, accounts=list(DOUBLE_ACCOUNTS.values()), today=D(2026, 1, 31), currency="EUR")
     with OdooDouble(state) as double:
         result = cli("odoo", "sync", "--json", env=double_config(tmp_path, double.url))
         assert result.exit_code == 0, result.stderr

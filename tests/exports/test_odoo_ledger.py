@@ -200,7 +200,7 @@ def test_odoo_settings_are_checked_together():
 
 def test_json2_error_bodies_are_read_back_from_odoolibs_messages():
     body = '{"name": "odoo.exceptions.UserError", "message": "The entry is not balanced.", "arguments": []}'
-    assert _json2_error(f"Invalid request: {body} for data {{'vals_list': []}}") == {
-        "name": "odoo.exceptions.UserError", "message": "The entry is not balanced."}
-    assert _json2_error(f"Unexpected status code 403: {body}")["name"] == "odoo.exceptions.UserError"
-    assert _json2_error("Unexpected status code 502: <html>Bad gateway</html>") == {"name": "", "message": "<html>Bad gateway</html>"}
+    assert _json2_error(f"Invalid request: {body} for data {{'vals_list': []}}") == (422, {
+        "name": "odoo.exceptions.UserError", "message": "The entry is not balanced."})
+    assert _json2_error(f"Unexpected status code 403: {body}")[1]["name"] == "odoo.exceptions.UserError"
+    assert _json2_error("Unexpected status code 502: <html>Bad gateway</html>") == (502, None)   # not Odoo's JSON

@@ -1,13 +1,24 @@
 """`anbi odoo sync` and `anbi odoo pull-costs` against the Odoo test double — over
 JSON-2 and JSON-RPC, on SQLite and PostgreSQL — and against a real Odoo when
 ANBI_TEST_ODOO_URL (with _DATABASE, _KEY, optionally _LOGIN, _PROTOCOL and
-_ACCOUNTS as JSON) is set. Expected entries are worked out by hand from the gifts."""
+_ACCOUNTS as JSON) is set. Expected entries are worked out by hand from the gifts.
+
+The real server's company must book in EUR, with analytic accounting on. Tests that
+change what the whole database does (analytic accounting off, a lock date) hold an
+exclusive lock on it (`Target.exclusive`); the others share it, so they can run in
+parallel (`pytest -n`) against one server."""
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import hashlib
 import json
 import os
+import tempfile
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from exports.odoo.client import OdooClient, OdooSettings
-from exports.odoo.errors import OdooUnreachable, UnbalancedEntry
+from exports.odoo.errors import AnalyticAccountingOff, OdooUnreachable, UnbalancedEntry
 from exports.odoo.models import OdooBooking, OdooEntry, OdooPartner
 from fundraising.donations import record_adjustment
 from fundraising.models import Donation
@@ -38,6 +49,8 @@ DOUBLE_ACCOUNTS = {
     "income.other_nonprofits": ("400500", "Baten van andere organisaties zonder winststreven", "income"),
     "income.goods_and_services": ("400600", "Baten als tegenprestatie", "income"),
 }
+# Beside them, as Odoo's generic chart has it: an equity account (given as income by mistake in tests).
+DOUBLE_EXTRA_ACCOUNTS = [("301000", "Capital", "equity")]
 # On a real Odoo with the generic chart: bank 101401, income 400000 (Product Sales).
 REAL_DEFAULT = {"bank": "101401", "stripe_clearing": "101401", "stripe_fees": "443000",
                 **{key: "400000" for key in DOUBLE_ACCOUNTS if key.startswith("income.")}}
@@ -54,6 +67,7 @@ class Target:
     prefix: str
     token: str                     # makes refs and codes unique on a shared real server
     state: OdooState | None = None
+    lock: object | None = None     # the real database's lock file (see the module docstring)
 
     def client(self) -> OdooClient:
         return OdooClient(OdooSettings(self.url, self.database, self.protocol, self.login, self.key, timeout=10, retries=0))
@@ -79,6 +93,51 @@ class Target:
             return client.search_read("account.move.line", [["move_id", "=", move_id]],
                                       ["account_id", "debit", "credit", "analytic_distribution"], order="id")
 
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """No other test uses the real database meanwhile (the double is this test's own)."""
+        if self.lock is None:
+            yield
+            return
+        fcntl.flock(self.lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self.lock, fcntl.LOCK_SH)
+
+    def set_analytic(self, on: bool) -> None:
+        """Analytic accounting on or off, as an admin does it in Settings; on a real
+        server, waited for until Odoo answers accordingly."""
+        if self.state is not None:
+            self.state.analytic = on
+            return
+        with self.client() as client:
+            [wizard] = client.create_many("res.config.settings", [{"group_analytic_accounting": on}])
+            client.call("res.config.settings", "execute", [wizard])
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    client.search("account.analytic.plan", [], limit=1)
+                    if on:
+                        return
+                except AnalyticAccountingOff:
+                    if not on:
+                        return
+                assert time.monotonic() < deadline, f"Odoo did not turn analytic accounting {'on' if on else 'off'}"
+                time.sleep(0.5)
+
+    @contextmanager
+    def locked_until(self, day: str) -> Iterator[None]:
+        """The company's books locked up to `day` (its global lock date), for this test only."""
+        with self.exclusive(), self.client() as client:
+            [journal] = client.search_read("account.journal", [["type", "=", "general"]], ["company_id"], limit=1)
+            company = journal["company_id"][0]
+            client.write("res.company", [company], {"fiscalyear_lock_date": day})
+            try:
+                yield
+            finally:
+                client.write("res.company", [company], {"fiscalyear_lock_date": False})
+
 
 def _target(kind: str):
     token = uuid.uuid4().hex[:6]
@@ -87,11 +146,15 @@ def _target(kind: str):
         if not url:
             pytest.skip("no real Odoo: set ANBI_TEST_ODOO_URL, ANBI_TEST_ODOO_DATABASE and ANBI_TEST_ODOO_KEY to run these against one")
         codes = {**REAL_DEFAULT, **json.loads(os.environ.get("ANBI_TEST_ODOO_ACCOUNTS", "{}"))}
-        yield Target(url, os.environ["ANBI_TEST_ODOO_DATABASE"], os.environ.get("ANBI_TEST_ODOO_LOGIN", "admin"),
-                     os.environ["ANBI_TEST_ODOO_KEY"], os.environ.get("ANBI_TEST_ODOO_PROTOCOL", "json2"), codes,
-                     f"anbitest{token}", token)
+        database = os.environ["ANBI_TEST_ODOO_DATABASE"]
+        name = hashlib.sha256(f"{url} {database}".encode()).hexdigest()[:16]
+        with open(Path(tempfile.gettempdir()) / f"anbi-test-odoo-{name}.lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH)
+            yield Target(url, database, os.environ.get("ANBI_TEST_ODOO_LOGIN", "admin"), os.environ["ANBI_TEST_ODOO_KEY"],
+                         os.environ.get("ANBI_TEST_ODOO_PROTOCOL", "json2"), codes, f"anbitest{token}", token, lock=lock)
         return
-    state = OdooState(analytic=True, accounts=list(DOUBLE_ACCOUNTS.values()), today=D(2025, 4, 1))
+    state = OdooState(analytic=True, accounts=list(DOUBLE_ACCOUNTS.values()) + DOUBLE_EXTRA_ACCOUNTS,
+                      today=D(2025, 4, 1), currency="EUR")
     with OdooDouble(state) as double:
         yield Target(double.url, state.database, state.login, state.api_key, kind,
                      {k: v[0] for k, v in DOUBLE_ACCOUNTS.items()}, "anbi", token, state)
@@ -222,22 +285,24 @@ def test_a_sync_broken_off_after_odoo_created_an_entry_creates_nothing_twice(cli
     from exports.odoo import sync as service
 
     seed(engine, odoo)
-    env = odoo.config(tmp_path)
-    real_send = service.send_entry
+    env = odoo.config(tmp_path, batch_size=1)   # one entry per batch
+    real_send = service.send_batch
     sent = []
 
-    def send_then_break(session, ledger, entry_id):
+    def send_then_break(session, ledger, entry_ids):
         if sent:
             # Odoo makes the second entry, then the connection dies before we record it.
-            real_send(session, ledger, entry_id)
-            raise OdooUnreachable(odoo.url, "connection reset")
-        sent.append(entry_id)
-        return real_send(session, ledger, entry_id)
+            real_send(session, ledger, entry_ids)
+            raise OdooUnreachable(odoo.url, "connection reset", maybe_done=True)
+        sent.append(entry_ids)
+        return real_send(session, ledger, entry_ids)
 
-    monkeypatch.setattr(service, "send_entry", send_then_break)
+    monkeypatch.setattr(service, "send_batch", send_then_break)
     broken = cli("odoo", "sync", env=env)
     assert broken.exit_code == 1 and "unreachable" in broken.stderr
-    monkeypatch.setattr(service, "send_entry", real_send)
+    assert "1 of 2 entries were sent and recorded before that; the 1 in flight may or may not have reached Odoo" in broken.stderr
+    assert "run `anbi odoo sync` again" in broken.stderr and len(broken.stderr.splitlines()) == 1
+    monkeypatch.setattr(service, "send_batch", real_send)
     result = sync(cli, env)
     assert result["entries_planned"] == {}                      # the plan was saved before sending
     assert result["entries_sent"] == {"created": 0, "found": 1, "posted": 0}
@@ -353,25 +418,29 @@ def test_wrong_key(cli, engine, odoo, tmp_path):
 
 def test_account_code_missing_in_odoo_then_fixed(cli, engine, odoo, tmp_path):
     seed(engine, odoo)
-    odoo.codes["income.companies"] = "999999"
+    # No chart has it: Odoo's account codes are letters, digits and dots only (999999
+    # is "Undistributed Profits/Losses" in Odoo's generic chart).
+    odoo.codes["income.companies"] = "NO-SUCH-CODE"
     result = cli("odoo", "sync", env=odoo.config(tmp_path))
     assert result.exit_code == 1
-    assert "account code(s) not found in Odoo's chart of accounts: 999999 ([odoo.accounts] income.companies)" in result.stderr
+    assert ("account code(s) not found in Odoo's chart of accounts: NO-SUCH-CODE ([odoo.accounts] income.companies)"
+            in result.stderr)
     _nothing_written(engine)
     odoo.codes["income.companies"] = DOUBLE_ACCOUNTS["income.companies"][0] if odoo.state else REAL_DEFAULT["income.companies"]
     assert sync(cli, odoo.config(tmp_path))["entries_sent"]["created"] == 2
 
 
 def test_analytic_accounting_off_says_how_to_turn_it_on(cli, engine, odoo, tmp_path):
-    if odoo.state is None:
-        pytest.skip("needs the double: analytic accounting is not switched off on a real server")
     seed(engine, odoo)
-    odoo.state.analytic = False
-    result = cli("odoo", "sync", env=odoo.config(tmp_path))
+    with odoo.exclusive():
+        odoo.set_analytic(False)
+        try:
+            result = cli("odoo", "sync", env=odoo.config(tmp_path))
+        finally:
+            odoo.set_analytic(True)
     assert result.exit_code == 1
     assert "analytic accounting is off in Odoo: turn it on under Accounting > Configuration > Settings" in result.stderr
     _nothing_written(engine)
-    odoo.state.analytic = True
     assert sync(cli, odoo.config(tmp_path))["entries_sent"]["created"] == 2
 
 
