@@ -145,7 +145,10 @@ class Result:
 
 
 def _number(value: float) -> str:
-    """Four significant digits, never in exponent form (units follow the number)."""
+    """Four significant digits, never in exponent form (units follow the number); a
+    count as it is."""
+    if isinstance(value, int):
+        return str(value)
     if value == 0 or abs(value) >= 1000:
         return f"{value:.0f}"
     digits = max(0, 3 - int(f"{abs(value):e}".split("e")[1]))
