@@ -8,11 +8,15 @@ campaign, spread over 2025 from 200,000 donors, with amounts as donors give them
 so that some donors are returning. Then times the full campaign report
 (`fundraising.reports.campaign_report`: totals and months by currency, refunds and
 lost disputes on their own dates, donors new and returning, average and exact
-median) against the baseline: one GROUP BY by month of the campaign's received EUR
-gifts (count, gross, fees). Each is run 5 times, alternately, after a warm-up;
-the best time counts (the rounds' spread and the load average are printed beside
-it). On SQLite and on PostgreSQL (a throwaway database anbi_bench_<random>,
-dropped afterwards). Target: report / baseline no worse than 3.
+median) against the baseline: the cheapest correct hand-written query of the
+months' figures — one GROUP BY of the campaign's received EUR gifts (count, gross,
+fees) by the report's own month key (`fundraising.reports.month_of`: the first
+seven characters of SQLite's ISO date text; `date_trunc` of the date as a plain
+timestamp on PostgreSQL), received written as the two statuses it leaves out, as
+the report does. Each is run 5 times, alternately, after a warm-up; the best time
+counts (the rounds' spread and the load average are printed beside it). On SQLite
+and on PostgreSQL (a throwaway database anbi_bench_<random>, dropped afterwards).
+Target: report / baseline no worse than 3.
 
     .venv/bin/python bench/campaign_report.py                 # 1,000,000 donations, both databases
     .venv/bin/python bench/campaign_report.py --quick         # 50,000 donations
@@ -35,12 +39,11 @@ from sqlalchemy import insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from anbi.core.db import utcnow  # noqa: E402
-from bench.common import fresh_database, insert_donors, insert_in_batches  # noqa: E402
+from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database, insert_donors, insert_in_batches  # noqa: E402
 from fundraising.models import Campaign, Donation, DonationAdjustment  # noqa: E402
 from fundraising.reports import campaign_report  # noqa: E402
 
 TARGET = 3.0
-DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 ROUND = [500, 1000, 1000, 1500, 2000, 2500, 2500, 2500, 3500, 5000, 5000, 7500, 10000, 25000, 50000]
 
 
@@ -98,20 +101,37 @@ def load(engine, donations: int, seed: int = 1) -> int:
     return reported
 
 
+# The months' figures, by the report's own month key; received is "not pending or
+# failed", as fundraising.donations.is_received writes it. The cheapest of each
+# database's ways to write it counts (measured in the run): SQLite's planner reads a
+# campaign's rows through the (campaign_id, received_on, id) index, a row lookup
+# each, where one scan of the table is cheaper when the campaign holds most of it.
+_MONTHS = """
+        SELECT {month} AS month, count(*), sum(amount_cents), sum(fee_cents)
+        FROM donations{hint}
+        WHERE campaign_id = :campaign AND currency = 'EUR' AND status NOT IN ('pending', 'failed')
+        GROUP BY month"""
 BASELINE_SQL = {
-    "sqlite": """
-        SELECT strftime('%Y-%m', received_on) AS month, count(*), sum(amount_cents), sum(fee_cents)
-        FROM donations
-        WHERE campaign_id = :campaign AND currency = 'EUR'
-          AND status IN ('paid', 'refunded', 'partially_refunded', 'disputed', 'dispute_won', 'dispute_lost')
-        GROUP BY month ORDER BY month""",
-    "postgresql": """
-        SELECT to_char(received_on, 'YYYY-MM') AS month, count(*), sum(amount_cents), sum(fee_cents)
-        FROM donations
-        WHERE campaign_id = :campaign AND currency = 'EUR'
-          AND status IN ('paid', 'refunded', 'partially_refunded', 'disputed', 'dispute_won', 'dispute_lost')
-        GROUP BY month ORDER BY month""",
+    "sqlite": {
+        "by the planner's choice": _MONTHS.format(month="substr(received_on, 1, 7)", hint=""),
+        "by one table scan": _MONTHS.format(month="substr(received_on, 1, 7)", hint=" NOT INDEXED"),
+    },
+    "postgresql": {
+        "by the planner's choice": _MONTHS.format(month="date_trunc('month', received_on::timestamp)", hint=""),
+    },
 }
+
+
+def cheapest(connection, queries: dict[str, str], params: dict) -> tuple[str, str]:
+    """(label, SQL) of the fastest of equivalent queries, each run twice (the first warms)."""
+    timed = []
+    for label, sql in queries.items():
+        connection.execute(text(sql), params).all()
+        started = time.perf_counter()
+        connection.execute(text(sql), params).all()
+        timed.append((time.perf_counter() - started, label, sql))
+    _, label, sql = min(timed)
+    return label, sql
 
 
 def best_of_interleaved(runs: int, first, second, rounds: list | None = None) -> tuple[float, object, float, object]:
@@ -133,7 +153,7 @@ def best_of_interleaved(runs: int, first, second, rounds: list | None = None) ->
     return best[0], results[0], best[1], results[1]
 
 
-def run(backend: str, donations: int, workdir: Path, postgres_url: str) -> tuple[float, float]:
+def run(backend: str, donations: int, workdir: Path, postgres_url: str) -> Result:
     with fresh_database(backend, workdir, postgres_url) as engine:
         started = time.perf_counter()
         campaign_id = load(engine, donations)
@@ -143,16 +163,22 @@ def run(backend: str, donations: int, workdir: Path, postgres_url: str) -> tuple
             with Session(engine) as session:
                 return campaign_report(session, "BENCH-2025")
 
+        with engine.connect() as connection:
+            label, sql = cheapest(connection, BASELINE_SQL[backend], {"campaign": campaign_id})
+        print(f"[{backend}] baseline: the months' GROUP BY, {label}", flush=True)
+
         def baseline():
             with engine.connect() as connection:
-                return connection.execute(text(BASELINE_SQL[backend]), {"campaign": campaign_id}).all()
+                return connection.execute(text(sql), {"campaign": campaign_id}).all()
 
         rounds: list[tuple[float, float]] = []
         report_time, result, baseline_time, months = best_of_interleaved(5, report, baseline, rounds)
         # The two agree on what they both compute.
-        assert result.gifts == sum(m[1] for m in months), (result.gifts, sum(m[1] for m in months))
-        assert result.gross_cents == sum(int(m[2]) for m in months)
-        assert result.fees_cents == sum(int(m[3] or 0) for m in months)
+        agreed = (result.gifts, result.gross_cents, result.fees_cents)
+        counted = (sum(m[1] for m in months), sum(int(m[2]) for m in months), sum(int(m[3] or 0) for m in months))
+        if agreed != counted or len(result.months) != len(months):
+            raise SystemExit(f"[{backend}] the report's totals {agreed} and months ({len(result.months)}) differ from "
+                             f"the hand query's {counted} ({len(months)})")
         ratio = report_time / baseline_time
         verdict = "ok" if ratio <= TARGET else f"ABOVE the target of {TARGET:g}"
         print(f"[{backend}] campaign report: {report_time * 1000:.0f} ms; baseline GROUP BY: {baseline_time * 1000:.0f} ms; "
@@ -166,7 +192,7 @@ def run(backend: str, donations: int, workdir: Path, postgres_url: str) -> tuple
         print(f"[{backend}]   {result.gifts:,} gifts, {result.donors:,} donors ({result.new_donors:,} new), "
               f"gross {result.gross_cents / 100:,.2f}, net {result.net_cents / 100:,.2f}, "
               f"median {result.median_cents / 100:.2f}")
-        return report_time, ratio
+        return Result("campaign_report", backend, report_time * 1000, baseline_time * 1000, "ms", "<=", TARGET)
 
 
 def main() -> int:
@@ -178,12 +204,9 @@ def main() -> int:
     args = parser.parse_args()
     donations = 50_000 if args.quick else args.donations
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
-    failed = False
     with tempfile.TemporaryDirectory() as workdir:
-        for backend in backends:
-            _, ratio = run(backend, donations, Path(workdir), args.postgres_url)
-            failed |= ratio > TARGET
-    return 1 if failed else 0
+        results = [run(backend, donations, Path(workdir), args.postgres_url) for backend in backends]
+    return finish(results)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,14 @@ every payment method; 2% refunded (a third of those in part), 0.3% lost disputes
 pending and 0.5% failed. Then, for each scenario, times our code against the
 baseline: one select of the page's donation rows with the same filters, order,
 LIMIT and OFFSET, without the refunded amount and the donor, campaign and fund
-codes (what a page cannot cost less than). Each is run 5 times, alternately, after a
-warm-up; the best time counts. The full list is timed once each (it is long) and
-its peak memory is measured in a process of its own running the command.
+codes (what a page cannot cost less than); for the web page, whose head says how
+many donations match and what they add up to per currency, that select and the
+count(*) and sum per currency of the same filters. Each is run
+5 times, alternately, after a warm-up; the best time counts. The full list is timed
+once each (it is long) and its peak memory is measured in a process of its own
+running the command. Targets (none was set before issue 24): each page at most 3x
+its baseline, the full list at most 3x one plain select of every row, the command's
+peak memory under 1 GiB.
 
     .venv/bin/python bench/donation_list.py                 # 1,000,000 donations, both databases
     .venv/bin/python bench/donation_list.py --quick         # 50,000 donations
@@ -31,20 +36,26 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from anbi.core.db import utcnow  # noqa: E402
 from anbi.web.api import donations_list  # noqa: E402
 from anbi.web.ui import pages_fundraising  # noqa: E402
 from bench.campaign_report import best_of_interleaved  # noqa: E402
-from bench.common import fresh_database, insert_donors, insert_in_batches  # noqa: E402
+from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database, insert_donors, insert_in_batches  # noqa: E402
 from donors.models import Donor  # noqa: E402
 from fundraising.models import METHODS, Campaign, Donation, DonationAdjustment  # noqa: E402
 from fundraising.queries import list_donations  # noqa: E402
 
-DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PAGE = 50
+# Targets (issue 24 names none for this benchmark; these are the reports' 3x): a page,
+# of the API or the web application, against the plain select of its rows (and, for
+# the web page, the count(*) it shows); the whole list against one plain select of
+# every row; the command's peak memory.
+TARGET_PAGE = 3.0
+TARGET_ALL = 3.0
+MEMORY_LIMIT_MB = 1024
 CAMPAIGNS = [f"C{n:02d}" for n in range(1, 21)]
 FIRST_DAY, DAYS = dt.date(2022, 1, 1), 4 * 365
 
@@ -97,26 +108,32 @@ def load(engine, donations: int, seed: int = 1) -> str:
     return busy
 
 
+def baseline_filters(session: Session, params: dict) -> list:
+    """The page's filters as plain conditions on donations."""
+    conditions = []
+    if "donor" in params:
+        conditions.append(Donation.donor_id == session.scalar(select(Donor.id).where(Donor.ref == params["donor"])))
+    if "campaign" in params:
+        conditions.append(Donation.campaign_id == session.scalar(
+            select(Campaign.id).where(Campaign.code == params["campaign"])))
+    if "year" in params:
+        conditions += [Donation.received_on >= dt.date(params["year"], 1, 1),
+                       Donation.received_on < dt.date(params["year"] + 1, 1, 1)]
+    for key, column in (("status", Donation.status), ("method", Donation.method)):
+        if key in params:
+            conditions.append(column == params[key])
+    if "date_from" in params:
+        conditions.append(Donation.received_on >= params["date_from"])
+    if "date_to" in params:
+        conditions.append(Donation.received_on <= params["date_to"])
+    return conditions
+
+
 def baseline_query(session: Session, params: dict, *, newest_first: bool = False):
     """The page's donation rows alone: same filters, order, LIMIT and OFFSET."""
     query = select(Donation.id, Donation.reference, Donation.donor_id, Donation.received_on, Donation.amount_cents,
                    Donation.currency, Donation.method, Donation.campaign_id, Donation.fund_id, Donation.kind,
-                   Donation.status, Donation.source)
-    if "donor" in params:
-        query = query.where(Donation.donor_id == session.scalar(select(Donor.id).where(Donor.ref == params["donor"])))
-    if "campaign" in params:
-        query = query.where(Donation.campaign_id == session.scalar(
-            select(Campaign.id).where(Campaign.code == params["campaign"])))
-    if "year" in params:
-        query = query.where(Donation.received_on >= dt.date(params["year"], 1, 1),
-                            Donation.received_on < dt.date(params["year"] + 1, 1, 1))
-    for key, column in (("status", Donation.status), ("method", Donation.method)):
-        if key in params:
-            query = query.where(column == params[key])
-    if "date_from" in params:
-        query = query.where(Donation.received_on >= params["date_from"])
-    if "date_to" in params:
-        query = query.where(Donation.received_on <= params["date_to"])
+                   Donation.status, Donation.source).where(*baseline_filters(session, params))
     order = (Donation.received_on.desc(), Donation.id.desc()) if newest_first else (Donation.received_on, Donation.id)
     return query.order_by(*order)
 
@@ -125,7 +142,7 @@ def api_scenarios(donations: int, donor: str) -> list[tuple[str, dict]]:
     scenarios = [
         ("first page", {}),
         ("offset 10,000", {"offset": 10_000}),
-        (f"offset {donations // 2:,}", {"offset": donations // 2}),
+        ("offset at the middle", {"offset": donations // 2}),
         ("year 2024 + campaign", {"year": 2024, "campaign": "C07"}),
         ("campaign, offset 5,000", {"campaign": "C07", "offset": 5_000}),
         ("status refunded", {"status": "refunded"}),
@@ -149,7 +166,8 @@ def page_scenarios() -> list[tuple[str, dict]]:
     ]
 
 
-def run(backend: str, donations: int, workdir: Path, postgres_url: str) -> None:
+def run(backend: str, donations: int, workdir: Path, postgres_url: str) -> list[Result]:
+    results: list[Result] = []
     with fresh_database(backend, workdir, postgres_url) as engine:
         started = time.perf_counter()
         donor = load(engine, donations)
@@ -166,9 +184,12 @@ def run(backend: str, donations: int, workdir: Path, postgres_url: str) -> None:
                     return session.execute(query).all()
 
             ours_time, items, base_time, rows = best_of_interleaved(5, ours, baseline)
-            assert [item["reference"] for item in items] == [row.reference for row in rows], label
+            if [item["reference"] for item in items] != [row.reference for row in rows]:
+                raise SystemExit(f"[{backend}] API {label}: the page and the plain query disagree")
             print(f"[{backend}] API {label:<32} {ours_time * 1000:9.1f} ms; baseline {base_time * 1000:7.1f} ms; "
-                  f"ratio {ours_time / base_time:7.2f}  ({len(items)} rows)")
+                  f"ratio {ours_time / base_time:7.2f}  ({len(items)} rows)", flush=True)
+            results.append(Result(f"donation_list-api-{_slug(label)}", backend, ours_time * 1000, base_time * 1000,
+                                  "ms", "<=", TARGET_PAGE))
 
         for label, params in page_scenarios():
             chosen = pages_fundraising.DonationFilter(**params)
@@ -180,12 +201,18 @@ def run(backend: str, donations: int, workdir: Path, postgres_url: str) -> None:
             def page_baseline():
                 with Session(engine) as session:
                     query = baseline_query(session, params, newest_first=True).limit(pages_fundraising.DONATIONS_SHOWN)
-                    return session.execute(query).all()
+                    totals = session.execute(select(Donation.currency, func.count(), func.sum(Donation.amount_cents))
+                                             .where(*baseline_filters(session, params)).group_by(Donation.currency)).all()
+                    return session.execute(query).all(), totals
 
-            page_time, (rows, count, _), base_time, base_rows = best_of_interleaved(5, page, page_baseline)
-            assert [row["reference"] for row in rows] == [row.reference for row in base_rows], label
-            print(f"[{backend}] web page {label:<27} {page_time * 1000:9.1f} ms; baseline (rows only) "
-                  f"{base_time * 1000:7.1f} ms; ratio {page_time / base_time:7.2f}  ({count:,} counted)")
+            page_time, (rows, count, sums), base_time, (base_rows, totals) = best_of_interleaved(5, page, page_baseline)
+            if [row["reference"] for row in rows] != [row.reference for row in base_rows] or \
+                    (count, sums) != (sum(n for _, n, _ in totals), {c: int(cents) for c, _, cents in totals}):
+                raise SystemExit(f"[{backend}] web page {label}: the page and the plain query disagree")
+            print(f"[{backend}] web page {label:<27} {page_time * 1000:9.1f} ms; baseline (rows, count, totals) "
+                  f"{base_time * 1000:7.1f} ms; ratio {page_time / base_time:7.2f}  ({count:,} counted)", flush=True)
+            results.append(Result(f"donation_list-page-{_slug(label)}", backend, page_time * 1000, base_time * 1000,
+                                  "ms", "<=", TARGET_PAGE))
 
         with Session(engine) as session:
             started = time.perf_counter()
@@ -195,11 +222,20 @@ def run(backend: str, donations: int, workdir: Path, postgres_url: str) -> None:
             started = time.perf_counter()
             base = sum(1 for _ in session.execute(baseline_query(session, {}).execution_options(yield_per=2000)))
             base_time = time.perf_counter() - started
-        assert listed == base == donations
+        if not listed == base == donations:
+            raise SystemExit(f"[{backend}] list_donations gave {listed:,} donations, the plain select {base:,}, of {donations:,}")
         print(f"[{backend}] list_donations, all {listed:,}: {ours_time:.2f} s; baseline {base_time:.2f} s; "
-              f"ratio {ours_time / base_time:.2f}")
+              f"ratio {ours_time / base_time:.2f}", flush=True)
+        results.append(Result("donation_list-all", backend, ours_time, base_time, "s", "<=", TARGET_ALL))
         peak, seconds = command_peak(engine)
-        print(f"[{backend}] anbi donations list --json: {seconds:.1f} s, peak RSS {peak / 1024:.0f} MB")
+        print(f"[{backend}] anbi donations list --json: {seconds:.1f} s, peak RSS {peak / 1024:.0f} MB", flush=True)
+        results.append(Result("donation_list-memory", backend, peak / 1024, MEMORY_LIMIT_MB, "MiB", "<", 1))
+    return results
+
+
+def _slug(label: str) -> str:
+    """`campaign, offset 5,000` -> `campaign-offset-5000`."""
+    return "-".join(label.replace(",", "").replace("+", " ").split())
 
 
 def command_peak(engine) -> tuple[int, float]:
@@ -225,9 +261,8 @@ def main() -> int:
     donations = 50_000 if args.quick else args.donations
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     with tempfile.TemporaryDirectory() as workdir:
-        for backend in backends:
-            run(backend, donations, Path(workdir), args.postgres_url)
-    return 0
+        results = [result for backend in backends for result in run(backend, donations, Path(workdir), args.postgres_url)]
+    return finish(results)
 
 
 if __name__ == "__main__":

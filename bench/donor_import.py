@@ -1,22 +1,25 @@
-"""Benchmark: `anbi donors import` of generated donors against a bare bulk insert.
+"""Benchmark: `anbi donors import` of generated donors against the fastest plain
+write of the same rows.
 
 Generates N donors (100,000 by default) as a CSV, the same kind of file the demo
 imports, and times the real importer on it (reading, validating every IBAN,
 postcode, e-mail and phone, planning, writing donors, consent events, tags and audit
-rows, commit). The baseline inserts the same donor rows, already normalised, with
-one SQLAlchemy Core insert() executemany in one transaction. Each runs on a fresh,
-migrated database, on SQLite and on PostgreSQL (a throwaway database
-anbi_bench_<random>, dropped afterwards). Target: the import takes no more than 8x
-the baseline.
+rows, commit). The baseline writes the same donor rows, already normalised and bound
+(untimed), the fastest way each database takes them: COPY (binary) on PostgreSQL,
+the driver's executemany of one prepared INSERT on SQLite, and commits. Each is
+timed three times, alternately, on a fresh migrated database each time; the medians
+count. On SQLite and on PostgreSQL (a throwaway database anbi_bench_<random>,
+dropped afterwards). Target: the import takes no more than 4x the baseline.
 
     .venv/bin/python bench/donor_import.py            # 100,000 rows, both databases
-    .venv/bin/python bench/donor_import.py --quick    # 10,000 rows
+    .venv/bin/python bench/donor_import.py --quick    # 5,000 rows
     .venv/bin/python bench/donor_import.py --rows 50000 --backend sqlite
 """
 from __future__ import annotations
 
 import argparse
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -24,17 +27,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from anbi.core.csvfile import CsvRow  # noqa: E402
 from anbi.core.db import session_scope, utcnow  # noqa: E402
-from bench.common import fresh_database  # noqa: E402
+from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database  # noqa: E402
 from donors.demo import generate_donors, write_csv  # noqa: E402
 from donors.importer import FIELDS, import_donors, parse_row, plan_import  # noqa: E402
 from donors.models import Donor  # noqa: E402
 
-TARGET = 8.0
-DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+TARGET = 4.0
+RUNS = 3
 
 
 def stored_rows(rows: list[dict[str, str]]) -> list[dict]:
@@ -52,55 +55,93 @@ def stored_rows(rows: list[dict[str, str]]) -> list[dict]:
     return out
 
 
-def run_backend(backend: str, csv_path: Path, baseline: list[dict], workdir: Path, postgres_url: str) -> float:
-    count = len(baseline)
-    with fresh_database(backend, workdir, postgres_url) as engine:
-        start = time.perf_counter()
-        with engine.begin() as connection:
-            connection.execute(insert(Donor.__table__), baseline)
-        bare = time.perf_counter() - start
+def plain_write(engine, rows: list[dict]) -> float:
+    """Seconds to write `rows` into donors the fastest plain way the database has, and
+    commit. The values are bound by the column types beforehand (untimed): this is the
+    database and its driver storing rows, nothing else."""
+    table = Donor.__table__
+    names = list(rows[0])
+    with engine.connect() as connection:
+        processors = [table.c[name].type.bind_processor(connection.dialect) for name in names]
+    bound = [tuple(process(row[name]) if process else row[name] for name, process in zip(names, processors))
+             for row in rows]
+    columns = ", ".join(names)
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        if engine.dialect.name == "postgresql":
+            cursor.execute(f"SELECT {columns} FROM donors WHERE false")
+            types = [column.type_code for column in cursor.description]
+            raw.commit()
+            started = time.perf_counter()
+            with cursor.copy(f"COPY donors ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(types)
+                for values in bound:
+                    copy.write_row(values)
+        else:
+            started = time.perf_counter()
+            cursor.executemany(f"INSERT INTO donors ({columns}) VALUES ({', '.join('?' * len(names))})", bound)
+        raw.commit()
+        return time.perf_counter() - started
+    finally:
+        raw.close()
 
-    with fresh_database(backend, workdir, postgres_url) as engine:
-        start = time.perf_counter()
-        with session_scope(engine) as session:
-            summary = import_donors(session, csv_path, actor="bench")
-        imported = time.perf_counter() - start
-        assert summary.created == count, summary
-        start = time.perf_counter()
-        with session_scope(engine) as session:
-            again = import_donors(session, csv_path, actor="bench")
-        reimported = time.perf_counter() - start
-        assert again.unchanged == count, again
-        with engine.connect() as connection:
-            assert connection.scalar(select(func.count()).select_from(Donor)) == count
 
-    ratio = imported / bare
-    print(f"{backend:<10} bare insert {bare:6.2f} s ({count / bare:9,.0f} rows/s) | "
-          f"import {imported:6.2f} s ({count / imported:9,.0f} rows/s) | ratio {ratio:4.2f}x "
-          f"(target <= {TARGET:.0f}x: {'ok' if ratio <= TARGET else 'MISSED'}) | "
-          f"re-import, all unchanged {reimported:6.2f} s")
-    return ratio
+def timed_import(engine, csv_path: Path):
+    """(seconds, summary) of one import of the file, committed."""
+    started = time.perf_counter()
+    with session_scope(engine) as session:
+        summary = import_donors(session, csv_path, actor="bench")
+    return time.perf_counter() - started, summary
+
+
+def run_backend(backend: str, csv_path: Path, rows: list[dict], workdir: Path, postgres_url: str) -> Result:
+    count = len(rows)
+    bare_times, import_times = [], []
+    for attempt in range(RUNS):
+        with fresh_database(backend, workdir, postgres_url) as engine:
+            bare_times.append(plain_write(engine, rows))
+        with fresh_database(backend, workdir, postgres_url) as engine:
+            seconds, summary = timed_import(engine, csv_path)
+            import_times.append(seconds)
+            if summary.created != count:
+                raise SystemExit(f"the import created {summary.created} donors of {count}")
+            if attempt == 0:
+                reimported, again = timed_import(engine, csv_path)
+                if again.unchanged != count:
+                    raise SystemExit(f"a second import of the same file changed {count - again.unchanged} donors")
+                with engine.connect() as connection:
+                    stored = connection.scalar(select(func.count()).select_from(Donor))
+                if stored != count:
+                    raise SystemExit(f"{stored} donors stored of {count}")
+    bare, imported = statistics.median(bare_times), statistics.median(import_times)
+    plain = "COPY" if backend == "postgresql" else "executemany"
+    print(f"{backend:<10} {plain} {bare:6.2f} s ({count / bare:9,.0f} rows/s) | import {imported:6.2f} s "
+          f"({count / imported:9,.0f} rows/s) | ratio {imported / bare:4.2f}x | re-import, all unchanged {reimported:6.2f} s"
+          f"  [runs: {', '.join(f'{t:.2f}' for t in bare_times)} / {', '.join(f'{t:.2f}' for t in import_times)}]",
+          flush=True)
+    return Result("donor_import", backend, imported, bare, "s", "<=", TARGET)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="donors to generate (default 100,000)")
-    parser.add_argument("--quick", action="store_true", help="10,000 rows: a fast check")
+    parser.add_argument("--quick", action="store_true", help="5,000 rows: a fast check that it runs")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES, help="server to create the throwaway database on")
     args = parser.parse_args()
-    count = 10_000 if args.quick else args.rows
+    count = 5_000 if args.quick else args.rows
 
     with tempfile.TemporaryDirectory(prefix="anbi-bench-") as tmp:
         workdir = Path(tmp)
         generated = generate_donors(random.Random(42), count, prefix="B-")
         csv_path = write_csv(generated.rows, workdir / "donors.csv")
-        baseline = stored_rows(generated.rows)
-        print(f"{count:,} donors, {csv_path.stat().st_size / 1e6:.1f} MB CSV "
-              f"(import also writes consent events, tags and one audit row per donor)")
+        rows = stored_rows(generated.rows)
+        print(f"{count:,} donors, {csv_path.stat().st_size / 1e6:.1f} MB CSV (import also writes consent events, "
+              f"tags and one audit row per donor); each timed {RUNS} times, medians", flush=True)
         backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
-        ratios = [run_backend(b, csv_path, baseline, workdir, args.postgres_url) for b in backends]
-    return 0 if all(r <= TARGET for r in ratios) else 1
+        results = [run_backend(b, csv_path, rows, workdir, args.postgres_url) for b in backends]
+    return finish(results)
 
 
 if __name__ == "__main__":

@@ -33,15 +33,19 @@ def privacy() -> None:
 @donors.command("duplicates")
 @click.option("--json", "as_json", is_flag=True, help="Print the pairs as a JSON list.")
 @click.option("--min-score", type=click.FloatRange(0, 1), default=MIN_SCORE, show_default=True,
-              help="Leave out pairs scoring below this.")
+              help="Leave out pairs scoring below this (0.6 also shows what households share).")
 @click.pass_obj
 def duplicates_command(app, as_json: bool, min_score: float) -> None:
     """List donors that are probably the same person or organisation twice.
 
     Evidence: the same IBAN; the same e-mail; the same name at the same postcode and
-    house number; a near-identical name at one address (Jansen / Janssen, "J." for
-    "Jan"). Each pair is shown once with a score from 0 to 1 (its strongest evidence)
-    and every reason. Only active donors are compared. Nothing is changed: merge a
+    house number; a near-identical name at one address (Jansen / Janssen, a typing
+    error, diacritics lost, a tussenvoegsel moved, first and last name swapped,
+    another spelling of an Arabic or Tigrinya name); one first name under another
+    surname with one account or a double surname (a maiden and a married name). What
+    a household shares (a joint account, a family e-mail, one initial under one
+    surname) scores below the default. Each pair is shown once with a score from 0
+    to 1 (its strongest evidence) and every reason. Only active donors are compared. Nothing is changed: merge a
     pair with `anbi donors merge KEEP_REF DUPLICATE_REF`."""
     from anbi.cli import print_json
     from donors.duplicates import find_duplicates

@@ -2,7 +2,15 @@
 
 Four kinds of evidence (issue 2 item 7): the same IBAN; the same e-mail address; the
 same normalised name at the same postcode and house number; a near-identical name at
-one address (Jansen / Janssen, Pieterse / Pietersen, "J." for "Jan").
+one address. "Near-identical" covers what real Dutch files hold: a typing error
+(Jansen / Jasnen / Janssen), another spelling (Pieterse / Pietersen, Meijer / Meyer),
+diacritics lost or added (Öztürk / Ozturk), a tussenvoegsel dropped or moved ("Berg,
+van den"), first name and surname in each other's fields, initials for a first name
+("J." for "Jan"), another Latin spelling of an Arabic or Tigrinya name (Mohammed /
+Muhammad, Tesfay / Tesfaye), and a married name beside a maiden name (Anna de Vries /
+Anna Jansen-de Vries) where the first name and an account or address agree. A house
+number's suffix is compared as written in any of the usual ways (12A, 12 a, 12-A;
+12-II, 12-2; 12 hs, 12-H).
 
 Donors are never compared all against all. Each donor is put in a few blocks (its
 IBAN, its e-mail, its postcode + house number) and only donors that share a block
@@ -11,10 +19,11 @@ e-mail) is compared by sorted neighbourhood on a phonetic name key, so the work 
 roughly linear in the number of donors.
 
 A pair scores as its strongest evidence (0..1) and lists all of it. What partners in
-one household also share scores lower: an IBAN or e-mail under another name, initials
-that fit a first name or a surname alone at one address; and an e-mail or IBAN that
-both records have, with different values, takes 0.1 off an address match. Pairs
-below `MIN_SCORE` are left out.
+one household also share scores lower: an IBAN or e-mail under another first name (a
+joint account, a family address: below `MIN_SCORE`, so left out unless asked for),
+initials that fit a first name or a surname alone at one address; and an e-mail or
+IBAN that both records have, with different values, takes 0.1 off an address match.
+Pairs below `MIN_SCORE` are left out.
 
 The scoring (`score_pair`) is a plain function over `DonorRecord` values; only
 `find_duplicates` touches the database, and it only reads. Merging is
@@ -42,16 +51,26 @@ MAX_BLOCK = 40
 # In a large block, each donor is compared with this many neighbours in name order.
 WINDOW = 8
 
-# Scores per kind of evidence. A shared IBAN or e-mail with a different name is
-# often a household (a joint account, a family address), so it scores lower.
+# Scores per kind of evidence. A shared IBAN or e-mail under another first name is
+# a household (a joint account, a family address): below MIN_SCORE. Under the same
+# first name and another surname it may be one woman's maiden and married names,
+# the more likely at one address.
 SCORE_IBAN = 0.95
-SCORE_IBAN_OTHER_NAME = 0.7
+SCORE_IBAN_OTHER_NAME = 0.6
 SCORE_EMAIL = 0.9
-SCORE_EMAIL_OTHER_NAME = 0.7
-# At one address, by how alike the names are (see `name_similarity`). Initials that
-# fit a first name, or a surname alone, are what partners in one household share
-# too, so they score lower.
-SCORE_ADDRESS = {"same": 0.9, "similar": 0.85, "initials": 0.75, "surname": 0.7}
+SCORE_EMAIL_OTHER_NAME = 0.6
+SCORE_OTHER_SURNAME = {("iban", True): 0.85, ("iban", False): 0.75, ("email", True): 0.8, ("email", False): 0.7}
+# At one address, by how alike the names are (see `name_similarity`). A surname
+# alone is what partners in one household share too, so it scores lower. Initials
+# that fit a first name under the very same surname at one address are as often a
+# partner with that initial as the same person twice (Jan and Joke Jansen; measured
+# on the households of bench/duplicates.py): alone they stay below MIN_SCORE, and so
+# does an account both have there (couples share one); an e-mail both have lifts
+# them above it. Under a surname spelled another way (J. Janssen beside Jan Jansen)
+# they are no partner's: a partner's surname is spelled the same, or is another.
+SCORE_ADDRESS = {"same": 0.9, "similar": 0.85, "initials": 0.65, "initials, respelled": 0.75, "surname": 0.7,
+                 "married": 0.75}
+SCORE_INITIALS_AT_ONE_ADDRESS = {"iban": 0.65, "email": 0.75}
 # Both records have an e-mail (or an IBAN) and they differ: a sign of two people.
 # Taken off an address match for each such detail.
 CONTRADICTION_PENALTY = 0.1
@@ -118,13 +137,19 @@ class DuplicatePair:
 # --- normalisation -----------------------------------------------------------------
 
 def fold(text: str | None) -> str:
-    """Lower case, accents removed, punctuation to single spaces: `Müller-Lüdenscheidt` -> `muller ludenscheidt`."""
+    """Lower case, accents removed, punctuation to single spaces: `Müller-Lüdenscheidt` -> `muller ludenscheidt`,
+    `Yılmaz` -> `yilmaz`, `Łukasz` -> `lukasz`."""
     if not text:
         return ""
     if not text.isascii():
-        decomposed = unicodedata.normalize("NFKD", text)
+        decomposed = unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSABLE))
         text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _NON_ALNUM.sub(" ", text.lower().replace("'", "")).strip()
+
+
+# Letters that Unicode does not decompose into a base letter and an accent.
+_UNDECOMPOSABLE = str.maketrans({"ı": "i", "İ": "I", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D",
+                                 "ß": "ss", "æ": "ae", "Æ": "Ae", "œ": "oe", "Œ": "Oe", "þ": "th"})
 
 
 def phonetic(text: str | None) -> str:
@@ -189,25 +214,48 @@ class _PersonName:
     prefix_key: str  # first letters of the tussenvoegsel words: "vd" (so "v.d." matches "van der")
     first: str  # first given name, folded
     initials: str  # letters of the initials, or of the given names
+    given: str  # all given names, folded and joined: "Wolde Mariam" -> "woldemariam"
+    given_core: str  # the first-name field read as a surname: "van Dijk" typed there -> "dijk"
+    parts: tuple[str, ...]  # a double surname's parts, each as a core: "Jansen-de Vries" -> ("jansen", "vries")
 
 
 def _person_name(record: DonorRecord) -> _PersonName:
-    words = fold(record.last_name).split()
-    prefix_words = fold(record.prefix).split()
-    # A tussenvoegsel typed into last_name ("van der Berg") is split off again.
-    while len(words) > 1 and words[0] in _PREFIX_WORDS:
-        prefix_words.append(words.pop(0))
+    core, prefix_words = _surname(record.last_name)
+    prefix_words = fold(record.prefix).split() + prefix_words
     first_names = fold(record.first_name).split()
     initials = _NON_ALPHA.sub("", fold(record.initials)) or "".join(w[0] for w in first_names)
+    given_core = _surname(record.first_name)[0]
     if all(len(w) == 1 for w in first_names):
         first_names = []  # "J." typed as a first name is an initial
+    last = record.last_name or ""
+    parts = tuple(part for part in (_surname(piece)[0] for piece in last.split("-")) if part) if "-" in last else ()
     return _PersonName(
-        core="".join(words),  # "El Amrani" and "Elamrani" are one name
+        core=core,
         prefix=" ".join(prefix_words),
         prefix_key="".join(_prefix_key(w) for w in prefix_words),
         first=first_names[0] if first_names else "",
         initials=initials,
+        given="".join(first_names),
+        given_core=given_core,
+        parts=parts,
     )
+
+
+def _surname(text: str | None) -> tuple[str, list[str]]:
+    """(core, tussenvoegsel words) of a surname as typed: a tussenvoegsel typed in
+    front ("van der Berg") or behind it, as sorted lists write it ("Berg, van der"),
+    is split off. The core keeps every other word, joined: "El Amrani" and
+    "Elamrani" are one name."""
+    words = fold(text).split()
+    prefix: list[str] = []
+    while len(words) > 1 and words[0] in _PREFIX_WORDS:
+        prefix.append(words.pop(0))
+    trailing = len(words)
+    while trailing > 1 and words[trailing - 1] in _PREFIX_WORDS:
+        trailing -= 1
+    if trailing < len(words) and not prefix:
+        prefix, words = words[trailing:], words[:trailing]
+    return "".join(words), prefix
 
 
 def _prefix_key(word: str) -> str:
@@ -225,6 +273,70 @@ def _close(a: str, b: str, threshold: float) -> bool:
     return a[:1] == b[:1] and jaro_winkler(a, b) >= threshold
 
 
+def one_slip(a: str, b: str) -> bool:
+    """The two differ by one typing error: two neighbouring letters transposed
+    (Jansen / Jasnen, Bakker / aBkker), or one letter dropped or typed twice
+    (Jansen / Jnsen, Jan / Jann). A letter dropped from the front of a short name
+    makes another name (Lisa / Isa, Hanna / Anna), so there the shorter must keep
+    five letters."""
+    if len(a) == len(b):
+        if len(a) < 3:
+            return False
+        differ = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+        return len(differ) == 2 and differ[1] == differ[0] + 1 and a[differ[0]] == b[differ[1]] \
+            and a[differ[1]] == b[differ[0]]
+    shorter, longer = sorted((a, b), key=len)
+    if len(longer) - len(shorter) != 1 or len(shorter) < 2:
+        return False
+    at = next((i for i, (x, y) in enumerate(zip(shorter, longer)) if x != y), len(shorter))
+    if longer[:at] + longer[at + 1:] != shorter:
+        return False
+    doubled = (at > 0 and longer[at - 1] == longer[at]) or (at + 1 < len(longer) and longer[at + 1] == longer[at])
+    return doubled or len(shorter) >= (5 if at == 0 else 4)
+
+
+def transliterated(a: str, b: str) -> bool:
+    """Two Latin spellings of one Arabic or Tigrinya name (Mohammed / Muhammad,
+    Hussein / Hussain, Khaled / Khalid, Omar / Omer; Tesfay / Tesfaye, Gebremedhin /
+    Ghebremedhin, Yohannes / Yohanes): the same `spoken_shape`. A short name must be
+    close by Jaro-Winkler as well, for there the vowels that shape passes over tell
+    Dutch names apart (Sem and Sam, Bart and Bert)."""
+    shape = spoken_shape(a)
+    if len(shape) < 3 or shape != spoken_shape(b):
+        return False
+    return len(shape) >= 5 or jaro_winkler(a, b) >= 0.85
+
+
+# Letters that write one sound in the spellings in use: kh, gh, dh, th (Arabic and
+# Tigrinya), sh and ch (English and French transliteration), oe (Dutch); j as y
+# (Johannes / Yohannes). The Dutch ij first, as a vowel of its own (Martijn is not
+# Maarten).
+_ONE_SOUND = (("ij", "Y"), ("kh", "k"), ("gh", "g"), ("dh", "d"), ("th", "t"), ("ph", "f"), ("sh", "s"), ("ch", "s"),
+              ("ck", "k"), ("oe", "u"), ("q", "k"), ("c", "k"), ("x", "ks"), ("z", "s"), ("j", "y"))
+# Vowels by what transliteration swaps: a, e, i and y are written for one another
+# (Mohammed / Mohammad, Khaled / Khalid, Tesfay / Tesfai), and so are o and u.
+_VOWEL_KIND = str.maketrans({"a": "A", "e": "A", "i": "A", "y": "A", "o": "O", "u": "O"})
+
+
+def spoken_shape(word: str) -> str:
+    """A folded name as its consonants and kinds of vowel, doubled letters and a
+    final h left out: Mohammed, Muhammad, Mohamed -> `mOhAmAd`; Tesfay, Tesfaye,
+    Tesfai -> `tAsfA`."""
+    for old, new in _ONE_SOUND:
+        word = word.replace(old, new)
+    if len(word) > 2 and word.endswith("h"):
+        word = word[:-1]  # Fatimah, Yemaneh
+    head = word[:1] if word[:1] == "y" else word[:1].translate(_VOWEL_KIND)  # a leading y is a consonant
+    return "".join(ch for ch, _ in itertools.groupby(head + word[1:].translate(_VOWEL_KIND)))
+
+
+def _alike(a: str, b: str, threshold: float) -> bool:
+    """One name, spelled twice: equal, sounding alike, one typing error apart,
+    near-identical, or transliterated alike."""
+    return (a == b or phonetic(a) == phonetic(b) or one_slip(a, b) or _close(a, b, threshold)
+            or transliterated(a, b))
+
+
 def _given_names(a: _PersonName, b: _PersonName) -> str:
     """`same`, `compatible` (another spelling of one name), `initials` (initials that
     fit the other's first name or initials), `missing` (one side has none) or
@@ -232,7 +344,8 @@ def _given_names(a: _PersonName, b: _PersonName) -> str:
     if a.first and b.first:
         if a.first == b.first:
             return "same"
-        if phonetic(a.first) == phonetic(b.first) or _close(a.first, b.first, GIVEN_NAME_SIMILARITY):
+        # A name of two words is one name too ("Wolde Mariam", "Abd al-Rahman").
+        if _alike(a.first, b.first, GIVEN_NAME_SIMILARITY) or _alike(a.given, b.given, GIVEN_NAME_SIMILARITY):
             return "compatible"
         return "conflict"
     if not (a.first or a.initials) or not (b.first or b.initials):
@@ -247,10 +360,14 @@ def _given_names(a: _PersonName, b: _PersonName) -> str:
 def name_similarity(a: DonorRecord, b: DonorRecord) -> tuple[str, str]:
     """How alike two donors' names are, strongest first, with the two names for a person to read:
 
-    `same` (equal after normalisation), `similar` (a near-identical spelling: Jansen /
-    Janssen, "v.d." for "van der"), `initials` (a near-identical surname, initials
-    fitting a first name: "J." for "Jan"), `surname` (a near-identical surname, one
-    side without any given name) or `different`."""
+    `same` (equal after normalisation), `similar` (another spelling: Jansen / Janssen,
+    a typing error, diacritics, "v.d." for "van der", a transliteration, first name and
+    surname swapped), `initials` (the same surname, initials fitting a first name: "J."
+    for "Jan"), `initials, respelled` (the same, under a surname spelled another way:
+    J. Janssen / Jan Jansen), `surname` (a near-identical surname, one side without
+    any given name), `married` (one first name, another surname: a maiden and a
+    married name, which only an account, an e-mail or a double surname at one address
+    makes likely) or `different`."""
     if a.kind != b.kind:
         return "different", ""
     if a.kind == "organisation":
@@ -265,19 +382,37 @@ def name_similarity(a: DonorRecord, b: DonorRecord) -> tuple[str, str]:
     name_a, name_b = _person_name(a), _person_name(b)
     if not name_a.core or not name_b.core:
         return "different", ""
+    detail = f"{_display(a)} / {_display(b)}"
+    given = _given_names(name_a, name_b)
+    surname_same = name_a.core == name_b.core
+    if not surname_same and not _alike(name_a.core, name_b.core, SURNAME_SIMILARITY):
+        if _swapped(name_a, name_b) or _swapped(name_b, name_a):
+            return "similar", detail
+        if given in ("same", "compatible"):
+            return "married", detail
+        return "different", ""
     if name_a.prefix_key and name_b.prefix_key and name_a.prefix_key != name_b.prefix_key:
         return "different", ""  # "van Dijk" and "ten Dijk" are other families
-    surname_same = name_a.core == name_b.core
-    if not surname_same and phonetic(name_a.core) != phonetic(name_b.core) \
-            and not _close(name_a.core, name_b.core, SURNAME_SIMILARITY):
-        return "different", ""
-    given = _given_names(name_a, name_b)
     if given == "conflict":
-        return "different", ""
-    if surname_same and given == "same" and name_a.prefix == name_b.prefix:
+        # Rutger de Ruiter beside "de Ruiter" Rutger: surnames alike, given names not.
+        return ("similar", detail) if _swapped(name_a, name_b) or _swapped(name_b, name_a) else ("different", "")
+    spelled_alike = surname_same and name_a.prefix == name_b.prefix
+    if spelled_alike and given == "same":
         return "same", ""
-    detail = f"{_display(a)} / {_display(b)}"
-    return {"missing": "surname", "initials": "initials"}.get(given, "similar"), detail
+    if given == "initials":
+        return ("initials" if spelled_alike else "initials, respelled"), detail
+    return ("surname" if given == "missing" else "similar"), detail
+
+
+def _swapped(a: _PersonName, b: _PersonName) -> bool:
+    """`b` has `a`'s first name and surname in each other's fields."""
+    return bool(a.first and b.given_core) and _alike(a.core, b.given_core, SURNAME_SIMILARITY) \
+        and _alike(a.first, b.core, GIVEN_NAME_SIMILARITY)
+
+
+def _double_surname(a: _PersonName, b: _PersonName) -> bool:
+    """One surname is a double name holding the other: Jansen-de Vries and de Vries."""
+    return b.core in a.parts or a.core in b.parts
 
 
 def _display(record: DonorRecord) -> str:
@@ -298,7 +433,9 @@ def address_key(record: DonorRecord) -> str | None:
 
 
 def _split_house_number(record: DonorRecord) -> tuple[str, str]:
-    """("12", "a") from house_number "12a" or "12-A", or from "12" with suffix "A"."""
+    """("12", "a") from house_number "12a" or "12-A", or from "12" with suffix "A";
+    a floor in Roman numerals as a number (12-II and 12-2 are one flat), the ground
+    floor as "h" (12 hs, 12-H, 12 huis)."""
     text = (record.house_number or "").strip()
     match = _HOUSE_NUMBER.match(text)
     if match:
@@ -306,7 +443,11 @@ def _split_house_number(record: DonorRecord) -> tuple[str, str]:
     else:
         number, rest = text, ""
     suffix = fold(f"{rest} {record.house_number_suffix or ''}").replace(" ", "")
-    return number.lstrip("0") or number, suffix
+    return number.lstrip("0") or number, _SUFFIX_FORMS.get(suffix, suffix)
+
+
+# Suffixes written in more than one way.
+_SUFFIX_FORMS = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "hs": "h", "huis": "h", "bs": "bis"}
 
 
 def same_address(a: DonorRecord, b: DonorRecord) -> bool:
@@ -336,24 +477,40 @@ def score_pair(a: DonorRecord, b: DonorRecord) -> tuple[float, tuple[str, ...]] 
     The score is that of the strongest piece of evidence; the reasons name all of it."""
     evidence: list[tuple[float, str]] = []
     names, detail = name_similarity(a, b)
-    names_agree = names != "different"
+    at_one_address = same_address(a, b)
     iban = _iban_key(a.iban)
     if iban and iban == _iban_key(b.iban):
-        evidence.append((SCORE_IBAN, "same IBAN") if names_agree
-                        else (SCORE_IBAN_OTHER_NAME, "same IBAN, different name (a shared account?)"))
+        evidence.append(_shared("iban", names, detail, at_one_address))
     email = _email_key(a.email)
     if email and email == _email_key(b.email):
-        evidence.append((SCORE_EMAIL, "same e-mail") if names_agree
-                        else (SCORE_EMAIL_OTHER_NAME, "same e-mail, different name (a shared address?)"))
-    if names_agree and same_address(a, b):
+        evidence.append(_shared("email", names, detail, at_one_address))
+    if at_one_address and names != "different" and (names != "married" or _double_surname(_person_name(a),
+                                                                                           _person_name(b))):
         score = round(SCORE_ADDRESS[names] - CONTRADICTION_PENALTY * _contradictions(a, b), 2)
         if names == "same":
             evidence.append((score, "same name, postcode and house number"))
+        elif names == "married":
+            evidence.append((score, f"a double surname holding the other at the same address ({detail})"))
         else:
             evidence.append((score, f"near-identical name at the same address ({detail})"))
     if not evidence:
         return None
     return max(score for score, _ in evidence), tuple(reason for _, reason in evidence)
+
+
+def _shared(what: str, names: str, detail: str, at_one_address: bool) -> tuple[float, str]:
+    """The score and reason of an IBAN or e-mail both records have."""
+    label = "IBAN" if what == "iban" else "e-mail"
+    if names == "married":
+        place = " at the same address" if at_one_address else ""
+        return (SCORE_OTHER_SURNAME[what, at_one_address],
+                f"same {label}{place}, same first name, another surname (a maiden and a married name?) ({detail})")
+    if names == "different":
+        score = SCORE_IBAN_OTHER_NAME if what == "iban" else SCORE_EMAIL_OTHER_NAME
+        return score, f"same {label}, different name (a shared {'account' if what == 'iban' else 'address'}?)"
+    if names == "initials" and at_one_address:
+        return SCORE_INITIALS_AT_ONE_ADDRESS[what], f"same {label} at the same address ({detail})"
+    return (SCORE_IBAN if what == "iban" else SCORE_EMAIL), f"same {label}"
 
 
 def _contradictions(a: DonorRecord, b: DonorRecord) -> int:

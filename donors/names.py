@@ -155,6 +155,8 @@ def salutation(name: HasName, *, formal: bool = True, language: str | None = Non
 def _fold(text: str) -> str:
     """Lower case without accents, so that `Özdemir` sorts with `Ozdemir` and both
     databases order the key alike."""
+    if text.isascii():  # most names: nothing to decompose
+        return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(stripped.lower().split())

@@ -41,19 +41,19 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from operator import itemgetter
 from pathlib import Path
 
-from sqlalchemy import any_, bindparam, func, insert, or_, select, update
+from sqlalchemy import any_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, selectinload
 
 from anbi.core import audit
 from anbi.core.clock import utcnow
+from anbi.core.db import insert_rows
 from anbi.core.errors import Conflict, InvalidInput, NotFound, Problem
 from anbi.core.money import cents_to_str
 from anbi.core.progress import progress
@@ -631,80 +631,6 @@ def _debtor_deceased(session: Session, donation: Donation, line: bank.StatementL
                  details={"source": "bank return MD07", "booking_date": day.isoformat(), "done": done})
     session.flush()
     return done
-
-
-def insert_rows(session: Session, table, rows: list[dict]) -> None:
-    """Insert many rows, all with the same keys, in the transaction of `session`.
-
-    A Core executemany spends more time building each row's parameters than the
-    database spends storing it, so the rows go to the driver directly, each value
-    through its column type's bind processing as Core would do it (UTCDateTime checks
-    and normalises, SQLite's dates become its text). PostgreSQL gets them through
-    COPY: an executemany runs the INSERT once per row on the server (its parse, plan
-    and executor start each time), and COPY, one stream of rows, costs about half.
-    Other databases get the INSERT that Core compiles for the table, run by the
-    driver's executemany."""
-    if not rows:
-        return
-    connection = session.connection()
-    names = list(rows[0])
-    if connection.dialect.name == "postgresql":
-        _copy(connection, table, names, rows)
-        return
-    compiled = insert(table).compile(dialect=connection.dialect, column_keys=names)
-    if compiled.positiontup is None or sorted(compiled.positiontup) != sorted(names):
-        # Not positional, or Core adds defaults of its own: let Core bind them.
-        for part in chunks(rows, 5000):
-            connection.execute(insert(table), list(part))
-        return
-    cursor = connection.connection.cursor()
-    try:
-        cursor.executemany(compiled.string, _bound(connection, table, list(compiled.positiontup), rows))
-    finally:
-        cursor.close()
-
-
-def _copy(connection, table, names: list[str], rows: list[dict]) -> None:
-    """COPY in binary: the values are sent as the server stores them, not as text it
-    parses again (the client's work for 180,000 rows: 0.8 s -> 0.3 s). The column
-    types are the server's own, read from an empty SELECT of those columns."""
-    from psycopg import sql   # names from the table's metadata, composed as identifiers
-
-    table_name = sql.Identifier(table.name)
-    columns = sql.SQL(", ").join(sql.Identifier(table.c[name].name) for name in names)
-    with connection.connection.cursor() as cursor:
-        cursor.execute(sql.SQL("SELECT {} FROM {} WHERE false").format(columns, table_name))
-        types = [column.type_code for column in cursor.description]
-        with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(table_name, columns)) as copy:
-            copy.set_types(types)
-            for values in _bound(connection, table, names, rows):
-                copy.write_row(values)
-
-
-def _bound(connection, table, names: list[str], rows: list[dict]) -> Iterator[Sequence]:
-    """Each row's values in the order of `names`, as the column types bind them.
-
-    A value equal to the one above it in its column is bound once: the rows of an
-    import share their timestamp, and lines sorted by day share their dates."""
-    processors = [(i, p) for i, p in enumerate(table.c[name].type.bind_processor(connection.dialect) for name in names)
-                  if p is not None]
-    pick = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
-    if not processors:
-        yield from map(pick, rows)
-        return
-    last: list = [_NOTHING] * len(names)
-    bound: list = [None] * len(names)
-    for row in rows:
-        values = list(pick(row))
-        for i, process in processors:
-            value = values[i]
-            if value is not last[i] and (value != last[i] or type(value) is not type(last[i])):
-                last[i], bound[i] = value, process(value)
-            values[i] = bound[i]
-        yield values
-
-
-_NOTHING = object()
 
 
 def _write_transfers(session: Session, rows: list[dict], transfers: list, summary: ImportSummary) -> None:

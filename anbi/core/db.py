@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 
 from sqlalchemy import (
@@ -25,6 +26,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    insert,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -209,3 +211,95 @@ def _insert_unnested(table: Table, key: tuple[str, ...], names: tuple[str, ...],
         .on_conflict_do_nothing(index_elements=list(key))
         .returning(*(table.c[name] for name in returning))
     )
+
+
+def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
+    """Insert many rows, all with the same keys, in the transaction of `session`: the
+    bulk writes of the imports (bank lines, bank donations, donors and what comes
+    with them).
+
+    A Core executemany spends more time building each row's parameters than the
+    database spends storing it, so the rows go to the driver directly, each value
+    through its column type's bind processing as Core would do it (UTCDateTime checks
+    and normalises, SQLite's dates become its text, JSON is written out). PostgreSQL
+    gets them through COPY: an executemany runs the INSERT once per row on the server
+    (its parse, plan and executor start each time), and COPY, one stream of rows,
+    costs about half. SQLite gets the INSERT that Core compiles for the table, run by
+    the driver's executemany."""
+    if not rows:
+        return
+    connection = session.connection()
+    names = list(rows[0])
+    postgresql = connection.dialect.name == "postgresql"
+    compiled = None if postgresql else insert(table).compile(dialect=connection.dialect, column_keys=names)
+    if any(column.default is not None and column.key not in names for column in table.columns) or \
+            compiled is not None and (compiled.positiontup is None or sorted(compiled.positiontup) != sorted(names)):
+        # Core fills in defaults of its own (neither COPY nor the driver would), or
+        # the driver's parameters are not positional: let Core bind them.
+        for start in range(0, len(rows), 5000):
+            connection.execute(insert(table), rows[start:start + 5000])
+        return
+    if postgresql:
+        _copy(connection, table, names, rows)
+        return
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(compiled.string, _bound(connection, table, list(compiled.positiontup), rows))
+    finally:
+        cursor.close()
+
+
+def _copy(connection, table: Table, names: list[str], rows: list[dict]) -> None:
+    """COPY in binary: the values are sent as the server stores them, not as text it
+    parses again (the client's work for 180,000 rows: 0.8 s -> 0.3 s). The column
+    types are the server's own, read from an empty SELECT of those columns. A JSON
+    value arrives written out already (the engine's serializer): it is sent as that
+    text, not serialized once more into a JSON string."""
+    from psycopg import postgres, sql  # names from the table's metadata, composed as identifiers
+    from psycopg.types.json import Json
+
+    table_name = sql.Identifier(table.name)
+    columns = sql.SQL(", ").join(sql.Identifier(table.c[name].name) for name in names)
+    json_types = {postgres.types["json"].oid, postgres.types["jsonb"].oid}
+    with connection.connection.cursor() as cursor:
+        cursor.execute(sql.SQL("SELECT {} FROM {} WHERE false").format(columns, table_name))
+        types = [column.type_code for column in cursor.description]
+        written_out = [i for i, oid in enumerate(types) if oid in json_types]
+        with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(table_name, columns)) as copy:
+            copy.set_types(types)
+            for values in _bound(connection, table, names, rows):
+                for i in written_out:
+                    if values[i] is not None:
+                        values = list(values)
+                        values[i] = Json(values[i], dumps=_as_written)
+                copy.write_row(values)
+
+
+def _bound(connection, table: Table, names: list[str], rows: list[dict]) -> Iterator[Sequence]:
+    """Each row's values in the order of `names`, as the column types bind them.
+
+    A value equal to the one above it in its column is bound once: the rows of an
+    import share their timestamp, and lines sorted by day share their dates."""
+    processors = [(i, p) for i, p in enumerate(table.c[name].type.bind_processor(connection.dialect) for name in names)
+                  if p is not None]
+    pick = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    if not processors:
+        yield from map(pick, rows)
+        return
+    last: list = [_NOTHING] * len(names)
+    bound: list = [None] * len(names)
+    for row in rows:
+        values = list(pick(row))
+        for i, process in processors:
+            value = values[i]
+            if value is not last[i] and (value != last[i] or type(value) is not type(last[i])):
+                last[i], bound[i] = value, process(value)
+            values[i] = bound[i]
+        yield values
+
+
+_NOTHING = object()
+
+
+def _as_written(text: str) -> str:
+    return text

@@ -3,6 +3,8 @@ e-mail and phone, each normalised or refused with a plain message."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from anbi.core import identifiers
 
@@ -153,3 +155,41 @@ def test_valid_belgian_iban_with_a_bank_code_unknown_to_the_registry_is_accepted
 
 def test_bracketed_trunk_zero_after_a_country_code_is_dropped():
     assert identifiers.phone("+31 (0)6 1234 5678") == "+31612345678"
+
+
+_VALID_IBANS = ["NL91ABNA0417164300", "DE89370400440532013000", "BE71096123456769", "BE68539007547034",
+                "GB82WEST12345698765432", "FR1420041010050500013M02606", "MT84MALT011000012345MTLCAST001S",
+                "NO9386011117947", "LC55HEMM000100010012001200023015"]
+
+
+@st.composite
+def _iban_like(draw) -> str:
+    """A valid IBAN, perhaps grouped, lower-cased, or with a character changed, dropped or added."""
+    chars = list(draw(st.sampled_from(_VALID_IBANS)))
+    if draw(st.booleans()):
+        chars = list(" ".join("".join(chars[i:i + 4]) for i in range(0, len(chars), 4)))
+    edit = draw(st.sampled_from(["none", "lower", "change", "drop", "add"]))
+    where = draw(st.integers(0, len(chars) - 1))
+    other = draw(st.sampled_from("ABZ019 -._\tq"))
+    if edit == "lower":
+        chars = [c.lower() for c in chars]
+    elif edit == "change":
+        chars[where] = other
+    elif edit == "drop":
+        del chars[where]
+    elif edit == "add":
+        chars.insert(where, other)
+    return "".join(chars)
+
+
+@given(_iban_like())
+def test_iban_accepts_exactly_what_python_stdnum_accepts(value):
+    # identifiers.iban checks ASCII IBANs itself, with stdnum's rules: same verdict, same compact form.
+    from stdnum import iban as stdnum_iban
+
+    expected = stdnum_iban.validate(value, check_country=False) if stdnum_iban.is_valid(value, check_country=False) else None
+    try:
+        got = identifiers.iban(value)
+    except ValueError:
+        got = None
+    assert got == expected
