@@ -32,7 +32,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -198,15 +198,21 @@ class _Delivery:
     event: dict[str, Any]
     loop: asyncio.AbstractEventLoop | None = None
     future: asyncio.Future | None = None
-    done: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event | None = None  # only for a caller on a thread (made for it: a lock and a condition)
     response: Answer | None = None
     error: BaseException | None = None
+    finished: bool = False
+
+    def __post_init__(self) -> None:
+        if self.loop is None:
+            self.done = threading.Event()
 
     def finish(self, response: Answer | None = None, error: BaseException | None = None) -> None:
-        if self.done.is_set():
+        if self.finished:
             return
-        self.response, self.error = response, error
-        self.done.set()
+        self.response, self.error, self.finished = response, error, True
+        if self.done is not None:
+            self.done.set()
 
     def settle(self) -> None:
         """On the event loop: hand the answer to the waiting request."""
@@ -269,6 +275,7 @@ class InboxWriter:
         self._running = False  # the writer thread
         self._arriving = 0  # deliveries read or verified now, whose events are on their way
         self._connection: Connection | None = None  # the writer thread's own
+        self._last_batch = 0  # deliveries in the batch written last
 
     def expect(self) -> Expected:
         """A delivery came in: its event may be on its way to a batch."""
@@ -312,6 +319,7 @@ class InboxWriter:
             batch = self._gather()
             if batch is None:
                 return
+            self._last_batch = len(batch)
             try:
                 self._write(batch)
             except BaseException as exc:  # never leave a request waiting
@@ -323,6 +331,9 @@ class InboxWriter:
 
     def _gather(self) -> list[_Delivery] | None:
         """The next batch; None when the thread should stop, idle."""
+        # The senders of the last batch, just answered, and those that arrived while it
+        # was written: in a burst, each sends its next event at once.
+        senders = self._last_batch + self._waiting.qsize() if self._last_batch > 1 else 0
         while True:
             try:
                 first = self._waiting.get(timeout=self.IDLE_SECONDS)
@@ -337,10 +348,12 @@ class InboxWriter:
                         return None
         batch = [first]
         self._take_waiting(batch)
-        # Requests still being read or verified will be here in a moment: wait for them
-        # (a little), so that they share this batch's commit instead of each paying one.
+        # Requests still being read or verified will be here in a moment, and in a
+        # burst so will the next events of the senders: wait for them (a little), so
+        # that they share this batch's commit and lookups instead of splitting into
+        # two half batches that take turns, each paying its own.
         deadline = time.monotonic() + self.MAX_WAIT_SECONDS
-        while self._arriving and len(batch) < self.MAX_BATCH:
+        while (self._arriving or len(batch) < senders) and len(batch) < self.MAX_BATCH:
             left = deadline - time.monotonic()
             try:
                 batch.append(self._waiting.get(timeout=left) if left > 0 else self._waiting.get_nowait())
