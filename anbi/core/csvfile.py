@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from anbi.core.clock import parse_date
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import Money, MoneyError, parse_money
-from anbi.core.spreadsheet import from_csv_text
+from anbi.core.spreadsheet import TEXT_MARK, from_csv_text
 from anbi.core.text import control_character
 
 T = TypeVar("T")
@@ -126,7 +126,12 @@ def read_csv(
         if len(values) != len(header):
             problems.append(Problem(line, None, f"has {len(values)} fields, the header has {len(header)}"))
             continue
-        rows.append(CsvRow(line, {k: from_csv_text(v.strip()) for k, v in zip(header, values)}))
+        # Only a cell that starts with the text mark can stand for another text.
+        cells = {k: v.strip() for k, v in zip(header, values)}
+        for k, v in cells.items():
+            if v.startswith(TEXT_MARK):
+                cells[k] = from_csv_text(v)
+        rows.append(CsvRow(line, cells))
     if control_character(text):  # one search of the whole file; its cells only when it finds one
         problems += [Problem(row.line, column, problem) for row in rows for column, value in row.values.items()
                      if (problem := control_character(value))]
