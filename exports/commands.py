@@ -96,7 +96,7 @@ def receipts_send(app: AppContext, year: int, dry_run: bool, as_json: bool) -> N
     Lists the donors without an e-mail address (see `anbi receipts print`)."""
     from exports.receipt_delivery import send_statements
 
-    report = send_statements(app.session, year=year, smtp=app.settings.section("smtp"), dry_run=dry_run)
+    report = send_statements(app.session, year=year, smtp=app.settings.smtp, dry_run=dry_run)
     if as_json:
         _print_json(report.as_dict())
         return

@@ -64,7 +64,7 @@ def sepa_batch(app, collection_date, out: Path, as_json: bool) -> None:
     try:
         with app.session() as session:
             result = run_batch(
-                session, app.settings.section("sepa"), collection_date=collection_date, actor=app.actor,
+                session, app.settings.sepa, collection_date=collection_date, actor=app.actor,
                 file_name=str(out),
             )
             if result.xml:
@@ -127,7 +127,7 @@ def odoo() -> None:
 def _odoo(app):
     from exports.odoo.client import OdooClient, OdooSettings
 
-    section = app.settings.section("odoo")
+    section = app.settings.odoo
     return section, OdooClient(OdooSettings.from_settings(section))
 
 

@@ -46,9 +46,8 @@ def import_command(app, file: Path, as_json: bool) -> None:
     """
     from anbi.cli import print_json
     from fundraising.bank_import import import_file
-    from fundraising.return_reasons import max_failures
 
-    limit = max_failures(app.settings.section("sepa"))
+    limit = app.settings.sepa.max_failures
     with app.importing("bank", file) as (session, outcome):
         summary = import_file(session, file, actor=app.actor, max_failures=limit)
         outcome.rows = summary.lines

@@ -36,10 +36,11 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
@@ -48,6 +49,7 @@ from anbi.core import audit
 from anbi.core.clock import utcnow
 from anbi.core.errors import ConfigurationError, InvalidInput, Problem
 from anbi.core.money import cents_to_str
+from anbi.core.settings import DEFAULT_BATCH_SIZE, DEFAULT_PARTNER_BATCH_SIZE, OdooSection
 from donors.models import Donor
 from donors.names import display_name
 from exports.odoo import ledger as rules
@@ -75,12 +77,9 @@ from fundraising.stripe.donors import SOURCE as STRIPE_SOURCE
 PLANS = ("Campaigns", "Grants")
 EXPENSE_TYPES = ("expense", "expense_depreciation", "expense_direct_cost")
 BOOK_CURRENCY = "EUR"          # the gifts' currency: others are left out of the books (plan_entries)
-ON_LOCK_DATE = ("stop", "report")
-# Records per request. A partner costs Odoo about a tenth of an entry (measured on
+# Records per request ([odoo] batch_size, partner_batch_size; their defaults are in
+# anbi.core.settings). A partner costs Odoo about a tenth of an entry (measured on
 # Odoo 19: 1.4 ms to create against 12 ms, and as much again to post an entry).
-DEFAULT_BATCH_SIZE = 100
-DEFAULT_PARTNER_BATCH_SIZE = 1000
-MAX_BATCH_SIZE = 5000
 PAGE = 1000                    # rows per read when reading back
 
 # The Odoo account types each [odoo.accounts] key may have (account.account.account_type),
@@ -94,19 +93,9 @@ ACCOUNT_TYPES: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
-def account_codes(section) -> dict[str, str]:
+def account_codes(section: OdooSection | Mapping[str, Any]) -> dict[str, str]:
     """`[odoo.accounts]` flattened: {"bank": "101401", "income.private_individuals": "400100", ...}."""
-    accounts = section.get("accounts") or {}
-    if not isinstance(accounts, dict):
-        raise ConfigurationError("[odoo.accounts] must be a table of account codes")
-    flat: dict[str, str] = {}
-    for key, value in accounts.items():
-        if isinstance(value, dict):
-            for sub, code in value.items():
-                flat[f"{key}.{sub}"] = str(code).strip()
-        else:
-            flat[key] = str(value).strip()
-    return flat
+    return dict(OdooSection.of(section).accounts)
 
 
 def wrong_account_types(codes: dict[str, str], accounts: dict[str, dict]) -> list[tuple[str, str, str, str, str]]:
@@ -123,23 +112,10 @@ def wrong_account_types(codes: dict[str, str], accounts: dict[str, dict]) -> lis
     return wrong
 
 
-def sync_options(section) -> tuple[str, int, int]:
-    """`[odoo] on_lock_date`, `batch_size` (entries) and `partner_batch_size`, checked."""
-    on_lock_date = str(section.get("on_lock_date", "stop") or "stop").strip()
-    problems = []
-    if on_lock_date not in ON_LOCK_DATE:
-        problems.append(f'[odoo] on_lock_date must be "stop" or "report", not {on_lock_date!r}')
-    sizes = []
-    for key, default in (("batch_size", DEFAULT_BATCH_SIZE), ("partner_batch_size", DEFAULT_PARTNER_BATCH_SIZE)):
-        size = section.get(key, default)
-        if isinstance(size, str) and size.strip().isdigit():   # from the environment (ANBI_ODOO_BATCH_SIZE)
-            size = int(size)
-        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_BATCH_SIZE:
-            problems.append(f"[odoo] {key} must be a whole number from 1 to {MAX_BATCH_SIZE}, not {size!r}")
-        sizes.append(size)
-    if problems:
-        raise ConfigurationError("; ".join(problems))
-    return on_lock_date, sizes[0], sizes[1]
+def sync_options(section: OdooSection | Mapping[str, Any]) -> tuple[str, int, int]:
+    """`[odoo] on_lock_date`, `batch_size` (entries) and `partner_batch_size`."""
+    section = OdooSection.of(section)
+    return section.on_lock_date, section.batch_size, section.partner_batch_size
 
 
 def odoo_date(value) -> dt.date | None:
@@ -218,7 +194,8 @@ class Ledger:
         return self.grants_by_fund
 
     @classmethod
-    def open(cls, client: OdooClient, section, *, dry_run: bool = False) -> Ledger:
+    def open(cls, client: OdooClient, section: OdooSection | Mapping[str, Any], *, dry_run: bool = False) -> Ledger:
+        section = OdooSection.of(section)
         on_lock_date, batch_size, partner_batch_size = sync_options(section)
         client.check_login()
         codes = account_codes(section)
@@ -231,7 +208,7 @@ class Ledger:
         wrong = wrong_account_types(codes, found)
         if wrong:
             raise WrongAccountTypes(wrong)
-        journal_code = str(section.get("journal", "") or "").strip()
+        journal_code = section.journal
         domain = [["code", "=", journal_code]] if journal_code else [["type", "=", "general"]]
         journals = client.search_read("account.journal", domain, ["code", "type", "company_id", "currency_id"], limit=1)
         if not journals:
@@ -246,7 +223,7 @@ class Ledger:
         if company["currency_id"][1] != BOOK_CURRENCY:
             raise WrongCurrency(f"Odoo's company {company['name']!r}", company["currency_id"][1], BOOK_CURRENCY)
         locks = [day for day in (odoo_date(company.get(name)) for name in lock_fields) if day]
-        ledger = cls(client=client, prefix=str(section.get("ref_prefix", "") or "anbi").strip(), codes=codes,
+        ledger = cls(client=client, prefix=section.ref_prefix, codes=codes,
                      accounts={key: found[code]["id"] for key, code in codes.items()}, journal_id=journal["id"],
                      plans={}, dry_run=dry_run, company=company["name"], lock_date=max(locks) if locks else None,
                      on_lock_date=on_lock_date, batch_size=batch_size, partner_batch_size=partner_batch_size)
