@@ -40,8 +40,8 @@ def test_no_document_points_outside_the_clone():
 EXAMPLE = ROOT / "anbi.example.toml"
 # The modules that read settings, and how they name a key.
 READERS = [
-    "anbi/core/settings.py", "fundraising/stripe/client.py", "exports/sepa.py", "exports/odoo/client.py",
-    "exports/odoo/sync.py", "exports/receipt_delivery.py", "anbi/web/security.py", "anbi/web/ui/pages_receipts.py",
+    "anbi/core/settings.py", "fundraising/stripe/client.py", "exports/sepa/due.py", "exports/odoo/client.py",
+    "exports/odoo/sync.py", "exports/statements/delivery.py", "anbi/web/identity/security.py", "anbi/web/ui/pages_receipts.py",
     "anbi/web/ui/pages_imports.py",
 ]
 KEY_READ = re.compile(r"""(?:values|section|section\("\w+"\)|stripe_settings\(settings\))\.get\(\s*["'](\w+)["']"""
@@ -78,8 +78,8 @@ def test_the_example_names_every_setting_the_code_reads():
 
 def test_the_example_works_as_it_is():
     from anbi.core.settings import load_settings
-    from anbi.web.security import web_config
-    from exports.sepa import Creditor
+    from anbi.web.identity.security import web_config
+    from exports.sepa.due import Creditor
 
     settings = load_settings(EXAMPLE, environ={})
     organisation = settings.require_organisation()
@@ -116,7 +116,8 @@ def test_receipts_are_issued_with_the_example_settings(cli, tmp_path, monkeypatc
 
 def test_every_import_column_is_documented():
     from donors.importer import OPTIONAL_COLUMNS as DONOR_OPTIONAL, REQUIRED_COLUMNS as DONOR_REQUIRED
-    from fundraising import agreements, donation_import, mandates, recurring
+    from fundraising.imports import agreements, mandates, recurring
+    from fundraising.imports import donations as donation_import
     from subsidies import costs, payments
     from subsidies.grants import OPTIONAL_FIELDS, REQUIRED_FIELDS
 
@@ -146,7 +147,7 @@ def test_every_import_column_is_documented():
     ("grant-amif.toml", "AMIF"), ("grant-municipal.toml", "MUNICIPAL"), ("grant-npl.toml", "NPL"),
 ])
 def test_each_grant_example_is_read_by_the_grant_file_parser_as_the_demo_grant(example, demo_text):
-    from subsidies import demo
+    from anbi.demo import subsidies as demo
     from subsidies.grants import parse_grant_file
 
     spec = parse_grant_file((ROOT / "docs" / "examples" / example).read_text(encoding="utf-8"), example)

@@ -58,7 +58,7 @@ def _donors(session: Session, data: bytes, name: str, actor: str, dry_run: bool)
 
 def _donations(session: Session, data: bytes, name: str, actor: str, dry_run: bool) -> Outcome:
     from anbi.core.money import format_dutch
-    from fundraising.donation_import import import_donations
+    from fundraising.imports.donations import import_donations
 
     summary = import_donations(session, data, actor=actor, dry_run=dry_run, name=name)
     figures: list[tuple[str, Any]] = [("created", summary.created), ("unchanged", summary.unchanged),
@@ -70,7 +70,7 @@ def _donations(session: Session, data: bytes, name: str, actor: str, dry_run: bo
 
 
 def _agreements(session: Session, data: bytes, name: str, actor: str, dry_run: bool) -> Outcome:
-    from fundraising.agreements import import_agreements
+    from fundraising.imports.agreements import import_agreements
 
     summary = import_agreements(session, data, actor=actor, dry_run=dry_run, name=name)
     return Outcome(summary.created + summary.updated + summary.unchanged,
@@ -99,10 +99,10 @@ def _columns(kind: str) -> tuple[str, ...]:
         from donors.importer import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
         return (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
     if kind == "donations":
-        from fundraising.donation_import import COLUMNS_OPTIONAL, COLUMNS_REQUIRED
+        from fundraising.imports.donations import COLUMNS_OPTIONAL, COLUMNS_REQUIRED
         return (*COLUMNS_REQUIRED, *COLUMNS_OPTIONAL)
     if kind == "agreements":
-        from fundraising.agreements import COLUMNS_OPTIONAL, COLUMNS_REQUIRED
+        from fundraising.imports.agreements import COLUMNS_OPTIONAL, COLUMNS_REQUIRED
         return (*COLUMNS_REQUIRED, *COLUMNS_OPTIONAL)
     if kind == "expenses":
         from subsidies.costs import EXPENSE_COLUMNS, EXPENSE_OPTIONAL

@@ -8,7 +8,7 @@ import openpyxl
 from pycel import ExcelCompiler
 from pypdf import PdfReader
 
-from exports.income_statement import render_pdf, write, write_xlsx
+from exports.reports.income_statement import render_pdf, write, write_xlsx
 from subsidies.income import Statement
 
 

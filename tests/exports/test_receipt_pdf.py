@@ -9,7 +9,7 @@ import pytest
 from pypdf import PdfReader
 from reportlab.lib.units import mm
 
-from exports.receipt_pdf import OrganisationView, PeriodicView, ReceiptLineView, ReceiptRenderer, ReceiptView
+from exports.statements.pdf import OrganisationView, PeriodicView, ReceiptLineView, ReceiptRenderer, ReceiptView
 from tests.exports.receipt_support import pdf_pages, pdf_text
 
 D = dt.date.fromisoformat

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 
 from anbi.core.audit import AuditEntry
 from donors.merge import merge_donors
-from exports.receipt_pdf import render_receipt
-from exports.receipts import issue_statements, snapshot_from_row
+from exports.statements.pdf import render_receipt
+from exports.statements.issue import issue_statements, snapshot_from_row
 from fundraising.models import Donation
-from fundraising.models_statements import Statement, StatementImmutable, StatementLine
+from fundraising.statements.models import Statement, StatementImmutable, StatementLine
 from tests.exports.receipt_support import ORG_ENV, ORGANISATION, manifest, pdf_text
 from tests.factories import make_adjustment, make_agreement, make_campaign, make_donation, make_donor, make_mandate
 
@@ -435,7 +435,7 @@ def test_a_merged_away_statement_stays_out_of_the_manifest_while_the_survivor_is
 
 
 def test_two_runs_at_once_cannot_give_out_the_same_number(session, year_2025, tmp_path):
-    from exports.receipts import StatementRunConflict
+    from exports.statements.issue import StatementRunConflict
 
     def another_run_meanwhile(index: int) -> None:
         if index == 0:
