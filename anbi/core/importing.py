@@ -53,6 +53,7 @@ S = TypeVar("S")  # the summary
 W = TypeVar("W")  # a row to write
 
 Parser = Callable[[str], Any]
+CellReader = tuple[str, str, "Parser | None", bool]   # (column, key, parse, required)
 
 TRUE_WORDS = {"yes", "ja", "true", "1", "y", "j", "waar"}
 FALSE_WORDS = {"no", "nee", "false", "0", "n", "onwaar"}
@@ -152,10 +153,10 @@ class Importer(Generic[R, L, P, S]):
     summarise: Callable[[P, Context], S]
     unique: str | None = None          # a column whose value appears once in the file
     checking: str = "checking rows"    # the progress bar's label
-    # Reads a row into what `plan` takes; default `read_row` over `columns`. An
-    # importer may read its rows into its own type (the donors' plan is shared with
-    # the forms, the API and Stripe).
-    read: Callable[[CsvRow, list[Problem]], R] | None = None
+    # Reads a row into what `plan` takes, given the cell readers of the file's
+    # columns; default `read_row`. An importer may read its rows into its own type
+    # (the donors' plan is shared with the forms, the API and Stripe).
+    read: Callable[[CsvRow, list[Problem], Sequence[CellReader]], R] | None = None
     # Checks across one row's own cells (a date or a period, an amount in the
     # currency the row names), after its cells are read.
     check: Callable[[Row], None] | None = None
@@ -177,18 +178,19 @@ class Importer(Generic[R, L, P, S]):
         return (*self.required, *self.optional)
 
     def reader(self, header: Iterable[str]) -> Callable[[CsvRow, list[Problem]], R]:
-        if self.read is not None:
-            return self.read
+        """How this file's rows are read: its columns' parsers, then the row's check."""
         readers = cell_readers(self.columns, header)
+        read: Callable[[CsvRow, list[Problem], Sequence[CellReader]], Any] = self.read or read_row
         check = self.check
+        if check is None:
+            return lambda row, problems: read(row, problems, readers)
 
-        def read(row: CsvRow, problems: list[Problem]) -> Any:
-            parsed = read_row(readers, row, problems)
-            if check is not None:
-                check(parsed)
+        def read_and_check(row: CsvRow, problems: list[Problem]) -> Any:
+            parsed = read(row, problems, readers)
+            check(parsed)
             return parsed
 
-        return read
+        return read_and_check
 
 
 # --- the pipeline ---------------------------------------------------------------------
@@ -214,9 +216,6 @@ def run_import(session: Session, importer: Importer[R, L, P, S], source: str | P
     if not dry_run or importer.decided_by_writing:
         importer.apply(session, plan, context)
     return importer.summarise(plan, context)
-
-
-CellReader = tuple[str, str, Parser | None, bool]
 
 
 def cell_readers(columns: Sequence[Column], header: Iterable[str]) -> list[CellReader]:
@@ -250,7 +249,7 @@ def read_cells(readers: Sequence[CellReader], cells: dict[str, str], line: int,
     return values, ok
 
 
-def read_row(readers: Sequence[CellReader], row: CsvRow, problems: list[Problem]) -> Row:
+def read_row(row: CsvRow, problems: list[Problem], readers: Sequence[CellReader]) -> Row:
     start = len(problems)
     values, ok = read_cells(readers, row.values, row.line, problems)
     return Row(row.line, row.values, values, problems, set() if ok else {p.field for p in problems[start:]})
