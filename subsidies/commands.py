@@ -48,9 +48,7 @@ def _report_import(file: Path, noun: str, result, dry_run: bool, as_json: bool) 
 def _run_import(app: AppContext, kind: str, importer, file: Path, dry_run: bool):
     """One import in one transaction, logged for the dashboard's "last imports"."""
     with app.importing(kind, file, dry_run=dry_run) as (session, outcome):
-        result = importer(session, file)
-        if dry_run:
-            session.rollback()
+        result = importer(session, file, dry_run=dry_run)
         outcome.rows = result.created + result.unchanged
         outcome.figures = {"created": result.created, "unchanged": result.unchanged}
     return result

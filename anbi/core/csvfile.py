@@ -21,6 +21,7 @@ import datetime as dt
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 from anbi.core.errors import InvalidInput, Problem
@@ -173,7 +174,7 @@ def _xlsx_records(data: bytes, name: str) -> tuple[list[str], Iterator[tuple[int
     cell as text. Empty cells after the header's last column are left off a row; a
     value there makes the row longer than the header, as in a CSV file."""
     sheet = _first_sheet(data, name)
-    rows = sheet.iter_rows(min_row=1, min_col=1, values_only=True)
+    rows = _readable(sheet.iter_rows(min_row=1, min_col=1, values_only=True), name)
     header: list[str] = []
     for first in rows:
         header = _trimmed([_cell_text(value) for value in first])
@@ -191,6 +192,9 @@ def _xlsx_records(data: bytes, name: str) -> tuple[list[str], Iterator[tuple[int
     return header, records()
 
 
+_DAMAGED = "the XLSX file cannot be read (it is damaged or not a workbook); save it again in the spreadsheet program"
+
+
 def _first_sheet(data: bytes, name: str):
     from openpyxl import load_workbook
 
@@ -199,8 +203,19 @@ def _first_sheet(data: bytes, name: str):
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         return workbook.worksheets[0]
     except Exception:  # noqa: BLE001 - a damaged archive fails in zipfile, XML or openpyxl, each its own way
-        raise InvalidInput([Problem(None, None, "the XLSX file cannot be read (it is damaged or not a workbook); "
-                                                "save it again in the spreadsheet program")], name) from None
+        raise InvalidInput([Problem(None, None, _DAMAGED)], name) from None
+
+
+def _readable(rows: Iterator[tuple], name: str) -> Iterator[tuple]:
+    """The sheet's rows; a damaged sheet found while reading it is one problem, as at opening."""
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except Exception:  # noqa: BLE001 - see _first_sheet
+            raise InvalidInput([Problem(None, None, _DAMAGED)], name) from None
+        yield row
 
 
 def _trimmed(texts: list[str]) -> list[str]:
@@ -228,6 +243,42 @@ def _cell_text(value: object) -> str:
     if isinstance(value, (dt.date, dt.time)):
         return value.isoformat()
     return str(value)
+
+
+def first_rows(data: bytes, limit: int) -> tuple[list[str], list[list[str]]]:
+    """The header and first rows of a file, CSV or XLSX, for a person to see what it
+    holds. Read leniently (undecodable bytes replaced, a damaged file shows nothing):
+    `read_table` judges the file itself."""
+    if spreadsheet_format(data) == "XLSX":
+        try:
+            header, records = _xlsx_records(data, "upload")
+            given = (values for _, values in records if any(v.strip() for v in values))
+            return [h.strip() for h in header], list(islice(given, limit))
+        except InvalidInput:
+            return [], []
+    if spreadsheet_format(data):
+        return [], []  # not read: the import says what it is
+    text = data.decode("utf-8-sig", errors="replace")
+    lines = text.splitlines()
+    if not lines:
+        return [], []
+    delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[list[str]] = []
+    header: list[str] = []
+    try:
+        for index, row in enumerate(reader):
+            if index == 0:
+                header = [cell.strip() for cell in row]
+                continue
+            if not any(cell.strip() for cell in row):
+                continue
+            rows.append(row)
+            if len(rows) >= limit:
+                break
+    except csv.Error:  # a NUL or a stray carriage return: what was read so far is the preview
+        pass
+    return header, rows
 
 
 def check_unique(rows: Iterable[CsvRow], column: str, problems: list[Problem]) -> None:
