@@ -138,7 +138,7 @@ class ImportPlan:
 
 
 @dataclass
-class ImportSummary:
+class DonorImportSummary:
     source: str
     dry_run: bool
     rows: int
@@ -620,9 +620,9 @@ def _apply(session: Session, planned: FilePlan, context: Context) -> None:
     apply_plan(session, planned.plan, source=f"import:{context.file}", actor=context.actor)
 
 
-def _summarise(planned: FilePlan, context: Context) -> ImportSummary:
+def _summarise(planned: FilePlan, context: Context) -> DonorImportSummary:
     plan = planned.plan
-    return ImportSummary(source=context.file, dry_run=context.dry_run, rows=planned.rows, created=len(plan.creates),
+    return DonorImportSummary(source=context.file, dry_run=context.dry_run, rows=planned.rows, created=len(plan.creates),
                          updated=len(plan.updates), unchanged=plan.unchanged, skipped=plan.skipped,
                          warnings=plan.warnings, flagged=planned.flagged)
 
@@ -638,7 +638,7 @@ def import_donors(
     actor: str,
     dry_run: bool = False,
     data: bytes | None = None,
-) -> ImportSummary:
+) -> DonorImportSummary:
     """Validate the whole file, then (unless a dry run) write it. Raises
     InvalidInput with every problem, and writes nothing, when any row is wrong."""
     # Hundreds of thousands of small objects (cells, parsed rows, writes) that hold
