@@ -246,9 +246,10 @@ COLUMNS = (
     Column("language", choice(LANGUAGES), help="nl (default) or en"),
     Column("organisation_type", choice(ORGANISATION_TYPES), help="for organisations: company (default), ..."),
     Column("deceased_on", _deceased_on, help="the date of death"),
+    Column("name", export_only=True, help="the name as shown, written by the export; made from the name's parts, not read"),
 )
 REQUIRED_COLUMNS = [c.name for c in COLUMNS if c.required]
-OPTIONAL_COLUMNS = [c.name for c in COLUMNS if not c.required]
+OPTIONAL_COLUMNS = [c.name for c in COLUMNS if not c.required and not c.export_only]
 _ALL_CELLS = cell_readers(COLUMNS, OPTIONAL_COLUMNS + REQUIRED_COLUMNS)
 _CONSENT = tuple((channel, f"consent_{channel}") for channel in CHANNELS)
 

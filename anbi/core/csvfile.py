@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -225,13 +226,23 @@ def _trimmed(texts: list[str]) -> list[str]:
     return texts[:end]
 
 
+# A character XML cannot hold (a control character) is written `_x0001_` in a sheet,
+# and a `_x` that is text as `_x005F_x` (ECMA-376, ST_Xstring); openpyxl leaves both
+# as they are. Read back, a control character is found as in a CSV file.
+_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def _unescaped(found: re.Match) -> str:
+    return chr(int(found.group(1), 16))
+
+
 def _cell_text(value: object) -> str:
     """A cell's value as the text a CSV file would hold: numbers as written (to the 15
     digits a spreadsheet keeps), a date as 2025-03-01, yes/no."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return _ESCAPED.sub(_unescaped, value) if "_x" in value else value
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):

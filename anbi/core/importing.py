@@ -71,7 +71,9 @@ class Column:
     must name it even where a row may leave it empty (default: `required`). `parse`
     turns the cell's text (never empty) into its value or raises ValueError with the
     reason; None keeps the text. `key`: where the value goes in the row's values
-    (default: the name)."""
+    (default: the name). `export_only`: a column `anbi export` writes for people to
+    read (a donor's name as shown, where a gift came from), accepted in a file so
+    that an export comes back in, and not read."""
 
     name: str
     parse: Parser | None = None
@@ -79,6 +81,7 @@ class Column:
     help: str = ""
     key: str = ""
     in_header: bool | None = None
+    export_only: bool = False
 
     @property
     def header_required(self) -> bool:
@@ -222,7 +225,7 @@ def cell_readers(columns: Sequence[Column], header: Iterable[str]) -> list[CellR
     """(name, key, parse, required) of the columns this file has: a column the header
     leaves out is not given on any row, and is not looked at again."""
     present = set(header)
-    return [(c.name, c.key or c.name, c.parse, c.required) for c in columns if c.name in present]
+    return [(c.name, c.key or c.name, c.parse, c.required) for c in columns if c.name in present and not c.export_only]
 
 
 def read_cells(readers: Sequence[CellReader], cells: dict[str, str], line: int,

@@ -16,7 +16,13 @@ from anbi.core.importing import Column, Context, Importer, Plan, Row, choice, da
 from donors.models import Donor
 from fundraising.agreements import AgreementTerms, check_agreement, status_for
 from fundraising.lookups import DonorRefs, by_key, resolve_donor_refs
-from fundraising.models import AGREEMENT_END_REASONS, PeriodicAgreement
+from fundraising.models import AGREEMENT_END_REASONS, AGREEMENT_STATUSES, PeriodicAgreement
+
+def _euro(value: str) -> str:
+    if value.upper() != "EUR":
+        raise ValueError("a periodic gift agreement is in euro")
+    return "EUR"
+
 
 COLUMNS = (
     Column("number", text(50, pattern=r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,49}$", reason="use letters, digits and - _ . / only"),
@@ -29,6 +35,9 @@ COLUMNS = (
     Column("signed_on", date, help="the day the agreement was signed"),
     Column("end_date", date, help="ended early: the day"),
     Column("end_reason", choice(AGREEMENT_END_REASONS), help="ended early: why"),
+    # Written by `anbi export agreements`, so that an export comes back in.
+    Column("currency", _euro, help="EUR: a periodic gift agreement is in euro"),
+    Column("status", choice(AGREEMENT_STATUSES), help="active, or ended when it has an end_date"),
 )
 
 
@@ -77,6 +86,8 @@ def plan(rows: list[Row], stored: Stored, problems: list[Problem], context: Cont
             row.fail("donor_ref", f"agreement {number} belongs to another donor; an agreement does not change donor")
         terms = _terms(row, number, current)
         row.fail_unless_reported(check_agreement(terms, line=row.line))
+        if (status := row.get("status")) and status != status_for(terms.end_date):
+            row.fail("status", f"is {status}, but an agreement is ended when it has an end_date and active when not")
         if current is None:
             result.creates.append(AgreementWrite(None, terms, donor))
         elif changed := tuple(sorted(k for k, v in _values(terms).items() if getattr(current, k) != v)):

@@ -46,6 +46,7 @@ from fundraising.donations import (
 from fundraising.lookups import DonorRefs, by_key, by_reference, resolve_donor_refs
 from fundraising.models import (
     DONATION_KINDS,
+    DONATION_STATUSES,
     METHODS,
     Campaign,
     Donation,
@@ -65,6 +66,21 @@ def _currency(value: str) -> str:
     if not _CURRENCY.match(code):
         raise ValueError(f"{value!r} is not a three-letter currency code (EUR)")
     return code
+
+
+# What an import records: money received (and what of it was taken back since). A
+# gift still pending, failed or under an open dispute is not money received.
+RECEIVED = ("paid", "partially_refunded", "refunded", "dispute_won", "dispute_lost")
+
+
+def _received(value: str) -> str:
+    status = value.lower()
+    if status in RECEIVED:
+        return status
+    if status in DONATION_STATUSES:
+        raise ValueError(f"a {status} donation is not imported: an import records money received "
+                         f"({', '.join(RECEIVED)})")
+    raise ValueError(f"{value!r} is not one of {', '.join(RECEIVED)}")
 
 
 COLUMNS = (
@@ -88,6 +104,12 @@ COLUMNS = (
     # the mandate a one-off direct debit was collected under, so its statement line shows it.
     Column("recurring", text(100), help="the recurring gift an instalment was collected for"),
     Column("mandate", text(35), help="the mandate a one-off direct debit was collected under"),
+    # Written by `anbi export donations`, so that an export comes back in.
+    Column("fee", help="the payment provider's fee, in the gift's currency"),
+    Column("status", _received, help="money received: paid (default), partially_refunded, refunded, dispute_won, "
+                                     "dispute_lost; the refunded amount decides"),
+    Column("source", export_only=True, help="where the gift came from, written by the export; an import records "
+                                            "its rows as source import"),
 )
 
 
@@ -115,6 +137,7 @@ class DonationRow:
     recurring_gift: RecurringGift | None
     refunded_cents: int
     mandate: Mandate | None = None   # given in the file (a one-off direct debit's)
+    fee_cents: int | None = None     # given in the file (an export's)
 
 
 @dataclass
@@ -172,7 +195,7 @@ def _stored_content(donation: Donation, fund_codes: dict[int, str]) -> dict[str,
 def check_amounts(row: Row) -> None:
     """The amounts in the row's currency: the currency column's, else the one the
     amount is written in (`USD 10`), else EUR; an amount written in another currency
-    than the column's, or a refund in another than the gift's, is a problem."""
+    than the column's, or a refund or fee in another than the gift's, is a problem."""
     given = row.given("currency")
     currency = row.values.pop("currency", EUR)
     amount = _money(row, "amount", currency, allow_zero=False)
@@ -181,7 +204,7 @@ def check_amounts(row: Row) -> None:
             row.fail("amount", f"is written in {amount.currency} but the currency column says {currency}")
         currency = amount.currency
     row.values["currency"] = currency
-    for label in ("consideration", "refunded"):
+    for label in ("consideration", "refunded", "fee"):
         other = _money(row, label, currency)
         if other is not None and other.currency != currency:
             row.fail(label, f"is written in {other.currency}, the gift is in {currency}")
@@ -300,6 +323,7 @@ def _donation(row: Row, stored: Stored) -> DonationRow | None:
         amount_cents=amount.cents, currency=row.get("currency"), method=row.get("method"), kind=kind,
         consideration_cents=consideration_cents, campaign=campaign, fund_code=row.get("fund"), agreement=agreement,
         recurring_gift=recurring_gift, refunded_cents=refunded_cents, mandate=mandate,
+        fee_cents=row.get("fee").cents if row.get("fee") is not None else None,
     )
     for problem in check_donation(DonationFacts(
         source=SOURCE, reference=parsed.reference, amount_cents=parsed.amount_cents, currency=parsed.currency,
@@ -362,6 +386,8 @@ def _repeat(row: Row, parsed: DonationRow, before: Donation, stored: Stored, pla
     differences = [key for key, value in _content(parsed, parsed.fund_code).items() if stored_content[key] != value]
     if parsed.mandate is not None and before.mandate_id != parsed.mandate.id:
         differences.append("mandate")
+    if parsed.fee_cents is not None and before.fee_cents != parsed.fee_cents:
+        differences.append("fee")
     earlier_refund = stored.refunds.get(refund_reference(reference))
     refunded = row.get("refunded")
     if differences:
@@ -435,6 +461,7 @@ def _new_donation(parsed: DonationRow, funds: dict[str, Fund]) -> Donation:
         mandate=parsed.mandate or (
             parsed.recurring_gift.mandate if parsed.recurring_gift and parsed.method == "sepa_debit" else None),
         flag=foreign_currency_flag(parsed.currency) if parsed.currency != EUR else None,
+        fee_cents=parsed.fee_cents,
     )
 
 
