@@ -303,76 +303,97 @@ def plan_import(rows: Iterable[ParsedRow], existing: dict[str, ExistingDonor], p
         if current is not None and current.inactive:
             plan.skipped.append(Note(row.line, row.ref, f"{current.inactive}; row not applied"))
             continue
-        creating = current is None
-        before = _blank() if creating else current.values
+        before = _blank() if current is None else current.values
         after = dict(before)
         after.update(row.values)
-
-        if creating and after["kind"] == "organisation" and not after["organisation_type"]:
-            after["organisation_type"] = "company"
-        elif not creating and after["kind"] != before["kind"]:
-            # A record that changes kind takes that kind's default type.
-            if after["kind"] == "organisation" and not after["organisation_type"]:
-                after["organisation_type"] = "company"
-            elif after["kind"] == "person" and "organisation_type" not in row.values:
-                after["organisation_type"] = None
-        if after["kind"] == "person" and "organisation_type" in row.values:
-            problems.append(Problem(row.line, "organisation_type", "is only for organisations (kind is person)"))
-
-        if row.raw_postcode is not None and not row.country_invalid:
-            if after["country"] == "NL":
-                try:
-                    after["postcode"] = identifiers.dutch_postcode(row.raw_postcode)
-                except ValueError as exc:
-                    problems.append(Problem(row.line, "postcode", f"{exc} (the country is NL; give country for a foreign address)"))
-            else:
-                after["postcode"] = row.raw_postcode  # foreign postcodes are kept as given
-        elif not creating and after["country"] == "NL" != before["country"] and after["postcode"]:
-            # Moving a foreign address to NL without a new postcode would store a
-            # postcode no Dutch address can have.
-            try:
-                identifiers.dutch_postcode(after["postcode"])
-            except ValueError:
-                problems.append(Problem(row.line, "postcode", f"the stored postcode {after['postcode']!r} is not Dutch; "
-                                                              "give the Dutch postcode along with country NL"))
-
-        new = "a new" if creating else "a"
-        if after["kind"] == "person" and not after["last_name"]:
-            problems.append(Problem(row.line, "last_name", f"{new} person needs last_name (for an organisation, set kind to organisation)"))
-        if after["kind"] == "organisation" and not after["organisation_name"]:
-            problems.append(Problem(row.line, "organisation", f"{new} organisation needs its name in organisation"))
-
+        _organisation_type(row, after, before, current is None, problems)
+        _postcode(row, after, before, current is None, problems)
+        _name_given(row, after, current is None, problems)
         after.update(_name_keys(after))
-
-        current_consent = {} if creating else current.consent
-        consent_events = []
-        for channel, granted in row.consent.items():
-            was_granted, was_kind = current_consent.get(channel, (False, None))
-            if granted == was_granted:
-                continue
-            if granted and was_kind == "objection":
-                plan.warnings.append(Note(row.line, row.ref, f"consent_{channel}: the donor objected to this channel; 'yes' not recorded"))
-                continue
-            consent_events.append((channel, granted))
-
-        if creating:
-            plan.creates.append(
-                DonorWrite(row.line, row.ref, None, after, consent_events, row.tags or [],
-                           sorted(k for k, v in after.items() if v is not None))
-            )
-            continue
-        changed = {k: after[k] for k in (*FIELDS, *DERIVED_FIELDS) if after[k] != before.get(k)}
-        tags = row.tags if row.tags is not None and sorted(row.tags) != sorted(current.tags) else None
-        if not changed and not consent_events and tags is None:
+        consent_events = _consent_events(row, {} if current is None else current.consent, plan.warnings)
+        if current is None:
+            plan.creates.append(DonorWrite(row.line, row.ref, None, after, consent_events, row.tags or [],
+                                           sorted(k for k, v in after.items() if v is not None)))
+        elif (update := _update(row, current, before, after, consent_events)) is not None:
+            plan.updates.append(update)
+        else:
             plan.unchanged += 1
-            continue
-        names_changed = sorted(k for k in changed if k not in DERIVED_FIELDS)
-        if consent_events:
-            names_changed += [f"consent_{channel}" for channel, _ in consent_events]
-        if tags is not None:
-            names_changed.append("tags")
-        plan.updates.append(DonorWrite(row.line, row.ref, current.id, changed, consent_events, tags, names_changed))
     return plan
+
+
+def _organisation_type(row: ParsedRow, after: dict[str, Any], before: dict[str, Any], creating: bool,
+                       problems: list[Problem]) -> None:
+    """An organisation's type defaults to company; a record that changes kind takes
+    that kind's default; a person has none."""
+    if creating and after["kind"] == "organisation" and not after["organisation_type"]:
+        after["organisation_type"] = "company"
+    elif not creating and after["kind"] != before["kind"]:
+        if after["kind"] == "organisation" and not after["organisation_type"]:
+            after["organisation_type"] = "company"
+        elif after["kind"] == "person" and "organisation_type" not in row.values:
+            after["organisation_type"] = None
+    if after["kind"] == "person" and "organisation_type" in row.values:
+        problems.append(Problem(row.line, "organisation_type", "is only for organisations (kind is person)"))
+
+
+def _postcode(row: ParsedRow, after: dict[str, Any], before: dict[str, Any], creating: bool,
+              problems: list[Problem]) -> None:
+    """A Dutch address's postcode is checked and written `1017 GC`; a foreign one is
+    kept as given. Which it is depends on the country the record ends up with."""
+    if row.raw_postcode is not None and not row.country_invalid:
+        if after["country"] != "NL":
+            after["postcode"] = row.raw_postcode  # foreign postcodes are kept as given
+            return
+        try:
+            after["postcode"] = identifiers.dutch_postcode(row.raw_postcode)
+        except ValueError as exc:
+            problems.append(Problem(row.line, "postcode", f"{exc} (the country is NL; give country for a foreign address)"))
+    elif not creating and after["country"] == "NL" != before["country"] and after["postcode"]:
+        # Moving a foreign address to NL without a new postcode would store a
+        # postcode no Dutch address can have.
+        try:
+            identifiers.dutch_postcode(after["postcode"])
+        except ValueError:
+            problems.append(Problem(row.line, "postcode", f"the stored postcode {after['postcode']!r} is not Dutch; "
+                                                          "give the Dutch postcode along with country NL"))
+
+
+def _name_given(row: ParsedRow, after: dict[str, Any], creating: bool, problems: list[Problem]) -> None:
+    new = "a new" if creating else "a"
+    if after["kind"] == "person" and not after["last_name"]:
+        problems.append(Problem(row.line, "last_name", f"{new} person needs last_name (for an organisation, set kind to organisation)"))
+    if after["kind"] == "organisation" and not after["organisation_name"]:
+        problems.append(Problem(row.line, "organisation", f"{new} organisation needs its name in organisation"))
+
+
+def _consent_events(row: ParsedRow, current: dict[str, tuple[bool, str]], warnings: list[Note]) -> list[tuple[str, bool]]:
+    """A consent event per channel whose value changes; a 'yes' never overrides an
+    objection (recht van verzet)."""
+    events = []
+    for channel, granted in row.consent.items():
+        was_granted, was_kind = current.get(channel, (False, None))
+        if granted == was_granted:
+            continue
+        if granted and was_kind == "objection":
+            warnings.append(Note(row.line, row.ref, f"consent_{channel}: the donor objected to this channel; 'yes' not recorded"))
+            continue
+        events.append((channel, granted))
+    return events
+
+
+def _update(row: ParsedRow, current: ExistingDonor, before: dict[str, Any], after: dict[str, Any],
+            consent_events: list[tuple[str, bool]]) -> DonorWrite | None:
+    """What a row changes of a stored donor, or None when it changes nothing."""
+    changed = {k: after[k] for k in (*FIELDS, *DERIVED_FIELDS) if after[k] != before.get(k)}
+    tags = row.tags if row.tags is not None and sorted(row.tags) != sorted(current.tags) else None
+    if not changed and not consent_events and tags is None:
+        return None
+    names_changed = sorted(k for k in changed if k not in DERIVED_FIELDS)
+    if consent_events:
+        names_changed += [f"consent_{channel}" for channel, _ in consent_events]
+    if tags is not None:
+        names_changed.append("tags")
+    return DonorWrite(row.line, row.ref, current.id, changed, consent_events, tags, names_changed)
 
 
 # --- reading the stored donors in bulk --------------------------------------------
