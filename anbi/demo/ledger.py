@@ -24,7 +24,6 @@ from fundraising.bank.booking import import_file, unmatched_lines
 from fundraising.models import Campaign, Donation, Mandate
 from fundraising.models_ledger import SepaBatch, SepaCollection
 from fundraising.stripe.payouts import BalanceItem, PayoutFacts, store_payouts
-from fundraising.bank.return_reasons import max_failures
 
 D = dt.date
 RUN_ON = D(2025, 12, 31)
@@ -36,7 +35,7 @@ DEMO_CREDITOR = {"creditor_id": "NL33ZZZ140946600000", "name": "Stichting Demo",
 
 
 def sepa_batch(app: AppContext, out_dir: Path, rng: random.Random) -> list[str]:
-    section = app.settings.section("sepa")
+    section = app.settings.sepa
     out = out_dir / f"sepa-{COLLECT_ON:%Y%m%d}.xml"
     with app.session() as session:
         done = session.scalar(select(SepaBatch.id).where(SepaBatch.collection_date == COLLECT_ON).limit(1))
@@ -45,7 +44,7 @@ def sepa_batch(app: AppContext, out_dir: Path, rng: random.Random) -> list[str]:
         # returned (a failed collection frees its period), which a demo should not.
         return [f"nothing to collect on {COLLECT_ON.isoformat()} (collected before)"]
     with app.session() as session:
-        result = run_batch(session, section if section.get("creditor_id") else DEMO_CREDITOR,
+        result = run_batch(session, section if section.creditor_id else DEMO_CREDITOR,
                            collection_date=COLLECT_ON, actor=app.actor, file_name=str(out), today=RUN_ON)
     if not result.xml:
         return [f"nothing to collect on {COLLECT_ON.isoformat()} (collected before)"]
@@ -106,7 +105,7 @@ def bank_statement(app: AppContext, out_dir: Path, rng: random.Random) -> list[s
     w.write(path, w.StatementSpec(ACCOUNT, "2026-01-DEMO", 2500000, entries,
                                   created_at=dt.datetime(2026, 1, 20, 7, tzinfo=dt.timezone.utc)))
     with app.session() as session:
-        summary = import_file(session, path, actor=app.actor, max_failures=max_failures(app.settings.section("sepa")))
+        summary = import_file(session, path, actor=app.actor, max_failures=app.settings.sepa.max_failures)
     lines = [f"statement {path.name}: {summary.lines} lines; {summary.confirmed} collections confirmed, "
              f"{summary.returned} returned, {summary.refunded} refunded, {summary.donations} transfers booked "
              f"({format_dutch(summary.donations_cents)}), {summary.payouts} Stripe payout matched, {summary.ignored} ignored"]
@@ -153,8 +152,8 @@ def _demo_payout(session, rng: random.Random) -> w.Entry | None:
 
 
 def odoo_sync(app: AppContext, out_dir: Path, rng: random.Random) -> list[str]:
-    section = app.settings.section("odoo")
-    if not section.get("url"):
+    section = app.settings.odoo
+    if not section.url:
         return ["[odoo] is not configured in anbi.toml: no sync (the statement, gifts and payout are ready for one)"]
     from exports.odoo import sync
     from exports.odoo.client import OdooClient, OdooSettings

@@ -134,11 +134,9 @@ def stripe_webhooks(app, out_dir: Path, rng: random.Random) -> list[str]:
             select(Donor.ref).where(Donor.merged_into_id.is_(None), Donor.restricted_at.is_(None), Donor.purged_at.is_(None))
             .order_by(Donor.ref).limit(10)
         ))
-    sections = {name: dict(values) for name, values in app.settings.sections.items()}
-    sections["stripe"] = {**sections.get("stripe", {}), "webhook_secret": SECRET}
     # The app is only used in-process here: a throwaway cookie key keeps it quiet.
-    sections["web"] = {**sections.get("web", {}), "secret_key": secrets.token_hex(32)}
-    settings = dataclasses.replace(app.settings, sections=sections)
+    settings = dataclasses.replace(app.settings, stripe=dataclasses.replace(app.settings.stripe, webhook_secret=SECRET),
+                                   web=dataclasses.replace(app.settings.web, secret_key=secrets.token_hex(32)))
 
     events = _events(refs)
     events.append(events[0])  # Stripe delivers at least once: a redelivery

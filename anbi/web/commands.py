@@ -58,7 +58,7 @@ def serve(app, host: str, port: int, workers: int, log_level: str, no_access_log
     from fundraising.stripe.client import webhook_secret
 
     # Checked here, before any worker starts: a worker's refusal would be a traceback.
-    web_config(app.settings.section("web"), host, port=port, workers=workers)
+    web_config(app.settings.web, host, port=port, workers=workers)
     _check_schema(app)
     try:
         webhook_secret(app.settings)

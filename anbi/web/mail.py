@@ -13,6 +13,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
+from anbi.core.settings import SmtpSection
+
 
 def complete_headers(message: EmailMessage, *, sender: str, sender_name: str | None) -> EmailMessage:
     """Fill in what every message must carry and the caller left out: `From` (the
@@ -33,8 +35,8 @@ class SmtpMailer:
     """`sender_name`: shown with the sender's address (the charity's name, from
     `[organisation] name`)."""
 
-    def __init__(self, section: Mapping[str, Any], timeout: float = 30.0, *, sender_name: str | None = None):
-        self.section = dict(section)
+    def __init__(self, section: SmtpSection | Mapping[str, Any], timeout: float = 30.0, *, sender_name: str | None = None):
+        self.section = SmtpSection.of(section)
         self.timeout = timeout
         self.sender_name = sender_name
 

@@ -19,11 +19,8 @@ from anbi.core import identifiers
 from anbi.core.calendar import add_months
 from anbi.core.errors import ConfigurationError, Conflict, InvalidInput, Problem
 from anbi.core.money import cents_to_str
+from anbi.core.settings import DEFAULT_EXPIRY_MONTHS, DEFAULT_LEAD_DAYS, SepaSection
 
-# EPC: a mandate lapses when no collection was presented for 36 months. The rulebook
-# text could not be confirmed (DOMAIN.md 7.2, UNCONFIRMED), so it is a setting.
-DEFAULT_EXPIRY_MONTHS = 36
-DEFAULT_LEAD_DAYS = 1
 INTERVAL_MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12}
 # A failing gift is collected: its next regular collection is the retry.
 DUE_STATUSES = ("active", "failing")
@@ -152,49 +149,17 @@ class Creditor:
     expiry_months: int = DEFAULT_EXPIRY_MONTHS
 
     @classmethod
-    def from_settings(cls, values: Mapping[str, object]) -> Creditor:
-        """Read and check `[sepa]`; every problem is named at once."""
-        problems: list[str] = []
-
-        def text(key: str) -> str:
-            value = str(values.get(key, "") or "").strip()
-            if not value:
-                problems.append(f"[sepa] {key} is required")
-            return value
-
-        creditor_id, name, iban, bic = text("creditor_id"), text("name"), text("iban"), text("bic")
-        checks = ((identifiers.creditor_id, "creditor_id"), (identifiers.iban, "iban"), (identifiers.bic, "bic"))
-        checked = {}
-        for check, key in checks:
-            raw = {"creditor_id": creditor_id, "iban": iban, "bic": bic}[key]
-            if raw:
-                try:
-                    checked[key] = check(raw)
-                except ValueError as exc:
-                    problems.append(f"[sepa] {exc}")
-        lead_days = _int_setting(values, "lead_days", DEFAULT_LEAD_DAYS, problems)
-        expiry = _int_setting(values, "mandate_expiry_months", DEFAULT_EXPIRY_MONTHS, problems)
-        first = values.get("first_as_frst", False)
-        if isinstance(first, str):
-            first = first.strip().lower() in {"1", "true", "yes", "ja"}
+    def from_settings(cls, values: SepaSection | Mapping[str, object]) -> Creditor:
+        """The creditor of `[sepa]` (checked when the settings were read), whose four
+        identity values a batch needs; every missing one is named at once."""
+        section, problems, missing = SepaSection.needing(values, "creditor_id", "name", "iban", "bic")
+        problems = [f"[sepa] {key} is required" for key in missing] + problems
         if problems:
             raise ConfigurationError("; ".join(problems))
         return cls(
-            creditor_id=checked["creditor_id"], name=name, iban=checked["iban"], bic=checked["bic"],
-            lead_days=lead_days, first_as_frst=bool(first), expiry_months=expiry,
+            creditor_id=section.creditor_id, name=section.name, iban=section.iban, bic=section.bic,
+            lead_days=section.lead_days, first_as_frst=section.first_as_frst, expiry_months=section.mandate_expiry_months,
         )
-
-
-def _int_setting(values: Mapping[str, object], key: str, default: int, problems: list[str]) -> int:
-    raw = values.get(key, default)
-    try:
-        number = int(raw)
-    except (TypeError, ValueError):
-        problems.append(f"[sepa] {key} must be a whole number, not {raw!r}")
-        return default
-    if number < 0:
-        problems.append(f"[sepa] {key} must not be negative")
-    return number
 
 
 @dataclass(frozen=True)

@@ -32,13 +32,13 @@ from sqlalchemy.orm import Session
 from anbi.core.clock import utcnow
 from anbi.core.errors import AnbiError, ConfigurationError
 from anbi.core.progress import progress
+from anbi.core.settings import SmtpSection
 from donors.models import Donor
 from exports.statements.pdf import render_statement
 from exports.statements.issue import Snapshot, prepare_output, snapshot_from_row, write_atomically
 from fundraising.statements.models import Statement, StatementDelivery, StatementLine
 
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
-TLS_MODES = ("false", "starttls", "ssl")
 CHUNK = 200
 
 SUBJECT = {
@@ -74,31 +74,20 @@ class SmtpSettings:
     port: int
     tls: str
     user: str
-    password: str
+    password: str = field(repr=False)   # a secret: never in a log line or a traceback
     sender: str
 
     @classmethod
-    def from_section(cls, section: Mapping[str, Any]) -> SmtpSettings:
-        """The `[smtp]` settings, every problem named at once."""
-        problems = []
-        host = str(section.get("host") or "").strip()
-        sender = str(section.get("sender") or "").strip()
-        tls = str(section.get("tls", "false")).strip().lower()
-        if not host:
-            problems.append("host is required")
-        if not sender:
-            problems.append("sender is required (the From address)")
-        if tls not in TLS_MODES:
-            problems.append(f"tls must be one of {', '.join(TLS_MODES)}, not {tls!r}")
-        default_port = 465 if tls == "ssl" else 25
-        try:
-            port = int(section.get("port") or default_port)
-        except (TypeError, ValueError):
-            problems.append(f"port {section.get('port')!r} is not a number")
-            port = default_port
+    def from_section(cls, section: SmtpSection | Mapping[str, Any]) -> SmtpSettings:
+        """What sending needs of `[smtp]` (checked when the settings were read): every
+        missing value named at once."""
+        smtp, problems, missing = SmtpSection.needing(section, "host", "sender")
+        needed = {"host": "host is required", "sender": "sender is required (the From address)"}
+        if missing:
+            problems.insert(0, "[smtp] " + "; ".join(needed[key] for key in missing))
         if problems:
-            raise ConfigurationError("[smtp] " + "; ".join(problems))
-        return cls(host, port, tls, str(section.get("user") or ""), str(section.get("password") or ""), sender)
+            raise ConfigurationError("; ".join(problems))
+        return cls(smtp.host, smtp.port_or_default, smtp.tls, smtp.user, smtp.password, smtp.sender)
 
 
 class SmtpConnection:

@@ -27,12 +27,11 @@ Plain functions over plain values; `fundraising.recurring` applies them to a gif
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from anbi.core.errors import ConfigurationError
+# `[sepa] max_failures`: failed collections in a row that pause a gift.
+from anbi.core.settings import DEFAULT_MAX_FAILURES  # noqa: F401  (the importers' default, read from here)
 
-DEFAULT_MAX_FAILURES = 3
 RETRY, PAUSE, END = "retry", "pause", "end"
 
 
@@ -117,18 +116,6 @@ def after_payment(status: str, status_reason: str | None) -> tuple[str, int, str
     if status == "failing":
         return "active", 0, None
     return status, 0, status_reason
-
-
-def max_failures(section: Mapping[str, object]) -> int:
-    """`[sepa] max_failures`: failed collections in a row that pause a gift (default 3)."""
-    raw = section.get("max_failures", DEFAULT_MAX_FAILURES)
-    try:
-        number = int(str(raw).strip())
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise ConfigurationError(f"[sepa] max_failures must be a whole number of at least 1, not {raw!r}")
-    return number
 
 
 REASON_LENGTH = 200   # recurring_gifts.status_reason

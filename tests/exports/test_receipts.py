@@ -434,6 +434,7 @@ def test_a_merged_away_statement_stays_out_of_the_manifest_while_the_survivor_is
     assert manifest(tmp_path / "second") == []
 
 
+@pytest.mark.committed
 def test_two_runs_at_once_cannot_give_out_the_same_number(session, year_2025, tmp_path):
     from exports.statements.issue import StatementRunConflict
 

@@ -3,6 +3,7 @@ out, and with the headers and cookie a browser must get. Expected access is writ
 out by hand from the roles table in DESIGN.md, not taken from the code."""
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from fastapi.routing import APIRoute
@@ -121,10 +122,7 @@ def test_cookies_are_secure_outside_local_development(db_url, engine, tmp_path):
     from tests.webapp.ui_support import make_app, web_settings
 
     settings = web_settings(db_url, tmp_path)
-    section = dict(settings.section("web"))
-    section.pop("secure_cookies")
-    settings = type(settings)(database_url=db_url, organisation=settings.organisation,
-                              sections={**settings.sections, "web": section})
+    settings = dataclasses.replace(settings, web=dataclasses.replace(settings.web, secure_cookies=None))
     app = make_app(settings, engine)
     cookie = Browser(app).get("/login").headers["set-cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie

@@ -3,6 +3,7 @@ not), the link's single use and expiry, what a donor sees and may change, and th
 a portal session opens nothing else."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import socket
@@ -213,7 +214,7 @@ def test_the_link_goes_out_over_smtp(db_url, engine, tmp_path, donors):
     controller.start()
     try:
         settings = web_settings(db_url, tmp_path, base_url="https://giften.example.org")
-        settings.sections["smtp"].update({"port": port, "tls": "false"})
+        settings = dataclasses.replace(settings, smtp=dataclasses.replace(settings.smtp, port=port, tls="false"))
         from anbi.web.app import create_app
 
         app = create_app(settings, engine=engine)

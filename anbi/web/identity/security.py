@@ -26,6 +26,7 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from anbi.core.errors import ConfigurationError
+from anbi.core.settings import WebSection
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +34,8 @@ COOKIE_NAME = "anbi_session"
 # The cookie outlives no session: the server decides expiry, this is a ceiling.
 COOKIE_MAX_AGE = 12 * 3600
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-# A key shorter than this is refused (the message has always asked for 32).
-MIN_SECRET_KEY_LENGTH = 32
 # Answered whatever the Host header says: what a load balancer calls.
 HEALTH_PATHS = frozenset({"/healthz"})
-
-TRUE_WORDS = {"1", "true", "yes", "on", "ja"}
-FALSE_WORDS = {"0", "false", "no", "off", "nee"}
 
 # No outside origin anywhere: styles, images and forms stay on this server, no
 # scripts at all, and nobody may frame the pages.
@@ -72,17 +68,6 @@ SECRET_KEY_HELP = (
 )
 
 
-def _boolean(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in TRUE_WORDS:
-        return True
-    if text in FALSE_WORDS:
-        return False
-    raise ConfigurationError(f"[web] {name} must be true or false, not {value!r}")
-
-
 BASE_URL_HELP = (
     "set [web] base_url (ANBI_WEB_BASE_URL) to the address people and e-mails use, for example "
     "https://crm.voorbeeld.example: links in e-mail are made from it, and requests for other hosts are refused"
@@ -107,18 +92,12 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _base_url(value: Any) -> str | None:
-    text = str(value or "").strip().rstrip("/")
-    if not text:
-        return None
-    parts = urllib.parse.urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise ConfigurationError(f"[web] base_url {text!r} is not an address like https://crm.voorbeeld.example")
-    return text
 
-
-def web_config(section: Mapping[str, Any], host: str | None, *, port: int | None = None, workers: int = 1) -> WebConfig:
-    """Decide the web settings from `[web]` and the address being served.
+def web_config(section: WebSection | Mapping[str, Any], host: str | None, *, port: int | None = None,
+               workers: int = 1) -> WebConfig:
+    """Decide the web settings from `[web]` (checked when the settings were read: a
+    key too short or a base_url that is no address never gets here) and the address
+    being served.
 
     `host` and `port` are what `anbi serve` listens on, `workers` how many
     processes it starts; host None when the app is built without serving (tests, or
@@ -135,9 +114,10 @@ def web_config(section: Mapping[str, Any], host: str | None, *, port: int | None
       than base_url's (and the loopback names, when serving on loopback) are refused.
     - Cookies are Secure except when serving on a loopback address, where the
       browser talks plain HTTP; `[web] secure_cookies` overrides both."""
+    section = WebSection.of(section)
     local = host in LOOPBACK_HOSTS
     serving = host is not None
-    secret = str(section.get("secret_key") or "").strip()
+    secret = section.secret_key
     ephemeral = False
     if not secret:
         if workers > 1:
@@ -148,14 +128,8 @@ def web_config(section: Mapping[str, Any], host: str | None, *, port: int | None
         secret = secrets.token_urlsafe(48)
         ephemeral = True
         log.warning("no [web] secret_key: using a random one for this process; sessions end when it stops")
-    elif len(secret) < MIN_SECRET_KEY_LENGTH:
-        raise ConfigurationError(f"[web] secret_key is too short ({len(secret)} characters): "
-                                 f"use at least {MIN_SECRET_KEY_LENGTH} random characters")
-    if "secure_cookies" in section and str(section.get("secure_cookies")).strip() != "":
-        secure = _boolean(section["secure_cookies"], "secure_cookies")
-    else:
-        secure = not local
-    base_url = _base_url(section.get("base_url"))
+    secure = not local if section.secure_cookies is None else section.secure_cookies
+    base_url = section.base_url or None
     if serving and not local and base_url is None:
         raise ConfigurationError(f"serving on {host} needs a base_url: {BASE_URL_HELP}")
     hosts: set[str] = set()

@@ -34,7 +34,7 @@ STALE_AFTER = dt.timedelta(hours=6)
 
 def receipts_folder(request: Request, year: int) -> Path:
     """Where a year's statements go: `[web] receipts_dir` (default ./receipts) / year."""
-    base = request.app.state.settings.section("web").get("receipts_dir") or "receipts"
+    base = request.app.state.settings.web.receipts_dir or "receipts"
     return Path(base).resolve() / str(year)
 
 
