@@ -9,17 +9,16 @@ both databases (campaigns are not a register that is exported)."""
 from __future__ import annotations
 
 import shutil
-import uuid
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from anbi.core.db import make_engine
 from donors.models import Donor
 from fundraising.models import Donation, DonationAdjustment, PeriodicAgreement
-from tests.conftest import Cli, _admin_engine, _with_database
+from tests.conftest import POSTGRES_URL, Cli, _create_from_template, _drop, _with_database
 
 DONORS = """ref,kind,initials,first_name,prefix,last_name,organisation,organisation_type,street,house_number,house_number_suffix,postcode,city,country,email,phone,iban,language,deceased_on
 D1,person,A.,Anna,van der,Berg,,,Keizersgracht,162,2 hoog,1017GC,Amsterdam,,anna@example.nl,06 12345678,NL91ABNA0417164300,nl,
@@ -44,21 +43,16 @@ REGISTERS = ("donors", "agreements", "donations")
 
 
 @pytest.fixture
-def fresh_db_url(db_url, request, tmp_path):
+def fresh_db_url(database, tmp_path):
     """A second fresh, migrated database of the same backend."""
-    if db_url.startswith("sqlite"):
+    if database.backend == "sqlite":
         path = tmp_path / "fresh.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        shutil.copyfile(database.template, path)
         yield f"sqlite:///{path}"
         return
-    name = f"anbi_t_{uuid.uuid4().hex[:12]}"
-    admin = _admin_engine()
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{request.getfixturevalue("postgres_template")}"'))
-    yield _with_database(db_url, name)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    name = _create_from_template(str(database.template))
+    yield _with_database(POSTGRES_URL, name)
+    _drop(name)
 
 
 DONOR_COLUMNS = ("ref", "kind", "initials", "first_name", "prefix", "last_name", "organisation_name", "organisation_type",
