@@ -22,16 +22,17 @@ from anbi.core.cli_options import print_json
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
 def import_command(app: AppContext, file: Path, dry_run: bool, as_json: bool) -> None:
-    """Create or update donors from a CSV file, matched by `ref`.
+    """Create or update donors from a CSV or XLSX file, matched by `ref`.
 
     Columns (header row, any order; only `ref` is required): ref, kind
     (person/organisation), initials, first_name, prefix (tussenvoegsel), last_name,
     organisation, street, house_number, house_number_suffix, postcode, city, country
     (NL default), email, phone, iban, consent_email, consent_post, consent_phone
     (yes/no), tags (separated by |), language (nl/en), organisation_type (company,
-    foundation, related_nonprofit, other_nonprofit), deceased_on.
+    foundation, related_nonprofit, other_nonprofit), deceased_on; `name`, which
+    `anbi export donors` writes, is accepted and not read.
 
-    UTF-8 (BOM allowed), `,` or `;` as delimiter. Every row is checked first; if any
+    CSV: UTF-8 (BOM allowed), `,` or `;` as delimiter; XLSX: the first sheet. Every row is checked first; if any
     is wrong, all problems are listed with line and column and nothing is written.
     An empty cell leaves the stored value as it is. Safe to run again: a second run
     changes nothing."""
