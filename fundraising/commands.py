@@ -263,7 +263,7 @@ def donations_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) 
     content is refused (money is corrected by a new row, never overwritten). A gift
     under an agreement but paid before it was signed or outside its term is imported
     with a warning: it counts as an ordinary gift."""
-    from fundraising.donation_import import amount_text, import_donations
+    from fundraising.imports.donations import amount_text, import_donations
 
     with app.importing("donations", file, dry_run=dry_run) as (session, outcome):
         summary = import_donations(session, file, actor=app.actor, dry_run=dry_run)
@@ -351,7 +351,7 @@ def recurring_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) 
     cancelled with its end date, whatever the file says, and the summary lists what
     was kept. No instalment is created in advance: donations are booked when the
     money moves."""
-    from fundraising.recurring import import_recurring
+    from fundraising.imports.recurring import import_recurring
 
     with app.session() as session:
         summary = import_recurring(session, file, actor=app.actor, dry_run=dry_run)
@@ -477,7 +477,7 @@ def mandates_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -
     last_collected_on earlier than the one known (bank statements move it forward)
     is kept, and a revoked or expired mandate is not made active again; the summary
     lists what was kept."""
-    from fundraising.mandates import import_mandates
+    from fundraising.imports.mandates import import_mandates
 
     with app.importing("mandates", file, dry_run=dry_run) as (session, outcome):
         summary = import_mandates(session, file, actor=app.actor, dry_run=dry_run)
@@ -530,7 +530,7 @@ def agreements_import(app: AppContext, file: Path, dry_run: bool) -> None:
     death), end_date and end_reason (both or neither: death, job_loss, incapacity,
     anbi_status_lost, other). An agreement must be signed on or before its start
     date. Re-importing updates; an empty cell leaves the field as it is."""
-    from fundraising.agreements import import_agreements
+    from fundraising.imports.agreements import import_agreements
 
     with app.importing("agreements", file, dry_run=dry_run) as (session, outcome):
         summary = import_agreements(session, file, actor=app.actor, dry_run=dry_run)

@@ -3,7 +3,7 @@ subsidies package.
 
 Commands parse options, open the one session of the command, call the services and
 print; they hold no rules of their own. `anbi grants report` and `anbi reports
-income` render files, so they live with the renderers in `exports.subsidy_commands`.
+income` render files, so they live with the renderers in `exports.reports.commands`.
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Sending the donor-portal e-mail over SMTP with the `[smtp]` settings, through the
-receipts part's SMTP connection (exports.receipt_delivery), so that both speak to
+receipts part's SMTP connection (exports.statements.delivery), so that both speak to
 the mail server the same way.
 
 The mailer is injected into the app (`app.state.mailer`), so tests can use a local
@@ -12,6 +12,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
+
+from anbi.core.settings import SmtpSection
 
 
 def complete_headers(message: EmailMessage, *, sender: str, sender_name: str | None) -> EmailMessage:
@@ -33,15 +35,15 @@ class SmtpMailer:
     """`sender_name`: shown with the sender's address (the charity's name, from
     `[organisation] name`)."""
 
-    def __init__(self, section: Mapping[str, Any], timeout: float = 30.0, *, sender_name: str | None = None):
-        self.section = dict(section)
+    def __init__(self, section: SmtpSection | Mapping[str, Any], timeout: float = 30.0, *, sender_name: str | None = None):
+        self.section = SmtpSection.of(section)
         self.timeout = timeout
         self.sender_name = sender_name
 
     def send(self, message: EmailMessage) -> None:
         """Raises ConfigurationError for missing settings and DeliveryError (or
         smtplib's errors) when the server refuses."""
-        from exports.receipt_delivery import SmtpConnection, SmtpSettings
+        from exports.statements.delivery import SmtpConnection, SmtpSettings
 
         settings = SmtpSettings.from_section(self.section)
         complete_headers(message, sender=settings.sender, sender_name=self.sender_name)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +36,7 @@ import odoolib.json2
 import odoolib.tools
 
 from anbi.core.errors import ConfigurationError
+from anbi.core.settings import ODOO_PROTOCOLS, ODOO_RETRIES, ODOO_TIMEOUT, OdooSection
 from exports.odoo.errors import (
     OdooAuthenticationFailed,
     OdooBadAnswer,
@@ -44,10 +45,10 @@ from exports.odoo.errors import (
     refusal,
 )
 
-PROTOCOLS = ("json2", "jsonrpc")
+PROTOCOLS = ODOO_PROTOCOLS
 READ_METHODS = {"search", "search_read", "read", "search_count", "fields_get", "context_get", "name_search"}
-DEFAULT_TIMEOUT = 60.0
-DEFAULT_RETRIES = 3
+DEFAULT_TIMEOUT = ODOO_TIMEOUT
+DEFAULT_RETRIES = ODOO_RETRIES
 # Without it Odoo makes the API user a follower of every partner and entry it creates:
 # measured on Odoo 19, that is two thirds of the time of a create (4.3 ms instead of
 # 1.4 ms a partner, 35 ms instead of 12 ms an entry). The chatter's "created" note and
@@ -66,38 +67,17 @@ class OdooSettings:
     retries: int = DEFAULT_RETRIES
 
     @classmethod
-    def from_settings(cls, values) -> OdooSettings:
-        problems = []
-
-        def text(key: str, required: bool = True) -> str:
-            value = str(values.get(key, "") or "").strip()
-            if required and not value:
-                problems.append(f"[odoo] {key} is required")
-            return value
-
-        url, database, api_key = text("url"), text("database"), text("api_key")
-        protocol = text("protocol", required=False) or "json2"
-        login = text("login", required=protocol == "jsonrpc")
-        if protocol not in PROTOCOLS:
-            problems.append(f"[odoo] protocol must be json2 (Odoo 19+) or jsonrpc (Odoo 17-18), not {protocol!r}")
-        try:
-            timeout = float(values.get("timeout", DEFAULT_TIMEOUT))
-            retries = int(values.get("retries", DEFAULT_RETRIES))
-            if timeout <= 0 or retries < 0:
-                raise ValueError
-        except (TypeError, ValueError):
-            problems.append("[odoo] timeout must be a number of seconds above 0 and retries a whole number")
-            timeout, retries = DEFAULT_TIMEOUT, DEFAULT_RETRIES
-        if url:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                problems.append(f"[odoo] url {url!r} must look like https://odoo.example")
-            elif parts.path.strip("/"):
-                problems.append(f"[odoo] url {url!r} must be the server's root, without a path")
+    def from_settings(cls, values: OdooSection | Mapping[str, Any]) -> OdooSettings:
+        """The connection of `[odoo]` (checked when the settings were read); every
+        value it needs and nobody gave is named at once."""
+        section, problems, missing = OdooSection.needing(values, "url", "database", "api_key", "login")
+        if section.protocol != "jsonrpc" and "login" in missing:
+            missing.remove("login")   # json2 signs in with the API key alone
+        problems = [f"[odoo] {key} is required" for key in missing] + problems
         if problems:
             raise ConfigurationError("; ".join(problems))
-        return cls(url=url.rstrip("/"), database=database, protocol=protocol, login=login, api_key=api_key,
-                   timeout=timeout, retries=retries)
+        return cls(url=section.url, database=section.database, protocol=section.protocol, login=section.login,
+                   api_key=section.api_key, timeout=section.timeout, retries=section.retries)
 
 
 class _Shim:

@@ -1,4 +1,4 @@
-"""`anbi odoo sync` and `anbi odoo pull-costs`: our books into Odoo, grant costs back.
+"""`anbi odoo sync`: our books into Odoo. (Grant costs back: `exports.odoo.costs`.)
 
 The order of work, and why:
 
@@ -35,19 +35,21 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from anbi.core import audit
 from anbi.core.clock import utcnow
-from anbi.core.errors import ConfigurationError, InvalidInput, Problem
+from anbi.core.errors import ConfigurationError
 from anbi.core.money import cents_to_str
+from anbi.core.settings import DEFAULT_BATCH_SIZE, DEFAULT_PARTNER_BATCH_SIZE, OdooSection
 from donors.models import Donor
 from donors.names import display_name
 from exports.odoo import ledger as rules
@@ -75,12 +77,9 @@ from fundraising.stripe.donors import SOURCE as STRIPE_SOURCE
 PLANS = ("Campaigns", "Grants")
 EXPENSE_TYPES = ("expense", "expense_depreciation", "expense_direct_cost")
 BOOK_CURRENCY = "EUR"          # the gifts' currency: others are left out of the books (plan_entries)
-ON_LOCK_DATE = ("stop", "report")
-# Records per request. A partner costs Odoo about a tenth of an entry (measured on
+# Records per request ([odoo] batch_size, partner_batch_size; their defaults are in
+# anbi.core.settings). A partner costs Odoo about a tenth of an entry (measured on
 # Odoo 19: 1.4 ms to create against 12 ms, and as much again to post an entry).
-DEFAULT_BATCH_SIZE = 100
-DEFAULT_PARTNER_BATCH_SIZE = 1000
-MAX_BATCH_SIZE = 5000
 PAGE = 1000                    # rows per read when reading back
 
 # The Odoo account types each [odoo.accounts] key may have (account.account.account_type),
@@ -94,19 +93,9 @@ ACCOUNT_TYPES: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
-def account_codes(section) -> dict[str, str]:
+def account_codes(section: OdooSection | Mapping[str, Any]) -> dict[str, str]:
     """`[odoo.accounts]` flattened: {"bank": "101401", "income.private_individuals": "400100", ...}."""
-    accounts = section.get("accounts") or {}
-    if not isinstance(accounts, dict):
-        raise ConfigurationError("[odoo.accounts] must be a table of account codes")
-    flat: dict[str, str] = {}
-    for key, value in accounts.items():
-        if isinstance(value, dict):
-            for sub, code in value.items():
-                flat[f"{key}.{sub}"] = str(code).strip()
-        else:
-            flat[key] = str(value).strip()
-    return flat
+    return dict(OdooSection.of(section).accounts)
 
 
 def wrong_account_types(codes: dict[str, str], accounts: dict[str, dict]) -> list[tuple[str, str, str, str, str]]:
@@ -123,23 +112,10 @@ def wrong_account_types(codes: dict[str, str], accounts: dict[str, dict]) -> lis
     return wrong
 
 
-def sync_options(section) -> tuple[str, int, int]:
-    """`[odoo] on_lock_date`, `batch_size` (entries) and `partner_batch_size`, checked."""
-    on_lock_date = str(section.get("on_lock_date", "stop") or "stop").strip()
-    problems = []
-    if on_lock_date not in ON_LOCK_DATE:
-        problems.append(f'[odoo] on_lock_date must be "stop" or "report", not {on_lock_date!r}')
-    sizes = []
-    for key, default in (("batch_size", DEFAULT_BATCH_SIZE), ("partner_batch_size", DEFAULT_PARTNER_BATCH_SIZE)):
-        size = section.get(key, default)
-        if isinstance(size, str) and size.strip().isdigit():   # from the environment (ANBI_ODOO_BATCH_SIZE)
-            size = int(size)
-        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_BATCH_SIZE:
-            problems.append(f"[odoo] {key} must be a whole number from 1 to {MAX_BATCH_SIZE}, not {size!r}")
-        sizes.append(size)
-    if problems:
-        raise ConfigurationError("; ".join(problems))
-    return on_lock_date, sizes[0], sizes[1]
+def sync_options(section: OdooSection | Mapping[str, Any]) -> tuple[str, int, int]:
+    """`[odoo] on_lock_date`, `batch_size` (entries) and `partner_batch_size`."""
+    section = OdooSection.of(section)
+    return section.on_lock_date, section.batch_size, section.partner_batch_size
 
 
 def odoo_date(value) -> dt.date | None:
@@ -218,7 +194,8 @@ class Ledger:
         return self.grants_by_fund
 
     @classmethod
-    def open(cls, client: OdooClient, section, *, dry_run: bool = False) -> Ledger:
+    def open(cls, client: OdooClient, section: OdooSection | Mapping[str, Any], *, dry_run: bool = False) -> Ledger:
+        section = OdooSection.of(section)
         on_lock_date, batch_size, partner_batch_size = sync_options(section)
         client.check_login()
         codes = account_codes(section)
@@ -231,7 +208,7 @@ class Ledger:
         wrong = wrong_account_types(codes, found)
         if wrong:
             raise WrongAccountTypes(wrong)
-        journal_code = str(section.get("journal", "") or "").strip()
+        journal_code = section.journal
         domain = [["code", "=", journal_code]] if journal_code else [["type", "=", "general"]]
         journals = client.search_read("account.journal", domain, ["code", "type", "company_id", "currency_id"], limit=1)
         if not journals:
@@ -246,7 +223,7 @@ class Ledger:
         if company["currency_id"][1] != BOOK_CURRENCY:
             raise WrongCurrency(f"Odoo's company {company['name']!r}", company["currency_id"][1], BOOK_CURRENCY)
         locks = [day for day in (odoo_date(company.get(name)) for name in lock_fields) if day]
-        ledger = cls(client=client, prefix=str(section.get("ref_prefix", "") or "anbi").strip(), codes=codes,
+        ledger = cls(client=client, prefix=section.ref_prefix, codes=codes,
                      accounts={key: found[code]["id"] for key, code in codes.items()}, journal_id=journal["id"],
                      plans={}, dry_run=dry_run, company=company["name"], lock_date=max(locks) if locks else None,
                      on_lock_date=on_lock_date, batch_size=batch_size, partner_batch_size=partner_batch_size)
@@ -507,7 +484,7 @@ def income_key_sql():
     return payer_line_sql(rules.INCOME)
 
 
-def _gifts(session: Session, since: dt.date | None) -> tuple[list[rules.Gift], int]:
+def _gifts(session: Session, since: dt.date | None) -> tuple[list[rules.LedgerGift], int]:
     """Received donations not booked yet, and booked ones whose booking no longer
     matches (both found in SQL: a year of donations is not loaded to compare). A
     booking in an entry of kind payout is a Stripe gift booked with its payout, before
@@ -543,7 +520,7 @@ def _gifts(session: Session, since: dt.date | None) -> tuple[list[rules.Gift], i
         split = split_income(donor.kind if donor else None, donor.organisation_type if donor else None, donation.kind,
                              donation.amount_cents, donation.consideration_cents)
         booking = rules.booking_of(split, donation.campaign_id, donation.fund_id)
-        gifts.append(rules.Gift(donation.id, donation.received_on, _channel(donation.source, donation.id, sepa),
+        gifts.append(rules.LedgerGift(donation.id, donation.received_on, _channel(donation.source, donation.id, sepa),
                                 donation.status in RECEIVED_STATUSES, booking, booked))
     return gifts, foreign
 
@@ -871,92 +848,6 @@ def _analytic_keys(session: Session, ledger: Ledger, line: rules.Line, grants: d
         grant = grants.get(line.fund)
         keys.append(("Grants", *(grant if grant is not None else ledger.code_and_name(session, Fund, line.fund))))
     return keys
-
-
-# --------------------------------------------------------------------------- costs back
-
-
-@dataclass
-class CostsSummary:
-    grants: int = 0
-    created: int = 0
-    already: int = 0
-    total_cents: int = 0
-    notes: list[str] = field(default_factory=list)
-
-
-def pull_costs(session: Session, ledger: Ledger, *, grant_reference: str | None = None) -> CostsSummary:
-    """Import the cost lines booked on grants' analytic accounts as expenses of those
-    grants (idempotent by analytic line id). Every account is mapped through the
-    grant's [odoo.budget_lines] first; an unmapped account stops the pull, naming it,
-    before anything is written."""
-    from subsidies.costs import record_expense
-    from subsidies.errors import GrantNotFound
-    from subsidies.models import Grant
-
-    client = ledger.client
-    query = select(Grant).order_by(Grant.reference)
-    if grant_reference:
-        query = query.where(Grant.reference == grant_reference)
-    grants = list(session.scalars(query))
-    if grant_reference and not grants:
-        raise GrantNotFound(grant_reference)
-    summary = CostsSummary(grants=len(grants))
-    plan_id = ledger.plans.get("Grants")
-    if plan_id is None:
-        summary.notes.append("Odoo has no analytic plan 'Grants' yet: nothing is booked on a grant")
-        return summary
-    column = f"x_plan{plan_id}_id"
-    pulled: list[tuple[Grant, dict, str]] = []
-    problems: list[Problem] = []
-    # Three requests for all grants: their analytic accounts, the cost lines booked on
-    # them (read in pages), the accounts those lines are on.
-    analytic = {code: row["id"] for code, row in _first_by(client.search_read(
-        "account.analytic.account", [["code", "in", [g.reference for g in grants]], ["plan_id", "=", plan_id]],
-        ["code"], order="id"), "code").items()} if grants else {}
-    lines_by_account: dict[int, list[dict]] = defaultdict(list)
-    if analytic:
-        for line in client.search_read_all("account.analytic.line", [[column, "in", sorted(analytic.values())], ["amount", "<", 0]],
-                                           ["name", "date", "amount", "general_account_id", column], page=PAGE):
-            lines_by_account[_many2one(line[column])].append(line)
-    ids = sorted({line["general_account_id"][0] for lines in lines_by_account.values() for line in lines
-                  if line["general_account_id"]})
-    account_info = {row["id"]: row for row in client.read("account.account", ids, ["code", "name", "account_type"])}
-    for grant in grants:
-        if grant.reference not in analytic:
-            summary.notes.append(f"grant {grant.reference}: no analytic account in Odoo yet")
-            continue
-        lines = lines_by_account[analytic[grant.reference]]
-        unmapped: dict[str, str] = {}
-        for line in lines:
-            account = account_info.get(line["general_account_id"][0]) if line["general_account_id"] else None
-            if account is None or account["account_type"] not in EXPENSE_TYPES:
-                continue  # only costs count: the grant's analytic account also carries income
-            code = account["code"]
-            budget_line = (grant.odoo_budget_lines or {}).get(code)
-            if budget_line is None:
-                unmapped[code] = account["name"]
-                continue
-            pulled.append((grant, line, budget_line))
-        for code, name in sorted(unmapped.items()):
-            problems.append(Problem(None, f"grant {grant.reference} [odoo.budget_lines]",
-                                    f"Odoo account {code} ({name}) maps to no budget line; add \"{code}\" = "
-                                    "\"<budget line code>\" to the grant file and load it again"))
-    if problems:
-        raise InvalidInput(problems, "anbi odoo pull-costs (nothing was imported)")
-    for grant, line, budget_line in pulled:
-        cents = -cents_of(line["amount"])
-        _, created = record_expense(
-            session, source="odoo", reference=f"analytic-line:{line['id']}", spent_on=dt.date.fromisoformat(line["date"]),
-            amount_cents=cents, grant_reference=grant.reference, budget_line=budget_line, description=line["name"] or None,
-        )
-        if created:
-            summary.created += 1
-            summary.total_cents += cents
-        else:
-            summary.already += 1
-    session.flush()
-    return summary
 
 
 def record_sync(session: Session, actor: str, details: dict) -> None:

@@ -172,6 +172,7 @@ VALUES (:id, :ref, :kind, :day, :channel, :total, 'EUR', :posted, '2025-01-05 10
 """
 
 
+@pytest.mark.fresh_database   # it goes back to revision 0016's parent and up again
 def test_an_install_that_booked_stripe_gifts_with_their_payout_moves_to_the_new_rule_without_counting_twice(
         cli, engine, db_url, odoo):
     """The old version booked the Stripe gifts of 30 and 31 December 2024 in the payout

@@ -40,3 +40,35 @@ def test_stripe_payloads_are_compressed_with_lz4_where_postgresql_has_it(engine,
         method = connection.scalar(text(
             "SELECT attcompression FROM pg_attribute WHERE attrelid = 'stripe_events'::regclass AND attname = 'payload'"))
     assert method == ("l" if has_lz4 else "")
+
+
+def test_the_migrations_have_one_head():
+    """Every new revision follows the one head (CONTRIBUTING.md, Migrations): two
+    heads would make each later revision pick one, and `upgrade head` fail."""
+    from alembic.script import ScriptDirectory
+
+    from anbi.core.migrate import alembic_config
+
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    assert len(heads) == 1, f"the migrations have {len(heads)} heads ({', '.join(sorted(heads))}): merge them"
+    assert script_heads() == set(heads)
+
+
+@pytest.mark.fresh_database
+def test_every_revision_downgrades_and_upgrades_again(engine):
+    """From the head down to an empty database and back: every downgrade works, and
+    the schema made again matches the models."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from anbi.core.migrate import alembic_config
+
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    assert current_heads(engine) == set()
+    upgrade(engine)
+    assert current_heads(engine) == script_heads()
+    test_migrations_match_models(engine)

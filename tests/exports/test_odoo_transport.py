@@ -294,8 +294,13 @@ def test_batch_size_and_on_lock_date_are_checked(cli, engine, odoo_json2, tmp_pa
     odoo = odoo_json2
     result = cli("odoo", "sync", env=odoo.config(tmp_path, batch_size=0, on_lock_date="later", partner_batch_size="many"))
     assert result.exit_code == 1
-    assert ('[odoo] on_lock_date must be "stop" or "report", not \'later\'; [odoo] batch_size must be a whole number '
-            "from 1 to 5000, not 0; [odoo] partner_batch_size must be a whole number from 1 to 5000, not 'many'") in result.stderr
+    # Refused when anbi starts, all three in the one line, each naming the file.
+    (line,) = result.stderr.splitlines()
+    config = str(tmp_path / "anbi.toml")
+    for problem in ('[odoo] on_lock_date must be "stop" or "report", not \'later\'',
+                    "[odoo] batch_size must be a whole number from 1 to 5000, not 0",
+                    "[odoo] partner_batch_size must be a whole number from 1 to 5000, not 'many'"):
+        assert f"{config} {problem}" in line
 
 
 # --- a sync killed mid-batch ----------------------------------------------------------------

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from anbi.core.errors import ConfigurationError
-from fundraising import return_reasons as rr
+from fundraising.bank import return_reasons as rr
 
 ON = dt.date(2026, 1, 8)
 
@@ -79,11 +79,14 @@ def test_a_paid_collection_clears_the_count_and_makes_a_failing_gift_active(stat
 
 
 def test_max_failures_setting():
-    assert rr.max_failures({}) == 3
-    assert rr.max_failures({"max_failures": "5"}) == 5 and rr.max_failures({"max_failures": 2}) == 2
+    from anbi.core.settings import Settings
+
+    assert Settings().sepa.max_failures == 3
+    assert Settings(sections={"sepa": {"max_failures": "5"}}).sepa.max_failures == 5
+    assert Settings(sections={"sepa": {"max_failures": 2}}).sepa.max_failures == 2
     for wrong in ("0", "three", -1):
         with pytest.raises(ConfigurationError, match=r"\[sepa\] max_failures must be a whole number of at least 1"):
-            rr.max_failures({"max_failures": wrong})
+            Settings(sections={"sepa": {"max_failures": wrong}})
 
 
 def test_the_documented_table_is_the_table_in_code():

@@ -9,6 +9,7 @@ The grant G-WEB (funding rate 100 %, no indirect costs, 10,000.00 awarded):
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import pytest
@@ -16,7 +17,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from anbi.web.models_users import ReceiptRun
+from anbi.core.runs import ReceiptRun
 from tests.factories import make_donation, make_donor, make_expense, make_grant, make_grant_payment
 from tests.webapp.ui_support import page_text
 
@@ -117,11 +118,10 @@ def test_receipt_run_and_manifest(web_app, session, sign_in):
 
 
 def test_receipt_run_refusals_are_named(db_url, engine, tmp_path, session):
-    from anbi.core.settings import Settings
     from tests.webapp.ui_support import make_app, signed_in, web_settings
 
     settings = web_settings(db_url, tmp_path)
-    no_organisation = make_app(Settings(database_url=db_url, sections=settings.sections), engine)
+    no_organisation = make_app(dataclasses.replace(settings, organisation=None), engine)
     browser = signed_in(no_organisation, session, "admin")
     response = browser.post("/receipts", {"year": "2025"}, csrf_from="/receipts")
     assert response.status_code == 400 and "[organisation]" in page_text(response.text)

@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from anbi.core.errors import ConfigurationError
-from anbi.web.security import host_name, web_config
+from anbi.web.identity.security import host_name, web_config
 from tests.factories import make_donor
 from tests.webapp.ui_support import SECRET, Browser, make_app, make_user, web_settings
 
@@ -156,7 +156,8 @@ def test_on_loopback_without_a_base_url_the_link_names_the_served_address(db_url
 @pytest.mark.parametrize("args, env, message", [
     (("--host", "0.0.0.0"), {"ANBI_WEB_SECRET_KEY": KEY, "ANBI_WEB_BASE_URL": ""}, "error: serving on 0.0.0.0 needs a base_url"),
     (("--workers", "2"), {"ANBI_WEB_SECRET_KEY": ""}, "error: 2 workers need one [web] secret_key shared by all"),
-    (("--workers", "2"), {"ANBI_WEB_SECRET_KEY": "k" * 20}, "error: [web] secret_key is too short (20 characters)"),
+    (("--workers", "2"), {"ANBI_WEB_SECRET_KEY": "k" * 20},
+     "error: $ANBI_WEB_SECRET_KEY [web] secret_key is too short (20 characters)"),
 ])
 def test_serve_refuses_to_start_in_one_line(cli, args, env, message):
     result = cli("serve", "--port", "8999", *args, env=env)

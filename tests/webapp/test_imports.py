@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import func, select
 
-from anbi.web.models_users import ImportRun
+from anbi.core.runs import ImportRun
 from donors.models import Donor
 from fundraising.models import Donation
 from tests.factories import make_donor, make_grant

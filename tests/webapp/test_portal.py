@@ -3,6 +3,7 @@ not), the link's single use and expiry, what a donor sees and may change, and th
 a portal session opens nothing else."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import socket
@@ -13,8 +14,8 @@ from sqlalchemy import func, select
 from anbi.core.audit import AuditEntry
 from anbi.core.clock import utcnow
 from anbi.core.db import session_scope
-from anbi.web import portal
-from anbi.web.models_users import PortalLink, WebSession
+from anbi.web.identity import portal
+from anbi.web.identity.models import PortalLink, WebSession
 from donors.models import ConsentEvent, Donor
 from tests.factories import make_donation, make_donor
 from tests.webapp.ui_support import Browser, page_text
@@ -130,8 +131,8 @@ def test_a_restricted_donor_gets_no_link(web_app, session, donors):
 
 
 def test_the_donor_sees_only_their_own_gifts_and_statements(web_app, session, donors, tmp_path):
-    from exports.receipts import issue_statements
-    from fundraising.models_statements import Statement
+    from exports.statements.issue import issue_statements
+    from fundraising.statements.models import Statement
 
     issue_statements(lambda: session_scope(web_app.state.engine), year=2025, out_dir=tmp_path / "receipts",
                      organisation=web_app.state.settings.organisation, actor="test")
@@ -213,7 +214,7 @@ def test_the_link_goes_out_over_smtp(db_url, engine, tmp_path, donors):
     controller.start()
     try:
         settings = web_settings(db_url, tmp_path, base_url="https://giften.example.org")
-        settings.sections["smtp"].update({"port": port, "tls": "false"})
+        settings = dataclasses.replace(settings, smtp=dataclasses.replace(settings.smtp, port=port, tls="false"))
         from anbi.web.app import create_app
 
         app = create_app(settings, engine=engine)

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from anbi.core.settings import Settings
-from anbi.web.security import CookieCodec, HostCheck, web_config
+from anbi.web.identity.security import CookieCodec, HostCheck, web_config
 from anbi.web.ui.common import (
     NON_UI_PREFIXES,
     STATIC_DIR,
@@ -28,13 +28,13 @@ from anbi.web.ui.common import (
 
 def install(app: FastAPI, settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
     """Raises ConfigurationError (one clear line) without a secret key or a base_url
-    outside local development (`anbi.web.security.web_config`)."""
-    config = web_config(settings.section("web"), host, port=port)
+    outside local development (`anbi.web.identity.security.web_config`)."""
+    config = web_config(settings.web, host, port=port)
     app.state.web_config = config
     if not hasattr(app.state, "mailer"):
         from anbi.web.mail import SmtpMailer
 
-        app.state.mailer = SmtpMailer(settings.section("smtp"), sender_name=organisation_name(settings))
+        app.state.mailer = SmtpMailer(settings.smtp, sender_name=organisation_name(settings))
     app.state.web_codec = CookieCodec(config.secret_key)
     app.add_middleware(WebMiddleware, codec=app.state.web_codec, secure_cookies=config.secure_cookies)
     if config.allowed_hosts is not None:

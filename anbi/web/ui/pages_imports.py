@@ -45,7 +45,7 @@ def _kinds_for(person: Staff) -> list[imports.ImportKind]:
 def _store(request: Request) -> imports.UploadStore:
     store = getattr(request.app.state, "upload_store", None)
     if store is None:
-        directory = request.app.state.settings.section("web").get("upload_dir")
+        directory = request.app.state.settings.web.upload_dir
         store = request.app.state.upload_store = imports.UploadStore(directory)
     return store
 
