@@ -42,8 +42,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from anbi.core import audit
 from anbi.core.clock import utcnow
@@ -599,16 +599,22 @@ def _payouts(session: Session, since: dt.date | None) -> tuple[list[rules.Payout
 
 
 def _save(session: Session, planned: list[rules.PlannedEntry]) -> None:
+    # The entries in one flush (their ids, in plan order, are needed below), the
+    # donations they carry in one bulk insert: a flush per entry and a statement per
+    # donation made saving the demo's plan cost more than Odoo took to create it.
+    rows = [OdooEntry(ref=entry.ref, kind=entry.kind, entry_date=entry.day, channel=entry.channel,
+                      total_cents=entry.total_cents, payout_ref=entry.payout) for entry in planned]
+    session.add_all(rows)
+    session.flush()
+    bookings = [{"entry_id": row.id, "donation_id": donation_id, "amount_cents": booking.amount_cents,
+                 "consideration_cents": booking.consideration_cents, "campaign_id": booking.campaign_id,
+                 "fund_id": booking.fund_id, "income_account": booking.income_account}
+                for entry, row in zip(planned, rows) for donation_id, booking in entry.donations]
+    if bookings:
+        # render_nulls: rows without a campaign or fund go in the same batches.
+        session.execute(insert(OdooBooking).execution_options(render_nulls=True), bookings)
     refund_entries: list[tuple[OdooEntry, rules.PlannedEntry]] = []
-    for entry in planned:
-        row = OdooEntry(ref=entry.ref, kind=entry.kind, entry_date=entry.day, channel=entry.channel,
-                        total_cents=entry.total_cents, payout_ref=entry.payout)
-        session.add(row)
-        session.flush()
-        for donation_id, booking in entry.donations:
-            session.add(OdooBooking(entry_id=row.id, donation_id=donation_id, amount_cents=booking.amount_cents,
-                                    consideration_cents=booking.consideration_cents, campaign_id=booking.campaign_id,
-                                    fund_id=booking.fund_id, income_account=booking.income_account))
+    for entry, row in zip(planned, rows):
         for booking_id in entry.reverses:
             session.get(OdooBooking, booking_id).reversed_by_id = row.id
         for refund_booking_id in entry.reverses_refunds:
@@ -737,7 +743,9 @@ def send_batch(session: Session, ledger: Ledger, entry_ids: list[int]) -> SendSu
     (a broken-off run may have made some), one create for the missing entries, one
     post, one read back. Odoo creates a batch in one transaction: all or none."""
     client = ledger.client
-    entries = list(session.scalars(select(OdooEntry).where(OdooEntry.id.in_(entry_ids)).order_by(OdooEntry.id)))
+    # The bookings in the same query: the lines are derived from them, entry by entry.
+    entries = list(session.scalars(select(OdooEntry).options(selectinload(OdooEntry.bookings))
+                                   .where(OdooEntry.id.in_(entry_ids)).order_by(OdooEntry.id)))
     found = _first_by(client.search_read("account.move", [["ref", "in", [e.ref for e in entries]]], ["ref", "state"],
                                          order="id"), "ref")
     outcome = SendSummary()
