@@ -8,7 +8,6 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from anbi.context import AppContext
 from anbi.core.audit import default_actor
-from anbi.core.cli_options import print_json  # noqa: F401  (commands import it from here)
 from anbi.core.errors import AnbiError, InvalidInput
 from anbi.core.settings import load_settings
 
@@ -95,6 +94,8 @@ def demo(app: AppContext, out_dir: str) -> None:
 
 
 def _register_commands() -> None:
+    """Every package's commands, by layer; each sub-area owns its commands.py. A group
+    may gain commands from a higher layer (`anbi agreements form` from exports)."""
     from donors.commands import donors, privacy
     from donors.record_commands import import_command, list_command, show_command
 
@@ -103,46 +104,37 @@ def _register_commands() -> None:
     for command in (import_command, list_command, show_command):
         donors.add_command(command)
 
+    from fundraising.bank.commands import bank
     from fundraising.commands import agreements, campaigns, donations, mandates, recurring, reports
+    from fundraising.statements.commands import agreement_check
+    from fundraising.stripe.commands import stripe
 
-    for group in (campaigns, donations, recurring, mandates, agreements, reports):
+    for group in (campaigns, donations, recurring, mandates, agreements, reports, bank, stripe):
         cli.add_command(group)
+    agreements.add_command(agreement_check)
 
-    from exports.subsidy_commands import grants_report, reports_income
     from subsidies.commands import expenses, funds, grants, staff, timesheets
 
     for group in (grants, expenses, staff, timesheets, funds):
         cli.add_command(group)
+
+    from exports.odoo.commands import odoo
+    from exports.registers.commands import export_command
+    from exports.reports.commands import grants_report, reports_income
+    from exports.sepa.commands import sepa
+    from exports.statements.commands import agreement_form, receipts
+
+    for command in (receipts, sepa, odoo, export_command):
+        cli.add_command(command)
     grants.add_command(grants_report)
     reports.add_command(reports_income)
-
-    from exports.commands import agreement_check, agreement_form, receipts
-
-    cli.add_command(receipts)
     agreements.add_command(agreement_form)
-    agreements.add_command(agreement_check)
 
-    from anbi.web.user_commands import users
+    from anbi.web.commands import serve
+    from anbi.web.identity.commands import tokens, users
 
-    cli.add_command(users)
-
-    from anbi.web.commands import serve, tokens
-    from fundraising.stripe.commands import stripe
-
-    for command in (serve, tokens, stripe):
+    for command in (serve, users, tokens):
         cli.add_command(command)
-
-    from exports.ledger_commands import export_command, odoo, sepa
-    from fundraising.bank_commands import bank
-
-    cli.add_command(sepa)
-    cli.add_command(bank)
-    cli.add_command(odoo)
-    cli.add_command(export_command)
-
-    from fundraising.payout_commands import payouts
-
-    stripe.add_command(payouts)
 
 
 _register_commands()

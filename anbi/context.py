@@ -47,7 +47,8 @@ class AppContext:
         logs its imports (anbi.core.runs), so that the dashboard's "last imports"
         shows the terminal's too: the command fills in the outcome; an import that is
         written is logged in its own transaction, a refused file in one of its own
-        after the import's was rolled back. A dry run is not logged."""
+        after the import's was rolled back. A dry run is rolled back, whatever the
+        importer wrote to decide (anbi.core.importing), and is not logged."""
         from anbi.core.runs import record_import, record_refused
 
         name = Path(file).name
@@ -55,7 +56,9 @@ class AppContext:
         try:
             with self.session() as session:
                 yield session, outcome
-                if not dry_run:
+                if dry_run:
+                    session.rollback()
+                else:
                     record_import(session, kind=kind, file_name=name, actor=self.actor, rows=outcome.rows,
                                   figures=outcome.figures)
         except AnbiError as exc:

@@ -1,7 +1,7 @@
 """Benchmark: `anbi bank import` of a generated camt.053 with 100,000 entries, against
 parsing the same file with lxml alone.
 
-The statement (written by `fundraising.camt_writer`, untimed) holds N entries as a
+The statement (written by `fundraising.bank.camt_writer`, untimed) holds N entries as a
 Dutch charity's account shows them: 80% transfers from known donors (found by IBAN,
 one in ten naming a campaign code), 15% from payers we do not know (they go to the
 review list), 5% money out. The donors are bulk-inserted first (untimed).
@@ -11,7 +11,7 @@ machine's load drifts), medians taken, as wall-clock time and as CPU time (which
 other work on a shared machine does not inflate as much):
 - baseline: lxml parses the file and reads each entry's amount, direction, booking
   date, end-to-end id, payer IBAN and text (what any camt reader must do);
-- import: `fundraising.bank_import.import_statement` in one transaction, as the
+- import: `fundraising.bank.booking.import_statement` in one transaction, as the
   command runs it — schema check, reading, matching, the donations and bank lines
   written, the commit — on a fresh database each time. Its CPU time is this
   process's and, on PostgreSQL, the server process's that served it (the COPY and
@@ -45,8 +45,8 @@ from stdnum import iban as stdnum_iban  # noqa: E402
 from anbi.core.db import utcnow  # noqa: E402
 from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database, insert_in_batches, process_cpu, server_pid  # noqa: E402
 from donors.models import Donor  # noqa: E402
-from fundraising import camt_writer as w  # noqa: E402
-from fundraising.bank_import import import_statement  # noqa: E402
+from fundraising.bank import camt_writer as w  # noqa: E402
+from fundraising.bank.booking import import_statement  # noqa: E402
 from fundraising.models import Campaign  # noqa: E402
 from fundraising.models_ledger import BankLine  # noqa: E402
 

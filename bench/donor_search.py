@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session  # noqa: E402
 from anbi.core.db import utcnow  # noqa: E402
 from anbi.web.search import search_donors  # noqa: E402
 from bench.common import fresh_database, insert_in_batches  # noqa: E402
-from donors import demo, names  # noqa: E402
+from anbi.demo import donors as demo  # noqa: E402
+from donors import names  # noqa: E402
 from donors.models import Donor  # noqa: E402
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

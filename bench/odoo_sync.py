@@ -122,7 +122,6 @@ def _nested(flat: dict[str, str]) -> dict:
 def run_sync(engine, section, transport) -> dict:
     """The command's steps, timed: partners (with Ledger.open) and entries."""
     from anbi.context import AppContext
-    from anbi.core.clock import today
     from anbi.core.settings import Settings
     from exports.odoo import sync
     from exports.odoo.client import OdooClient, OdooSettings
@@ -135,7 +134,7 @@ def run_sync(engine, section, transport) -> dict:
         partners = sync.sync_partners(session, ledger)
     middle = time.perf_counter()
     with app.session() as session:
-        planned = sync.plan_entries(session, since=None, today=today(), prefix=ledger.prefix, require=ledger.require)
+        planned = sync.plan_entries(session, since=None, prefix=ledger.prefix, require=ledger.require)
     sent = sync.send_entries(app.session, ledger)
     with app.session() as session:
         sync.record_names(session, ledger)

@@ -220,7 +220,7 @@ class Databases:
 def child(url: str, out: str, jobs: int) -> None:
     from anbi.core.db import make_engine, session_scope
     from anbi.core.settings import Organisation
-    from exports.receipts import issue_statements
+    from exports.statements.issue import issue_statements
 
     engine = make_engine(url)
     organisation = Organisation("Stichting Benchmark", "824150004", "Postbus 1, 1000 AA Amsterdam")

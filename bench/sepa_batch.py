@@ -41,8 +41,8 @@ from anbi.core.db import utcnow  # noqa: E402
 from bench.bank_import import make_iban  # noqa: E402
 from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database  # noqa: E402
 from donors.models import Donor  # noqa: E402
-from exports import sepa  # noqa: E402
-from exports.sepa_batch import run_batch  # noqa: E402
+from exports.sepa import pain008  # noqa: E402
+from exports.sepa.batch import run_batch  # noqa: E402
 from fundraising.models import Donation, Mandate, RecurringGift  # noqa: E402
 from fundraising.models_ledger import SepaCollection  # noqa: E402
 
@@ -95,10 +95,10 @@ def baseline(count: int, out: Path) -> float:
     from lxml import etree
     from sepaxml import SepaDD
 
-    schema = sepa.pain008_schema()  # loaded once per process, as anbi's is
+    schema = pain008.pain008_schema()  # loaded once per process, as anbi's is
     started = time.perf_counter()
     document = SepaDD({"name": SETTINGS["name"], "IBAN": SETTINGS["iban"], "BIC": SETTINGS["bic"], "batch": True,
-                       "creditor_id": SETTINGS["creditor_id"], "currency": "EUR"}, schema=sepa.PAIN_SCHEMA, clean=True)
+                       "creditor_id": SETTINGS["creditor_id"], "currency": "EUR"}, schema=pain008.PAIN_SCHEMA, clean=True)
     for n in range(count):
         document.add_payment({"name": f"Anna Jansen{n}", "IBAN": make_iban(n + 1), "amount": 500 + (n % 40) * 125,
                               "type": "RCUR", "collection_date": COLLECT_ON, "mandate_id": f"MDT-{n:07d}",
@@ -123,7 +123,7 @@ def main() -> int:
     print(f"SEPA batch of {count:,} collections", flush=True)
     with tempfile.TemporaryDirectory() as workdir:
         work = Path(workdir)
-        sepa.pain008_schema()
+        pain008.pain008_schema()
         for backend in backends:
             bare_runs, batch_runs = [], []
             for attempt in range(RUNS):

@@ -1,10 +1,12 @@
-"""Donor import: a CSV of persons and organisations, created or updated by `ref`.
+"""Donor import: a CSV or XLSX file of persons and organisations, created or updated
+by `ref`; an importer of `anbi.core.importing` (`DONORS`).
 
 The file's columns are those of DESIGN.md ("donors:"), plus `deceased_on`. The work
 happens in three steps, so that nothing is written unless every row is right:
 
-1. `parse_rows` reads and validates each row on its own (identifiers normalised,
-   booleans, dates, choices), collecting every problem with its line and column;
+1. `parse_row` reads and validates each row on its own through the `COLUMNS`
+   (identifiers normalised, booleans, dates, choices), collecting every problem with
+   its line and column;
 2. `plan_import`, a plain function over the parsed rows and the existing donors
    with those refs (loaded in bulk), decides per row: create, update (which fields,
    which consent events, which tags) or unchanged, and finds what can only be
@@ -24,6 +26,7 @@ contacting them. This module never commits: the command owns the transaction.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import gc
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,21 +40,15 @@ from sqlalchemy.orm import Session
 from anbi.core import identifiers
 from anbi.core.audit import AuditEntry
 from anbi.core.clock import parse_date, today
-from anbi.core.csvfile import FALSE_WORDS, TRUE_WORDS, CsvRow, check_unique, read_csv
+from anbi.core.csvfile import CsvRow
 from anbi.core.db import insert_rows, utcnow
 from anbi.core.errors import InvalidInput, Problem
+from anbi.core import importing
+from anbi.core.importing import CellReader, Column, Context, Importer, boolean, cell_readers, choice, read_cells, run_import
 from anbi.core.progress import progress
 from donors import names
 from donors.models import CHANNELS, DONOR_KINDS, LANGUAGES, ORGANISATION_TYPES, ConsentEvent, Donor, DonorTag
 from donors.suppression import hash_contact, suppressed_hashes
-
-REQUIRED_COLUMNS = ["ref"]
-OPTIONAL_COLUMNS = [
-    "kind", "initials", "first_name", "prefix", "last_name", "organisation",
-    "street", "house_number", "house_number_suffix", "postcode", "city", "country",
-    "email", "phone", "iban", "consent_email", "consent_post", "consent_phone",
-    "tags", "language", "organisation_type", "deceased_on",
-]
 
 # The donor fields an import can set, in the order of the donors table.
 FIELDS = (
@@ -62,17 +59,6 @@ FIELDS = (
 # Which column fills which field where the names differ.
 COLUMN_OF = {"organisation_name": "organisation"}
 
-# Plain text columns and their database lengths; the rest have their own readers.
-_TEXT = (
-    ("first_name", "first_name", 100),
-    ("last_name", "last_name", 150),
-    ("organisation", "organisation_name", 200),
-    ("street", "street", 200),
-    ("house_number", "house_number", 20),
-    ("house_number_suffix", "house_number_suffix", 20),
-    ("city", "city", 100),
-)
-_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 _TAG_MAX = 100
 # Rows per IN (...) query and per bulk statement: far below SQLite's limit on bound
 # variables, large enough that a 100,000-row file needs few round trips.
@@ -152,7 +138,7 @@ class ImportPlan:
 
 
 @dataclass
-class ImportSummary:
+class DonorImportSummary:
     source: str
     dry_run: bool
     rows: int
@@ -198,120 +184,86 @@ def _split_tags(raw: str) -> list[str]:
     return list(seen)
 
 
-def parse_row(row: CsvRow, problems: list[Problem]) -> ParsedRow:
-    """Validate one row. Reads cells directly rather than through RowParser: this
-    runs for every row of files with hundreds of thousands of lines."""
-    cells = row.values
-    line = row.line
+def _tags(raw: str) -> list[str]:
+    tags = _split_tags(raw)
+    too_long = [t for t in tags if len(t) > _TAG_MAX]
+    if too_long:
+        raise ValueError(f"tag {too_long[0][:20]!r}... is longer than {_TAG_MAX} characters")
+    return tags
 
-    def fail(column: str, reason: str) -> None:
-        problems.append(Problem(line, column, reason))
 
-    values: dict[str, Any] = {}
-    ref = cells.get("ref", "")
-    if not ref:
-        fail("ref", "is required")
-    elif len(ref) > 64:
-        fail("ref", "is longer than 64 characters")
+def _initials(raw: str) -> str:
+    normalised = names.normalise_initials(raw)
+    if len(normalised) > 20:
+        raise ValueError("are longer than 20 characters")
+    return normalised
 
-    kind = cells.get("kind", "").lower()
-    if kind:
-        if kind in DONOR_KINDS:
-            values["kind"] = kind
-        else:
-            fail("kind", f"{cells['kind']!r} is not one of {', '.join(DONOR_KINDS)}")
 
-    for column, name, max_length in _TEXT:
-        value = cells.get(column, "")
-        if value:
-            if len(value) > max_length:
-                fail(column, f"is longer than {max_length} characters")
-            else:
-                values[name] = value
+def _prefix(raw: str) -> str:
+    normalised = names.normalise_prefix(raw)
+    if len(normalised) > 30:
+        raise ValueError("is longer than 30 characters")
+    return normalised
 
-    initials = cells.get("initials", "")
-    if initials:
-        normalised = names.normalise_initials(initials)
-        if len(normalised) > 20:
-            fail("initials", "are longer than 20 characters")
-        else:
-            values["initials"] = normalised
-    prefix = cells.get("prefix", "")
-    if prefix:
-        normalised = names.normalise_prefix(prefix)
-        if len(normalised) > 30:
-            fail("prefix", "is longer than 30 characters")
-        else:
-            values["prefix"] = normalised
 
-    country_invalid = False
-    country = cells.get("country", "")
-    if country:
-        if _COUNTRY.match(country):
-            values["country"] = country.upper()
-        else:
-            country_invalid = True
-            fail("country", f"{country!r} is not a two-letter country code (NL, BE, DE, ...)")
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 
-    for column, check in (("email", identifiers.email), ("phone", identifiers.phone), ("iban", identifiers.iban)):
-        value = cells.get(column, "")
-        if value:
-            try:
-                values[column] = check(value)
-            except ValueError as exc:
-                fail(column, str(exc))
 
-    consent: dict[str, bool] = {}
-    for channel in CHANNELS:
-        column = f"consent_{channel}"
-        value = cells.get(column, "")
-        if value:
-            word = value.lower()
-            if word in TRUE_WORDS:
-                consent[channel] = True
-            elif word in FALSE_WORDS:
-                consent[channel] = False
-            else:
-                fail(column, f"{value!r} is not yes/no (ja/nee, true/false, 1/0)")
+def _country(raw: str) -> str:
+    if not _COUNTRY.match(raw):
+        raise ValueError(f"{raw!r} is not a two-letter country code (NL, BE, DE, ...)")
+    return raw.upper()
 
-    tags = None
-    raw_tags = cells.get("tags", "")
-    if raw_tags:
-        tags = _split_tags(raw_tags)
-        too_long = [t for t in tags if len(t) > _TAG_MAX]
-        if too_long:
-            fail("tags", f"tag {too_long[0][:20]!r}... is longer than {_TAG_MAX} characters")
 
-    language = cells.get("language", "").lower()
-    if language:
-        if language in LANGUAGES:
-            values["language"] = language
-        else:
-            fail("language", f"{cells['language']!r} is not one of {', '.join(LANGUAGES)}")
-    organisation_type = cells.get("organisation_type", "").lower()
-    if organisation_type:
-        if organisation_type in ORGANISATION_TYPES:
-            values["organisation_type"] = organisation_type
-        else:
-            fail("organisation_type", f"{cells['organisation_type']!r} is not one of {', '.join(ORGANISATION_TYPES)}")
+def _deceased_on(raw: str) -> dt.date:
+    date = parse_date(raw)
+    if date > today():
+        raise ValueError(f"{raw!r} is in the future")
+    return date
 
-    deceased = cells.get("deceased_on", "")
-    if deceased:
-        try:
-            date = parse_date(deceased)
-        except ValueError as exc:
-            fail("deceased_on", str(exc))
-        else:
-            if date > today():
-                fail("deceased_on", f"{deceased!r} is in the future")
-            else:
-                values["deceased_on"] = date
 
-    postcode = cells.get("postcode", "") or None
-    if postcode and len(postcode) > 20:
-        fail("postcode", "is longer than 20 characters")
-        postcode = None
-    return ParsedRow(line, ref, values, consent, tags, postcode, country_invalid)
+COLUMNS = (
+    Column("ref", importing.text(64), required=True, help="your donor number: the key"),
+    Column("kind", choice(DONOR_KINDS), help="person (default) or organisation"),
+    Column("initials", _initials),
+    Column("first_name", importing.text(100)),
+    Column("prefix", _prefix, help="the tussenvoegsel (van der)"),
+    Column("last_name", importing.text(150)),
+    Column("organisation", importing.text(200), key="organisation_name", help="an organisation's name"),
+    Column("street", importing.text(200)),
+    Column("house_number", importing.text(20)),
+    Column("house_number_suffix", importing.text(20), help="kept apart from the number (162, 2 hoog)"),
+    # Read as written here: whether it is a Dutch postcode depends on the country
+    # the record ends up with (`plan_import`).
+    Column("postcode", importing.text(20)),
+    Column("city", importing.text(100)),
+    Column("country", _country, help="ISO alpha-2, default NL"),
+    Column("email", identifiers.email),
+    Column("phone", identifiers.phone),
+    Column("iban", identifiers.iban),
+    *(Column(f"consent_{channel}", boolean, help="yes/no: a consent event when it changes") for channel in CHANNELS),
+    Column("tags", _tags, help="separated by |"),
+    Column("language", choice(LANGUAGES), help="nl (default) or en"),
+    Column("organisation_type", choice(ORGANISATION_TYPES), help="for organisations: company (default), ..."),
+    Column("deceased_on", _deceased_on, help="the date of death"),
+    Column("name", export_only=True, help="the name as shown, written by the export; made from the name's parts, not read"),
+)
+REQUIRED_COLUMNS = [c.name for c in COLUMNS if c.required]
+OPTIONAL_COLUMNS = [c.name for c in COLUMNS if not c.required and not c.export_only]
+_ALL_CELLS = cell_readers(COLUMNS, OPTIONAL_COLUMNS + REQUIRED_COLUMNS)
+_CONSENT = tuple((channel, f"consent_{channel}") for channel in CHANNELS)
+
+
+def parse_row(row: CsvRow, problems: list[Problem], readers: Sequence[CellReader] = _ALL_CELLS) -> ParsedRow:
+    """Validate one row: its cells through the columns' parsers (`readers`: those of
+    the file's header), then the values that are not donor fields taken apart."""
+    values, ok = read_cells(readers, row.values, row.line, problems)
+    values.pop("ref", None)
+    consent = {channel: values.pop(column) for channel, column in _CONSENT if column in values}
+    tags = values.pop("tags", None)
+    postcode = values.pop("postcode", None)
+    country_invalid = not ok and "country" not in values and bool(row.values.get("country"))
+    return ParsedRow(row.line, row.values.get("ref", ""), values, consent, tags, postcode, country_invalid)
 
 
 def parse_rows(rows: Sequence[CsvRow], problems: list[Problem]) -> list[ParsedRow]:
@@ -351,76 +303,97 @@ def plan_import(rows: Iterable[ParsedRow], existing: dict[str, ExistingDonor], p
         if current is not None and current.inactive:
             plan.skipped.append(Note(row.line, row.ref, f"{current.inactive}; row not applied"))
             continue
-        creating = current is None
-        before = _blank() if creating else current.values
+        before = _blank() if current is None else current.values
         after = dict(before)
         after.update(row.values)
-
-        if creating and after["kind"] == "organisation" and not after["organisation_type"]:
-            after["organisation_type"] = "company"
-        elif not creating and after["kind"] != before["kind"]:
-            # A record that changes kind takes that kind's default type.
-            if after["kind"] == "organisation" and not after["organisation_type"]:
-                after["organisation_type"] = "company"
-            elif after["kind"] == "person" and "organisation_type" not in row.values:
-                after["organisation_type"] = None
-        if after["kind"] == "person" and "organisation_type" in row.values:
-            problems.append(Problem(row.line, "organisation_type", "is only for organisations (kind is person)"))
-
-        if row.raw_postcode is not None and not row.country_invalid:
-            if after["country"] == "NL":
-                try:
-                    after["postcode"] = identifiers.dutch_postcode(row.raw_postcode)
-                except ValueError as exc:
-                    problems.append(Problem(row.line, "postcode", f"{exc} (the country is NL; give country for a foreign address)"))
-            else:
-                after["postcode"] = row.raw_postcode  # foreign postcodes are kept as given
-        elif not creating and after["country"] == "NL" != before["country"] and after["postcode"]:
-            # Moving a foreign address to NL without a new postcode would store a
-            # postcode no Dutch address can have.
-            try:
-                identifiers.dutch_postcode(after["postcode"])
-            except ValueError:
-                problems.append(Problem(row.line, "postcode", f"the stored postcode {after['postcode']!r} is not Dutch; "
-                                                              "give the Dutch postcode along with country NL"))
-
-        new = "a new" if creating else "a"
-        if after["kind"] == "person" and not after["last_name"]:
-            problems.append(Problem(row.line, "last_name", f"{new} person needs last_name (for an organisation, set kind to organisation)"))
-        if after["kind"] == "organisation" and not after["organisation_name"]:
-            problems.append(Problem(row.line, "organisation", f"{new} organisation needs its name in organisation"))
-
+        _organisation_type(row, after, before, current is None, problems)
+        _postcode(row, after, before, current is None, problems)
+        _name_given(row, after, current is None, problems)
         after.update(_name_keys(after))
-
-        current_consent = {} if creating else current.consent
-        consent_events = []
-        for channel, granted in row.consent.items():
-            was_granted, was_kind = current_consent.get(channel, (False, None))
-            if granted == was_granted:
-                continue
-            if granted and was_kind == "objection":
-                plan.warnings.append(Note(row.line, row.ref, f"consent_{channel}: the donor objected to this channel; 'yes' not recorded"))
-                continue
-            consent_events.append((channel, granted))
-
-        if creating:
-            plan.creates.append(
-                DonorWrite(row.line, row.ref, None, after, consent_events, row.tags or [],
-                           sorted(k for k, v in after.items() if v is not None))
-            )
-            continue
-        changed = {k: after[k] for k in (*FIELDS, *DERIVED_FIELDS) if after[k] != before.get(k)}
-        tags = row.tags if row.tags is not None and sorted(row.tags) != sorted(current.tags) else None
-        if not changed and not consent_events and tags is None:
+        consent_events = _consent_events(row, {} if current is None else current.consent, plan.warnings)
+        if current is None:
+            plan.creates.append(DonorWrite(row.line, row.ref, None, after, consent_events, row.tags or [],
+                                           sorted(k for k, v in after.items() if v is not None)))
+        elif (update := _update(row, current, before, after, consent_events)) is not None:
+            plan.updates.append(update)
+        else:
             plan.unchanged += 1
-            continue
-        names_changed = sorted(k for k in changed if k not in DERIVED_FIELDS)
-        if consent_events:
-            names_changed += [f"consent_{channel}" for channel, _ in consent_events]
-        if tags is not None:
-            names_changed.append("tags")
-        plan.updates.append(DonorWrite(row.line, row.ref, current.id, changed, consent_events, tags, names_changed))
     return plan
+
+
+def _organisation_type(row: ParsedRow, after: dict[str, Any], before: dict[str, Any], creating: bool,
+                       problems: list[Problem]) -> None:
+    """An organisation's type defaults to company; a record that changes kind takes
+    that kind's default; a person has none."""
+    if creating and after["kind"] == "organisation" and not after["organisation_type"]:
+        after["organisation_type"] = "company"
+    elif not creating and after["kind"] != before["kind"]:
+        if after["kind"] == "organisation" and not after["organisation_type"]:
+            after["organisation_type"] = "company"
+        elif after["kind"] == "person" and "organisation_type" not in row.values:
+            after["organisation_type"] = None
+    if after["kind"] == "person" and "organisation_type" in row.values:
+        problems.append(Problem(row.line, "organisation_type", "is only for organisations (kind is person)"))
+
+
+def _postcode(row: ParsedRow, after: dict[str, Any], before: dict[str, Any], creating: bool,
+              problems: list[Problem]) -> None:
+    """A Dutch address's postcode is checked and written `1017 GC`; a foreign one is
+    kept as given. Which it is depends on the country the record ends up with."""
+    if row.raw_postcode is not None and not row.country_invalid:
+        if after["country"] != "NL":
+            after["postcode"] = row.raw_postcode  # foreign postcodes are kept as given
+            return
+        try:
+            after["postcode"] = identifiers.dutch_postcode(row.raw_postcode)
+        except ValueError as exc:
+            problems.append(Problem(row.line, "postcode", f"{exc} (the country is NL; give country for a foreign address)"))
+    elif not creating and after["country"] == "NL" != before["country"] and after["postcode"]:
+        # Moving a foreign address to NL without a new postcode would store a
+        # postcode no Dutch address can have.
+        try:
+            identifiers.dutch_postcode(after["postcode"])
+        except ValueError:
+            problems.append(Problem(row.line, "postcode", f"the stored postcode {after['postcode']!r} is not Dutch; "
+                                                          "give the Dutch postcode along with country NL"))
+
+
+def _name_given(row: ParsedRow, after: dict[str, Any], creating: bool, problems: list[Problem]) -> None:
+    new = "a new" if creating else "a"
+    if after["kind"] == "person" and not after["last_name"]:
+        problems.append(Problem(row.line, "last_name", f"{new} person needs last_name (for an organisation, set kind to organisation)"))
+    if after["kind"] == "organisation" and not after["organisation_name"]:
+        problems.append(Problem(row.line, "organisation", f"{new} organisation needs its name in organisation"))
+
+
+def _consent_events(row: ParsedRow, current: dict[str, tuple[bool, str]], warnings: list[Note]) -> list[tuple[str, bool]]:
+    """A consent event per channel whose value changes; a 'yes' never overrides an
+    objection (recht van verzet)."""
+    events = []
+    for channel, granted in row.consent.items():
+        was_granted, was_kind = current.get(channel, (False, None))
+        if granted == was_granted:
+            continue
+        if granted and was_kind == "objection":
+            warnings.append(Note(row.line, row.ref, f"consent_{channel}: the donor objected to this channel; 'yes' not recorded"))
+            continue
+        events.append((channel, granted))
+    return events
+
+
+def _update(row: ParsedRow, current: ExistingDonor, before: dict[str, Any], after: dict[str, Any],
+            consent_events: list[tuple[str, bool]]) -> DonorWrite | None:
+    """What a row changes of a stored donor, or None when it changes nothing."""
+    changed = {k: after[k] for k in (*FIELDS, *DERIVED_FIELDS) if after[k] != before.get(k)}
+    tags = row.tags if row.tags is not None and sorted(row.tags) != sorted(current.tags) else None
+    if not changed and not consent_events and tags is None:
+        return None
+    names_changed = sorted(k for k in changed if k not in DERIVED_FIELDS)
+    if consent_events:
+        names_changed += [f"consent_{channel}" for channel, _ in consent_events]
+    if tags is not None:
+        names_changed.append("tags")
+    return DonorWrite(row.line, row.ref, current.id, changed, consent_events, tags, names_changed)
 
 
 # --- reading the stored donors in bulk --------------------------------------------
@@ -644,6 +617,42 @@ def _locate_encoding_problem(exc: InvalidInput, source: str | Path | bytes) -> I
 
 # --- the whole import -------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Stored:
+    donors: dict[str, ExistingDonor]
+    flagged: list[Note]   # rows whose contact details belonged to an erased donor
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    plan: ImportPlan
+    rows: int
+    flagged: list[Note]
+
+
+def _load(session: Session, rows: list[ParsedRow], context: Context) -> Stored:
+    return Stored(load_existing(session, [row.ref for row in rows if row.ref]), suppression_flags(session, rows))
+
+
+def _plan(rows: list[ParsedRow], stored: Stored, problems: list[Problem], context: Context) -> FilePlan:
+    return FilePlan(plan_import(rows, stored.donors, problems), len(rows), stored.flagged)
+
+
+def _apply(session: Session, planned: FilePlan, context: Context) -> None:
+    apply_plan(session, planned.plan, source=f"import:{context.file}", actor=context.actor)
+
+
+def _summarise(planned: FilePlan, context: Context) -> DonorImportSummary:
+    plan = planned.plan
+    return DonorImportSummary(source=context.file, dry_run=context.dry_run, rows=planned.rows, created=len(plan.creates),
+                         updated=len(plan.updates), unchanged=plan.unchanged, skipped=plan.skipped,
+                         warnings=plan.warnings, flagged=planned.flagged)
+
+
+DONORS = Importer("donors", COLUMNS, _load, _plan, _apply, _summarise, unique="ref", checking="Checking rows",
+                  read=parse_row)
+
+
 def import_donors(
     session: Session,
     path: str | Path,
@@ -651,7 +660,7 @@ def import_donors(
     actor: str,
     dry_run: bool = False,
     data: bytes | None = None,
-) -> ImportSummary:
+) -> DonorImportSummary:
     """Validate the whole file, then (unless a dry run) write it. Raises
     InvalidInput with every problem, and writes nothing, when any row is wrong."""
     # Hundreds of thousands of small objects (cells, parsed rows, writes) that hold
@@ -659,38 +668,11 @@ def import_donors(
     # nothing, as the bank import and donors.duplicates found for theirs.
     collecting = gc.isenabled()
     gc.disable()
+    source = data if data is not None else path
     try:
-        return _import_donors(session, path, actor=actor, dry_run=dry_run, data=data)
+        return run_import(session, DONORS, source, actor=actor, dry_run=dry_run, name=Path(path).name)
+    except InvalidInput as exc:
+        raise _locate_encoding_problem(exc, source) from None
     finally:
         if collecting:
             gc.enable()
-
-
-def _import_donors(session: Session, path: str | Path, *, actor: str, dry_run: bool, data: bytes | None) -> ImportSummary:
-    name = Path(path).name
-    try:
-        csv_file = read_csv(data if data is not None else path, required=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS, name=name)
-    except InvalidInput as exc:
-        raise _locate_encoding_problem(exc, data if data is not None else path) from None
-    problems: list[Problem] = []
-    check_unique(csv_file.rows, "ref", problems)
-    rows = parse_rows(csv_file.rows, problems)
-    existing = load_existing(session, [row.ref for row in rows if row.ref])
-    plan = plan_import(rows, existing, problems)
-    if problems:
-        problems.sort(key=lambda p: (p.line or 0))
-        raise InvalidInput(problems, name)
-    flagged = suppression_flags(session, rows)
-    if not dry_run:
-        apply_plan(session, plan, source=f"import:{name}", actor=actor)
-    return ImportSummary(
-        source=name,
-        dry_run=dry_run,
-        rows=len(rows),
-        created=len(plan.creates),
-        updated=len(plan.updates),
-        unchanged=plan.unchanged,
-        skipped=plan.skipped,
-        warnings=plan.warnings,
-        flagged=flagged,
-    )

@@ -13,6 +13,7 @@ import click
 
 from anbi.context import AppContext
 from anbi.core import formatting
+from anbi.core.cli_options import print_json
 
 
 @click.command("import")
@@ -21,20 +22,20 @@ from anbi.core import formatting
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
 def import_command(app: AppContext, file: Path, dry_run: bool, as_json: bool) -> None:
-    """Create or update donors from a CSV file, matched by `ref`.
+    """Create or update donors from a CSV or XLSX file, matched by `ref`.
 
     Columns (header row, any order; only `ref` is required): ref, kind
     (person/organisation), initials, first_name, prefix (tussenvoegsel), last_name,
     organisation, street, house_number, house_number_suffix, postcode, city, country
     (NL default), email, phone, iban, consent_email, consent_post, consent_phone
     (yes/no), tags (separated by |), language (nl/en), organisation_type (company,
-    foundation, related_nonprofit, other_nonprofit), deceased_on.
+    foundation, related_nonprofit, other_nonprofit), deceased_on; `name`, which
+    `anbi export donors` writes, is accepted and not read.
 
-    UTF-8 (BOM allowed), `,` or `;` as delimiter. Every row is checked first; if any
+    CSV: UTF-8 (BOM allowed), `,` or `;` as delimiter; XLSX: the first sheet. Every row is checked first; if any
     is wrong, all problems are listed with line and column and nothing is written.
     An empty cell leaves the stored value as it is. Safe to run again: a second run
     changes nothing."""
-    from anbi.cli import print_json
     from donors.importer import import_donors
 
     with app.importing("donors", file, dry_run=dry_run) as (session, outcome):
@@ -54,7 +55,6 @@ def import_command(app: AppContext, file: Path, dry_run: bool, as_json: bool) ->
 def list_command(app: AppContext, as_json: bool) -> None:
     """List active donors (not merged, restricted or purged), sorted by name as a
     Dutch list sorts: "Van der Berg" under B."""
-    from anbi.cli import print_json
     from donors.service import list_donors
 
     with app.session() as session:
@@ -76,7 +76,6 @@ def show_command(app: AppContext, ref: str, as_json: bool) -> None:
     """Everything held on one donor: name parts, address, contact details, tags,
     and consent per channel with its history. A ref that was merged shows the donor
     it was merged into."""
-    from anbi.cli import print_json
     from donors.service import donor_detail
 
     with app.session() as session:

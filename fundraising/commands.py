@@ -246,7 +246,7 @@ def donations() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
 def donations_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -> None:
-    """Import donations from a CSV file.
+    """Import donations from a CSV or XLSX file.
 
     Columns: date, amount, method, reference (required); donor_ref (empty:
     anonymous), currency (EUR), campaign (code), fund (earmark code; a new code
@@ -254,8 +254,10 @@ def donations_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) 
     in return; a purchase without one is all consideration), agreement (periodic gift
     agreement number, the donor's own), refunded (recorded as a refund on the gift's
     own date), recurring (reference of the donor's imported recurring gift this
-    instalment was collected for). Methods: bank_transfer, sepa_debit, ideal, card, bancontact, cash,
-    other.
+    instalment was collected for), mandate; fee, status (money received: paid,
+    partially_refunded, refunded, dispute_won, dispute_lost) and source, which
+    `anbi export donations` writes (source is not read). Methods: bank_transfer,
+    sepa_debit, ideal, card, bancontact, cash, other.
 
     Every row is checked first; if any is wrong, all problems are listed by line and
     column and nothing is written. Safe to run again: a row with a known reference
@@ -263,7 +265,7 @@ def donations_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) 
     content is refused (money is corrected by a new row, never overwritten). A gift
     under an agreement but paid before it was signed or outside its term is imported
     with a warning: it counts as an ordinary gift."""
-    from fundraising.donation_import import amount_text, import_donations
+    from fundraising.imports.donations import amount_text, import_donations
 
     with app.importing("donations", file, dry_run=dry_run) as (session, outcome):
         summary = import_donations(session, file, actor=app.actor, dry_run=dry_run)
@@ -340,7 +342,7 @@ def recurring() -> None:
               help="Print the summary as JSON: created, updated, unchanged, funds_created, warnings, kept, dry_run.")
 @click.pass_obj
 def recurring_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -> None:
-    """Import recurring gifts from a CSV file, keyed by `reference`.
+    """Import recurring gifts from a CSV or XLSX file, keyed by `reference`.
 
     Columns: reference (required); for a new gift also donor_ref, amount, interval
     (monthly, quarterly, yearly), method (sepa_debit, stripe) and start_date;
@@ -351,7 +353,7 @@ def recurring_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) 
     cancelled with its end date, whatever the file says, and the summary lists what
     was kept. No instalment is created in advance: donations are booked when the
     money moves."""
-    from fundraising.recurring import import_recurring
+    from fundraising.imports.recurring import import_recurring
 
     with app.session() as session:
         summary = import_recurring(session, file, actor=app.actor, dry_run=dry_run)
@@ -468,7 +470,7 @@ def mandates() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON: created, updated, unchanged, kept, dry_run.")
 @click.pass_obj
 def mandates_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -> None:
-    """Import mandates from a CSV file, keyed by `mandate_id` (at most 35 characters).
+    """Import mandates from a CSV or XLSX file, keyed by `mandate_id` (at most 35 characters).
 
     Columns: mandate_id (required); for a new mandate also donor_ref, iban (checked)
     and signed_on; optional bic, signed_place, status (active, revoked),
@@ -477,7 +479,7 @@ def mandates_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -
     last_collected_on earlier than the one known (bank statements move it forward)
     is kept, and a revoked or expired mandate is not made active again; the summary
     lists what was kept."""
-    from fundraising.mandates import import_mandates
+    from fundraising.imports.mandates import import_mandates
 
     with app.importing("mandates", file, dry_run=dry_run) as (session, outcome):
         summary = import_mandates(session, file, actor=app.actor, dry_run=dry_run)
@@ -523,14 +525,16 @@ def agreements() -> None:
 @DRY_RUN
 @click.pass_obj
 def agreements_import(app: AppContext, file: Path, dry_run: bool) -> None:
-    """Import agreements from a CSV file, keyed by `number` (the transactienummer).
+    """Import agreements from a CSV or XLSX file, keyed by `number` (the transactienummer).
 
     Columns: number (required); for a new agreement also donor_ref, annual_amount,
     start_date and signed_on; optional years (5 or more; empty: indefinite, until
     death), end_date and end_reason (both or neither: death, job_loss, incapacity,
-    anbi_status_lost, other). An agreement must be signed on or before its start
-    date. Re-importing updates; an empty cell leaves the field as it is."""
-    from fundraising.agreements import import_agreements
+    anbi_status_lost, other); currency (EUR) and status (ended with an end date,
+    active without), which `anbi export agreements` writes. An agreement must be
+    signed on or before its start date. Re-importing updates; an empty cell leaves
+    the field as it is."""
+    from fundraising.imports.agreements import import_agreements
 
     with app.importing("agreements", file, dry_run=dry_run) as (session, outcome):
         summary = import_agreements(session, file, actor=app.actor, dry_run=dry_run)

@@ -112,7 +112,7 @@ class RecurringGift(IdMixin, TimestampMixin, Base):
     start_date: Mapped[dt.date] = mapped_column(Date)
     end_date: Mapped[Optional[dt.date]] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(10), default="active")
-    # Collections that failed in a row since the last one paid (`fundraising.return_reasons`).
+    # Collections that failed in a row since the last one paid (`fundraising.bank.return_reasons`).
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Why the gift is paused, failing or cancelled, for the person who follows it up.
     status_reason: Mapped[Optional[str]] = mapped_column(String(200))

@@ -5,7 +5,7 @@ None of these tables points at `donors`: a line or collection reaches its donor
 through the donation it matched, so merges and erasures (donors/merge.py,
 donors/privacy.py) follow the donation and nothing here can keep a merged-away
 record alive. Bank lines do hold the payer's name and account as the bank printed
-them; `fundraising.bank_import` registers a purge hook that pseudonymises those on
+them; `fundraising.bank.booking` registers a purge hook that pseudonymises those on
 the lines of a purged donor's donations.
 """
 from __future__ import annotations

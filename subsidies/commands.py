@@ -3,7 +3,7 @@ subsidies package.
 
 Commands parse options, open the one session of the command, call the services and
 print; they hold no rules of their own. `anbi grants report` and `anbi reports
-income` render files, so they live with the renderers in `exports.subsidy_commands`.
+income` render files, so they live with the renderers in `exports.reports.commands`.
 """
 from __future__ import annotations
 
@@ -48,9 +48,7 @@ def _report_import(file: Path, noun: str, result, dry_run: bool, as_json: bool) 
 def _run_import(app: AppContext, kind: str, importer, file: Path, dry_run: bool):
     """One import in one transaction, logged for the dashboard's "last imports"."""
     with app.importing(kind, file, dry_run=dry_run) as (session, outcome):
-        result = importer(session, file)
-        if dry_run:
-            session.rollback()
+        result = importer(session, file, dry_run=dry_run)
         outcome.rows = result.created + result.unchanged
         outcome.figures = {"created": result.created, "unchanged": result.unchanged}
     return result
@@ -229,7 +227,7 @@ def grants_payments() -> None:
 @JSON
 @click.pass_obj
 def payments_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -> None:
-    """Import grant payments from a CSV file.
+    """Import grant payments from a CSV or XLSX file.
 
     Columns: grant (reference), date, amount, kind (advance, settlement, repayment),
     reference (unique). Every row is checked first; nothing is written if any is
@@ -252,7 +250,7 @@ def grants_outputs() -> None:
 @JSON
 @click.pass_obj
 def outputs_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -> None:
-    """Import outputs from a CSV file.
+    """Import outputs from a CSV or XLSX file.
 
     Columns: reference (unique), grant, indicator (a code from the grant file), date,
     value (a whole number; negative corrects an earlier count). Checked whole first;
@@ -277,7 +275,7 @@ def expenses() -> None:
 @JSON
 @click.pass_obj
 def expenses_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -> None:
-    """Import costs from a CSV file.
+    """Import costs from a CSV or XLSX file.
 
     Columns: reference (unique), date, amount (negative: a credit note correcting a
     cost) — required; grant (reference), budget_line (required when the grant has a
@@ -305,7 +303,7 @@ def staff() -> None:
 @JSON
 @click.pass_obj
 def staff_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -> None:
-    """Import annual employment costs from a CSV file.
+    """Import annual employment costs from a CSV or XLSX file.
 
     Columns: employee, year, annual_cost (gross employment cost: salary, employer's
     charges, pension), fte (default 1), weekly_hours (contract hours a week, default
@@ -330,7 +328,7 @@ def timesheets() -> None:
 @JSON
 @click.pass_obj
 def timesheets_import(app: AppContext, file: Path, dry_run: bool, as_json: bool) -> None:
-    """Import timesheet lines from a CSV file.
+    """Import timesheet lines from a CSV or XLSX file.
 
     Columns: reference (unique), employee, grant, budget_line, hours (up to two
     decimals), and either date (one day) or period_start and period_end (a period,

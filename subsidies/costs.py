@@ -1,7 +1,9 @@
 """Costs charged to grants and funds: expenses, staff annual costs and timesheets.
 
-Each import file is validated whole — every problem with its line and column —
-before anything is written, in the caller's one transaction. A row whose key
+Each import file (CSV or XLSX) is validated whole — every problem with its line and
+column — before anything is written, in the caller's one transaction: each import
+is an importer of `anbi.core.importing` (its columns, and load, plan, apply,
+summarise). A row whose key
 (source, reference) exists with the same content is a no-op; with other content it
 is refused, because money is corrected by a new row (DESIGN.md, Idempotency).
 
@@ -17,13 +19,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from anbi.core.clock import FIRST_YEAR, LAST_YEAR
-from anbi.core.csvfile import CsvRow, RowParser, check_unique, read_csv
 from anbi.core.errors import InvalidInput, Problem
+from anbi.core.importing import Column, Context, Importer, Row, boolean, date, run_import, text, whole
 from anbi.core.money import MoneyError, cents_to_str, parse_money
 from anbi.core.progress import progress
 from anbi.core.spelling import other_case
@@ -43,24 +46,20 @@ from subsidies.hours import (
 )
 from subsidies.models import BudgetLine, Expense, Grant, StaffCost, Timesheet
 
-EXPENSE_COLUMNS = ("reference", "date", "amount")
-EXPENSE_OPTIONAL = ("grant", "budget_line", "fund", "description", "eligible", "reason")
-STAFF_COLUMNS = ("employee", "year", "annual_cost")
-STAFF_OPTIONAL = ("fte", "weekly_hours")
-TIMESHEET_COLUMNS = ("reference", "employee", "grant", "budget_line", "hours")
-# A line gives `date` (one day) or `period_start` and `period_end` (a period sheet).
-TIMESHEET_OPTIONAL = ("date", "period_start", "period_end")
 CHUNK = 500  # keys per IN (...) lookup
 
 
 @dataclass
 class ImportResult:
-    """What an import did: rows created, rows already there, and flags to look at."""
+    """What an import did: rows created, rows already there, and flags to look at.
+    Also an import's plan: `apply` writes `new` and puts the flags that writing
+    decided (the annual hour ceiling) in `flagged`."""
 
     created: int = 0
     unchanged: int = 0
     flagged: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)   # shown, never refused
+    new: list = field(default_factory=list, repr=False, compare=False)   # the rows to write
 
     def summary(self, noun: str) -> str:
         text = f"{self.created} {noun} imported, {self.unchanged} already there"
@@ -183,101 +182,127 @@ def differences(existing, facts, fields: Iterable[str]) -> list[str]:
     return [name for name in fields if getattr(existing, name) != getattr(facts, name)]
 
 
-def parse_amount(parser: RowParser, column: str, *, allow_negative: bool) -> int | None:
-    """An amount in euros; a cost may be negative (a credit note correcting one)."""
-    text = parser.raw(column)
-    if not text:
-        parser.fail(column, "is required")
-        return None
-    try:
-        money = parse_money(text, allow_negative=allow_negative)
-    except MoneyError as exc:
-        parser.fail(column, str(exc))
-        return None
-    if money.currency != "EUR":
-        parser.fail(column, f"only euro amounts are accepted, not {money.currency}")
-        return None
-    if money.cents == 0:
-        parser.fail(column, "must not be zero")
-        return None
-    return money.cents
+def euro_cents(*, allow_negative: bool):
+    """An amount in euros, in cents; a cost may be negative (a credit note correcting one)."""
+    def parse(value: str) -> int:
+        money = parse_money(value, allow_negative=allow_negative)
+        if money.currency != "EUR":
+            raise MoneyError(f"only euro amounts are accepted, not {money.currency}")
+        if money.cents == 0:
+            raise MoneyError("must not be zero")
+        return money.cents
+
+    return parse
 
 
-def import_expenses(session: Session, path, *, source: str = "import") -> ImportResult:
-    """`anbi expenses import FILE`."""
-    csv = read_csv(path, required=EXPENSE_COLUMNS, optional=EXPENSE_OPTIONAL)
-    problems: list[Problem] = []
-    check_unique(csv.rows, "reference", problems)
-    grants = load_grants(session, (row.values.get("grant", "") for row in csv.rows))
-    funds = load_funds(session, (row.values.get("fund", "") for row in csv.rows))
+def known_by_reference(session: Session, model, source: str, references: Iterable[str]) -> dict[str, Any]:
+    """The rows of `model` stored under `source` with these references."""
+    found = {}
+    for chunk in chunks(sorted({r for r in references if r})):
+        for row in session.scalars(select(model).where(model.source == source, model.reference.in_(chunk))):
+            found[row.reference] = row
+    return found
 
-    facts: list[tuple[CsvRow, ExpenseFacts]] = []
-    for row in progress(csv.rows, label="Checking costs"):
-        parser = RowParser(row, problems)
-        reference = parser.text("reference", required=True, max_length=100)
-        spent_on = parser.date("date", required=True)
-        amount = parse_amount(parser, "amount", allow_negative=True)
-        grant_code = parser.text("grant")
-        line_code = parser.text("budget_line")
-        fund_code = parser.text("fund")
-        description = parser.text("description", max_length=10_000)
-        eligible_given = parser.boolean("eligible")
-        reason = parser.text("reason", max_length=10_000)
-        grant = grants.get(grant_code) if grant_code else None
-        if grant_code and grant is None:
-            parser.fail("grant", f"no grant {grant_code!r}")
-        if grant_code and fund_code:
-            parser.fail("fund", "give a grant or a fund, not both: a cost on a grant spends that grant's fund")
-        if line_code and not grant_code:
-            parser.fail("budget_line", "a budget line belongs to a grant; the grant column is empty")
-        line_id = _resolve_line(grant, line_code, parser.fail) if grant else None
-        fund_id = None
-        if fund_code:
-            fund_id = funds.get(fund_code)
-            if fund_id is None:
-                parser.fail("fund", f"no fund {fund_code!r} (add it with `anbi funds add`)")
-        if eligible_given is False and not reason:
-            parser.fail("reason", "is required when a cost is marked not eligible: say why")
-        if reference is None or spent_on is None or amount is None:
-            continue
-        eligible, why = expense_eligibility(
-            spent_on, eligible_given is not False, reason, (grant.start, grant.end) if grant else None
-        )
-        facts.append((row, ExpenseFacts(source, reference, spent_on, amount, grant.id if grant else None, line_id,
-                                        fund_id, description, eligible, why)))
 
-    new = _check_existing_expenses(session, facts, problems)
-    if problems:
-        raise InvalidInput(problems, csv.name)
-    result = ImportResult(unchanged=len(facts) - len(new))
-    rows = [f.values() for f in new]
-    for chunk in progress(list(chunks(rows)), label="Writing costs"):
-        session.execute(insert(Expense), chunk)
-    result.created = len(rows)
-    result.flagged = [f"{f.reference}: {f.reason}" for f in new if not f.eligible]
-    session.flush()
+def new_or_refused(facts: list[tuple[Row, Any]], stored: dict[str, Any], compared: Sequence[str],
+                   refused: str) -> ImportResult:
+    """The facts not stored before; one stored with other content is refused on the
+    row's reference (`refused` names the reference and the fields that differ)."""
+    result = ImportResult()
+    for row, fact in facts:
+        found = stored.get(fact.reference)
+        if found is None:
+            result.new.append(fact)
+        elif differing := differences(found, fact, compared):
+            row.fail("reference", refused.format(reference=fact.reference, fields=", ".join(differing)))
+        else:
+            result.unchanged += 1
     return result
 
 
-def _check_existing_expenses(session: Session, facts: list[tuple[CsvRow, ExpenseFacts]], problems: list[Problem]) -> list[ExpenseFacts]:
-    existing = {}
-    references = [f.reference for _, f in facts]
-    source = facts[0][1].source if facts else "import"
-    for chunk in chunks(references):
-        for expense in session.scalars(select(Expense).where(Expense.source == source, Expense.reference.in_(chunk))):
-            existing[expense.reference] = expense
-    new = []
-    for row, fact in facts:
-        found = existing.get(fact.reference)
-        if found is None:
-            new.append(fact)
-            continue
-        differing = differences(found, fact, EXPENSE_COMPARED)
-        if differing:
-            problems.append(Problem(row.line, "reference", (
-                f"cost {fact.reference!r} was imported before with other {', '.join(differing)}; "
-                "a cost is corrected by a new row, never overwritten")))
-    return new
+def insert_new(session: Session, model, rows: list[dict], label: str) -> None:
+    for chunk in progress(list(chunks(rows)), label=label):
+        session.execute(insert(model), chunk)
+    session.flush()
+
+
+EXPENSE_IMPORT_COLUMNS = (
+    Column("reference", text(100), required=True, help="the key"),
+    Column("date", date, required=True),
+    Column("amount", euro_cents(allow_negative=True), required=True, help="negative: a credit note"),
+    Column("grant", text(), help="the grant (its reference) the cost is charged to"),
+    Column("budget_line", text(), help="the grant's budget line; required when the grant has a budget"),
+    Column("fund", text(), help="or: the earmarked fund it is spent from"),
+    Column("description", text(10_000)),
+    Column("eligible", boolean, help="yes/no; empty: yes"),
+    Column("reason", text(10_000), help="why not eligible (required then)"),
+)
+
+
+@dataclass(frozen=True)
+class StoredForExpenses:
+    grants: dict[str, GrantRef]
+    funds: dict[str, int]
+    expenses: dict[str, Expense]
+
+
+def _load_expenses(session: Session, rows: list[Row], context: Context) -> StoredForExpenses:
+    return StoredForExpenses(load_grants(session, (row.get("grant") for row in rows)),
+                             load_funds(session, (row.get("fund") for row in rows)),
+                             known_by_reference(session, Expense, context.source, (row.get("reference") for row in rows)))
+
+
+def _plan_expenses(rows: list[Row], stored: StoredForExpenses, problems: list[Problem], context: Context) -> ImportResult:
+    facts = [(row, fact) for row in rows if (fact := _expense(row, stored, context.source)) is not None]
+    result = new_or_refused(facts, stored.expenses, EXPENSE_COMPARED,
+                            "cost {reference!r} was imported before with other {fields}; "
+                            "a cost is corrected by a new row, never overwritten")
+    result.flagged = [f"{f.reference}: {f.reason}" for f in result.new if not f.eligible]
+    return result
+
+
+def _expense(row: Row, stored: StoredForExpenses, source: str) -> ExpenseFacts | None:
+    """The cost a row gives, its grant, budget line and fund looked up."""
+    grant_code, line_code, fund_code, reason = row.get("grant"), row.get("budget_line"), row.get("fund"), row.get("reason")
+    grant = stored.grants.get(grant_code) if grant_code else None
+    if grant_code and grant is None:
+        row.fail("grant", f"no grant {grant_code!r}")
+    if grant_code and fund_code:
+        row.fail("fund", "give a grant or a fund, not both: a cost on a grant spends that grant's fund")
+    if line_code and not grant_code:
+        row.fail("budget_line", "a budget line belongs to a grant; the grant column is empty")
+    line_id = _resolve_line(grant, line_code, row.fail) if grant else None
+    fund_id = stored.funds.get(fund_code) if fund_code else None
+    if fund_code and fund_id is None:
+        row.fail("fund", f"no fund {fund_code!r} (add it with `anbi funds add`)")
+    eligible_given = row.get("eligible")
+    if eligible_given is False and not reason:
+        row.fail("reason", "is required when a cost is marked not eligible: say why")
+    reference, spent_on, amount = row.get("reference"), row.get("date"), row.get("amount")
+    if reference is None or spent_on is None or amount is None:
+        return None
+    eligible, why = expense_eligibility(spent_on, eligible_given is not False, reason,
+                                        (grant.start, grant.end) if grant else None)
+    return ExpenseFacts(source, reference, spent_on, amount, grant.id if grant else None, line_id, fund_id,
+                        row.get("description"), eligible, why)
+
+
+def _apply_expenses(session: Session, plan: ImportResult, context: Context) -> None:
+    insert_new(session, Expense, [f.values() for f in plan.new], "Writing costs")
+
+
+def _result(plan: ImportResult, context: Context) -> ImportResult:
+    return ImportResult(created=len(plan.new), unchanged=plan.unchanged, flagged=plan.flagged, warnings=plan.warnings)
+
+
+EXPENSES = Importer("expenses", EXPENSE_IMPORT_COLUMNS, _load_expenses, _plan_expenses, _apply_expenses, _result,
+                    unique="reference", checking="Checking costs")
+EXPENSE_COLUMNS, EXPENSE_OPTIONAL = EXPENSES.required, EXPENSES.optional
+
+
+def import_expenses(session: Session, path, *, source: str = "import", dry_run: bool = False) -> ImportResult:
+    """`anbi expenses import FILE`."""
+    return run_import(session, EXPENSES, path, actor="", dry_run=dry_run, stored_as=source)
 
 
 def record_expense(
@@ -363,65 +388,80 @@ def parse_weekly_hours(text: str) -> Decimal:
                             out_of_range="is not between 0 and 168 hours a week")
 
 
-def import_staff(session: Session, path) -> ImportResult:
-    """`anbi staff import FILE`: documented gross employment cost per employee and year."""
-    csv = read_csv(path, required=STAFF_COLUMNS, optional=STAFF_OPTIONAL)
-    problems: list[Problem] = []
-    seen: dict[tuple[str, int], int] = {}
-    parsed = []
-    for row in progress(csv.rows, label="Checking staff costs"):
-        parser = RowParser(row, problems)
-        employee = parser.text("employee", required=True, max_length=50)
-        year = parser.integer("year", required=True, minimum=FIRST_YEAR)
-        if year is not None and year > LAST_YEAR:
-            parser.fail("year", f"{year} is not a plausible year")
-            year = None
-        annual = parse_amount(parser, "annual_cost", allow_negative=False)
-        fte = parser.convert("fte", parse_fte) if parser.given("fte") else Decimal(1)
-        weekly = parser.convert("weekly_hours", parse_weekly_hours)
-        if employee is None or year is None or annual is None or fte is None or (parser.given("weekly_hours") and weekly is None):
-            continue
-        key = (employee, year)
-        if key in seen:
-            problems.append(Problem(row.line, "employee", f"{employee} {year} appears twice in the file (also line {seen[key]})"))
-            continue
-        seen[key] = row.line
-        parsed.append((row, employee, year, annual, fte, weekly))
+STAFF_IMPORT_COLUMNS = (
+    Column("employee", text(50), required=True),
+    Column("year", whole(FIRST_YEAR, LAST_YEAR, too_large="{} is not a plausible year"), required=True),
+    Column("annual_cost", euro_cents(allow_negative=False), required=True,
+           help="the documented gross employment cost of the year"),
+    Column("fte", parse_fte, help="default 1; 0.8 is four days a week"),
+    Column("weekly_hours", parse_weekly_hours, help="the contract hours a week; default 40 × fte"),
+)
 
+
+def _load_staff(session: Session, rows: list[Row], context: Context) -> dict[tuple[str, int], StaffCost]:
+    keys = sorted({(row.get("employee"), row.get("year")) for row in rows if row.get("employee") and row.get("year")})
     existing = {}
-    keys = [(e, y) for _, e, y, _, _, _ in parsed]
     for chunk in chunks(keys):
         for cost in session.scalars(select(StaffCost).where(tuple_(StaffCost.employee, StaffCost.year).in_(chunk))):
             existing[(cost.employee, cost.year)] = cost
-    new = []
-    for row, employee, year, annual, fte, weekly in parsed:
-        found = existing.get((employee, year))
+    return existing
+
+
+def _plan_staff(rows: list[Row], stored: dict[tuple[str, int], StaffCost], problems: list[Problem],
+                context: Context) -> ImportResult:
+    """The years not documented before; a year documented with other figures is
+    refused: documented costs are not overwritten."""
+    result = ImportResult()
+    seen: dict[tuple[str, int], int] = {}
+    for row in rows:
+        employee, year, annual = row.get("employee"), row.get("year"), row.get("annual_cost")
+        fte, weekly = row.get("fte", Decimal(1)), row.get("weekly_hours")
+        if not row.ok or None in (employee, year, annual):
+            continue
+        key = (employee, year)
+        if key in seen:
+            row.fail("employee", f"{employee} {year} appears twice in the file (also line {seen[key]})")
+            continue
+        seen[key] = row.line
+        found = stored.get(key)
         if found is None:
-            new.append({"employee": employee, "year": year, "annual_cost_cents": annual, "currency": "EUR", "fte": fte,
-                        "weekly_hours": weekly})
+            result.new.append({"employee": employee, "year": year, "annual_cost_cents": annual, "currency": "EUR",
+                               "fte": fte, "weekly_hours": weekly})
         elif found.annual_cost_cents != annual or found.fte != fte:
-            problems.append(Problem(row.line, "annual_cost", (
+            row.fail("annual_cost", (
                 f"{employee} {year} was documented before as {cents_to_str(found.annual_cost_cents)} at "
-                f"{format(found.fte, 'f')} FTE; documented costs are not overwritten")))
+                f"{format(found.fte, 'f')} FTE; documented costs are not overwritten"))
         elif weekly is not None and found.weekly_hours != weekly:
             # An empty cell leaves the row as it is; other contract hours are a different document.
-            problems.append(Problem(row.line, "weekly_hours", (
+            row.fail("weekly_hours", (
                 f"{employee} {year} was documented before with "
                 f"{format(found.weekly_hours, 'f') if found.weekly_hours is not None else 'no'} contract hours a week; "
-                "documented costs are not overwritten")))
-    if problems:
-        raise InvalidInput(problems, csv.name)
-    for chunk in chunks(new):
-        session.execute(insert(StaffCost), chunk)
-    session.flush()
-    result = ImportResult(created=len(new), unchanged=len(parsed) - len(new))
+                "documented costs are not overwritten"))
+        else:
+            result.unchanged += 1
+    return result
+
+
+def _apply_staff(session: Session, plan: ImportResult, context: Context) -> None:
+    insert_new(session, StaffCost, plan.new, "Writing staff costs")
     # A newly documented year can change an FTE, and so the hour ceiling, of the
     # hours already booked in that year and later ones.
     affected: dict[str, int] = {}
-    for values in new:
+    for values in plan.new:
         affected[values["employee"]] = min(values["year"], affected.get(values["employee"], values["year"]))
-    result.flagged = recompute_ceilings(session, _booked_years(session, affected))
-    return result
+    plan.flagged = recompute_ceilings(session, _booked_years(session, affected))
+
+
+STAFF = Importer("staff", STAFF_IMPORT_COLUMNS, _load_staff, _plan_staff, _apply_staff, _result,
+                 checking="Checking staff costs", decided_by_writing=True)
+STAFF_COLUMNS, STAFF_OPTIONAL = STAFF.required, STAFF.optional
+
+
+def import_staff(session: Session, path, *, dry_run: bool = False) -> ImportResult:
+    """`anbi staff import FILE`: documented gross employment cost per employee and year.
+    A dry run writes too (the ceilings are decided over the stored hours): its
+    caller rolls it back."""
+    return run_import(session, STAFF, path, actor="", dry_run=dry_run)
 
 
 def _booked_years(session: Session, first_year_by_employee: dict[str, int]) -> set[tuple[str, int]]:
@@ -467,105 +507,139 @@ class TimesheetFacts:
 TIMESHEET_COMPARED = ("employee", "worked_on", "period_start", "grant_id", "budget_line_id", "hours_hundredths")
 
 
-def _line_days(parser: RowParser) -> tuple[dt.date | None, dt.date | None]:
-    """(first day or None, last day) of a timesheet line: `date`, or `period_start`
-    and `period_end` — exactly one of the two forms. (None, None) after a problem."""
-    day_given = parser.given("date")
-    start_given, end_given = parser.given("period_start"), parser.given("period_end")
+def check_line_days(row: Row) -> None:
+    """A timesheet line's days: `date`, or `period_start` and `period_end` — exactly
+    one of the two forms — as (first day or None, last day) in `days`; absent after
+    a problem. The cells are read here, not by the columns: a line that mixes the
+    forms is one problem, whatever its dates."""
+    day_given = row.given("date")
+    start_given, end_given = row.given("period_start"), row.given("period_end")
     if day_given and (start_given or end_given):
-        parser.fail("date", "give either date (one day) or period_start and period_end (a period), not both")
-        return None, None
+        row.fail("date", "give either date (one day) or period_start and period_end (a period), not both")
+        return
     if day_given:
-        return None, parser.date("date")
+        if (day := _day(row, "date")) is not None:
+            row.values["days"] = (None, day)
+        return
     if not (start_given or end_given):
-        parser.fail("date", "is required: give date (one day), or period_start and period_end (a period)")
-        return None, None
-    first = parser.date("period_start", required=True)
-    last = parser.date("period_end", required=True)
-    if first is None or last is None:
-        return None, None
-    return first, last
+        row.fail("date", "is required: give date (one day), or period_start and period_end (a period)")
+        return
+    first, last = _day(row, "period_start"), _day(row, "period_end")
+    if first is not None and last is not None:
+        row.values["days"] = (first, last)
 
 
-def import_timesheets(session: Session, path, *, source: str = "import") -> ImportResult:
-    """`anbi timesheets import FILE`: hours per employee, grant and budget line, for
-    one day (`date`) or a period (`period_start`, `period_end`)."""
-    csv = read_csv(path, required=TIMESHEET_COLUMNS, optional=TIMESHEET_OPTIONAL)
-    problems: list[Problem] = []
-    check_unique(csv.rows, "reference", problems)
-    grants = load_grants(session, (row.values.get("grant", "") for row in csv.rows))
-    costs = documented_costs(session, (row.values.get("employee", "") for row in csv.rows))
+def _day(row: Row, column: str) -> dt.date | None:
+    if not row.given(column):
+        row.fail(column, "is required")
+        return None
+    try:
+        return date(row.cells[column])
+    except ValueError as exc:
+        row.fail(column, str(exc))
+        return None
 
-    facts: list[tuple[CsvRow, TimesheetFacts]] = []
-    warnings: list[str] = []
-    for row in progress(csv.rows, label="Checking timesheets"):
-        parser = RowParser(row, problems)
-        reference = parser.text("reference", required=True, max_length=100)
-        employee = parser.text("employee", required=True, max_length=50)
-        period_start, worked_on = _line_days(parser)
-        grant_code = parser.text("grant", required=True)
-        line_code = parser.text("budget_line")
-        hours = parser.convert("hours", parse_hours, required=True)
-        if worked_on is not None:
-            if why := period_problem(period_start or worked_on, worked_on):
-                parser.fail("period_end", why)
-                worked_on = None
-            elif hours is not None and (why := hours_bound_problem(period_start or worked_on, worked_on, hours)):
-                parser.fail("hours", why)
-                hours = None
-        grant = grants.get(grant_code) if grant_code else None
-        if grant_code and grant is None:
-            parser.fail("grant", f"no grant {grant_code!r}")
-        if grant is not None and grant.hours_per_year is None:
-            parser.fail("grant", (
-                f"grant {grant.reference} has no hours basis (hours_per_year), so it takes no timesheets; "
-                "charge its staff as expenses"))
-        line_id = _resolve_line(grant, line_code, parser.fail) if grant else None
-        cost = documented_cost_for(costs.get(employee, []), worked_on.year) if employee and worked_on else None
-        if employee and worked_on and cost is None:
-            parser.fail("employee", (
-                f"no documented annual cost for {employee} in {worked_on.year} or before; "
-                "import it first with `anbi staff import`"))
-        if None in (reference, employee, worked_on, grant, hours, cost) or grant.hours_per_year is None:
-            continue
-        warning = contract_warning(employee, period_start or worked_on, worked_on, hours,
-                                   weekly_contract_hours(cost.fte, cost.weekly_hours))
+
+TIMESHEET_IMPORT_COLUMNS = (
+    Column("reference", text(100), required=True, help="the key"),
+    Column("employee", text(50), required=True,
+           help="an employee with a documented annual cost for the year or before"),
+    Column("grant", text(), required=True, help="a grant with hours_per_year"),
+    Column("budget_line", text(), in_header=True, help="the grant's budget line, when the grant has a budget"),
+    Column("hours", parse_hours, required=True, help="up to two decimals"),
+    # Read by `check_line_days`.
+    Column("date", help="one day; or, for a period, leave it empty and give period_start and period_end"),
+    Column("period_start", help="the first day of a period sheet"),
+    Column("period_end", help="the last day of a period sheet"),
+)
+
+
+@dataclass(frozen=True)
+class StoredForTimesheets:
+    grants: dict[str, GrantRef]
+    costs: dict[str, list[DocumentedCost]]
+    timesheets: dict[str, Timesheet]
+
+
+def _load_timesheets(session: Session, rows: list[Row], context: Context) -> StoredForTimesheets:
+    return StoredForTimesheets(load_grants(session, (row.get("grant") for row in rows)),
+                               documented_costs(session, (e for row in rows if (e := row.get("employee")))),
+                               known_by_reference(session, Timesheet, context.source, (row.get("reference") for row in rows)))
+
+
+def _plan_timesheets(rows: list[Row], stored: StoredForTimesheets, problems: list[Problem],
+                     context: Context) -> ImportResult:
+    facts = []
+    warnings = []
+    for row in rows:
+        fact, warning = _timesheet_line(row, stored, context.source)
         if warning:
-            warnings.append(f"{reference}: {warning}")
-        facts.append((row, TimesheetFacts(source, reference, employee, worked_on, period_start, grant.id, line_id, hours)))
+            warnings.append(warning)
+        if fact is not None:
+            facts.append((row, fact))
+    result = new_or_refused(facts, stored.timesheets, TIMESHEET_COMPARED,
+                            "timesheet line {reference!r} was imported before with other {fields}; "
+                            "hours are corrected by a new line, never overwritten")
+    result.warnings = warnings
+    return result
 
-    existing = {}
-    references = [f.reference for _, f in facts]
-    for chunk in chunks(references):
-        for sheet in session.scalars(select(Timesheet).where(Timesheet.source == source, Timesheet.reference.in_(chunk))):
-            existing[sheet.reference] = sheet
-    new = []
-    for row, fact in facts:
-        found = existing.get(fact.reference)
-        if found is None:
-            new.append(fact)
-            continue
-        differing = differences(found, fact, TIMESHEET_COMPARED)
-        if differing:
-            problems.append(Problem(row.line, "reference", (
-                f"timesheet line {fact.reference!r} was imported before with other {', '.join(differing)}; "
-                "hours are corrected by a new line, never overwritten")))
-    if problems:
-        raise InvalidInput(problems, csv.name)
 
-    rows = [{
+def _timesheet_line(row: Row, stored: StoredForTimesheets, source: str) -> tuple[TimesheetFacts | None, str | None]:
+    """The line a row gives and the warning it is imported with, its grant, budget
+    line and documented cost looked up; (None, None) when it cannot be."""
+    reference, employee, hours = row.get("reference"), row.get("employee"), row.get("hours")
+    period_start, worked_on = row.get("days", (None, None))
+    if worked_on is not None:
+        if why := period_problem(period_start or worked_on, worked_on):
+            row.fail("period_end", why)
+            worked_on = None
+        elif hours is not None and (why := hours_bound_problem(period_start or worked_on, worked_on, hours)):
+            row.fail("hours", why)
+            hours = None
+    grant_code = row.get("grant")
+    grant = stored.grants.get(grant_code) if grant_code else None
+    if grant_code and grant is None:
+        row.fail("grant", f"no grant {grant_code!r}")
+    if grant is not None and grant.hours_per_year is None:
+        row.fail("grant", (
+            f"grant {grant.reference} has no hours basis (hours_per_year), so it takes no timesheets; "
+            "charge its staff as expenses"))
+    line_id = _resolve_line(grant, row.get("budget_line"), row.fail) if grant else None
+    cost = documented_cost_for(stored.costs.get(employee, []), worked_on.year) if employee and worked_on else None
+    if employee and worked_on and cost is None:
+        row.fail("employee", (
+            f"no documented annual cost for {employee} in {worked_on.year} or before; "
+            "import it first with `anbi staff import`"))
+    if None in (reference, employee, worked_on, grant, hours, cost) or grant.hours_per_year is None:
+        return None, None
+    warning = contract_warning(employee, period_start or worked_on, worked_on, hours,
+                               weekly_contract_hours(cost.fte, cost.weekly_hours))
+    return (TimesheetFacts(source, reference, employee, worked_on, period_start, grant.id, line_id, hours),
+            f"{reference}: {warning}" if warning else None)
+
+
+def _apply_timesheets(session: Session, plan: ImportResult, context: Context) -> None:
+    insert_new(session, Timesheet, [{
         "source": f.source, "reference": f.reference, "employee": f.employee, "worked_on": f.worked_on,
         "period_start": f.period_start,
         "grant_id": f.grant_id, "budget_line_id": f.budget_line_id, "hours_hundredths": f.hours_hundredths,
         # Provisional: the ceiling pass below decides the eligible part.
         "eligible_hundredths": f.hours_hundredths, "ineligible_reason": None,
-    } for f in new]
-    for chunk in progress(list(chunks(rows)), label="Writing timesheets"):
-        session.execute(insert(Timesheet), chunk)
-    session.flush()
-    result = ImportResult(created=len(rows), unchanged=len(facts) - len(new), warnings=warnings)
-    result.flagged = recompute_ceilings(session, {(f.employee, f.worked_on.year) for f in new})
-    return result
+    } for f in plan.new], "Writing timesheets")
+    plan.flagged = recompute_ceilings(session, {(f.employee, f.worked_on.year) for f in plan.new})
+
+
+TIMESHEETS = Importer("timesheets", TIMESHEET_IMPORT_COLUMNS, _load_timesheets, _plan_timesheets, _apply_timesheets,
+                      _result, unique="reference", checking="Checking timesheets", check=check_line_days,
+                      decided_by_writing=True)
+TIMESHEET_COLUMNS, TIMESHEET_OPTIONAL = TIMESHEETS.required, TIMESHEETS.optional
+
+
+def import_timesheets(session: Session, path, *, source: str = "import", dry_run: bool = False) -> ImportResult:
+    """`anbi timesheets import FILE`: hours per employee, grant and budget line, for
+    one day (`date`) or a period (`period_start`, `period_end`). A dry run writes
+    too (the ceilings are decided over the stored hours): its caller rolls it back."""
+    return run_import(session, TIMESHEETS, path, actor="", dry_run=dry_run, stored_as=source)
 
 
 def recompute_ceilings(session: Session, pairs: set[tuple[str, int]]) -> list[str]:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 from anbi.core import audit, clock
 from anbi.core.calendar import anniversary
 from anbi.core.clock import parse_date
-from anbi.core.csvfile import MAX_WHOLE
+from anbi.core.importing import MAX_WHOLE
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import MoneyError, cents_to_str, parse_money
 from fundraising.models import Fund

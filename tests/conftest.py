@@ -331,7 +331,7 @@ def web_client(web_settings, engine):
 def api_token(engine):
     """`api_token("viewer")` -> a committed token's secret for that role."""
     from anbi.core.db import session_scope
-    from anbi.web.tokens import create_token
+    from anbi.web.identity.tokens import create_token
 
     def make(role: str, name: str | None = None) -> str:
         with session_scope(engine) as session:

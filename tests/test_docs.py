@@ -82,8 +82,8 @@ def test_the_example_and_the_settings_page_name_every_setting_the_code_reads():
 
 def test_the_example_works_as_it_is():
     from anbi.core.settings import load_settings
-    from anbi.web.security import web_config
-    from exports.sepa import Creditor
+    from anbi.web.identity.security import web_config
+    from exports.sepa.due import Creditor
 
     settings = load_settings(EXAMPLE, environ={})
     organisation = settings.require_organisation()
@@ -137,7 +137,8 @@ def test_receipts_are_issued_with_the_example_settings(cli, tmp_path, monkeypatc
 
 def test_every_import_column_is_documented():
     from donors.importer import OPTIONAL_COLUMNS as DONOR_OPTIONAL, REQUIRED_COLUMNS as DONOR_REQUIRED
-    from fundraising import agreements, donation_import, mandates, recurring
+    from fundraising.imports import agreements, mandates, recurring
+    from fundraising.imports import donations as donation_import
     from subsidies import costs, payments
     from subsidies.grants import OPTIONAL_FIELDS, REQUIRED_FIELDS
 
@@ -167,7 +168,7 @@ def test_every_import_column_is_documented():
     ("grant-amif.toml", "AMIF"), ("grant-municipal.toml", "MUNICIPAL"), ("grant-npl.toml", "NPL"),
 ])
 def test_each_grant_example_is_read_by_the_grant_file_parser_as_the_demo_grant(example, demo_text):
-    from subsidies import demo
+    from anbi.demo import subsidies as demo
     from subsidies.grants import parse_grant_file
 
     spec = parse_grant_file((ROOT / "docs" / "examples" / example).read_text(encoding="utf-8"), example)

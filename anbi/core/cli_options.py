@@ -3,6 +3,7 @@ value so that a bad one becomes one clear line naming the option (exit 1), and
 asking before what cannot be undone (`--yes`)."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from anbi.core.clock import FIRST_YEAR, LAST_YEAR
+from anbi.core.clock import FIRST_YEAR, LAST_YEAR, parse_date
 from anbi.core.errors import AnbiError, InvalidInput, Problem
 from anbi.core.money import MoneyError, parse_money
 
@@ -39,6 +40,17 @@ def option_value(value: str | None, option: str, convert: Callable[[str], T]) ->
         return convert(value)
     except (ValueError, MoneyError) as exc:
         raise InvalidInput([Problem(None, option, str(exc))]) from None
+
+
+def date_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    """A date option's value (`callback=date_callback`: 2025-03-01 or 01-03-2025); a bad
+    one is click's usage error naming the option (exit 2)."""
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def euro_cents(text: str, what: str) -> int:

@@ -1,12 +1,18 @@
-"""Reading import files: CSV in UTF-8 (BOM allowed), `,` or `;` detected, a header
-row whose names must all be known (DESIGN.md, Import files).
+"""Reading import files: CSV or XLSX, with a header row whose names must all be known
+(DESIGN.md, Import files).
 
-`read_csv` checks the file's shape; `RowParser` reads the fields of one row and
-collects every problem instead of stopping at the first, so an import can report
-all of them at once and write nothing. A cell's one leading `'` before `=`, `+`,
-`-`, `@` is taken off (`anbi.core.spreadsheet.from_csv_text`): our exports put it
-there so that spreadsheets never run text as a formula. A spreadsheet file (XLSX,
-ODS, XLS) is named as such, with how to save it as CSV.
+`read_table` is the one reader of import files. CSV is UTF-8 (a BOM allowed) with
+`,` or `;` (detected); XLSX is read in openpyxl's read-only mode, its first sheet,
+the values a person sees (a formula's last computed value). Both get the same
+checks: the header (unknown, doubled and missing columns), an empty file, a header
+without rows, a row longer than the header, control characters in a cell; and both
+have a cell's one leading `'` before `=`, `+`, `-`, `@` taken off
+(`anbi.core.spreadsheet.from_csv_text`): our CSV exports put it there so that
+spreadsheets never run text as a formula, and a CSV export opened in a spreadsheet
+and saved as XLSX keeps it. An ODS or XLS file is named as such, with how to save it.
+
+`check_unique` reports a key given twice in one file. Reading a cell's text into a
+value is `anbi.core.importing`'s.
 """
 from __future__ import annotations
 
@@ -14,27 +20,16 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
-from typing import Any, TypeVar
 
-from anbi.core.clock import parse_date
 from anbi.core.errors import InvalidInput, Problem
-from anbi.core.money import Money, MoneyError, parse_money
 from anbi.core.spreadsheet import TEXT_MARK, from_csv_text
 from anbi.core.text import control_character
 
-T = TypeVar("T")
-
-TRUE_WORDS = {"yes", "ja", "true", "1", "y", "j", "waar"}
-FALSE_WORDS = {"no", "nee", "false", "0", "n", "onwaar"}
-# The largest whole number a file may give (a count, a year, a term): far above any
-# real one, and within every integer column.
-MAX_WHOLE = 10**12
-_WHOLE = re.compile(r"-?[0-9]+")
-
-SAVE_AS_CSV = "save it as 'CSV UTF-8' in the spreadsheet program and import that file"
+SAVE_AS = "save it as XLSX or as 'CSV UTF-8' in the spreadsheet program and import that file"
 
 
 def spreadsheet_format(data: bytes) -> str | None:
@@ -47,8 +42,10 @@ def spreadsheet_format(data: bytes) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CsvRow:
+    """One row of an import file (CSV or XLSX): its line, and each cell's text by column."""
+
     line: int
     values: dict[str, str]
 
@@ -60,6 +57,35 @@ class CsvFile:
     rows: list[CsvRow]
 
 
+def _data(source: str | Path | bytes, name: str | None) -> tuple[bytes, str]:
+    if isinstance(source, bytes):
+        return source, name or "upload"
+    path = Path(source)
+    try:
+        return path.read_bytes(), name or path.name
+    except OSError as exc:
+        raise InvalidInput([Problem(None, None, f"cannot read the file: {exc.strerror}")], name or path.name) from None
+
+
+def read_table(
+    source: str | Path | bytes,
+    *,
+    required: Iterable[str],
+    optional: Iterable[str] = (),
+    name: str | None = None,
+) -> CsvFile:
+    """Read and shape-check an import file, CSV or XLSX. Raises InvalidInput naming
+    what is wrong."""
+    data, name = _data(source, name)
+    found = spreadsheet_format(data)
+    if found == "XLSX":
+        header, records = _xlsx_records(data, name)
+        return _shaped(name, header, records, list(required), list(optional))
+    if found:
+        raise InvalidInput([Problem(None, None, f"this is an {found} file, not CSV or XLSX; {SAVE_AS}")], name)
+    return read_csv(data, required=required, optional=optional, name=name)
+
+
 def read_csv(
     source: str | Path | bytes,
     *,
@@ -67,19 +93,23 @@ def read_csv(
     optional: Iterable[str] = (),
     name: str | None = None,
 ) -> CsvFile:
-    """Read and shape-check an import file. Raises InvalidInput naming what is wrong."""
-    if isinstance(source, bytes):
-        data, name = source, name or "upload"
-    else:
-        path = Path(source)
-        name = name or path.name
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise InvalidInput([Problem(None, None, f"cannot read the file: {exc.strerror}")], name) from None
-    found = spreadsheet_format(data)
-    if found:
-        raise InvalidInput([Problem(None, None, f"this is an {found} file, not CSV; {SAVE_AS_CSV}")], name)
+    """Read and shape-check a CSV file. Raises InvalidInput naming what is wrong."""
+    data, name = _data(source, name)
+    text = _csv_text(data, name)
+    first_line = text.splitlines()[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = next(reader)
+
+    def records() -> Iterator[tuple[int, list[str]]]:
+        for values in reader:
+            yield reader.line_num, values
+
+    # One search of the whole text; the cells are searched only when it finds something.
+    return _shaped(name, header, records(), list(required), list(optional), control=bool(control_character(text)))
+
+
+def _csv_text(data: bytes, name: str) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -96,12 +126,14 @@ def read_csv(
             [Problem(line, None, "the file contains NUL characters: it is not a CSV text file; save it as 'CSV UTF-8' and import again")],
             name,
         )
+    return text
 
-    first_line = text.splitlines()[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [h.strip().lower() for h in next(reader)]
-    required, optional = list(required), list(optional)
+
+def _shaped(name: str, header: Sequence[str], records: Iterable[tuple[int, Sequence[str]]],
+            required: list[str], optional: list[str], *, control: bool = True) -> CsvFile:
+    """The checks every import file gets, whatever its format: the header's names,
+    each row's length, control characters (searched in the cells when `control`)."""
+    header = [h.strip().lower() for h in header]
     known = set(required) | set(optional)
     problems = []
     for column in header:
@@ -119,8 +151,7 @@ def read_csv(
         raise InvalidInput(problems, name)
 
     rows: list[CsvRow] = []
-    for values in reader:
-        line = reader.line_num
+    for line, values in records:
         if not any(v.strip() for v in values):
             continue
         if len(values) != len(header):
@@ -132,7 +163,7 @@ def read_csv(
             if v.startswith(TEXT_MARK):
                 cells[k] = from_csv_text(v)
         rows.append(CsvRow(line, cells))
-    if control_character(text):  # one search of the whole file; its cells only when it finds one
+    if control:
         problems += [Problem(row.line, column, problem) for row in rows for column, value in row.values.items()
                      if (problem := control_character(value))]
     if problems:
@@ -142,103 +173,128 @@ def read_csv(
     return CsvFile(name=name, columns=header, rows=rows)
 
 
-class RowParser:
-    """Reads typed fields from one row, collecting problems with line and column.
+# --- XLSX ---------------------------------------------------------------------------
 
-    Each reader returns None when the cell is empty or absent ("not given"), or
-    when it is wrong (and records the problem)."""
+def _xlsx_records(data: bytes, name: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The header and the rows (line = the sheet's row number) of the first sheet, each
+    cell as text. Empty cells after the header's last column are left off a row; a
+    value there makes the row longer than the header, as in a CSV file."""
+    sheet = _first_sheet(data, name)
+    rows = _readable(sheet.iter_rows(min_row=1, min_col=1, values_only=True), name)
+    header: list[str] = []
+    for first in rows:
+        header = _trimmed([_cell_text(value) for value in first])
+        break
+    if not any(h.strip() for h in header):
+        raise InvalidInput([Problem(None, None, "the file is empty")], name)
+    width = len(header)
 
-    def __init__(self, row: CsvRow, problems: list[Problem]):
-        self.row = row
-        self.problems = problems
+    def records() -> Iterator[tuple[int, list[str]]]:
+        for line, values in enumerate(rows, start=2):
+            texts = [_cell_text(value) for value in values]
+            texts = texts[:width] + _trimmed(texts[width:])
+            yield line, texts + [""] * (width - len(texts))
 
-    def given(self, column: str) -> bool:
-        return bool(self.row.values.get(column, ""))
+    return header, records()
 
-    def raw(self, column: str) -> str:
-        return self.row.values.get(column, "")
 
-    def fail(self, column: str | None, reason: str) -> None:
-        self.problems.append(Problem(self.row.line, column, reason))
+_DAMAGED = "the XLSX file cannot be read (it is damaged or not a workbook); save it again in the spreadsheet program"
 
-    def text(self, column: str, *, required: bool = False, max_length: int = 255) -> str | None:
-        value = self.raw(column)
-        if not value:
-            if required:
-                self.fail(column, "is required")
-            return None
-        if len(value) > max_length:
-            self.fail(column, f"is longer than {max_length} characters")
-            return None
-        return value
 
-    def convert(self, column: str, convert: Callable[[str], T], *, required: bool = False) -> T | None:
-        value = self.raw(column)
-        if not value:
-            if required:
-                self.fail(column, "is required")
-            return None
+def _first_sheet(data: bytes, name: str):
+    from openpyxl import load_workbook
+
+    try:
+        # data_only: the value a person sees, not a formula's text.
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        return workbook.worksheets[0]
+    except Exception:  # noqa: BLE001 - a damaged archive fails in zipfile, XML or openpyxl, each its own way
+        raise InvalidInput([Problem(None, None, _DAMAGED)], name) from None
+
+
+def _readable(rows: Iterator[tuple], name: str) -> Iterator[tuple]:
+    """The sheet's rows; a damaged sheet found while reading it is one problem, as at opening."""
+    while True:
         try:
-            return convert(value)
-        except ValueError as exc:
-            self.fail(column, str(exc))
-            return None
+            row = next(rows)
+        except StopIteration:
+            return
+        except Exception:  # noqa: BLE001 - see _first_sheet
+            raise InvalidInput([Problem(None, None, _DAMAGED)], name) from None
+        yield row
 
-    def money(self, column: str, *, required: bool = False, currency: str = "EUR", allow_zero: bool = True) -> Money | None:
-        value = self.raw(column)
-        if not value:
-            if required:
-                self.fail(column, "is required")
-            return None
+
+def _trimmed(texts: list[str]) -> list[str]:
+    end = len(texts)
+    while end and not texts[end - 1].strip():
+        end -= 1
+    return texts[:end]
+
+
+# A character XML cannot hold (a control character) is written `_x0001_` in a sheet,
+# and a `_x` that is text as `_x005F_x` (ECMA-376, ST_Xstring); openpyxl leaves both
+# as they are. Read back, a control character is found as in a CSV file.
+_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def _unescaped(found: re.Match) -> str:
+    return chr(int(found.group(1), 16))
+
+
+def _cell_text(value: object) -> str:
+    """A cell's value as the text a CSV file would hold: numbers as written (to the 15
+    digits a spreadsheet keeps), a date as 2025-03-01, yes/no."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return _ESCAPED.sub(_unescaped, value) if "_x" in value else value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else format(value, ".15g")
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def first_rows(data: bytes, limit: int) -> tuple[list[str], list[list[str]]]:
+    """The header and first rows of a file, CSV or XLSX, for a person to see what it
+    holds. Read leniently (undecodable bytes replaced, a damaged file shows nothing):
+    `read_table` judges the file itself."""
+    if spreadsheet_format(data) == "XLSX":
         try:
-            amount = parse_money(value, currency=currency)
-        except MoneyError as exc:
-            self.fail(column, str(exc))
-            return None
-        if not allow_zero and amount.cents == 0:
-            self.fail(column, "must be more than zero")
-            return None
-        return amount
-
-    def date(self, column: str, *, required: bool = False) -> dt.date | None:
-        return self.convert(column, parse_date, required=required)
-
-    def boolean(self, column: str) -> bool | None:
-        value = self.raw(column).lower()
-        if not value:
-            return None
-        if value in TRUE_WORDS:
-            return True
-        if value in FALSE_WORDS:
-            return False
-        self.fail(column, f"{self.raw(column)!r} is not yes/no (ja/nee, true/false, 1/0)")
-        return None
-
-    def choice(self, column: str, choices: Iterable[str], *, required: bool = False) -> str | None:
-        choices = list(choices)
-        value = self.raw(column).lower()
-        if not value:
-            if required:
-                self.fail(column, "is required")
-            return None
-        if value not in choices:
-            self.fail(column, f"{self.raw(column)!r} is not one of {', '.join(choices)}")
-            return None
-        return value
-
-    def integer(self, column: str, *, required: bool = False, minimum: int | None = None) -> int | None:
-        def convert(value: str) -> int:
-            # Python's int() also reads "1_000" and other scripts' digits; a file means neither.
-            if not _WHOLE.fullmatch(value):
-                raise ValueError(f"{value!r} is not a whole number")
-            number = int(value)
-            if abs(number) > MAX_WHOLE:
-                raise ValueError(f"{value!r} is too large")
-            if minimum is not None and number < minimum:
-                raise ValueError(f"must be at least {minimum}")
-            return number
-
-        return self.convert(column, convert, required=required)
+            header, records = _xlsx_records(data, "upload")
+            given = (values for _, values in records if any(v.strip() for v in values))
+            return [h.strip() for h in header], list(islice(given, limit))
+        except InvalidInput:
+            return [], []
+    if spreadsheet_format(data):
+        return [], []  # not read: the import says what it is
+    text = data.decode("utf-8-sig", errors="replace")
+    lines = text.splitlines()
+    if not lines:
+        return [], []
+    delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[list[str]] = []
+    header: list[str] = []
+    try:
+        for index, row in enumerate(reader):
+            if index == 0:
+                header = [cell.strip() for cell in row]
+                continue
+            if not any(cell.strip() for cell in row):
+                continue
+            rows.append(row)
+            if len(rows) >= limit:
+                break
+    except csv.Error:  # a NUL or a stray carriage return: what was read so far is the preview
+        pass
+    return header, rows
 
 
 def check_unique(rows: Iterable[CsvRow], column: str, problems: list[Problem]) -> None:
@@ -252,15 +308,3 @@ def check_unique(rows: Iterable[CsvRow], column: str, problems: list[Problem]) -
             problems.append(Problem(row.line, column, f"{key!r} appears twice in the file (also line {first_seen[key]})"))
         else:
             first_seen[key] = row.line
-
-
-def changed_fields(record: Any, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """The fields whose given value differs from the record's (None means not given)."""
-    changes = {}
-    for key, new in values.items():
-        if new is None:
-            continue
-        old = getattr(record, key)
-        if old != new:
-            changes[key] = (old, new)
-    return changes

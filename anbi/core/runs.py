@@ -4,7 +4,7 @@ web application, so that the dashboard's "last imports" and the receipts page sh
 them all with what they did.
 
 Rows are added by whatever starts the work (`record_import`, `record_refused`,
-`anbi.context.AppContext.importing`, `exports.receipts.issue_and_record`); this
+`anbi.context.AppContext.importing`, `exports.statements.issue.issue_and_record`); this
 module never decides what an import or a run does."""
 from __future__ import annotations
 

@@ -15,7 +15,11 @@ carriage return before one) is a formula, which can fetch a URL or start a progr
   text cells: an exporter passes only its text columns through `csv_text`.
 - XLSX: `xlsx_text` marks a cell as a string: openpyxl otherwise stores any str
   that starts with `=` as a formula. Our own formulas (the grant report's SUMIFS)
-  are written as they are; data never is.
+  are written as they are; data never is. An XLSX import file's cells go through
+  `from_csv_text` as a CSV file's do (a CSV export opened in a spreadsheet and saved
+  as XLSX keeps the `'`), so `xlsx_value` gives a text that itself begins with `'`
+  before such a character one more `'`, as `csv_text` does: a register exported as
+  XLSX comes back in exactly.
 
 This module decides and formats only; it opens no file.
 """
@@ -60,8 +64,11 @@ def xlsx_text(cell: Any) -> Any:
 
 def xlsx_value(sheet: Any, value: Any) -> Any:
     """A value for a write-only sheet's `append`: a str that openpyxl would store as a
-    formula or an error code becomes a string cell; anything else stays as it is
-    (a plain value costs less than a cell object, and most text needs none)."""
+    formula or an error code becomes a string cell; a text marked as `from_csv_text`
+    reads it gets one more mark; anything else stays as it is (a plain value costs
+    less than a cell object, and most text needs none)."""
+    if isinstance(value, str) and value[:1] == TEXT_MARK and _looks_like_formula(value):
+        return TEXT_MARK + value
     if isinstance(value, str) and value[:1] in ("=", "#"):
         from openpyxl.cell import WriteOnlyCell
 

@@ -28,7 +28,7 @@ from anbi.core.csvfile import CsvRow
 from anbi.core.errors import Conflict, InvalidInput, NotFound, Problem
 from anbi.core.money import MoneyError, cents_to_str, parse_money
 from anbi.core.text import control_character
-from anbi.web.auth import Principal, require
+from anbi.web.identity.auth import Principal, require
 from anbi.web.deps import ApiRoute, DbSession
 from donors import names
 from donors.errors import DonorNotFound

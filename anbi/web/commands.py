@@ -1,13 +1,12 @@
-"""`anbi serve` and `anbi tokens ...`: the command-line edge of the HTTP service."""
+"""`anbi serve`: the command-line edge of the HTTP service. (`anbi users` and
+`anbi tokens` are `anbi.web.identity.commands`.)"""
 from __future__ import annotations
 
 import os
-import sys
 
 import click
 
 from anbi.core.errors import ConfigurationError
-from anbi.core.roles import ROLES
 
 # Set for the worker processes `anbi serve --workers N` starts: they build the app
 # from the environment, as the command line cannot hand them an object.
@@ -55,7 +54,7 @@ def serve(app, host: str, port: int, workers: int, log_level: str, no_access_log
     import uvicorn
 
     from anbi.web.app import create_app
-    from anbi.web.security import web_config
+    from anbi.web.identity.security import web_config
     from fundraising.stripe.client import webhook_secret
 
     # Checked here, before any worker starts: a worker's refusal would be a traceback.
@@ -80,63 +79,3 @@ def serve(app, host: str, port: int, workers: int, log_level: str, no_access_log
     uvicorn.run("anbi.web.commands:app_from_environment", factory=True, workers=workers, **options)
 
 
-@click.group()
-def tokens() -> None:
-    """API tokens: programs authenticate to the REST API with one (Authorization: Bearer)."""
-
-
-@tokens.command("create")
-@click.option("--role", required=True, type=click.Choice(ROLES), help="What the token may do (the roles table in DESIGN.md).")
-@click.option("--name", default=None, help="What it is for, e.g. 'website donation form'.")
-@click.option("--json", "as_json", is_flag=True, help="Print the token and its details as JSON.")
-@click.pass_obj
-def create_command(app, role: str, name: str | None, as_json: bool) -> None:
-    """Make a token. It is printed once: only its SHA-256 digest is stored."""
-    from anbi.cli import print_json
-    from anbi.web.tokens import create_token, token_json
-
-    with app.session() as session:
-        made = create_token(session, role=role, name=name, actor=app.actor)
-        details = token_json(made.token)
-    if as_json:
-        print_json({**details, "token": made.secret})
-        return
-    click.echo(made.secret)
-    click.echo(
-        f"Token {details['id']} ({details['name']}, role {role}) made. Store it now: it cannot be shown again.",
-        err=sys.stdout.isatty(),
-    )
-
-
-@tokens.command("list")
-@click.option("--all", "include_revoked", is_flag=True, help="Include revoked tokens.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
-@click.pass_obj
-def list_command(app, include_revoked: bool, as_json: bool) -> None:
-    """The tokens by id, with their prefix (never the token), role and last use."""
-    from anbi.cli import print_json
-    from anbi.web.tokens import list_tokens, token_json
-
-    with app.session() as session:
-        rows = [token_json(t) for t in list_tokens(session, include_revoked=include_revoked)]
-    if as_json:
-        print_json(rows)
-        return
-    if not rows:
-        click.echo("No tokens. Make one with `anbi tokens create --role ROLE`.")
-    for row in rows:
-        used = row["last_used_at"][:19] if row["last_used_at"] else "never used"
-        revoked = f"  revoked {row['revoked_at'][:19]}" if row["revoked_at"] else ""
-        click.echo(f"{row['id']:>4}  {row['prefix']}…  {row['role']:<10} {row['name']}  ({used}){revoked}")
-
-
-@tokens.command("revoke")
-@click.argument("token")
-@click.pass_obj
-def revoke_command(app, token: str) -> None:
-    """Revoke TOKEN (its id or the prefix shown by `anbi tokens list`): it stops working at once."""
-    from anbi.web.tokens import revoke_token
-
-    with app.session() as session:
-        revoked = revoke_token(session, token, actor=app.actor)
-        click.echo(f"Token {revoked.id} ({revoked.name}) revoked.")

@@ -258,7 +258,7 @@ DUTCH: dict[str, str] = {
     # imports
     "Import a file": "Een bestand importeren",
     "What kind of file": "Soort bestand",
-    "CSV file": "CSV-bestand",
+    "CSV or XLSX file": "CSV- of XLSX-bestand",
     "Check the file": "Bestand controleren",
     "Import now": "Nu importeren",
     "Nothing has been written yet. Check the preview, then import.":

@@ -1,10 +1,11 @@
-"""Importing files from the browser: donors, donations, agreements, expenses and
-timesheets, through the same importers as the command line.
+"""Importing files (CSV or XLSX) from the browser: donors, donations, agreements,
+expenses and timesheets, through the same importers as the command line
+(`anbi.core.importing`).
 
 Two steps, so that nothing is written before a person has seen what will happen:
 
-1. check: the file is run through its importer in a transaction that is always
-   rolled back (a dry run) — every validation problem with its line and field, or
+1. check: the file is run through its importer as a dry run, in a transaction that
+   is always rolled back — every validation problem with its line and field, or
    what the import would create and change — and the first rows are shown;
 2. import: the same bytes (kept on the server under a random token bound to the
    user, never sent back through the browser) are imported for real, in the
@@ -12,9 +13,7 @@ Two steps, so that nothing is written before a person has seen what will happen:
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import os
 import secrets
@@ -27,7 +26,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from anbi.core.csvfile import spreadsheet_format
+from anbi.core.csvfile import first_rows
 from anbi.core.errors import AnbiError, InvalidInput, Problem
 from anbi.core.roles import DONORS_WRITE, FINANCE_WRITE
 from anbi.core.runs import record_import, record_refused
@@ -39,7 +38,7 @@ UPLOAD_LIFETIME_SECONDS = 3600
 
 
 @dataclass(frozen=True)
-class Outcome:
+class UploadOutcome:
     """What an import did (or would do): figures to show and notes to read."""
 
     rows: int
@@ -47,18 +46,18 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
 
-def _donors(session: Session, data: bytes, name: str, actor: str, dry_run: bool) -> Outcome:
+def _donors(session: Session, data: bytes, name: str, actor: str, dry_run: bool) -> UploadOutcome:
     from donors.importer import import_donors
 
     summary = import_donors(session, name, actor=actor, dry_run=dry_run, data=data)
     notes = [str(n) for n in (*summary.skipped, *summary.warnings, *summary.flagged)]
-    return Outcome(summary.rows, [("created", summary.created), ("updated", summary.updated),
+    return UploadOutcome(summary.rows, [("created", summary.created), ("updated", summary.updated),
                                   ("unchanged", summary.unchanged)], notes)
 
 
-def _donations(session: Session, data: bytes, name: str, actor: str, dry_run: bool) -> Outcome:
+def _donations(session: Session, data: bytes, name: str, actor: str, dry_run: bool) -> UploadOutcome:
     from anbi.core.money import format_dutch
-    from fundraising.donation_import import import_donations
+    from fundraising.imports.donations import import_donations
 
     summary = import_donations(session, data, actor=actor, dry_run=dry_run, name=name)
     figures: list[tuple[str, Any]] = [("created", summary.created), ("unchanged", summary.unchanged),
@@ -66,61 +65,62 @@ def _donations(session: Session, data: bytes, name: str, actor: str, dry_run: bo
     figures += [(f"amount {currency}", format_dutch(cents, currency) if currency != "EUR" else format_dutch(cents))
                 for currency, cents in sorted(summary.created_cents.items())]
     notes = [str(w) for w in summary.warnings] + [f"fund created: {code}" for code in summary.funds_created]
-    return Outcome(summary.created + summary.unchanged, figures, notes)
+    return UploadOutcome(summary.created + summary.unchanged, figures, notes)
 
 
-def _agreements(session: Session, data: bytes, name: str, actor: str, dry_run: bool) -> Outcome:
-    from fundraising.agreements import import_agreements
+def _agreements(session: Session, data: bytes, name: str, actor: str, dry_run: bool) -> UploadOutcome:
+    from fundraising.imports.agreements import import_agreements
 
     summary = import_agreements(session, data, actor=actor, dry_run=dry_run, name=name)
-    return Outcome(summary.created + summary.updated + summary.unchanged,
+    return UploadOutcome(summary.created + summary.updated + summary.unchanged,
                    [("created", summary.created), ("updated", summary.updated), ("unchanged", summary.unchanged)])
 
 
-def _expenses(session: Session, data: bytes, name: str, actor: str, dry_run: bool) -> Outcome:
+def _expenses(session: Session, data: bytes, name: str, actor: str, dry_run: bool) -> UploadOutcome:
     from subsidies.costs import import_expenses
 
-    # No dry-run switch of its own: the check step runs it in a rolled-back transaction.
-    result = import_expenses(session, data, source="import")
-    return Outcome(result.created + result.unchanged, [("created", result.created), ("unchanged", result.unchanged)],
+    result = import_expenses(session, data, source="import", dry_run=dry_run)
+    return UploadOutcome(result.created + result.unchanged, [("created", result.created), ("unchanged", result.unchanged)],
                    list(result.flagged))
 
 
-def _timesheets(session: Session, data: bytes, name: str, actor: str, dry_run: bool) -> Outcome:
+def _timesheets(session: Session, data: bytes, name: str, actor: str, dry_run: bool) -> UploadOutcome:
     from subsidies.costs import import_timesheets
 
-    result = import_timesheets(session, data, source="import")
-    return Outcome(result.created + result.unchanged, [("created", result.created), ("unchanged", result.unchanged)],
+    # A dry run writes the lines to decide their ceilings: the check step rolls it back.
+    result = import_timesheets(session, data, source="import", dry_run=dry_run)
+    return UploadOutcome(result.created + result.unchanged, [("created", result.created), ("unchanged", result.unchanged)],
                    [f"warning: {w}" for w in result.warnings] + list(result.flagged))
 
 
-def _columns(kind: str) -> tuple[str, ...]:
+def _importer(kind: str):
+    """The importer of a kind of file: its columns are what the page lists."""
     if kind == "donors":
-        from donors.importer import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
-        return (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
+        from donors.importer import DONORS
+        return DONORS
     if kind == "donations":
-        from fundraising.donation_import import COLUMNS_OPTIONAL, COLUMNS_REQUIRED
-        return (*COLUMNS_REQUIRED, *COLUMNS_OPTIONAL)
+        from fundraising.imports.donations import DONATIONS
+        return DONATIONS
     if kind == "agreements":
-        from fundraising.agreements import COLUMNS_OPTIONAL, COLUMNS_REQUIRED
-        return (*COLUMNS_REQUIRED, *COLUMNS_OPTIONAL)
+        from fundraising.imports.agreements import AGREEMENTS
+        return AGREEMENTS
     if kind == "expenses":
-        from subsidies.costs import EXPENSE_COLUMNS, EXPENSE_OPTIONAL
-        return (*EXPENSE_COLUMNS, *EXPENSE_OPTIONAL)
-    from subsidies.costs import TIMESHEET_COLUMNS, TIMESHEET_OPTIONAL
-    return (*TIMESHEET_COLUMNS, *TIMESHEET_OPTIONAL)
+        from subsidies.costs import EXPENSES
+        return EXPENSES
+    from subsidies.costs import TIMESHEETS
+    return TIMESHEETS
 
 
 @dataclass(frozen=True)
 class ImportKind:
     key: str
     permission: str
-    run: Callable[[Session, bytes, str, str, bool], Outcome]
+    run: Callable[[Session, bytes, str, str, bool], UploadOutcome]
     hint: str | None = None          # how the file's columns work together, beyond their names
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return _columns(self.key)
+        return _importer(self.key).names
 
 
 KINDS: dict[str, ImportKind] = {
@@ -135,31 +135,9 @@ KINDS: dict[str, ImportKind] = {
 # --- preview ----------------------------------------------------------------------
 
 def preview(data: bytes, limit: int = PREVIEW_ROWS) -> tuple[list[str], list[list[str]]]:
-    """The header and first rows, for a person to see what the file holds. Read
-    leniently (undecodable bytes replaced): the importer judges the file itself."""
-    if spreadsheet_format(data):
-        return [], []  # not text: the importer says what it is
-    text = data.decode("utf-8-sig", errors="replace")
-    lines = text.splitlines()
-    if not lines:
-        return [], []
-    delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows = []
-    header: list[str] = []
-    try:
-        for index, row in enumerate(reader):
-            if index == 0:
-                header = [cell.strip() for cell in row]
-                continue
-            if not any(cell.strip() for cell in row):
-                continue
-            rows.append(row)
-            if len(rows) >= limit:
-                break
-    except csv.Error:  # a NUL or a stray carriage return: what was read so far is the preview
-        pass
-    return header, rows
+    """The header and first rows, for a person to see what the file holds (read
+    leniently: the importer judges the file itself)."""
+    return first_rows(data, limit)
 
 
 # --- the two steps ------------------------------------------------------------------
@@ -171,7 +149,7 @@ class Check:
     header: list[str]
     rows: list[list[str]]
     problems: list[Problem]
-    outcome: Outcome | None
+    outcome: UploadOutcome | None
 
     @property
     def ok(self) -> bool:
@@ -195,7 +173,7 @@ def check(sessions: sessionmaker, kind: ImportKind, data: bytes, name: str, *, a
     return Check(kind.key, name, header, rows, problems, outcome)
 
 
-def run(session: Session, kind: ImportKind, data: bytes, name: str, *, actor: str) -> Outcome:
+def run(session: Session, kind: ImportKind, data: bytes, name: str, *, actor: str) -> UploadOutcome:
     """Import for real in the caller's transaction and log it. Raises InvalidInput
     (nothing written) when the file no longer passes, e.g. the data changed since
     the check."""

@@ -1,5 +1,5 @@
 """Sending the donor-portal e-mail over SMTP with the `[smtp]` settings, through the
-receipts part's SMTP connection (exports.receipt_delivery), so that both speak to
+receipts part's SMTP connection (exports.statements.delivery), so that both speak to
 the mail server the same way.
 
 The mailer is injected into the app (`app.state.mailer`), so tests can use a local
@@ -43,7 +43,7 @@ class SmtpMailer:
     def send(self, message: EmailMessage) -> None:
         """Raises ConfigurationError for missing settings and DeliveryError (or
         smtplib's errors) when the server refuses."""
-        from exports.receipt_delivery import SmtpConnection, SmtpSettings
+        from exports.statements.delivery import SmtpConnection, SmtpSettings
 
         settings = SmtpSettings.from_section(self.section)
         complete_headers(message, sender=settings.sender, sender_name=self.sender_name)

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from anbi.core.errors import ConfigurationError
 from anbi.web.deps import BodyTooLarge, read_limited_body, too_large
-from anbi.web.security import SECURITY_HEADERS, host_allowed, refuse_host
+from anbi.web.identity.security import SECURITY_HEADERS, host_allowed, refuse_host
 from fundraising.stripe.client import webhook_secret
 from fundraising.stripe.events import EventError
 from fundraising.stripe.webhook import (

@@ -1,8 +1,8 @@
 """`anbi stripe ...`: the command-line edge of the Stripe part.
 
 `sync` catches up with Stripe (see fundraising/stripe/sync.py); `events` shows the
-inbox, so a person can see what failed or still waits. The ledger part adds
-`payouts` to this group."""
+inbox, so a person can see what failed or still waits; `payouts` reconciles Stripe's
+payouts (the rules are in `fundraising.stripe.payouts`)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,6 +11,7 @@ import click
 from sqlalchemy import func, select
 
 from anbi.core import formatting
+from anbi.core.cli_options import date_callback, print_json
 from anbi.core.clock import parse_date
 from fundraising.stripe.models import EVENT_STATUSES, StripeEvent
 
@@ -47,7 +48,6 @@ def sync(app, since, as_json: bool) -> None:
     payments to their recurring gift, and applies events that were waiting. Needs
     [stripe] api_key (and api_base for another Stripe-compatible server). Safe to
     run again."""
-    from anbi.cli import print_json
     from fundraising.stripe.client import make_client
     from fundraising.stripe.sync import sync as run_sync
 
@@ -69,8 +69,6 @@ def sync(app, since, as_json: bool) -> None:
 def events(app, status: str | None, limit: int, as_json: bool) -> None:
     """The Stripe event inbox, newest first: what each event did, and why one failed
     or what it is waiting for."""
-    from anbi.cli import print_json
-
     with app.session() as session:
         query = select(StripeEvent).order_by(StripeEvent.created.desc(), StripeEvent.id.desc()).limit(limit)
         counts = dict(session.execute(select(StripeEvent.status, func.count()).group_by(StripeEvent.status)).all())
@@ -90,3 +88,44 @@ def events(app, status: str | None, limit: int, as_json: bool) -> None:
     for row in rows:
         note = f"  {row['note']}" if row["note"] else ""
         click.echo(f"{formatting.moment(dt.datetime.fromisoformat(row['created']))}  {row['status']:<8} {row['type']:<32} {row['event']}{note}")
+
+
+@stripe.command("payouts")
+@click.option("--since", "since", callback=date_callback, help="Only payouts created on or after this date.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+def payouts(app, since, as_json: bool) -> None:
+    """Fetch Stripe payouts and reconcile each to its donations to the cent.
+
+    Each payout is read with its balance transactions (charges, refunds, disputes,
+    fees). It is reconciled when the transactions add up to the payout and every
+    charge is one of our donations with the same amount; only then does
+    `anbi odoo sync` book it (dated by its arrival date). Lists the payouts not yet
+    seen on a bank statement and the bank lines from Stripe that match no payout.
+    """
+    from anbi.core.clock import today
+    from fundraising.stripe.payouts import fetch_payouts, known_items, store_payouts
+    from fundraising.stripe.client import make_client
+
+    client = make_client(app.settings)
+    with app.session() as session:
+        taken = known_items(session)
+    fetched = fetch_payouts(client, since=since, known_items=taken)
+    with app.session() as session:
+        report = store_payouts(session, fetched, today=today())
+    if as_json:
+        print_json({"payouts": report.payouts, "bank_lines_matched": report.bank_lines_matched,
+                    "not_on_statement": report.not_on_statement, "unmatched_bank_lines": report.unmatched_lines})
+        return
+    if not report.payouts:
+        click.echo("No payouts" + (f" since {formatting.date(since)}." if since else "."))
+    for p in report.payouts:
+        state = "reconciled" if p["reconciled"] else f"NOT reconciled ({p['note']})"
+        click.echo(f"{p['payout']}  {p['arrival_date']}  {p['amount']} {p['currency']}  gross {p['charges']}, "
+                   f"refunds {p['refunds']}, disputes {p['disputes']}, fees {p['fees']}: {state}")
+    if report.bank_lines_matched:
+        click.echo(f"{report.bank_lines_matched} bank line(s) matched to their payout.")
+    for p in report.not_on_statement:
+        click.echo(f"Not on a bank statement yet: {p['payout']} ({p['amount']}, arrival {p['arrival_date']}).")
+    for line in report.unmatched_lines:
+        click.echo(f"Bank line {line['line']} from Stripe ({line['amount']} on {formatting.date(line['date'])}) matches no payout.")

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from anbi.context import AppContext
 from anbi.core.settings import load_settings
-from exports import ledger_demo
+from anbi.demo import ledger as ledger_demo
 from exports.odoo.client import OdooClient, OdooSettings
 from fundraising.donations import RECEIVED_STATUSES, record_donation
 from fundraising.models import Donation, DonationAdjustment
@@ -49,8 +49,8 @@ def cents(value) -> int:
 
 
 def test_a_year_of_demo_data_reconciles_three_ways(db_url, engine, cli, tmp_path):
-    from donors.demo import seed_donors
-    from fundraising.demo import seed_fundraising
+    from anbi.demo.donors import seed_donors
+    from anbi.demo.fundraising import seed_fundraising
 
     app = AppContext(settings=load_settings(environ={}, database_url=db_url), actor="tester")
     rng = random.Random(2025)

@@ -1,11 +1,12 @@
 """No traceback and no data in errors (issue 13, item 10): a database error is one
 line without the statement's parameters or the database's detail lines; an
 unexpected error is one line naming its kind; SQL parameters never reach an
-exception's text (`hide_parameters`); a spreadsheet given as an import file is
-named in one line (in the browser: tests/webapp/test_imports.py)."""
+exception's text (`hide_parameters`); an ODS or XLS file given as an import file is
+named in one line, an XLSX file is read (in the browser: tests/webapp/test_imports.py)."""
 from __future__ import annotations
 
 import io
+import zipfile
 
 import pytest
 from openpyxl import Workbook
@@ -81,12 +82,41 @@ def _xlsx() -> bytes:
     return data.getvalue()
 
 
+def _ods() -> bytes:
+    """The start of an OpenDocument spreadsheet: a ZIP whose first member names its type."""
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", "<office:document-content/>")
+    return data.getvalue()
+
+
+def _xls() -> bytes:
+    return b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+
+
 @pytest.mark.parametrize("what", ["donors", "donations", "agreements", "mandates", "recurring"])
-def test_an_xlsx_file_given_to_an_import_is_named_in_one_line(cli, tmp_path, what):
+@pytest.mark.parametrize("kind, data", [("ODS", _ods), ("XLS", _xls)])
+def test_an_ods_or_xls_file_given_to_an_import_is_named_in_one_line(cli, tmp_path, what, kind, data):
+    path = tmp_path / f"file.{kind.lower()}"
+    path.write_bytes(data())
+    result = cli(what, "import", str(path), env={"ANBI_DEBUG": ""})
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (f"error: {path.name}: this is an {kind} file, not CSV or XLSX; save it as XLSX "
+                                     "or as 'CSV UTF-8' in the spreadsheet program and import that file")
+
+
+@pytest.mark.parametrize("what", ["donors", "donations", "agreements", "mandates", "recurring"])
+def test_an_xlsx_file_given_to_an_import_is_read_as_a_csv_file_is(cli, tmp_path, what):
+    """Issue 16, item 4: XLSX is an import file as CSV is; a file of donor columns
+    given to another import is told so by its header, not by a traceback."""
     path = tmp_path / "file.xlsx"
     path.write_bytes(_xlsx())
     result = cli(what, "import", str(path), env={"ANBI_DEBUG": ""})
+    if what == "donors":
+        assert result.exit_code == 0, result.stderr
+        assert "file.xlsx: 1 rows. Created 1" in result.output
+        return
     assert result.exit_code == 1
-    assert result.stderr.strip() == ("error: file.xlsx: this is an XLSX file, not CSV; save it as 'CSV UTF-8' "
-                                     "in the spreadsheet program and import that file")
-
+    assert "line 1, column ref: unknown column; expected some of:" in result.stderr
+    assert "Traceback" not in result.output

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from anbi.context import AppContext
 from anbi.core.csvfile import CsvRow
 from anbi.core.settings import load_settings
-from donors import demo
+from anbi.demo import donors as demo
 from donors.importer import parse_row, plan_import
 from donors.models import Donor
 from stdnum import iban as stdnum_iban

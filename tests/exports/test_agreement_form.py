@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from exports.agreement_form import amount_in_words, number_in_words
+from exports.statements.agreement_form import amount_in_words, number_in_words
 from tests.exports.receipt_support import ORG_ENV, pdf_text
 from tests.factories import make_agreement, make_donor
 

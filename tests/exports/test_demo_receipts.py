@@ -6,8 +6,8 @@ import random
 
 from anbi.context import AppContext
 from anbi.core.settings import Settings
-from exports.demo_receipts import DEMO_ORGANISATION, issue_demo_statements
-from fundraising.models_statements import Statement
+from anbi.demo.statements import DEMO_ORGANISATION, issue_demo_statements
+from fundraising.statements.models import Statement
 from sqlalchemy import select
 from tests.exports.receipt_support import ORGANISATION, manifest
 from tests.factories import make_donation, make_donor

@@ -139,7 +139,7 @@ def test_grants_export_writes_a_hostile_title_as_text(cli, engine, tmp_path, ses
 
 def test_receipts_manifest_quotes_a_hostile_donor_ref(engine, tmp_path):
     from anbi.core.db import session_scope
-    from exports.receipts import issue_statements
+    from exports.statements.issue import issue_statements
     from tests.exports.receipt_support import ORGANISATION, manifest
 
     with Session(engine) as session:
@@ -157,7 +157,7 @@ def test_receipts_manifest_quotes_a_hostile_donor_ref(engine, tmp_path):
 
 
 def test_grant_report_xlsx_keeps_a_hostile_cost_description_as_text(session, tmp_path):
-    from exports.subsidy_commands import write_grant_report
+    from exports.reports.commands import write_grant_report
     from tests.factories import make_expense, make_grant
 
     make_grant(session, reference="AMIF-X", title="@titel", budget=[("STAFF", "=Personeel", "8000.00")])
@@ -176,11 +176,11 @@ def test_grant_report_xlsx_keeps_a_hostile_cost_description_as_text(session, tmp
 
 
 def test_income_statement_xlsx_keeps_a_hostile_organisation_name_as_text(tmp_path):
-    from exports.income_statement import write_xlsx
-    from subsidies.income import Statement
+    from exports.reports.income_statement import write_xlsx
+    from subsidies.income import IncomeStatement
 
     path = tmp_path / "income.xlsx"
-    write_xlsx(path, 2025, Statement(2025), Statement(2024), organisation="=cmd")
+    write_xlsx(path, 2025, IncomeStatement(2025), IncomeStatement(2024), organisation="=cmd")
     cell = openpyxl.load_workbook(path).active["A1"]
     assert (cell.value, cell.data_type) == ("Staat van baten 2025 — =cmd", "s")
 

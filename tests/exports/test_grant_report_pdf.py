@@ -7,8 +7,8 @@ import re
 
 from pypdf import PdfReader
 
-from exports.grant_report_pdf import render_grant_report
-from exports.subsidy_commands import write_grant_report
+from exports.reports.grant_pdf import render_grant_report
+from exports.reports.commands import write_grant_report
 from subsidies.report import gather
 from tests.subsidies.scenario import load
 

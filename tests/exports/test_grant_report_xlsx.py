@@ -7,7 +7,7 @@ import openpyxl
 import pytest
 from pycel import ExcelCompiler
 
-from exports.subsidy_commands import write_grant_report
+from exports.reports.commands import write_grant_report
 from subsidies.report import figures_json
 from tests.subsidies.scenario import EXPECTED, load
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from anbi.context import AppContext
 from anbi.core.settings import load_settings
-from exports import ledger_demo
+from anbi.demo import ledger as ledger_demo
 from fundraising.models import Mandate, RecurringGift
 
 
@@ -26,8 +26,8 @@ def history(engine) -> tuple[dict, dict]:
 
 
 def test_a_second_demo_keeps_what_the_first_moved_on(db_url, engine, tmp_path):
-    from donors.demo import seed_donors
-    from fundraising.demo import seed_fundraising
+    from anbi.demo.donors import seed_donors
+    from anbi.demo.fundraising import seed_fundraising
 
     app = AppContext(settings=load_settings(environ={}, database_url=db_url), actor="tester")
     try:

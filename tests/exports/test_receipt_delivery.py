@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from fundraising.models_statements import Statement, StatementDelivery
+from fundraising.statements.models import Statement, StatementDelivery
 from tests.exports.receipt_support import ORG_ENV, manifest
 from tests.factories import make_donation, make_donor
 

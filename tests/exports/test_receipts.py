@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 
 from anbi.core.audit import AuditEntry
 from donors.merge import merge_donors
-from exports.receipt_pdf import render_receipt
-from exports.receipts import issue_statements, snapshot_from_row
+from exports.statements.pdf import render_statement
+from exports.statements.issue import issue_statements, snapshot_from_row
 from fundraising.models import Donation
-from fundraising.models_statements import Statement, StatementImmutable, StatementLine
+from fundraising.statements.models import Statement, StatementImmutable, StatementLine
 from tests.exports.receipt_support import ORG_ENV, ORGANISATION, manifest, pdf_text
 from tests.factories import make_adjustment, make_agreement, make_campaign, make_donation, make_donor, make_mandate
 
@@ -284,7 +284,7 @@ def test_jobs_2_gives_the_same_output_as_jobs_1(cli, session, year_2025, tmp_pat
     # Rendered in this process from the stored snapshots: the same bytes.
     for statement in statements(session):
         lines = list(session.scalars(select(StatementLine).where(StatementLine.statement_id == statement.id).order_by(StatementLine.position)))
-        pdf = render_receipt(snapshot_from_row(statement, lines).view())
+        pdf = render_statement(snapshot_from_row(statement, lines).view())
         assert (parallel / statement.file_name).read_bytes() == pdf
         assert hashlib.sha256(pdf).hexdigest() == statement.pdf_sha256
     assert issue(cli, serial, "--jobs", "1").exit_code == 0
@@ -436,7 +436,7 @@ def test_a_merged_away_statement_stays_out_of_the_manifest_while_the_survivor_is
 
 @pytest.mark.committed
 def test_two_runs_at_once_cannot_give_out_the_same_number(session, year_2025, tmp_path):
-    from exports.receipts import StatementRunConflict
+    from exports.statements.issue import StatementRunConflict
 
     def another_run_meanwhile(index: int) -> None:
         if index == 0:
@@ -473,7 +473,7 @@ def test_an_organisation_and_a_deceased_donor_are_addressed_as_they_deduct(sessi
     # Read back from the snapshot, a statement renders to the bytes it was issued with.
     for statement in by_ref.values():
         view = snapshot_from_row(statement, list(statement.lines)).view()
-        assert hashlib.sha256(render_receipt(view)).hexdigest() == statement.pdf_sha256
+        assert hashlib.sha256(render_statement(view)).hexdigest() == statement.pdf_sha256
 
     session.get(type(living), living.id).deceased_on = dt.date(2026, 1, 3)
     session.commit()

@@ -13,13 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from anbi.core.clock import today
-from exports import sepa
+from exports.sepa import due as sepa, pain008
 from fundraising.donations import mark_failed
 from fundraising.models import Donation, Mandate, RecurringGift
 from fundraising.models_ledger import SepaBatch, SepaCollection
 from tests.factories import make_donor, make_mandate, make_recurring
 
-NS = {"p": sepa.PAIN_NS}
+NS = {"p": pain008.PAIN_NS}
 SEPA_ENV = {
     "ANBI_SEPA_CREDITOR_ID": "NL33ZZZ140946600000",
     "ANBI_SEPA_NAME": "Stichting Voorbeeld",
@@ -230,7 +230,7 @@ def test_the_batch_lists_each_gift_it_left_out_with_its_reason(cli, engine, tmp_
 def test_a_collection_the_lock_did_not_stop_is_refused_by_the_schema_in_one_line(cli, engine, tmp_path, monkeypatch):
     """The second guarantee alone: without the lock and blind to what was collected,
     a second run for the period is stopped by the unique index; nothing is written."""
-    from exports import sepa_batch
+    from exports.sepa import batch as sepa_batch
 
     seed(engine)
     day = collection_day()

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from anbi.core.clock import today, utcnow
-from exports import sepa
+from exports.sepa import due as sepa
 from fundraising.models import Donation
 from fundraising.models_ledger import SepaBatch, SepaCollection
 from tests.exports.test_sepa_batch import SEPA_ENV

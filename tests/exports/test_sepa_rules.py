@@ -13,10 +13,10 @@ import xmlschema
 from lxml import etree
 
 from anbi.core.errors import ConfigurationError, InvalidInput
-from exports import sepa
+from exports.sepa import due as sepa, pain008
 
 D = dt.date
-NS = {"p": sepa.PAIN_NS}
+NS = {"p": pain008.PAIN_NS}
 CREDITOR = sepa.Creditor(
     creditor_id="NL33ZZZ140946600000", name="Stichting Voorbeeld", iban="NL91ABNA0417164300", bic="ABNANL2A",
 )
@@ -237,11 +237,11 @@ def instruction(e2e, cents, **fields):
                   debtor_name="Anna Jansen", debtor_iban="NL20INGB0001234567", debtor_bic=None,
                   sequence_type="RCUR", remittance="Gift")
     values.update(fields)
-    return sepa.Instruction(**values)
+    return pain008.Instruction(**values)
 
 
 def build(instructions):
-    return sepa.build_pain008(CREDITOR, D(2025, 3, 5), instructions, message_id="ANBI-SDD-20250305-1",
+    return pain008.build_pain008(CREDITOR, D(2025, 3, 5), instructions, message_id="ANBI-SDD-20250305-1",
                               created_at=dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.timezone.utc))
 
 
@@ -287,6 +287,6 @@ def test_zero_amount_is_refused_before_any_xml_is_made():
 
 def test_a_value_the_schema_refuses_is_caught_before_writing():
     # A mandate id longer than 35 characters fails Max35Text.
-    with pytest.raises(sepa.SepaSchemaError) as caught:
+    with pytest.raises(pain008.SepaSchemaError) as caught:
         build([instruction("SDD-1", 100, mandate_id="M" * 36)])
     assert "MndtId" in str(caught.value)

@@ -15,7 +15,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from anbi.core.clock import utcnow
-from exports.tabular import Filters, export
+from exports.registers.tabular import Filters, export
 from fundraising.models import Donation
 from tests.factories import (
     make_adjustment, make_agreement, make_campaign, make_donation, make_donor, make_fund, grant_toml,

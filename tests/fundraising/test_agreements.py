@@ -11,12 +11,12 @@ from fundraising.agreements import (
     AgreementTerms,
     check_agreement,
     end_agreement,
-    import_agreements,
     list_agreements,
     next_agreement_number,
     paid_outside_agreement,
     term_end,
 )
+from fundraising.imports.agreements import import_agreements
 from fundraising.errors import AgreementNotFound, AgreementStateError
 from fundraising.models import PeriodicAgreement
 from tests.factories import make_agreement, make_donor

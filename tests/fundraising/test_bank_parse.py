@@ -10,7 +10,7 @@ import pytest
 from pycamt.parser import Camt053Parser
 
 from anbi.core.errors import InvalidInput
-from fundraising import bank, camt_writer
+from fundraising.bank import camt as bank, camt_writer
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "camt"
 SHARED = Path(__file__).parents[3] / "shared" / "fixtures" / "camt"

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from anbi.core.audit import AuditEntry
 from anbi.core.clock import today
-from exports.sepa_batch import run_batch
-from fundraising import camt_writer as w
+from exports.sepa.batch import run_batch
+from fundraising.bank import camt_writer as w
 from fundraising.models import Mandate, RecurringGift
 from tests.factories import make_donor, make_mandate, make_recurring
 from tests.fundraising.test_bank_import import COLLECT_ON, SEPA, collection, seed, statement, write

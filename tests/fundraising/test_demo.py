@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from anbi.context import AppContext
 from anbi.core.settings import Settings
-from donors.demo import nl_iban
-from fundraising.demo import seed_fundraising, show_campaigns
+from anbi.demo.donors import nl_iban
+from anbi.demo.fundraising import seed_fundraising, show_campaigns
 from fundraising.models import (
     DONATION_KINDS,
     METHODS,

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from anbi.core.errors import InvalidInput
-from fundraising.donation_import import import_donations
+from fundraising.imports.donations import import_donations
 from fundraising.models import Donation, DonationAdjustment, Fund
 from tests.factories import make_agreement, make_campaign, make_donor, make_fund
 

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from anbi.core.audit import AuditEntry
 from anbi.core.errors import InvalidInput
-from fundraising.mandates import MandateTerms, check_mandate, import_mandates, list_mandates
+from fundraising.mandates import MandateTerms, check_mandate, list_mandates
+from fundraising.imports.mandates import import_mandates
 from fundraising.models import Mandate
 from tests.factories import make_donor, make_mandate
 

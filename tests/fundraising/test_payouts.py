@@ -13,9 +13,9 @@ import stripe
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fundraising import camt_writer as w
+from fundraising.bank import camt_writer as w
 from fundraising.models_ledger import BankLine, StripePayout, StripePayoutItem
-from fundraising.payouts import BalanceItem, PayoutFacts, _item, payout_facts, reconcile, sweep
+from fundraising.stripe.payouts import BalanceItem, PayoutFacts, _item, payout_facts, reconcile, sweep
 from tests.factories import make_donation, make_donor
 
 FIXTURES = json.loads((Path(__file__).parents[1] / "fixtures" / "stripe" / "stripe_openapi_fixtures3_examples.json").read_text())

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from anbi.core.errors import InvalidInput
 from fundraising.donations import record_adjustment
 from fundraising.models import Donation, Fund, RecurringGift
-from fundraising.recurring import import_recurring, list_recurring, status_on_import
+from fundraising.imports.recurring import import_recurring, status_on_import
+from fundraising.recurring import list_recurring
 from tests.factories import make_agreement, make_campaign, make_donation, make_donor, make_mandate, make_recurring
 
 D = dt.date

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from anbi.core.errors import ConfigurationError
-from fundraising import return_reasons as rr
+from fundraising.bank import return_reasons as rr
 
 ON = dt.date(2026, 1, 8)
 

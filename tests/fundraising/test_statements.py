@@ -8,8 +8,8 @@ import itertools
 
 import pytest
 
-from fundraising import statements as st
-from fundraising.statements import Adjustment, Agreement, Gift, compute_statement
+from fundraising.statements import rules as st
+from fundraising.statements.rules import Adjustment, Agreement, Gift, compute_statement
 
 D = dt.date.fromisoformat
 YEAR = 2025

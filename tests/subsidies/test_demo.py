@@ -9,7 +9,7 @@ from pycel import ExcelCompiler
 
 from anbi.context import AppContext
 from anbi.core.settings import Settings
-from subsidies.demo import seed_subsidies, write_reports
+from anbi.demo.subsidies import seed_subsidies, write_reports
 
 
 def test_demo_step_imports_reports_and_is_repeatable(db_url, tmp_path):

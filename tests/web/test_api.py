@@ -77,7 +77,7 @@ def test_unauthenticated_answer_names_the_scheme(web_client):
 
 def test_revoked_token_stops_working(web_client, api_token, engine, seeded):
     from anbi.core.db import session_scope
-    from anbi.web.tokens import find_token, revoke_token
+    from anbi.web.identity.tokens import find_token, revoke_token
 
     secret = api_token("admin")
     assert web_client.get("/api/v1/donors", headers=auth(secret)).status_code == 200
@@ -329,8 +329,8 @@ def test_oversized_body_without_length_is_413(web_client, api_token, engine):
 def test_a_signed_in_user_of_the_web_application_is_a_principal_too(web_client, engine, seeded):
     """The browser's session cookie works for the API; a change also needs the CSRF token."""
     from anbi.core.db import session_scope
-    from anbi.web.security import CookieState
-    from anbi.web.users import create_user, open_session
+    from anbi.web.identity.security import CookieState
+    from anbi.web.identity.users import create_user, open_session
 
     with session_scope(engine) as s:
         user = create_user(s, "fondsenwerver@example.org", "fundraiser", "een lang wachtwoord 2025", actor="tester")

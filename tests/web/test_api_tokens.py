@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from anbi.core.audit import AuditEntry
-from anbi.web.auth import Principal
-from anbi.web.models import ApiToken
+from anbi.web.identity.auth import Principal
+from anbi.web.identity.models import ApiToken
 
 
 def test_create_prints_the_token_once_and_stores_only_its_digest(cli, engine):

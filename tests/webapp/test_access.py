@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from anbi.core.audit import AuditEntry
 from anbi.core.roles import ROLES
-from anbi.web.models_users import SignInThrottle, WebSession
+from anbi.web.identity.models import SignInThrottle, WebSession
 from tests.factories import make_campaign, make_donation, make_donor, make_grant
 from tests.webapp.ui_support import Browser, page_text
 
@@ -223,7 +223,7 @@ def test_sign_in_slows_down_and_a_right_password_after_the_delay_signs_in(browse
 
 
 def test_sign_in_is_throttled_per_client_address(browser, session, monkeypatch):
-    from anbi.web import users
+    from anbi.web.identity import users
     from tests.webapp.ui_support import make_user
 
     # Fewer free failures than the real 20, to keep the test quick; the rule is the same.
@@ -240,7 +240,7 @@ def test_api_answers_and_pages_are_not_stored_by_caches(sign_in, web_app, sessio
     from fastapi.testclient import TestClient
 
     from anbi.core.db import session_scope
-    from anbi.web.tokens import create_token
+    from anbi.web.identity.tokens import create_token
 
     browser = sign_in("viewer")
     assert browser.get("/donors").headers["cache-control"] == "no-store"
@@ -254,7 +254,7 @@ def test_api_answers_and_pages_are_not_stored_by_caches(sign_in, web_app, sessio
 
 
 def test_a_deactivated_user_is_signed_out_at_once(web_app, session, sign_in):
-    from anbi.web.users import set_active
+    from anbi.web.identity.users import set_active
 
     browser = sign_in("fundraiser")
     assert browser.get("/donors").status_code == 200
@@ -278,9 +278,9 @@ def test_language_switch_is_kept_in_the_session(browser, session):
 
 
 def test_api_accepts_the_session_cookie_only_with_the_csrf_header_for_changes(web_app, session, sign_in):
-    """The browser's session is a principal for the API too (anbi.web.auth), but a
+    """The browser's session is a principal for the API too (anbi.web.identity.auth), but a
     request that changes something must carry X-CSRF-Token."""
-    from anbi.web.auth import Principal, current_principal
+    from anbi.web.identity.auth import Principal, current_principal
     from anbi.web.ui.common import session_user
     from starlette.requests import Request
 

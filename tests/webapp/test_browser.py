@@ -90,7 +90,7 @@ class Server:
 def _seed(engine, tmp_path, organisation) -> None:
     """A small organisation: donors, a campaign with gifts, a grant with costs, and
     issued 2025 statements."""
-    from exports.receipts import issue_statements
+    from exports.statements.issue import issue_statements
 
     with session_scope(engine) as session:
         spring = make_campaign(session, code="VOORJAAR", name="Voorjaarsmailing", channel="mail", goal="500.00",

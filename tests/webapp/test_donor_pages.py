@@ -233,7 +233,7 @@ def test_erase_is_refused_while_an_agreement_runs(session, sign_in):
 def test_statements_of_a_merged_record_stay_on_the_kept_donors_page(web_app, session, sign_in, tmp_path):
     from anbi.core.db import session_scope
     from donors.merge import merge_donors
-    from exports.receipts import issue_statements
+    from exports.statements.issue import issue_statements
 
     anna = _donors(session)
     twin = make_donor(session, ref="D-ANNA2", first_name="A.", prefix="van der", last_name="Berg", postcode="1017 GC")

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text
 
 from anbi.web.search import beginning_with, search_donors
-from donors import demo
+from anbi.demo import donors as demo
 from donors.importer import import_donors
 from donors.models import Donor
 from tests.webapp.ui_support import page_text
@@ -53,7 +53,7 @@ def refs(session, query: str, **kwargs) -> list[str]:
 
 
 def test_the_demo_has_these_communities():
-    # The names above are those the demo's donors carry (donors/demo.py).
+    # The names above are those the demo's donors carry (anbi/demo/donors.py).
     for last in ("Öztürk", "Yilmaz", "Kaya", "El Amrani", "Bouzid"):
         assert last in demo.PLAIN_LAST
     for first in ("Mehmet", "Fatima", "Youssef"):

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from anbi.web.models_users import ReceiptRun
+from anbi.core.runs import ReceiptRun
 from tests.factories import make_donation, make_donor, make_expense, make_grant, make_grant_payment
 from tests.webapp.ui_support import page_text
 

@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from anbi.core.errors import ConfigurationError
-from anbi.web.security import host_name, web_config
+from anbi.web.identity.security import host_name, web_config
 from tests.factories import make_donor
 from tests.webapp.ui_support import SECRET, Browser, make_app, make_user, web_settings
 

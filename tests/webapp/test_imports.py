@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import func, select
 
-from anbi.web.models_users import ImportRun
+from anbi.core.runs import ImportRun
 from donors.models import Donor
 from fundraising.models import Donation
 from tests.factories import make_donor, make_grant
@@ -217,12 +217,23 @@ def test_the_timesheet_import_explains_period_sheets_and_shows_their_warning(ses
     assert check.status_code == 200
     # 40 h a week (the default at 1 FTE) × 21 weekdays in March 2025 / 5 = 168.00 contract hours.
     assert "warning: M03: 180.00 hours in 2025-03-01 – 2025-03-31 is more than E1's contract hours in it (168.00" in page_text(check.text)
-def test_an_xlsx_file_uploaded_is_named_not_a_500(sign_in):
-    """Issue 13, item 10: the importer's _csv.Error was a 500."""
-    from tests.core.test_errors_without_data import _xlsx
+def test_an_xlsx_file_uploaded_is_previewed_and_imported_and_an_ods_file_named(session, sign_in):
+    """Issue 13, item 10: the importer's _csv.Error was a 500. Issue 16, item 4: an
+    XLSX file is read as a CSV file is; an ODS file is named in one line."""
+    from tests.core.test_errors_without_data import _ods, _xlsx
 
     browser = sign_in("fundraiser")
     response = browser.post("/imports", {"kind": "donors"},
                             files={"file": ("donors.xlsx", _xlsx(), "application/octet-stream")}, csrf_from="/imports")
-    assert response.status_code == 400
-    assert "this is an XLSX file, not CSV" in response.text
+    assert response.status_code == 200
+    assert "created 1" in page_text(response.text)
+    preview = page_text(response.text.split('id="preview"', 1)[1])
+    assert "ref" in preview and "X1" in preview and "Jansen" in preview
+    token = re.search(r'name="token" value="([^"]+)"', response.text).group(1)
+    assert browser.post("/imports/confirm", {"token": token}, csrf_from="/imports").status_code == 200
+    assert session.scalar(select(Donor.last_name).where(Donor.ref == "X1")) == "Jansen\r\nde Vries"
+
+    refused = browser.post("/imports", {"kind": "donors"},
+                           files={"file": ("donors.ods", _ods(), "application/octet-stream")}, csrf_from="/imports")
+    assert refused.status_code == 400
+    assert "this is an ODS file, not CSV or XLSX" in refused.text

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from anbi.core.audit import AuditEntry
 from anbi.core.clock import utcnow
 from anbi.core.db import session_scope
-from anbi.web import portal
-from anbi.web.models_users import PortalLink, WebSession
+from anbi.web.identity import portal
+from anbi.web.identity.models import PortalLink, WebSession
 from donors.models import ConsentEvent, Donor
 from tests.factories import make_donation, make_donor
 from tests.webapp.ui_support import Browser, page_text
@@ -131,8 +131,8 @@ def test_a_restricted_donor_gets_no_link(web_app, session, donors):
 
 
 def test_the_donor_sees_only_their_own_gifts_and_statements(web_app, session, donors, tmp_path):
-    from exports.receipts import issue_statements
-    from fundraising.models_statements import Statement
+    from exports.statements.issue import issue_statements
+    from fundraising.statements.models import Statement
 
     issue_statements(lambda: session_scope(web_app.state.engine), year=2025, out_dir=tmp_path / "receipts",
                      organisation=web_app.state.settings.organisation, actor="test")

@@ -10,7 +10,7 @@ import multiprocessing
 
 import pytest
 
-from anbi.web.users import (
+from anbi.web.identity.users import (
     THROTTLE_RULES,
     SignInRefused,
     Throttled,

@@ -14,9 +14,9 @@ from anbi.core.errors import ConfigurationError
 from anbi.web import charts
 from anbi.web.i18n import DUTCH, LABELS, label, translate
 from anbi.web.search import interpret
-from anbi.web.security import CookieCodec, CookieState, csrf_matches, web_config
+from anbi.web.identity.security import CookieCodec, CookieState, csrf_matches, web_config
 from anbi.web.ui.common import safe_next
-from anbi.web.users import Throttled, check_password_strength, throttle_wait, WeakPassword
+from anbi.web.identity.users import Throttled, check_password_strength, throttle_wait, WeakPassword
 
 T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
 WINDOW = dt.timedelta(minutes=15)

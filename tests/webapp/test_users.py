@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from anbi.core.audit import AuditEntry
-from anbi.web.models_users import User, WebSession
-from anbi.web.users import (
+from anbi.web.identity.models import User, WebSession
+from anbi.web.identity.users import (
     SignInRefused,
     authenticate,
     create_user,
@@ -100,7 +100,7 @@ def test_demo_step_makes_one_user_per_role_once(db_url, session, tmp_path):
 
     from anbi.context import AppContext
     from anbi.core.settings import Settings
-    from anbi.web.demo import seed_users
+    from anbi.demo.web_users import seed_users
 
     app = AppContext(settings=Settings(database_url=db_url), actor="demo")
     first = seed_users(app, tmp_path, random.Random(2025))

@@ -73,7 +73,7 @@ def make_app(settings: Settings, engine):
 
 
 def make_user(session: Session, role: str, email: str | None = None, password: str = PASSWORD):
-    from anbi.web.users import create_user
+    from anbi.web.identity.users import create_user
 
     user = create_user(session, email or f"{role}@example.org", role, password, actor="test")
     session.commit()

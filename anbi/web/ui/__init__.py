@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from anbi.core.settings import Settings
-from anbi.web.security import CookieCodec, HostCheck, web_config
+from anbi.web.identity.security import CookieCodec, HostCheck, web_config
 from anbi.web.ui.common import (
     NON_UI_PREFIXES,
     STATIC_DIR,
@@ -28,7 +28,7 @@ from anbi.web.ui.common import (
 
 def install(app: FastAPI, settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
     """Raises ConfigurationError (one clear line) without a secret key or a base_url
-    outside local development (`anbi.web.security.web_config`)."""
+    outside local development (`anbi.web.identity.security.web_config`)."""
     config = web_config(settings.web, host, port=port)
     app.state.web_config = config
     if not hasattr(app.state, "mailer"):

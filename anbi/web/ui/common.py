@@ -30,7 +30,7 @@ from anbi.core.money import parse_money
 from anbi.core.roles import allowed
 from anbi.web.app import get_session
 from anbi.web.i18n import LANGUAGES, label, pick_language, translate
-from anbi.web.security import (
+from anbi.web.identity.security import (
     COOKIE_MAX_AGE,
     COOKIE_NAME,
     SECURITY_HEADERS,
@@ -219,7 +219,7 @@ class Staff:
 
 
 def current_staff(request: Request, db: Session) -> Staff | None:
-    from anbi.web.users import find_session
+    from anbi.web.identity.users import find_session
 
     state = web_state(request)
     if not state.session_key:
@@ -235,14 +235,14 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def session_user(request: Request, session: Session):
-    """A Principal from a signed-in user's session cookie, for `anbi.web.auth`'s
+    """A Principal from a signed-in user's session cookie, for `anbi.web.identity.auth`'s
     principal sources: the API then serves the browser as it serves a token.
 
     The API is outside the cookie middleware, so the cookie is read here. A request
     that changes something must also carry the session's CSRF token in X-CSRF-Token:
     a cookie alone is what another site can make a browser send."""
-    from anbi.web.auth import Principal
-    from anbi.web.users import find_session
+    from anbi.web.identity.auth import Principal
+    from anbi.web.identity.users import find_session
 
     codec: CookieCodec | None = getattr(request.app.state, "web_codec", None)
     if codec is None:

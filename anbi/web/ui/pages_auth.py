@@ -5,9 +5,9 @@ from fastapi import Form, Request
 from sqlalchemy.orm import Session
 
 from anbi.web.i18n import LANGUAGES, translate
-from anbi.web.security import new_csrf_token
+from anbi.web.identity.security import new_csrf_token
 from anbi.web.ui.common import DB, current_staff, language, redirect, render, safe_next, web_state, ui_router
-from anbi.web.users import SignInRefused, Throttled, authenticate, close_session, open_session
+from anbi.web.identity.users import SignInRefused, Throttled, authenticate, close_session, open_session
 
 router = ui_router()
 

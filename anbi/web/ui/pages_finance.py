@@ -76,7 +76,7 @@ def grant_page(request: Request, reference: str, person: Staff = Depends(staff(F
 @router.get("/grants/{reference}/report.{fmt}")
 def grant_report(request: Request, reference: str, fmt: str, person: Staff = Depends(staff(FINANCE_READ)),
                  db: Session = DB):
-    from exports.subsidy_commands import write_grant_report
+    from exports.reports.commands import write_grant_report
 
     if fmt not in REPORT_TYPES:
         raise PageNotFound("This page does not exist.")
@@ -126,7 +126,7 @@ def income_page(request: Request, person: Staff = Depends(staff(FINANCE_READ)), 
 @router.get("/reports/income-{year}.{fmt}")
 def income_download(request: Request, year: int, fmt: str, person: Staff = Depends(staff(FINANCE_READ)),
                     db: Session = DB):
-    from exports.income_statement import write
+    from exports.reports.income_statement import write
     from subsidies.income import income_statement
 
     if fmt not in REPORT_TYPES or year not in YEARS:

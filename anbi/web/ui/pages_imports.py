@@ -1,5 +1,6 @@
-"""The imports page: upload a CSV, see its first rows and every problem with line
-and field (or what the import will do) before anything is written, then import."""
+"""The imports page: upload a CSV or XLSX file, see its first rows and every problem
+with line and field (or what the import will do) before anything is written, then
+import."""
 from __future__ import annotations
 
 from pathlib import PurePath

@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from anbi.core.errors import AnbiError
-from anbi.web import donor_forms, portal
+from anbi.web import donor_forms
+from anbi.web.identity import portal
 from anbi.web.i18n import translate
-from anbi.web.security import new_csrf_token
+from anbi.web.identity.security import new_csrf_token
 from anbi.web.ui.common import (
     DB,
     PRODUCT_NAME,
@@ -29,7 +30,7 @@ from anbi.web.ui.common import (
     web_state,
 )
 from anbi.web.ui.pages_auth import client_address
-from anbi.web.users import close_session, find_session, open_session
+from anbi.web.identity.users import close_session, find_session, open_session
 from donors import names
 from donors.models import Donor
 
@@ -65,7 +66,7 @@ def _signed_in_donor(request: Request, db: Session) -> Donor | None:
 
 
 def _statements(db: Session, donor: Donor) -> list:
-    from fundraising.models_statements import Statement
+    from fundraising.statements.models import Statement
 
     ids = [donor.id, *db.scalars(select(Donor.id).where(Donor.merged_into_id == donor.id))]
     return list(db.scalars(select(Statement).where(Statement.donor_id.in_(ids), Statement.status == "current")
@@ -128,8 +129,8 @@ def portal_link(request: Request, token: str, db: Session = DB):
     """Shows a button instead of signing in at once: mail scanners that open links
     must not use up the single-use link."""
     from anbi.core.clock import utcnow
-    from anbi.web.models_users import PortalLink
-    from anbi.web.users import digest
+    from anbi.web.identity.models import PortalLink
+    from anbi.web.identity.users import digest
 
     link = db.scalar(select(PortalLink).where(PortalLink.token_hash == digest(token)))
     reason = None

@@ -40,7 +40,7 @@ def receipts_folder(request: Request, year: int) -> Path:
 
 def execute_run(engine, run_id: int, *, year: int, out_dir: Path, organisation, actor: str) -> None:
     """Issue the statements and record the outcome on the run (in its own thread)."""
-    from exports.receipt_runs import issue_and_record
+    from exports.statements.run_log import issue_and_record
 
     try:
         issue_and_record(lambda: session_scope(engine), year=year, out_dir=out_dir, organisation=organisation,
@@ -98,7 +98,7 @@ def start_run(request: Request, year: int = Form(...), person: Staff = Depends(s
 
 @router.get("/receipts/{run_id}/manifest.csv")
 def manifest(request: Request, run_id: int, person: Staff = Depends(staff(STATEMENTS_RUN)), db: Session = DB):
-    from exports.receipts import MANIFEST
+    from exports.statements.issue import MANIFEST
 
     run = db.get(ReceiptRun, run_id)
     if run is None or run.status != "finished":

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from anbi.context import AppContext
 from anbi.core.settings import Settings
 from fundraising.models import Donation, RecurringGift
-from fundraising.stripe.demo import stripe_webhooks
+from anbi.demo.stripe_webhooks import stripe_webhooks
 from tests.factories import make_campaign, make_donor
 
 

@@ -737,7 +737,7 @@ def test_fund_is_created_once(web_client, engine):
 
 
 def test_the_webhook_answers_with_the_headers_every_answer_gets(web_client, engine):
-    from anbi.web.security import SECURITY_HEADERS
+    from anbi.web.identity.security import SECURITY_HEADERS
 
     accepted = post(web_client, p.payment_succeeded(pi_id="pi_headers"))
     body, headers = p.signed(p.payment_succeeded(pi_id="pi_refused"))
