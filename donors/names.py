@@ -186,6 +186,8 @@ _PLAIN_LETTERS = str.maketrans({
     "ŋ": "n", "ĸ": "k",
 })
 SEARCH_NAME_LENGTH = 300
+# The ASCII characters that are neither letters nor digits: a space in search text.
+_ASCII_MARKS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 
 
 def search_text(text: str | None) -> str:
@@ -196,6 +198,8 @@ def search_text(text: str | None) -> str:
     `'t Hart` -> `t hart`. Scripts without case (Arabic, Ge'ez) keep their letters."""
     if not text:
         return ""
+    if text.isascii():  # most names: nothing to decompose, fold or write plainly
+        return " ".join(text.lower().translate(_ASCII_MARKS).split())
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_PLAIN_LETTERS)
     return " ".join("".join(c if c.isalnum() else " " for c in stripped).split())

@@ -431,7 +431,15 @@ def campaign_report(session: Session, code: str) -> CampaignReport:
         return [(int(amount), int(n)) for amount, n in rows]
 
     euro = currencies.pop(EUR, CurrencyFigures(EUR))
+    if postgresql:
+        # The donor pass reads every donation in donor order (an index-only scan that
+        # groups as it goes): in parallel, each worker's groups are merged in order,
+        # which the planner again believes costs more than it saves (half the time for
+        # 1,000,000 donations, as the first pass's plain GROUP BY runs too).
+        session.execute(text("SET LOCAL parallel_tuple_cost = 0"))
     donors, new_donors = _donor_counts(session, ids, in_campaign_eur, euro.gifts)
+    if postgresql:
+        session.execute(text("SET LOCAL parallel_tuple_cost TO DEFAULT"))
     return CampaignReport(
         code=campaign.code,
         name=campaign.name,

@@ -26,7 +26,7 @@ from itertools import islice
 from pathlib import Path
 
 from anbi.core.errors import InvalidInput, Problem
-from anbi.core.spreadsheet import from_csv_text
+from anbi.core.spreadsheet import TEXT_MARK, from_csv_text
 from anbi.core.text import control_character
 
 SAVE_AS = "save it as XLSX or as 'CSV UTF-8' in the spreadsheet program and import that file"
@@ -157,7 +157,12 @@ def _shaped(name: str, header: Sequence[str], records: Iterable[tuple[int, Seque
         if len(values) != len(header):
             problems.append(Problem(line, None, f"has {len(values)} fields, the header has {len(header)}"))
             continue
-        rows.append(CsvRow(line, {k: from_csv_text(v.strip()) for k, v in zip(header, values)}))
+        # Only a cell that starts with the text mark can stand for another text.
+        cells = {k: v.strip() for k, v in zip(header, values)}
+        for k, v in cells.items():
+            if v.startswith(TEXT_MARK):
+                cells[k] = from_csv_text(v)
+        rows.append(CsvRow(line, cells))
     if control:
         problems += [Problem(row.line, column, problem) for row in rows for column, value in row.values.items()
                      if (problem := control_character(value))]

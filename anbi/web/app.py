@@ -5,6 +5,7 @@ commits when the handler returns and rolls back on any error. Each part of the
 service is a router added in `create_app`."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 from fastapi import Depends, FastAPI, Request
@@ -22,7 +23,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, host: str | 
     base_url are required, and which hosts requests may name."""
     from anbi.web.deps import storable_text
 
-    app = FastAPI(title="anbi-crm", version="1", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None,
+    app = AnbiApp(title="anbi-crm", version="1", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None,
                   dependencies=[Depends(storable_text)])
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
@@ -38,7 +39,28 @@ def create_app(settings: Settings, engine: Engine | None = None, *, host: str | 
     from anbi.web.ui import install as install_web_application
 
     install_web_application(app, settings, host=host, port=port)
+    from anbi.web.webhooks import PATH, answer_stripe_webhook
+
+    assert PATH == "/webhooks/stripe"  # the path AnbiApp answers ahead of the framework
+    app.stripe_webhook = functools.partial(answer_stripe_webhook, app)
     return app
+
+
+class AnbiApp(FastAPI):
+    """The service. Stripe's webhook (POST /webhooks/stripe) is answered ahead of the
+    framework, by `anbi.web.webhooks.answer_stripe_webhook`: a burst of deliveries
+    then costs the service little more than verifying them. Everything else, and a
+    delivery with a query string (whose parameters the framework's checks read), goes
+    through the framework."""
+
+    stripe_webhook = None  # set by create_app: anbi.web.webhooks.answer_stripe_webhook
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/webhooks/stripe" and scope["method"] == "POST" \
+                and not scope.get("query_string") and self.stripe_webhook is not None:
+            await self.stripe_webhook(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def _routers() -> list:

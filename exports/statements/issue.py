@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -40,13 +41,14 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import Date, Select, bindparam, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from anbi.core import formatting, identifiers
 from anbi.core.audit import AuditEntry
 from anbi.core.clock import amsterdam_date, utcnow
+from anbi.core.db import insert_rows, one_of, plan_for_the_values
 from anbi.core.errors import AnbiError, ConfigurationError, Conflict, InvalidInput, Problem
 from anbi.core.money import cents_to_str
 from anbi.core.progress import progress
@@ -467,6 +469,52 @@ def issue_statements(
     return report
 
 
+@dataclass(frozen=True)
+class _ChunkQueries:
+    """What a chunk's planning reads, with the chunk's ids as the parameter `ids`
+    (and the year's `start` and `end`, or `year`)."""
+
+    donors: Select
+    gifts: Select
+    adjustments: Select
+    agreements: Select
+    issued: Select
+
+
+@functools.cache
+def _chunk_queries(dialect: str) -> _ChunkQueries:
+    donor_table = Donor.__table__
+    # Core selects on the tables (not ORM attributes): plain rows, the cheapest path
+    # for the hundreds of thousands of gifts of a run.
+    g, c, m, a = (Donation.__table__.c, Campaign.__table__.c, Mandate.__table__.c, DonationAdjustment.__table__.c)
+    p = PeriodicAgreement.__table__.c
+    in_year = (one_of(g.donor_id, "ids", dialect), g.received_on >= bindparam("start", type_=Date()),
+               g.received_on <= bindparam("end", type_=Date()))
+    return _ChunkQueries(
+        donors=select(*(donor_table.c[name] for name in DONOR_COLUMNS)).where(one_of(donor_table.c.id, "ids", dialect)),
+        gifts=(
+            select(g.id, g.donor_id, g.reference, g.received_on, g.amount_cents, g.currency, g.method, g.kind,
+                   g.consideration_cents, g.status, g.agreement_id, c.name, m.mandate_id)
+            .select_from(Donation.__table__.outerjoin(Campaign.__table__, c.id == g.campaign_id)
+                         .outerjoin(Mandate.__table__, m.id == g.mandate_id))
+            .where(*in_year)
+        ),
+        adjustments=(
+            select(a.donation_id, a.kind, a.amount_cents, a.occurred_on, a.taken_back_cents)
+            .select_from(DonationAdjustment.__table__.join(Donation.__table__, g.id == a.donation_id))
+            .where(*in_year)
+        ),
+        agreements=select(p.id, p.donor_id, p.number, p.annual_amount_cents, p.start_date, p.signed_on, p.years,
+                          p.end_date, p.currency).where(one_of(p.donor_id, "ids", dialect)),
+        issued=(
+            select(Statement)
+            .where(one_of(Statement.donor_id, "ids", dialect), Statement.year == bindparam("year"),
+                   Statement.status == "current")
+            .order_by(Statement.sequence)
+        ),
+    )
+
+
 class _Run:
     def __init__(self, *, year, out, organisation, actor, language, now, report):
         self.year = year
@@ -533,6 +581,7 @@ class _Run:
         position = 0
         while True:
             with unit_of_work() as session:
+                plan_for_the_values(session)
                 ids = list(session.scalars(self.candidates_query().where(Donor.id > last).order_by(Donor.id).limit(size)))
             upper = ids[-1] if len(ids) == size else None
             chunk = set(ids)
@@ -555,28 +604,22 @@ class _Run:
             for merged in self.merged_into.get(survivor, ()):
                 group_of[merged] = survivor
         group_ids = list(group_of)
+        plan_for_the_values(session)  # the same queries for every chunk, each with other ids
 
-        # Plain rows, not ORM objects: the names functions only read attributes.
-        donor_table = Donor.__table__
-        donors = {
-            d.id: d for d in session.execute(
-                select(*(donor_table.c[name] for name in DONOR_COLUMNS)).where(donor_table.c.id.in_(survivors))
-            )
-        }
-        gifts, references = self._gifts(session, group_ids, group_of)
+        # Plain rows, not ORM objects: the names functions only read attributes. Each
+        # query is built once, with the chunk's ids as one parameter (`one_of`): on
+        # PostgreSQL the text is then the same for every chunk, where an IN list of
+        # 500 values is expanded, and parsed by the driver, anew for each.
+        queries = _chunk_queries(session.get_bind().dialect.name)
+        donors = {d.id: d for d in session.execute(queries.donors, {"ids": survivors})}
+        gifts, references = self._gifts(session, queries, group_ids, group_of)
         agreements: dict[int, list[Agreement]] = defaultdict(list)
-        p = PeriodicAgreement.__table__.c
-        for a in session.execute(
-            select(p.id, p.donor_id, p.number, p.annual_amount_cents, p.start_date, p.signed_on, p.years, p.end_date,
-                   p.currency).where(p.donor_id.in_(group_ids))
-        ):
+        for a in session.execute(queries.agreements, {"ids": group_ids}):
             agreements[group_of[a.donor_id]].append(
                 Agreement(a.id, a.number, a.annual_amount_cents, a.start_date, a.signed_on, a.years, a.end_date, a.currency)
             )
         issued: dict[int, list[Statement]] = defaultdict(list)
-        for statement in session.scalars(
-            select(Statement).where(Statement.donor_id.in_(group_ids), Statement.year == self.year, Statement.status == "current").order_by(Statement.sequence)
-        ):
+        for statement in session.scalars(queries.issued, {"ids": group_ids, "year": self.year}):
             issued[group_of[statement.donor_id]].append(statement)
 
         plan = _ChunkPlan()
@@ -647,26 +690,13 @@ class _Run:
                 plan.rerender.append((snapshot_from_row(statement, lines_by_statement[statement.id]), statement.pdf_sha256))
         return plan
 
-    def _gifts(self, session: Session, group_ids: list[int], group_of: dict[int, int]):
+    def _gifts(self, session: Session, queries: _ChunkQueries, group_ids: list[int], group_of: dict[int, int]):
         """Every gift of the chunk's donors dated in the year, with its adjustments,
         in two set-based queries."""
-        # Core selects on the tables (not ORM attributes): plain rows, the cheapest path
-        # for the hundreds of thousands of gifts of a run.
-        g, c, m, a = (Donation.__table__.c, Campaign.__table__.c, Mandate.__table__.c, DonationAdjustment.__table__.c)
-        in_year = (g.donor_id.in_(group_ids), g.received_on >= self.start, g.received_on <= self.end)
-        rows = session.execute(
-            select(g.id, g.donor_id, g.reference, g.received_on, g.amount_cents, g.currency, g.method, g.kind,
-                   g.consideration_cents, g.status, g.agreement_id, c.name, m.mandate_id)
-            .select_from(Donation.__table__.outerjoin(Campaign.__table__, c.id == g.campaign_id)
-                         .outerjoin(Mandate.__table__, m.id == g.mandate_id))
-            .where(*in_year)
-        ).all()
+        in_year = {"ids": group_ids, "start": self.start, "end": self.end}
+        rows = session.execute(queries.gifts, in_year).all()
         adjustments: dict[int, list[Adjustment]] = defaultdict(list)
-        for a in session.execute(
-            select(a.donation_id, a.kind, a.amount_cents, a.occurred_on, a.taken_back_cents)
-            .select_from(DonationAdjustment.__table__.join(Donation.__table__, g.id == a.donation_id))
-            .where(*in_year)
-        ):
+        for a in session.execute(queries.adjustments, in_year):
             adjustments[a.donation_id].append(Adjustment(a.kind, a.amount_cents, a.occurred_on, a.taken_back_cents))
         gifts: dict[int, list[Gift]] = defaultdict(list)
         references: dict[int, str] = {}
@@ -726,11 +756,12 @@ class _Run:
                 file_name=s.file_name, issued_at=self.now, issued_on=s.issued_on,
                 replaces_id=item.replaces[0].id if item.replaces else None, replaces_number=s.replaces_number,
             ))
-        # Core inserts (not the ORM's bulk path): a run inserts hundreds of thousands of
-        # rows. The ids are read back by number rather than with INSERT ... RETURNING,
-        # whose one very long statement per batch costs psycopg more than the rows.
+        # The fastest plain write each database has (`insert_rows`: COPY on PostgreSQL):
+        # a run inserts hundreds of thousands of rows. The ids are read back by number
+        # rather than with INSERT ... RETURNING, whose one very long statement per batch
+        # costs psycopg more than the rows.
         statements = Statement.__table__
-        session.execute(statements.insert(), rows)
+        insert_rows(session, statements, rows)
         id_of = dict(session.execute(
             select(statements.c.number, statements.c.id).where(statements.c.number.in_([r["number"] for r in rows]))
         ).all())
@@ -744,8 +775,7 @@ class _Run:
             for statement_id, item in zip(ids, planned)
             for position, (donation_id, l) in enumerate(zip(item.snapshot.donation_ids, item.snapshot.lines), start=1)
         ]
-        if line_rows:
-            session.execute(StatementLine.__table__.insert(), line_rows)
+        insert_rows(session, StatementLine.__table__, line_rows)
         successor = {old.id: new_id for new_id, item in zip(ids, planned) for old in item.replaces}
         if successor:
             for old in session.scalars(select(Statement).where(Statement.id.in_(list(successor)))):
@@ -754,7 +784,7 @@ class _Run:
                 except StatementImmutable:
                     raise StatementRunConflict(self.year) from None
         # One audit row per issued statement (DESIGN.md, Audit), inserted in bulk.
-        session.execute(AuditEntry.__table__.insert(), [
+        insert_rows(session, AuditEntry.__table__, [
             dict(at=self.now, actor=self.actor, action="statement.issued", entity="statement",
                  entity_ref=item.snapshot.number,
                  details={"donor_ref": item.snapshot.donor_ref, "year": self.year,

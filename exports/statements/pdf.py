@@ -418,22 +418,24 @@ class _PageText:
     def __init__(self, pdf: canvas.Canvas):
         self.pdf = pdf
         self.ops: list[str] = ["BT"]
-        self.current: tuple[str, float] | None = None
+        self.font: str | None = None  # the font and size set last in the block
+        self.size = 0.0
         self.baselines: set[int] = set()
 
     def text(self, x: float, y: float, text: str, font: str = REGULAR, size: float = BODY) -> None:
+        # Called for every piece of every statement: kept to the few steps each needs.
         if not text:
             return
         self.baselines.add(round(y))
-        if not _fits_winansi(text):
+        if not text.isascii() and not _fits_winansi(text):
             font, text = font_for(text, font)
             self.pdf.setFont(font, size)
             self.pdf.drawString(x, y, text)
             return
-        if self.current != (font, size):
+        if font != self.font or size != self.size:
             self.ops.append(f"{self.pdf._doc.getInternalFontName(font)} {size:g} Tf")
-            self.current = (font, size)
-        self.ops.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm ({pdf_literal(text)}) Tj")
+            self.font, self.size = font, size
+        self.ops.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm ({text.translate(_ESCAPE)}) Tj")
 
     def right(self, x: float, y: float, text: str, font: str = REGULAR, size: float = BODY) -> None:
         """`text` ending at `x` (amounts)."""
@@ -500,23 +502,10 @@ class StatementRenderer:
 
     def _first_page_head(self, page: _PageText, view: StatementView, texts: dict) -> float:
         org = view.organisation
-        # Letterhead, top right: the statutory name, address, RSIN (DOMAIN.md 1.6).
-        # It stays between the reference column and the right margin: a long name wraps
-        # on its words (a word too long for the column is set smaller).
-        y = _y(18 * mm)
-        for line in wrap(org.name, BOLD, 11, LETTERHEAD_WIDTH):
-            shown, size = fit(line, BOLD, 11, LETTERHEAD_WIDTH)
-            page.text(COLUMN_X, y, shown, BOLD, size)
-            y -= 4.6 * mm
-        y -= 0.4 * mm
-        for part in [p.strip() for p in org.address.split(",") if p.strip()] + [f"RSIN {org.rsin}", org.website]:
-            shown, size = fit(part, REGULAR, 8.5, LETTERHEAD_WIDTH)
-            page.text(COLUMN_X, y, shown, REGULAR, size)
-            y -= 3.8 * mm
-        # Return address and the donor's address in the envelope window.
-        if org.address:
-            for from_top, line, size in self._return_address(texts["return"].format(name=org.name, address=org.address)):
-                page.text(LEFT, _y(from_top), line, REGULAR, size)
+        # The organisation's part of the page is the same on every statement of a run:
+        # laid out once (`_letterhead`).
+        for x, y, line, font, size in _letterhead(org.name, org.address, org.rsin, org.website, texts["return"]):
+            page.text(x, y, line, font, size)
         y = _y(ADDRESS_TOP)
         for line in (addressee_name(view, texts), *view.address_lines):
             shown, size = fit(line, REGULAR, 10, RETURN_ADDRESS_WIDTH, smallest=8)
@@ -689,6 +678,30 @@ class StatementRenderer:
             # The rows fit but the totals do not: they go on a page of their own.
             pages += [count, 0]
         return pages
+
+
+@lru_cache(maxsize=16)
+def _letterhead(name: str, address: str, rsin: str, website: str, return_text: str) -> tuple:
+    """(x, y, text, font, size) of the organisation's letterhead and return address."""
+    placed = []
+    # Letterhead, top right: the statutory name, address, RSIN (DOMAIN.md 1.6).
+    # It stays between the reference column and the right margin: a long name wraps
+    # on its words (a word too long for the column is set smaller).
+    y = _y(18 * mm)
+    for line in wrap(name, BOLD, 11, LETTERHEAD_WIDTH):
+        shown, size = fit(line, BOLD, 11, LETTERHEAD_WIDTH)
+        placed.append((COLUMN_X, y, shown, BOLD, size))
+        y -= 4.6 * mm
+    y -= 0.4 * mm
+    for part in [p.strip() for p in address.split(",") if p.strip()] + [f"RSIN {rsin}", website]:
+        shown, size = fit(part, REGULAR, 8.5, LETTERHEAD_WIDTH)
+        placed.append((COLUMN_X, y, shown, REGULAR, size))
+        y -= 3.8 * mm
+    # Return address and the donor's address in the envelope window.
+    if address:
+        for from_top, line, size in ReceiptRenderer._return_address(return_text.format(name=name, address=address)):
+            placed.append((LEFT, _y(from_top), line, REGULAR, size))
+    return tuple(placed)
 
 
 @lru_cache(maxsize=64)

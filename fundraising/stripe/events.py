@@ -304,9 +304,11 @@ def envelope(event: Mapping[str, Any]) -> Envelope:
     )
 
 
-def interpret(event: Mapping[str, Any]) -> Meaning:
-    """What `event` means for us. Raises EventError when it lacks what its type needs."""
-    env = envelope(event)
+def interpret(event: Mapping[str, Any], env: Envelope | None = None) -> Meaning:
+    """What `event` means for us. Raises EventError when it lacks what its type needs.
+    `env`: its `envelope`, when the caller has read it already."""
+    if env is None:
+        env = envelope(event)
     handler = _HANDLERS.get(env.type)
     if handler is None:
         return Ignored(f"{env.type} is not an event anbi-crm acts on")

@@ -32,6 +32,7 @@ Nothing here calls Stripe or commits.
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import time
@@ -191,7 +192,8 @@ def receive_together(session: Session, events: Iterable[Mapping[str, Any]], *, v
     # One multi-row VALUES: each row's payload is a long text, which psycopg sends
     # faster as a parameter of its own than inside an array (`insert_new_rows`).
     statement = insert_once(StripeEvent.__table__, ("event_id",), session.get_bind().dialect.name, returning=("id", "event_id"))
-    rows = [_row(arrival, via=via, isolated=False) for arrival in arrivals]
+    now = utcnow()  # one arrival time for the batch: it is stored in one statement
+    rows = [_row(arrival, via=via, isolated=False, now=now) for arrival in arrivals]
     row_ids = {event_id: row_id for row_id, event_id in session.execute(statement, rows)}
     receipts: list[Receipt] = []
     woke: set[str] = set()
@@ -248,7 +250,7 @@ class _Arrival:
     def of(cls, event: Mapping[str, Any]) -> _Arrival:
         env = ev.envelope(event)  # raises EventError for an event without id, type or object
         try:
-            return cls(event, env, ev.interpret(event), None)
+            return cls(event, env, ev.interpret(event, env), None)
         except ev.EventError as exc:
             return cls(event, env, None, str(exc))
 
@@ -257,10 +259,10 @@ class _Arrival:
         return booking.lock_keys(self.meaning) if self.meaning is not None else []
 
 
-def _row(arrival: _Arrival, *, via: str, isolated: bool) -> dict[str, Any]:
-    """The inbox row of an event."""
+def _row(arrival: _Arrival, *, via: str, isolated: bool, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The inbox row of an event (`now`: when it arrived)."""
     env, meaning = arrival.envelope, arrival.meaning
-    now = utcnow()
+    now = now or utcnow()
     return {
         "event_id": env.event_id,
         "type": env.type,

@@ -24,3 +24,22 @@ def test_a_date_outside_the_years_anbi_counts_is_refused(text):
     traceback (`agreements list`: year 10004 is out of range)."""
     with pytest.raises(ValueError, match="is outside the years 1900 to 2200"):
         parse_date(text)
+
+
+def test_timestamps_are_bound_as_utc_on_both_databases():
+    import datetime as dt
+
+    import pytest
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from anbi.core.db import UTCDateTime
+
+    summer = dt.timezone(dt.timedelta(hours=2))
+    for dialect, expected in ((sqlite.dialect(), "2025-06-30 22:30:00.000000"),
+                              (postgresql.psycopg.dialect(), dt.datetime(2025, 6, 30, 22, 30, tzinfo=dt.timezone.utc))):
+        bind = UTCDateTime()._cached_bind_processor(dialect)
+        assert bind(dt.datetime(2025, 7, 1, 0, 30, tzinfo=summer)) == expected
+        assert bind(dt.datetime(2025, 6, 30, 22, 30, tzinfo=dt.timezone.utc)) == expected
+        assert bind(None) is None
+        with pytest.raises(ValueError, match="naive"):
+            bind(dt.datetime(2025, 7, 1))

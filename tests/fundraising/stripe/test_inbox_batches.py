@@ -215,3 +215,37 @@ def test_after_its_connection_broke_the_writer_stores_the_next_event_on_a_new_on
         assert set(donations(engine)) == {"pi_k1", "pi_k2"}
     finally:
         writer._let_go_of_connection()
+
+
+def _deliver_later(writer: InboxWriter, events, after: float) -> threading.Thread:
+    def put():
+        time.sleep(after)
+        for event in events:
+            writer._waiting.put(_Delivery(dict(event)))
+
+    thread = threading.Thread(target=put)
+    thread.start()
+    return thread
+
+
+def test_in_a_burst_the_writer_waits_for_the_senders_it_just_answered(web_client):
+    writer = InboxWriter(web_client.app)
+    writer.MAX_WAIT_SECONDS = 5
+    writer._last_batch = 3  # three senders were answered together: their next events are on their way
+    writer._waiting.put(_Delivery(dict(p.payment_succeeded(pi_id="pi_s1"))))
+    later = _deliver_later(writer, [p.payment_succeeded(pi_id=f"pi_s{n}") for n in (2, 3)], after=0.2)
+    batch = writer._gather()
+    later.join()
+    assert [d.event["data"]["object"]["id"] for d in batch] == ["pi_s1", "pi_s2", "pi_s3"]
+
+
+def test_a_lone_sender_is_not_kept_waiting(web_client):
+    writer = InboxWriter(web_client.app)
+    writer.MAX_WAIT_SECONDS = 5
+    writer._last_batch = 1
+    writer._waiting.put(_Delivery(dict(p.payment_succeeded(pi_id="pi_l1"))))
+    later = _deliver_later(writer, [p.payment_succeeded(pi_id="pi_l2")], after=1.0)
+    started = time.monotonic()
+    batch = writer._gather()
+    assert len(batch) == 1 and time.monotonic() - started < 0.5
+    later.join()

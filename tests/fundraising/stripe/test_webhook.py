@@ -731,3 +731,54 @@ def test_fund_is_created_once(web_client, engine):
     post(web_client, p.payment_succeeded(pi_id="pi_f1", metadata={"fund": "WATER"}))
     post(web_client, p.payment_succeeded(pi_id="pi_f2", metadata={"fund": "WATER"}))
     assert count(engine, Fund) == 1
+
+
+# --- the endpoint ahead of the framework ------------------------------------------
+
+
+def test_the_webhook_answers_with_the_headers_every_answer_gets(web_client, engine):
+    from anbi.web.identity.security import SECURITY_HEADERS
+
+    accepted = post(web_client, p.payment_succeeded(pi_id="pi_headers"))
+    body, headers = p.signed(p.payment_succeeded(pi_id="pi_refused"))
+    refused = web_client.post("/webhooks/stripe", content=body, headers={**headers, "Stripe-Signature": "t=1,v1=00"})
+    for response in (accepted, refused):
+        assert response.headers["content-type"] == "application/json"
+        assert response.headers["cache-control"] == "no-store"
+        assert all(response.headers[name] == value for name, value in SECURITY_HEADERS.items())
+        assert int(response.headers["content-length"]) == len(response.content)
+    assert (accepted.status_code, accepted.json()["status"]) == (200, "applied")
+    assert refused.status_code == 400 and refused.json()["detail"].startswith("signature refused")
+    assert count(engine, StripeEvent) == 1
+
+
+def test_the_same_answers_through_the_framework_for_a_delivery_with_a_query(web_client, engine):
+    event = p.payment_succeeded(pi_id="pi_query")
+    body, headers = p.signed(event)
+    answer = web_client.post("/webhooks/stripe?from=stripe", content=body, headers=headers)
+    assert (answer.status_code, answer.json()) == (200, {"event": event["id"], "type": "payment_intent.succeeded",
+                                                          "status": "applied", "note": None})
+    again = post(web_client, event)  # the redelivery, ahead of the framework
+    assert again.json() == {"event": event["id"], "type": "payment_intent.succeeded", "status": "duplicate",
+                            "note": "already received"}
+    # The framework's checks still see the query: a control character in it is refused.
+    assert web_client.post("/webhooks/stripe?x=%01", content=body, headers=headers).status_code == 400
+    assert web_client.get("/webhooks/stripe").status_code == 405
+    assert count(engine, Donation) == 1
+
+
+def test_a_body_larger_than_the_limit_is_refused_before_it_is_read_whole(web_client, engine):
+    from anbi.web.webhooks import MAX_WEBHOOK_BYTES
+
+    body, headers = p.signed(p.payment_succeeded(pi_id="pi_big"))
+    declared = web_client.post("/webhooks/stripe", content=b" " * (MAX_WEBHOOK_BYTES + 1), headers=headers)
+
+    def chunks():  # no Content-Length: sent in pieces
+        yield body
+        yield b" " * MAX_WEBHOOK_BYTES
+
+    streamed = web_client.post("/webhooks/stripe", content=chunks(), headers=headers)
+    for response in (declared, streamed):
+        assert response.status_code == 413
+        assert response.json() == {"detail": f"request body is larger than {MAX_WEBHOOK_BYTES} bytes"}
+    assert count(engine, StripeEvent) == 0
