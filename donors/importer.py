@@ -152,7 +152,7 @@ class ImportPlan:
 
 
 @dataclass
-class ImportSummary:
+class DonorImportSummary:
     source: str
     dry_run: bool
     rows: int
@@ -651,7 +651,7 @@ def import_donors(
     actor: str,
     dry_run: bool = False,
     data: bytes | None = None,
-) -> ImportSummary:
+) -> DonorImportSummary:
     """Validate the whole file, then (unless a dry run) write it. Raises
     InvalidInput with every problem, and writes nothing, when any row is wrong."""
     # Hundreds of thousands of small objects (cells, parsed rows, writes) that hold
@@ -666,7 +666,7 @@ def import_donors(
             gc.enable()
 
 
-def _import_donors(session: Session, path: str | Path, *, actor: str, dry_run: bool, data: bytes | None) -> ImportSummary:
+def _import_donors(session: Session, path: str | Path, *, actor: str, dry_run: bool, data: bytes | None) -> DonorImportSummary:
     name = Path(path).name
     try:
         csv_file = read_csv(data if data is not None else path, required=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS, name=name)
@@ -683,7 +683,7 @@ def _import_donors(session: Session, path: str | Path, *, actor: str, dry_run: b
     flagged = suppression_flags(session, rows)
     if not dry_run:
         apply_plan(session, plan, source=f"import:{name}", actor=actor)
-    return ImportSummary(
+    return DonorImportSummary(
         source=name,
         dry_run=dry_run,
         rows=len(rows),

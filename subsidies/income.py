@@ -55,7 +55,7 @@ DUTCH_LABELS = {
 
 
 @dataclass
-class Statement:
+class IncomeStatement:
     """One year's income by category, in cents."""
 
     year: int
@@ -163,12 +163,12 @@ def build_statements(
     year: int,
     donations: dict[int, dict[str, int]],
     grants: Iterable[GrantIncomeInputs],
-) -> tuple[Statement, Statement]:
+) -> tuple[IncomeStatement, IncomeStatement]:
     """This year's and last year's statement from gathered inputs.
 
     `donations[year][income line] = cents`, net of what was taken back in that year
     (`fundraising.income.income_by_line`)."""
-    current, previous = Statement(year), Statement(year - 1)
+    current, previous = IncomeStatement(year), IncomeStatement(year - 1)
     grants = list(grants)
     for statement in (current, previous):
         for line, cents in donations.get(statement.year, {}).items():
@@ -260,12 +260,12 @@ def grant_income_inputs(session: Session, up_to_year: int) -> list[GrantIncomeIn
     return list(grants.values())
 
 
-def income_statement(session: Session, year: int) -> tuple[Statement, Statement]:
+def income_statement(session: Session, year: int) -> tuple[IncomeStatement, IncomeStatement]:
     """This year's and last year's RJ 650 statement."""
     donations = income_by_line(session, year - 1, year)
     return build_statements(year, donations, grant_income_inputs(session, year))
 
 
-def statement_json(year: int, current: Statement, previous: Statement) -> dict[str, Any]:
+def statement_json(year: int, current: IncomeStatement, previous: IncomeStatement) -> dict[str, Any]:
     """The JSON document of `anbi reports income --format json` (DESIGN.md)."""
     return {"year": year, "current": current.json(), "previous": previous.json()}

@@ -39,7 +39,7 @@ UPLOAD_LIFETIME_SECONDS = 3600
 
 
 @dataclass(frozen=True)
-class Outcome:
+class UploadOutcome:
     """What an import did (or would do): figures to show and notes to read."""
 
     rows: int
@@ -47,16 +47,16 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
 
-def _donors(session: Session, data: bytes, name: str, actor: str, dry_run: bool) -> Outcome:
+def _donors(session: Session, data: bytes, name: str, actor: str, dry_run: bool) -> UploadOutcome:
     from donors.importer import import_donors
 
     summary = import_donors(session, name, actor=actor, dry_run=dry_run, data=data)
     notes = [str(n) for n in (*summary.skipped, *summary.warnings, *summary.flagged)]
-    return Outcome(summary.rows, [("created", summary.created), ("updated", summary.updated),
+    return UploadOutcome(summary.rows, [("created", summary.created), ("updated", summary.updated),
                                   ("unchanged", summary.unchanged)], notes)
 
 
-def _donations(session: Session, data: bytes, name: str, actor: str, dry_run: bool) -> Outcome:
+def _donations(session: Session, data: bytes, name: str, actor: str, dry_run: bool) -> UploadOutcome:
     from anbi.core.money import format_dutch
     from fundraising.imports.donations import import_donations
 
@@ -66,31 +66,31 @@ def _donations(session: Session, data: bytes, name: str, actor: str, dry_run: bo
     figures += [(f"amount {currency}", format_dutch(cents, currency) if currency != "EUR" else format_dutch(cents))
                 for currency, cents in sorted(summary.created_cents.items())]
     notes = [str(w) for w in summary.warnings] + [f"fund created: {code}" for code in summary.funds_created]
-    return Outcome(summary.created + summary.unchanged, figures, notes)
+    return UploadOutcome(summary.created + summary.unchanged, figures, notes)
 
 
-def _agreements(session: Session, data: bytes, name: str, actor: str, dry_run: bool) -> Outcome:
+def _agreements(session: Session, data: bytes, name: str, actor: str, dry_run: bool) -> UploadOutcome:
     from fundraising.imports.agreements import import_agreements
 
     summary = import_agreements(session, data, actor=actor, dry_run=dry_run, name=name)
-    return Outcome(summary.created + summary.updated + summary.unchanged,
+    return UploadOutcome(summary.created + summary.updated + summary.unchanged,
                    [("created", summary.created), ("updated", summary.updated), ("unchanged", summary.unchanged)])
 
 
-def _expenses(session: Session, data: bytes, name: str, actor: str, dry_run: bool) -> Outcome:
+def _expenses(session: Session, data: bytes, name: str, actor: str, dry_run: bool) -> UploadOutcome:
     from subsidies.costs import import_expenses
 
     # No dry-run switch of its own: the check step runs it in a rolled-back transaction.
     result = import_expenses(session, data, source="import")
-    return Outcome(result.created + result.unchanged, [("created", result.created), ("unchanged", result.unchanged)],
+    return UploadOutcome(result.created + result.unchanged, [("created", result.created), ("unchanged", result.unchanged)],
                    list(result.flagged))
 
 
-def _timesheets(session: Session, data: bytes, name: str, actor: str, dry_run: bool) -> Outcome:
+def _timesheets(session: Session, data: bytes, name: str, actor: str, dry_run: bool) -> UploadOutcome:
     from subsidies.costs import import_timesheets
 
     result = import_timesheets(session, data, source="import")
-    return Outcome(result.created + result.unchanged, [("created", result.created), ("unchanged", result.unchanged)],
+    return UploadOutcome(result.created + result.unchanged, [("created", result.created), ("unchanged", result.unchanged)],
                    [f"warning: {w}" for w in result.warnings] + list(result.flagged))
 
 
@@ -115,7 +115,7 @@ def _columns(kind: str) -> tuple[str, ...]:
 class ImportKind:
     key: str
     permission: str
-    run: Callable[[Session, bytes, str, str, bool], Outcome]
+    run: Callable[[Session, bytes, str, str, bool], UploadOutcome]
     hint: str | None = None          # how the file's columns work together, beyond their names
 
     @property
@@ -171,7 +171,7 @@ class Check:
     header: list[str]
     rows: list[list[str]]
     problems: list[Problem]
-    outcome: Outcome | None
+    outcome: UploadOutcome | None
 
     @property
     def ok(self) -> bool:
@@ -195,7 +195,7 @@ def check(sessions: sessionmaker, kind: ImportKind, data: bytes, name: str, *, a
     return Check(kind.key, name, header, rows, problems, outcome)
 
 
-def run(session: Session, kind: ImportKind, data: bytes, name: str, *, actor: str) -> Outcome:
+def run(session: Session, kind: ImportKind, data: bytes, name: str, *, actor: str) -> UploadOutcome:
     """Import for real in the caller's transaction and log it. Raises InvalidInput
     (nothing written) when the file no longer passes, e.g. the data changed since
     the check."""

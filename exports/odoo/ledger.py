@@ -97,7 +97,7 @@ class Booked:
 
 
 @dataclass(frozen=True)
-class Gift:
+class LedgerGift:
     """One donation as the planner sees it."""
 
     donation_id: int
@@ -238,7 +238,7 @@ def legacy_payout_lines(bookings: list[Booking], payout: PayoutTotals) -> list[L
 
 
 def plan(
-    gifts: list[Gift],
+    gifts: list[LedgerGift],
     refunds: list[Refund],
     payouts: list[PayoutTotals],
     *,
@@ -259,7 +259,7 @@ def plan(
     # Corrections first: a changed donation is taken out, then booked again below.
     rebook: set[int] = set()
     taken_out: set[int] = set()
-    corrected: list[Gift] = []
+    corrected: list[LedgerGift] = []
     for gift in gifts:
         was = gift.booked
         if was is None:
@@ -275,7 +275,7 @@ def plan(
             rebook.add(gift.donation_id)
 
     # Donations not (or no longer) booked, by day and channel.
-    groups: dict[tuple[dt.date, str], list[Gift]] = defaultdict(list)
+    groups: dict[tuple[dt.date, str], list[LedgerGift]] = defaultdict(list)
     for gift in gifts:
         if gift.received and (gift.booked is None or gift.donation_id in rebook):
             groups[(gift.day, gift.channel)].append(gift)

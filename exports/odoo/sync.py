@@ -507,7 +507,7 @@ def income_key_sql():
     return payer_line_sql(rules.INCOME)
 
 
-def _gifts(session: Session, since: dt.date | None) -> tuple[list[rules.Gift], int]:
+def _gifts(session: Session, since: dt.date | None) -> tuple[list[rules.LedgerGift], int]:
     """Received donations not booked yet, and booked ones whose booking no longer
     matches (both found in SQL: a year of donations is not loaded to compare). A
     booking in an entry of kind payout is a Stripe gift booked with its payout, before
@@ -543,7 +543,7 @@ def _gifts(session: Session, since: dt.date | None) -> tuple[list[rules.Gift], i
         split = split_income(donor.kind if donor else None, donor.organisation_type if donor else None, donation.kind,
                              donation.amount_cents, donation.consideration_cents)
         booking = rules.booking_of(split, donation.campaign_id, donation.fund_id)
-        gifts.append(rules.Gift(donation.id, donation.received_on, _channel(donation.source, donation.id, sepa),
+        gifts.append(rules.LedgerGift(donation.id, donation.received_on, _channel(donation.source, donation.id, sepa),
                                 donation.status in RECEIVED_STATUSES, booking, booked))
     return gifts, foreign
 

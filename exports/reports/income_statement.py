@@ -18,12 +18,12 @@ from anbi.core.money import format_dutch
 from anbi.core import formatting
 from anbi.core.spreadsheet import xlsx_text
 from exports.reports.layout import build, para, table
-from subsidies.income import DUTCH_LABELS, RAISED_CATEGORIES, STATEMENT_KEYS, Statement, statement_json
+from subsidies.income import DUTCH_LABELS, RAISED_CATEGORIES, STATEMENT_KEYS, IncomeStatement, statement_json
 
 SUBTOTALS = ("raised_income_total", "total_income")
 
 
-def render_pdf(year: int, current: Statement, previous: Statement, *, organisation: str = "", issued_on: dt.date) -> bytes:
+def render_pdf(year: int, current: IncomeStatement, previous: IncomeStatement, *, organisation: str = "", issued_on: dt.date) -> bytes:
     now, before = current.values(), previous.values()
     rows = [(DUTCH_LABELS[key], format_dutch(now[key]), format_dutch(before[key])) for key in STATEMENT_KEYS]
     bold = [index for index, key in enumerate(STATEMENT_KEYS) if key in SUBTOTALS]
@@ -42,7 +42,7 @@ def render_pdf(year: int, current: Statement, previous: Statement, *, organisati
     return build(story, title=f"Staat van baten {year}", footer=f"Staat van baten {year}")
 
 
-def write_xlsx(path: str | Path, year: int, current: Statement, previous: Statement, *, organisation: str = "") -> dict[str, str]:
+def write_xlsx(path: str | Path, year: int, current: IncomeStatement, previous: IncomeStatement, *, organisation: str = "") -> dict[str, str]:
     """The statement with SUM formulas for the subtotals; returns key -> cell of this year."""
     workbook = Workbook()
     sheet = workbook.active
@@ -81,7 +81,7 @@ def write_xlsx(path: str | Path, year: int, current: Statement, previous: Statem
     return {key: f"C{row}" for key, row in rows.items()}
 
 
-def write(path: str | Path, fmt: str, year: int, current: Statement, previous: Statement, *,
+def write(path: str | Path, fmt: str, year: int, current: IncomeStatement, previous: IncomeStatement, *,
           organisation: str = "", issued_on: dt.date) -> None:
     path = Path(path)
     if fmt == "json":

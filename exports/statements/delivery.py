@@ -33,7 +33,7 @@ from anbi.core.clock import utcnow
 from anbi.core.errors import AnbiError, ConfigurationError
 from anbi.core.progress import progress
 from donors.models import Donor
-from exports.statements.pdf import render_receipt
+from exports.statements.pdf import render_statement
 from exports.statements.issue import Snapshot, prepare_output, snapshot_from_row, write_atomically
 from fundraising.statements.models import Statement, StatementDelivery, StatementLine
 
@@ -184,7 +184,7 @@ def _deliverables(session: Session, year: int, channel: str, *, with_email: bool
 
 def _issued_pdf(item: Deliverable) -> bytes:
     """The statement's PDF, rendered again and proven identical to the one issued."""
-    pdf = render_receipt(item.snapshot.view())
+    pdf = render_statement(item.snapshot.view())
     if hashlib.sha256(pdf).hexdigest() != item.pdf_sha256:
         raise DeliveryError(
             f"statement {item.number} no longer renders to the PDF that was issued (SHA-256 differs); "

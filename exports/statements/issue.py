@@ -58,9 +58,9 @@ from exports.statements.pdf import (
     TEXTS,
     OrganisationView,
     PeriodicView,
-    ReceiptLineView,
-    ReceiptView,
-    render_receipt_to_file,
+    StatementLineView,
+    StatementView,
+    render_statement_to_file,
 )
 from fundraising.models import Campaign, Donation, DonationAdjustment, Mandate, PeriodicAgreement
 from fundraising.statements.models import Statement, StatementImmutable, StatementLine, statement_number
@@ -168,7 +168,7 @@ class Snapshot:
     non_deductible_cents: int
     total_paid_cents: int
     periodic: tuple[PeriodicView, ...]
-    lines: tuple[ReceiptLineView, ...]
+    lines: tuple[StatementLineView, ...]
     donation_ids: tuple[int, ...]
     content_hash: str
     replaces_number: str | None = None
@@ -178,8 +178,8 @@ class Snapshot:
     def file_name(self) -> str:
         return statement_file_name(self.number, self.donor_ref)
 
-    def view(self) -> ReceiptView:
-        return ReceiptView(
+    def view(self) -> StatementView:
+        return StatementView(
             number=self.number, year=self.year, issued_on=self.issued_on, language=self.language,
             organisation=self.organisation, donor_ref=self.donor_ref, donor_name=self.donor_name,
             salutation=self.salutation, address_lines=self.address_lines, regular_cents=self.regular_cents,
@@ -216,7 +216,7 @@ def snapshot_from_row(statement: Statement, lines: list[StatementLine]) -> Snaps
             for p in statement.periodic
         ),
         lines=tuple(
-            ReceiptLineView(
+            StatementLineView(
                 received_on=l.received_on, amount_cents=l.amount_cents, method=l.method, campaign=l.campaign,
                 mandate_ref=l.mandate_ref, regular_cents=l.regular_cents, periodic_cents=l.periodic_cents,
                 non_deductible_cents=l.non_deductible_cents, agreement_number=l.agreement_number,
@@ -346,10 +346,10 @@ class _Rendering:
             method = "fork" if sys.platform.startswith("linux") else "spawn"
             self.pool = multiprocessing.get_context(method).Pool(jobs, initializer=_yield_to_the_database_work)
 
-    def submit(self, jobs: list[tuple[ReceiptView, str]]):
+    def submit(self, jobs: list[tuple[StatementView, str]]):
         if self.pool is None or not jobs:
             return _Later(jobs)
-        return self.pool.map_async(render_receipt_to_file, jobs, chunksize=max(1, len(jobs) // (self.jobs * 4)))
+        return self.pool.map_async(render_statement_to_file, jobs, chunksize=max(1, len(jobs) // (self.jobs * 4)))
 
     def close(self) -> None:
         if self.pool is not None:
@@ -375,11 +375,11 @@ def _yield_to_the_database_work() -> None:
 class _Later:
     """A render done in this process when its result is asked for."""
 
-    def __init__(self, jobs: list[tuple[ReceiptView, str]]):
+    def __init__(self, jobs: list[tuple[StatementView, str]]):
         self.jobs = jobs
 
     def get(self) -> list[tuple[str, str]]:
-        return [render_receipt_to_file(job) for job in self.jobs]
+        return [render_statement_to_file(job) for job in self.jobs]
 
 
 TEMPORARY_SUFFIX = ".rendering"
@@ -623,7 +623,7 @@ class _Run:
                     non_deductible_cents=figures.non_deductible_cents, total_paid_cents=figures.total_paid_cents,
                     periodic=tuple(PeriodicView(p.number, p.start_year, p.annual_amount_cents, p.amount_cents) for p in figures.periodic),
                     lines=tuple(
-                        ReceiptLineView(
+                        StatementLineView(
                             received_on=l.received_on, amount_cents=l.amount_cents, method=l.method, campaign=l.campaign,
                             mandate_ref=l.mandate_ref, regular_cents=l.regular_cents, periodic_cents=l.periodic_cents,
                             non_deductible_cents=l.non_deductible_cents, agreement_number=l.agreement_number,

@@ -1,6 +1,6 @@
 """The annual gift statement as a PDF: a frozen view-model in, PDF bytes out.
 
-`ReceiptRenderer.render(view)` draws one A4 statement with reportlab's canvas. It is
+`StatementRenderer.render(view)` draws one A4 statement with reportlab's canvas. It is
 deterministic — the same view gives the same bytes, whenever and wherever it runs
 (`invariant=1` fixes the document's creation date and ID) — so a statement issued
 years ago can be rendered again and checked against the SHA-256 in its snapshot.
@@ -40,7 +40,7 @@ class OrganisationView:
 
 
 @dataclass(frozen=True)
-class ReceiptLineView:
+class StatementLineView:
     received_on: dt.date
     amount_cents: int
     method: str
@@ -62,7 +62,7 @@ class PeriodicView:
 
 
 @dataclass(frozen=True)
-class ReceiptView:
+class StatementView:
     """Everything a statement PDF shows, nothing more."""
 
     number: str
@@ -79,7 +79,7 @@ class ReceiptView:
     non_deductible_cents: int
     total_paid_cents: int
     periodic: tuple[PeriodicView, ...] = ()
-    lines: tuple[ReceiptLineView, ...] = ()
+    lines: tuple[StatementLineView, ...] = ()
     replaces_number: str | None = None
     # person: income tax wording; organisation: corporate tax wording (it deducts its
     # gifts in the vennootschapsbelasting, DOMAIN.md 1.2); heirs: a deceased donor's
@@ -243,15 +243,15 @@ def short_date(day: dt.date, language: str) -> str:
     return formatting.date(day, language)
 
 
-def intro_key(view: ReceiptView) -> str:
+def intro_key(view: StatementView) -> str:
     return {"organisation": "intro_organisation", "heirs": "intro_heirs"}.get(view.addressee, "intro")
 
 
-def disclaimer_key(view: ReceiptView) -> str:
+def disclaimer_key(view: StatementView) -> str:
     return "disclaimer_organisation" if view.addressee == "organisation" else "disclaimer"
 
 
-def addressee_name(view: ReceiptView, texts: dict) -> str:
+def addressee_name(view: StatementView, texts: dict) -> str:
     """The first line of the address: the donor, or a deceased donor's heirs."""
     return texts["heirs"].format(name=view.donor_name) if view.addressee == "heirs" else view.donor_name
 
@@ -450,14 +450,14 @@ class _PageText:
         return len(self.baselines)
 
 
-class ReceiptRenderer:
-    """Turns a ReceiptView into PDF bytes: one job. It keeps only the column layout
+class StatementRenderer:
+    """Turns a StatementView into PDF bytes: one job. It keeps only the column layout
     of the document in hand and `last_text_lines`, the number of text lines the last
     document drew (the benchmark draws as many on a bare canvas)."""
 
     last_text_lines = 0
 
-    def render(self, view: ReceiptView) -> bytes:
+    def render(self, view: StatementView) -> bytes:
         texts = TEXTS[view.language]
         self.mandate_x, self.mandate_width, self.campaign_width = self._columns(view, texts)
         rows = [self._row(line, texts, view.language) for line in view.lines]
@@ -498,7 +498,7 @@ class ReceiptRenderer:
 
     # -- pieces --
 
-    def _first_page_head(self, page: _PageText, view: ReceiptView, texts: dict) -> float:
+    def _first_page_head(self, page: _PageText, view: StatementView, texts: dict) -> float:
         org = view.organisation
         # Letterhead, top right: the statutory name, address, RSIN (DOMAIN.md 1.6).
         # It stays between the reference column and the right margin: a long name wraps
@@ -563,7 +563,7 @@ class ReceiptRenderer:
             placed.append((RETURN_ADDRESS_TOP - (len(lines) - 1 - index) * 2.6 * mm, shown, size))
         return placed
 
-    def _columns(self, view: ReceiptView, texts: dict) -> tuple[float, float, float]:
+    def _columns(self, view: StatementView, texts: dict) -> tuple[float, float, float]:
         """(mandate x, mandate width, campaign width) for this statement."""
         widest = max((_width(l.mandate_ref, REGULAR, TABLE) for l in view.lines if l.mandate_ref), default=0.0)
         needed = max(widest, _width(texts["col_mandate"], BOLD, TABLE)) if widest else 0.0
@@ -584,7 +584,7 @@ class ReceiptRenderer:
         page.pdf.line(LEFT, y - 1.6 * mm, RIGHT, y - 1.6 * mm)
         return y - ROW - 0.6 * mm
 
-    def _row(self, line: ReceiptLineView, texts: dict, language: str) -> tuple[str, ...]:
+    def _row(self, line: StatementLineView, texts: dict, language: str) -> tuple[str, ...]:
         kinds = []
         if line.periodic_cents:
             kinds.append(texts["kind_periodic"].format(number=line.agreement_number or ""))
@@ -629,7 +629,7 @@ class ReceiptRenderer:
             y -= ROW
         return y
 
-    def _totals(self, page: _PageText, y: float, view: ReceiptView, texts: dict) -> None:
+    def _totals(self, page: _PageText, y: float, view: StatementView, texts: dict) -> None:
         page.pdf.setLineWidth(0.5)
         page.pdf.line(LEFT, y + 2.5 * mm, RIGHT, y + 2.5 * mm)
         page.text(LEFT, y - 1.5 * mm, texts["totals"].format(year=view.year), BOLD, 10.5)
@@ -659,7 +659,7 @@ class ReceiptRenderer:
 
     # -- pagination: decided before drawing so that "page 1 of N" is known --
 
-    def _paginate(self, heights: list[int], view: ReceiptView) -> list[int]:
+    def _paginate(self, heights: list[int], view: StatementView) -> list[int]:
         """Gifts per page, from each gift's height in rows (two for a split gift). The
         first page's table starts below the introduction; the totals block must fit
         below the last row, else it gets a page of its own."""
@@ -696,19 +696,19 @@ def _wrapped(text: str, size: float) -> tuple[str, ...]:
     return tuple(wrap(text, REGULAR, size, TEXT_WIDTH))
 
 
-def render_receipt(view: ReceiptView) -> bytes:
+def render_statement(view: StatementView) -> bytes:
     """Module-level entry point, picklable for a process pool."""
-    return ReceiptRenderer().render(view)
+    return StatementRenderer().render(view)
 
 
-def render_receipt_to_file(job: tuple[ReceiptView, str]) -> tuple[str, str]:
+def render_statement_to_file(job: tuple[StatementView, str]) -> tuple[str, str]:
     """Render `view` into the temporary file `path` and return (path, SHA-256).
 
     A receipts run hands this to its worker processes, so that rendering, hashing
     and writing all happen there; the run renames the file into place only after
     the statement is committed."""
     view, path = job
-    pdf = ReceiptRenderer().render(view)
+    pdf = StatementRenderer().render(view)
     with open(path, "wb") as handle:
         handle.write(pdf)
     return path, hashlib.sha256(pdf).hexdigest()

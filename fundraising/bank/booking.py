@@ -155,7 +155,7 @@ def tokens(text: str) -> tuple[str, ...]:
     return tuple(_TOKEN.findall(text or ""))
 
 
-def decide(line: bank.StatementLine, known: Known) -> Decision:
+def decide(line: bank.CamtLine, known: Known) -> Decision:
     """What one statement line means. Plain: no database, no side effects."""
     if line.status not in ("BOOK", ""):
         return Decision("other", "ignored", note=f"status {line.status}: not booked yet")
@@ -203,7 +203,7 @@ def _named(text: str, known: Known) -> Named:
     return found
 
 
-def _return(line: bank.StatementLine, ours: Collection) -> Decision:
+def _return(line: bank.CamtLine, ours: Collection) -> Decision:
     reason = (line.return_reason or "").upper() or None
     if ours.status == "failed":
         return Decision("return", "matched", note="collection already failed", end_to_end_ids=(line.end_to_end_id,))
@@ -212,7 +212,7 @@ def _return(line: bank.StatementLine, ours: Collection) -> Decision:
                     adjustment_kind="refund" if refund else "reversal")
 
 
-def _batch(line: bank.StatementLine, known: Known) -> Decision:
+def _batch(line: bank.CamtLine, known: Known) -> Decision:
     ids = known.payment_infos[line.batch_payment_info_id]
     members = [known.collections[e] for e in ids]
     pending = [e for e, c in zip(ids, members) if c.status == "pending"]
@@ -227,7 +227,7 @@ def _batch(line: bank.StatementLine, known: Known) -> Decision:
                     note=f"batch {line.batch_payment_info_id}: {len(pending)} collections")
 
 
-def _payout(line: bank.StatementLine, named: Named, known: Known) -> Decision:
+def _payout(line: bank.CamtLine, named: Named, known: Known) -> Decision:
     if named.payout_id in known.payouts:
         payout = known.payouts[named.payout_id]
         if payout.amount_cents != line.amount_cents:
@@ -247,7 +247,7 @@ def _payout(line: bank.StatementLine, named: Named, known: Known) -> Decision:
 _NONE: frozenset[int] = frozenset()
 
 
-def _transfer(line: bank.StatementLine, named: Named, known: Known) -> Decision:
+def _transfer(line: bank.CamtLine, named: Named, known: Known) -> Decision:
     refs, campaigns = named.donors, named.campaigns
     campaign_id = next(iter(campaigns)) if len(campaigns) == 1 else None
     if len(refs) > 1:
@@ -270,7 +270,7 @@ def _transfer(line: bank.StatementLine, named: Named, known: Known) -> Decision:
 
 
 @dataclass
-class ImportSummary:
+class BankImportSummary:
     file: str
     version: str
     lines: int = 0
@@ -299,7 +299,7 @@ class ImportSummary:
 
 
 def import_file(session: Session, path: str | Path, *, actor: str,
-                max_failures: int = DEFAULT_MAX_FAILURES) -> ImportSummary:
+                max_failures: int = DEFAULT_MAX_FAILURES) -> BankImportSummary:
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -309,7 +309,7 @@ def import_file(session: Session, path: str | Path, *, actor: str,
 
 
 def import_statement(session: Session, data: bytes, *, name: str, actor: str,
-                     max_failures: int = DEFAULT_MAX_FAILURES) -> ImportSummary:
+                     max_failures: int = DEFAULT_MAX_FAILURES) -> BankImportSummary:
     """Import one camt.053 file. Flushes, never commits; nothing is written when the
     file fails its checks. `max_failures`: failed collections in a row that pause a
     recurring gift (`[sepa] max_failures`)."""
@@ -326,10 +326,10 @@ def import_statement(session: Session, data: bytes, *, name: str, actor: str,
             gc.enable()
 
 
-def _import(session: Session, data: bytes, *, name: str, actor: str, max_failures: int) -> ImportSummary:
+def _import(session: Session, data: bytes, *, name: str, actor: str, max_failures: int) -> BankImportSummary:
     parsed = bank.parse(data, name=name)
-    summary = ImportSummary(file=name, version=parsed.version)
-    pending: list[tuple[bank.StatementLine, int]] = []
+    summary = BankImportSummary(file=name, version=parsed.version)
+    pending: list[tuple[bank.CamtLine, int]] = []
     for statement in parsed.statements:
         statement_pk = _statement(session, statement, parsed, name)
         pending.extend((line, statement_pk) for line in statement.lines)
@@ -344,7 +344,7 @@ def _import(session: Session, data: bytes, *, name: str, actor: str, max_failure
     held = _collections_loaded(session, known)   # noqa: F841 (kept so the session keeps them)
     now = utcnow()   # one timestamp for the import: no default computed per row
     rows: list[dict] = []
-    transfers: list[tuple[int, bank.StatementLine, Decision]] = []
+    transfers: list[tuple[int, bank.CamtLine, Decision]] = []
     for line, statement_pk in progress(fresh, length=len(fresh), label="Reading statement lines"):
         decision = decide(line, known)
         row = _line_row(line, statement_pk, decision, now)
@@ -385,7 +385,7 @@ def _page_cache(session: Session) -> Iterator[None]:
         connection.exec_driver_sql(f"PRAGMA cache_size = {before}")
 
 
-def _statement(session: Session, statement: bank.Statement, parsed: bank.StatementFile, name: str) -> int:
+def _statement(session: Session, statement: bank.CamtStatement, parsed: bank.CamtFile, name: str) -> int:
     """The statement row: found again when the same statement comes back."""
     found = session.scalar(select(BankStatement).where(
         BankStatement.account_iban == statement.account_iban, BankStatement.statement_ref == statement.statement_ref))
@@ -424,7 +424,7 @@ def _among(session: Session, column, values: list) -> Iterator:
         yield column.in_(part)
 
 
-def _gather(session: Session, lines: list[bank.StatementLine]) -> Known:
+def _gather(session: Session, lines: list[bank.CamtLine]) -> Known:
     known = Known()
     e2e = sorted({line.end_to_end_id for line in lines if line.end_to_end_id})
     infos = sorted({line.batch_payment_info_id for line in lines if line.batch_payment_info_id and line.batch_size == 1})
@@ -484,7 +484,7 @@ def _collections_loaded(session: Session, known: Known) -> list[Donation]:
     return loaded
 
 
-def _line_row(line: bank.StatementLine, statement_pk: int, decision: Decision, now) -> dict:
+def _line_row(line: bank.CamtLine, statement_pk: int, decision: Decision, now) -> dict:
     # A dict display and `x and x[:n]` rather than dict() and a helper per column:
     # made for every line. The cuts keep a bank's overlong field within its column.
     entry_ref, end_to_end_id, mandate_ref = line.entry_ref, line.end_to_end_id, line.mandate_ref
@@ -505,7 +505,7 @@ def _line_row(line: bank.StatementLine, statement_pk: int, decision: Decision, n
     }
 
 
-def _count(decision: Decision, summary: ImportSummary) -> None:
+def _count(decision: Decision, summary: BankImportSummary) -> None:
     if decision.state == "unmatched":
         summary.unmatched += 1
     elif decision.state == "ignored":
@@ -514,8 +514,8 @@ def _count(decision: Decision, summary: ImportSummary) -> None:
         summary.payouts += 1
 
 
-def _apply(session: Session, line: bank.StatementLine, decision: Decision, row: dict, known: Known,
-           summary: ImportSummary, actor: str, max_failures: int) -> None:
+def _apply(session: Session, line: bank.CamtLine, decision: Decision, row: dict, known: Known,
+           summary: BankImportSummary, actor: str, max_failures: int) -> None:
     if decision.action == "confirm" or decision.action == "confirm_batch":
         for e2e in decision.end_to_end_ids:
             collection = known.collections[e2e]
@@ -560,7 +560,7 @@ def _apply(session: Session, line: bank.StatementLine, decision: Decision, row: 
 
 
 def _gift_returned(session: Session, gift: RecurringGift, donation: Donation, reason: str | None,
-                   line: bank.StatementLine, decision: Decision, known: Known, summary: ImportSummary, actor: str,
+                   line: bank.CamtLine, decision: Decision, known: Known, summary: BankImportSummary, actor: str,
                    max_failures: int) -> None:
     """The return table applied to the collection's recurring gift; a refund the
     donor asked for is no failed attempt. Listed when a person should follow it up."""
@@ -602,7 +602,7 @@ def _write_collected(session: Session, collected: dict[int, dt.date]) -> None:
             session.expire(mandate, ["last_collected_on", "updated_at"])
 
 
-def _debtor_deceased(session: Session, donation: Donation, line: bank.StatementLine, actor: str) -> list[str]:
+def _debtor_deceased(session: Session, donation: Donation, line: bank.CamtLine, actor: str) -> list[str]:
     """MD07: the bank says the debtor died. Death ends a periodic gift agreement by law
     (DOMAIN.md 1.3, 7.5); the recurring gifts and the mandate stop; the donor is marked
     deceased for a person to check the date (the bank does not give it)."""
@@ -633,7 +633,7 @@ def _debtor_deceased(session: Session, donation: Donation, line: bank.StatementL
     return done
 
 
-def _write_transfers(session: Session, rows: list[dict], transfers: list, summary: ImportSummary) -> None:
+def _write_transfers(session: Session, rows: list[dict], transfers: list, summary: BankImportSummary) -> None:
     """Incoming transfers matched to a donor become donations, written in bulk under the
     rules of `fundraising.donations` (check_donation; a foreign currency is flagged)."""
     if not transfers:

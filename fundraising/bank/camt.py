@@ -40,7 +40,7 @@ _MAX_PROBLEMS = 20
 
 
 @dataclass(slots=True)
-class StatementLine:
+class CamtLine:
     """One transaction on a statement: an entry, or one transaction of a batch entry.
 
     `amount_cents` is positive; `direction` says which way the money went. Not
@@ -86,7 +86,7 @@ class StatementLine:
 
 
 @dataclass(frozen=True)
-class Statement:
+class CamtStatement:
     statement_ref: str
     account_iban: str
     currency: str | None
@@ -95,18 +95,18 @@ class Statement:
     to_date: dt.date | None
     opening_cents: int | None
     closing_cents: int | None
-    lines: list[StatementLine] = field(default_factory=list)
+    lines: list[CamtLine] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
-class StatementFile:
+class CamtFile:
     version: str                 # "02" .. "08"
     message_id: str
     sha256: str
-    statements: list[Statement]
+    statements: list[CamtStatement]
 
     @property
-    def lines(self) -> list[StatementLine]:
+    def lines(self) -> list[CamtLine]:
         return [line for statement in self.statements for line in statement.lines]
 
 
@@ -179,7 +179,7 @@ def _short(message: str) -> str:
 # --------------------------------------------------------------------------- reading
 
 
-def read_file(path: str | Path) -> StatementFile:
+def read_file(path: str | Path) -> CamtFile:
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -188,18 +188,18 @@ def read_file(path: str | Path) -> StatementFile:
     return parse(data, name=path.name)
 
 
-def parse(data: bytes, *, name: str = "statement") -> StatementFile:
+def parse(data: bytes, *, name: str = "statement") -> CamtFile:
     """Check and read a camt.053 file into statements and their lines."""
     root, version = load(data, name=name)
     t = _Tags(etree.QName(root).namespace)
     problems: list[Problem] = []
-    statements: list[Statement] = []
+    statements: list[CamtStatement] = []
     document = _index(root.find(t.BkToCstmrStmt))
     for stmt in root.find(t.BkToCstmrStmt).iterfind(t.Stmt):
         fields = _index(stmt)
         iban = _account(fields, t)
         seen: Counter[str] = Counter()
-        lines: list[StatementLine] = []
+        lines: list[CamtLine] = []
         entry_number = 0
         for child in stmt:
             if child.tag != t.Ntry:
@@ -207,9 +207,9 @@ def parse(data: bytes, *, name: str = "statement") -> StatementFile:
             entry_number += 1
             for values in _lines(child, entry_number, t, problems):
                 values["account_iban"] = iban
-                lines.append(StatementLine(key=_key(values, seen), **values))
+                lines.append(CamtLine(key=_key(values, seen), **values))
         period = _index(fields.get(t.FrToDt))
-        statements.append(Statement(
+        statements.append(CamtStatement(
             statement_ref=_text(fields.get(t.Id)) or "",
             account_iban=iban,
             currency=_text(_index(fields.get(t.Acct)).get(t.Ccy)),
@@ -222,7 +222,7 @@ def parse(data: bytes, *, name: str = "statement") -> StatementFile:
         ))
     if problems:
         raise InvalidInput(problems[:_MAX_PROBLEMS], name)
-    return StatementFile(
+    return CamtFile(
         version=version,
         message_id=_text(_index(document.get(t.GrpHdr)).get(t.MsgId)) or "",
         sha256=hashlib.sha256(data).hexdigest(),

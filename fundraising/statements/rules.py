@@ -134,7 +134,7 @@ class Agreement:
 
 
 @dataclass(frozen=True)
-class StatementLine:
+class GiftLine:
     """One gift on the statement, split into its deductible and non-deductible parts."""
 
     gift_id: int
@@ -181,7 +181,7 @@ class StatementFigures:
     regular_cents: int
     periodic: tuple[PeriodicTotal, ...]
     non_deductible_cents: int
-    lines: tuple[StatementLine, ...]
+    lines: tuple[GiftLine, ...]
     excluded: tuple[ExcludedGift, ...] = ()
 
     @property
@@ -219,7 +219,7 @@ def compute_statement(year: int, gifts: Iterable[Gift], agreements: Iterable[Agr
     # 1.3: the same annual amount every year; more than that is an ordinary gift).
     room: dict[int, int] = {}
     periodic_paid: dict[int, int] = {}
-    lines: list[StatementLine] = []
+    lines: list[GiftLine] = []
     excluded: list[ExcludedGift] = []
 
     for gift in in_year:
@@ -252,7 +252,7 @@ def compute_statement(year: int, gifts: Iterable[Gift], agreements: Iterable[Agr
             else:
                 notes.append(why_not)
         lines.append(
-            StatementLine(
+            GiftLine(
                 gift_id=gift.id,
                 received_on=gift.received_on,
                 amount_cents=net,

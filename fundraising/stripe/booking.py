@@ -52,7 +52,7 @@ from fundraising.stripe.donors import (
 
 
 @dataclass(frozen=True)
-class Outcome:
+class EventOutcome:
     status: str  # applied, ignored, waiting
     note: str | None = None
     waiting_for: str | None = None
@@ -60,12 +60,12 @@ class Outcome:
     woke: tuple[str, ...] = ()
 
 
-def applied(note: str | None = None, woke: tuple[str, ...] = ()) -> Outcome:
-    return Outcome("applied", note or None, None, tuple(w for w in woke if w))
+def applied(note: str | None = None, woke: tuple[str, ...] = ()) -> EventOutcome:
+    return EventOutcome("applied", note or None, None, tuple(w for w in woke if w))
 
 
-def waiting(object_id: str, why: str) -> Outcome:
-    return Outcome("waiting", why, object_id)
+def waiting(object_id: str, why: str) -> EventOutcome:
+    return EventOutcome("waiting", why, object_id)
 
 
 def _join(notes: list[str]) -> str | None:
@@ -134,12 +134,12 @@ def fund_for(session: Session, code: str | None) -> Fund | None:
 # ---------------------------------------------------------------------------
 
 
-def apply_payment(session: Session, payment: ev.Payment, *, event_id: str) -> Outcome:
+def apply_payment(session: Session, payment: ev.Payment, *, event_id: str) -> EventOutcome:
     """Book a payment as a donation: the one place Stripe money enters."""
     return apply_payments(session, [(payment, event_id)])[0]
 
 
-def apply_payments(session: Session, payments: Sequence[tuple[ev.Payment, str]]) -> list[Outcome]:
+def apply_payments(session: Session, payments: Sequence[tuple[ev.Payment, str]]) -> list[EventOutcome]:
     """Book payments, each with the id of the event that brought it, as donations;
     their outcomes, in order.
 
@@ -149,7 +149,7 @@ def apply_payments(session: Session, payments: Sequence[tuple[ev.Payment, str]])
     written with one statement per table; a payment that shares a key with an earlier
     one starts the next round, which sees what the earlier ones wrote. The outcome is
     that of booking them one by one."""
-    outcomes: list[Outcome] = []
+    outcomes: list[EventOutcome] = []
     for run in _unrelated_runs(payments):
         outcomes.extend(_book_run(session, run))
     return outcomes
@@ -222,7 +222,7 @@ def _booked(dialect: str):
     return select(Donation.reference).where(Donation.source == SOURCE, one_of(Donation.reference, "references", dialect))
 
 
-def _book_run(session: Session, run: list[tuple[ev.Payment, str]]) -> list[Outcome]:
+def _book_run(session: Session, run: list[tuple[ev.Payment, str]]) -> list[EventOutcome]:
     """Book payments that share no key (see `apply_payments`)."""
     lookups = _RunLookups(session, [payment for payment, _ in run])
     bookings = [_Booking(payment, event_id, gift=lookups.gifts.get(payment.subscription_id)) for payment, event_id in run]
@@ -314,7 +314,7 @@ def _donation_row(session: Session, booking: _Booking, lookups: _RunLookups, mad
     )
 
 
-def _booked_before(session: Session, payment: ev.Payment) -> Outcome:
+def _booked_before(session: Session, payment: ev.Payment) -> EventOutcome:
     existing = find_donation(session, SOURCE, payment.payment_intent_id)
     # The same money (record_donation refuses other money); only what we did not know.
     if existing.stripe_charge_id is None and payment.charge_id:
@@ -328,7 +328,7 @@ def _booked_before(session: Session, payment: ev.Payment) -> Outcome:
     return applied("already booked", woke=payment.object_ids)
 
 
-def apply_failed_payment(session: Session, failed: ev.FailedPayment) -> Outcome:
+def apply_failed_payment(session: Session, failed: ev.FailedPayment) -> EventOutcome:
     """A failed attempt moves no money, so no donation is made for it (DESIGN.md,
     Payments that happen); a pending one we hold for it fails. A subscription's
     failures are counted from `invoice.payment_failed`, which Stripe sends for every
@@ -352,7 +352,7 @@ def stripe_refunds_booked(session: Session, donation: Donation) -> dict[str, int
     return {reference: amount for reference, amount in rows}
 
 
-def apply_refunds(session: Session, refunds: ev.Refunds) -> Outcome:
+def apply_refunds(session: Session, refunds: ev.Refunds) -> EventOutcome:
     donation = find_payment(session, refunds.payment_intent_id, refunds.charge_id)
     if donation is None:
         return waiting(refunds.object_id, f"refund of {refunds.object_id}: that payment has not been booked yet")
@@ -377,7 +377,7 @@ def apply_refunds(session: Session, refunds: ev.Refunds) -> Outcome:
 _DISPUTE_KINDS = {"opened": "dispute_opened", "won": "dispute_won", "lost": "dispute_lost"}
 
 
-def apply_dispute(session: Session, dispute: ev.Dispute) -> Outcome:
+def apply_dispute(session: Session, dispute: ev.Dispute) -> EventOutcome:
     donation = find_payment(session, dispute.payment_intent_id, dispute.charge_id)
     if donation is None:
         return waiting(dispute.object_id or dispute.dispute_id, f"dispute {dispute.dispute_id}: its payment has not been booked yet")
@@ -426,7 +426,7 @@ def link_to_recurring(session: Session, donation: Donation, gift: RecurringGift)
     return f"payment {donation.reference} linked to recurring gift {gift.reference}"
 
 
-def apply_checkout(session: Session, checkout: ev.CheckoutCompleted, *, event_id: str) -> Outcome:
+def apply_checkout(session: Session, checkout: ev.CheckoutCompleted, *, event_id: str) -> EventOutcome:
     """The donor of a Checkout session, and the campaign and fund of what it made."""
     notes: list[str] = []
     match = match_donor(
@@ -470,7 +470,7 @@ def apply_checkout(session: Session, checkout: ev.CheckoutCompleted, *, event_id
     return applied(_join(notes), woke=woke)
 
 
-def apply_subscription(session: Session, change: ev.SubscriptionChange) -> Outcome:
+def apply_subscription(session: Session, change: ev.SubscriptionChange) -> EventOutcome:
     """Create or update the recurring gift a Stripe subscription stands for."""
     notes: list[str] = []
     gift = find_recurring(session, change.subscription_id)
@@ -482,7 +482,7 @@ def apply_subscription(session: Session, change: ev.SubscriptionChange) -> Outco
         notes.extend(match.notes)
         if match.donor is None:
             if not change.customer_id:
-                return Outcome("ignored", _join(notes + ["subscription without a customer or donor_ref"]))
+                return EventOutcome("ignored", _join(notes + ["subscription without a customer or donor_ref"]))
             return waiting(change.customer_id, f"subscription {change.subscription_id}: the donor of {change.customer_id} is not known yet")
         if change.interval is None:
             raise InvalidInput(
@@ -533,11 +533,11 @@ def apply_subscription(session: Session, change: ev.SubscriptionChange) -> Outco
     return applied(_join(notes + [f"recurring gift {gift.reference} {gift.status}"]), woke=(change.subscription_id,))
 
 
-def apply_invoice(session: Session, invoice: ev.InvoiceOutcome, *, event_id: str) -> Outcome:
+def apply_invoice(session: Session, invoice: ev.InvoiceOutcome, *, event_id: str) -> EventOutcome:
     """A subscription's invoice paid or failed: the recurring gift's status, its
     failed attempts, and the link from the payment to the gift."""
     if not invoice.subscription_id:
-        return Outcome("ignored", f"invoice {invoice.invoice_id} is not for a subscription")
+        return EventOutcome("ignored", f"invoice {invoice.invoice_id} is not for a subscription")
     gift = find_recurring(session, invoice.subscription_id)
     if gift is None:
         return waiting(invoice.subscription_id, f"invoice {invoice.invoice_id}: subscription {invoice.subscription_id} is not known yet")
@@ -563,7 +563,7 @@ def apply_invoice(session: Session, invoice: ev.InvoiceOutcome, *, event_id: str
     return applied(_join(notes))
 
 
-def apply(session: Session, meaning: ev.Meaning, *, event_id: str) -> Outcome:
+def apply(session: Session, meaning: ev.Meaning, *, event_id: str) -> EventOutcome:
     """Apply one interpreted event."""
     if isinstance(meaning, ev.Payment):
         return apply_payment(session, meaning, event_id=event_id)
@@ -579,7 +579,7 @@ def apply(session: Session, meaning: ev.Meaning, *, event_id: str) -> Outcome:
         return apply_subscription(session, meaning)
     if isinstance(meaning, ev.InvoiceOutcome):
         return apply_invoice(session, meaning, event_id=event_id)
-    return Outcome("ignored", meaning.reason)
+    return EventOutcome("ignored", meaning.reason)
 
 
 def lock_keys(meaning: ev.Meaning) -> list[str]:

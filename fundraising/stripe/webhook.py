@@ -326,7 +326,7 @@ def _object_id(obj: Mapping[str, Any]) -> str | None:
 
 def _apply(
     session: Session, row_id: int, event_id: str, meaning: ev.Meaning, *, isolated: bool = True
-) -> tuple[str, str | None, booking.Outcome | None]:
+) -> tuple[str, str | None, booking.EventOutcome | None]:
     """Apply inside a savepoint, so a refusal rolls back this event's writes only
     (or, not isolated, raise ApplyRefused for the caller to roll back); record the
     outcome. Returns (status, note, outcome)."""
@@ -347,7 +347,7 @@ def _apply(
     return outcome.status, outcome.note, outcome
 
 
-def apply_stored(session: Session, row_id: int, event_id: str, payload: Mapping[str, Any]) -> booking.Outcome | None:
+def apply_stored(session: Session, row_id: int, event_id: str, payload: Mapping[str, Any]) -> booking.EventOutcome | None:
     """(Re-)apply an event already in the inbox: a waiting one, or a failed one after
     its cause was fixed."""
     try:

@@ -177,10 +177,10 @@ def test_grant_report_xlsx_keeps_a_hostile_cost_description_as_text(session, tmp
 
 def test_income_statement_xlsx_keeps_a_hostile_organisation_name_as_text(tmp_path):
     from exports.reports.income_statement import write_xlsx
-    from subsidies.income import Statement
+    from subsidies.income import IncomeStatement
 
     path = tmp_path / "income.xlsx"
-    write_xlsx(path, 2025, Statement(2025), Statement(2024), organisation="=cmd")
+    write_xlsx(path, 2025, IncomeStatement(2025), IncomeStatement(2024), organisation="=cmd")
     cell = openpyxl.load_workbook(path).active["A1"]
     assert (cell.value, cell.data_type) == ("Staat van baten 2025 — =cmd", "s")
 

@@ -9,11 +9,11 @@ from pycel import ExcelCompiler
 from pypdf import PdfReader
 
 from exports.reports.income_statement import render_pdf, write, write_xlsx
-from subsidies.income import Statement
+from subsidies.income import IncomeStatement
 
 
-def statements() -> tuple[Statement, Statement]:
-    current, previous = Statement(2025), Statement(2024)
+def statements() -> tuple[IncomeStatement, IncomeStatement]:
+    current, previous = IncomeStatement(2025), IncomeStatement(2024)
     current.raised.update(private_individuals=113_000, companies=530_000, lotteries=49_589_041,
                           government_grants=3_946_729, related_nonprofits=250_000, other_nonprofits=1_000_000)
     current.goods_and_services = 6_500

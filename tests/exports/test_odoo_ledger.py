@@ -29,7 +29,7 @@ def booked(booking_id, booking_, day=D(2025, 3, 3), channel="bank"):
 def gift(donation_id, cents, day=D(2025, 3, 3), channel="bank", **fields):
     was = fields.pop("booked", None)
     received = fields.pop("received", True)
-    return rules.Gift(donation_id, day, channel, received, booking(cents, **fields), was)
+    return rules.LedgerGift(donation_id, day, channel, received, booking(cents, **fields), was)
 
 
 def credits(entry):
@@ -48,7 +48,7 @@ def credits(entry):
 def test_the_ledger_books_each_part_on_the_income_statements_line(donor_kind, organisation_type, kind, amount,
                                                                    consideration, expected):
     split = split_income(donor_kind, organisation_type, kind, amount, consideration)
-    [entry] = rules.plan([rules.Gift(1, D(2025, 10, 11), "bank", True, rules.booking_of(split, None, None))], [], [],
+    [entry] = rules.plan([rules.LedgerGift(1, D(2025, 10, 11), "bank", True, rules.booking_of(split, None, None))], [], [],
                          existing={})
     assert credits(entry) == expected
     assert [(l.account, l.debit_cents) for l in entry.lines if l.debit_cents] == [("bank", amount)]

@@ -9,22 +9,22 @@ import pytest
 from pypdf import PdfReader
 from reportlab.lib.units import mm
 
-from exports.statements.pdf import OrganisationView, PeriodicView, ReceiptLineView, ReceiptRenderer, ReceiptView
+from exports.statements.pdf import OrganisationView, PeriodicView, StatementLineView, StatementRenderer, StatementView
 from tests.exports.receipt_support import pdf_pages, pdf_text
 
 D = dt.date.fromisoformat
 ORG = OrganisationView("Stichting Voorbeeld", "824150004", "Postbus 1, 1000 AA Amsterdam", "https://voorbeeld.example")
 
 
-def view(**changes) -> ReceiptView:
+def view(**changes) -> StatementView:
     lines = (
-        ReceiptLineView(D("2025-01-05"), 5000, "sepa_debit", "Periodiek 2025", "MDT-000123", 0, 5000, 0, "PG-2024-0001"),
-        ReceiptLineView(D("2025-02-05"), 5000, "sepa_debit", "Periodiek 2025", "MDT-000123", 0, 5000, 0, "PG-2024-0001"),
-        ReceiptLineView(D("2025-06-01"), 123456, "ideal", "Noodhulp", None, 123456, 0, 0),
-        ReceiptLineView(D("2025-07-01"), 5000, "cash", None, None, 0, 0, 5000, None, "cash"),
-        ReceiptLineView(D("2025-08-01"), 15000, "bank_transfer", "Benefietdiner", None, 9000, 0, 6000, None, "consideration"),
+        StatementLineView(D("2025-01-05"), 5000, "sepa_debit", "Periodiek 2025", "MDT-000123", 0, 5000, 0, "PG-2024-0001"),
+        StatementLineView(D("2025-02-05"), 5000, "sepa_debit", "Periodiek 2025", "MDT-000123", 0, 5000, 0, "PG-2024-0001"),
+        StatementLineView(D("2025-06-01"), 123456, "ideal", "Noodhulp", None, 123456, 0, 0),
+        StatementLineView(D("2025-07-01"), 5000, "cash", None, None, 0, 0, 5000, None, "cash"),
+        StatementLineView(D("2025-08-01"), 15000, "bank_transfer", "Benefietdiner", None, 9000, 0, 6000, None, "consideration"),
     )
-    base = ReceiptView(
+    base = StatementView(
         number="2025-000007", year=2025, issued_on=D("2026-01-15"), language="nl", organisation=ORG,
         donor_ref="D000123", donor_name="A.B. van der Berg", salutation="Geachte heer/mevrouw Van der Berg",
         address_lines=("Kerkstraat 12 a", "1017 GC  AMSTERDAM"),
@@ -35,7 +35,7 @@ def view(**changes) -> ReceiptView:
 
 
 def test_dutch_statement_shows_every_fact_the_issue_lists():
-    text = pdf_text(ReceiptRenderer().render(view()))
+    text = pdf_text(StatementRenderer().render(view()))
     # The organisation: statutory name, address, RSIN, registered as an ANBI.
     for fact in ("Stichting Voorbeeld", "Postbus 1", "1000 AA Amsterdam", "RSIN 824150004",
                  "aangemerkt als algemeen nut beogende instelling", "(ANBI)"):
@@ -63,7 +63,7 @@ def test_dutch_statement_shows_every_fact_the_issue_lists():
 
 def test_english_statement():
     # Paragraphs wrap: compare with the line breaks taken out.
-    text = " ".join(pdf_text(ReceiptRenderer().render(view(language="en", salutation="Dear A.B. van der Berg"))).split())
+    text = " ".join(pdf_text(StatementRenderer().render(view(language="en", salutation="Dear A.B. van der Berg"))).split())
     for fact in ("Annual statement of gifts 2025", "Dear A.B. van der Berg,", "Statement number 2025-000007",
                  "Date 15 January 2026", "Donor number D000123", "public benefit organisation (ANBI)",
                  "RSIN/tax number: 824150004", "05/01/2025 €50.00 direct debit Periodiek 2025 MDT-000123 periodic PG-2024-0001",
@@ -76,14 +76,14 @@ def test_english_statement():
 
 
 def test_rendering_is_deterministic():
-    renderer = ReceiptRenderer()
+    renderer = StatementRenderer()
     first = renderer.render(view())
-    assert ReceiptRenderer().render(view()) == first
+    assert StatementRenderer().render(view()) == first
     assert renderer.render(view(number="2025-000008")) != first
 
 
 def test_address_sits_in_the_envelope_window():
-    data = ReceiptRenderer().render(view())
+    data = StatementRenderer().render(view())
     page = PdfReader(io.BytesIO(data)).pages[0]
     height = float(page.mediabox.height)
     positions = {}
@@ -104,10 +104,10 @@ def test_address_sits_in_the_envelope_window():
 
 def test_many_gifts_run_over_pages_with_totals_at_the_end():
     lines = tuple(
-        ReceiptLineView(D("2025-01-01") + dt.timedelta(days=i), 1000, "ideal", f"Campagne {i}", None, 1000, 0, 0)
+        StatementLineView(D("2025-01-01") + dt.timedelta(days=i), 1000, "ideal", f"Campagne {i}", None, 1000, 0, 0)
         for i in range(90)
     )
-    data = ReceiptRenderer().render(view(lines=lines, periodic=(), regular_cents=90000, periodic_cents=0,
+    data = StatementRenderer().render(view(lines=lines, periodic=(), regular_cents=90000, periodic_cents=0,
                                          non_deductible_cents=0, total_paid_cents=90000))
     pages = pdf_pages(data)
     assert pages >= 2
@@ -120,18 +120,18 @@ def test_many_gifts_run_over_pages_with_totals_at_the_end():
 
 
 def test_correction_names_the_statement_it_replaces():
-    text = pdf_text(ReceiptRenderer().render(view(replaces_number="2025-000003")))
+    text = pdf_text(StatementRenderer().render(view(replaces_number="2025-000003")))
     assert "Dit overzicht vervangt overzicht 2025-000003" in text
 
 
 def test_names_outside_the_standard_font_are_printed_not_boxed():
-    text = pdf_text(ReceiptRenderer().render(view(donor_name="Ł. Wałęsa", salutation="Geachte heer/mevrouw Wałęsa")))
+    text = pdf_text(StatementRenderer().render(view(donor_name="Ł. Wałęsa", salutation="Geachte heer/mevrouw Wałęsa")))
     assert "Ł. Wałęsa" in text
     assert "■" not in text
 
 
 def test_a_year_without_gifts_says_so():
-    text = pdf_text(ReceiptRenderer().render(view(lines=(), periodic=(), regular_cents=0, periodic_cents=0,
+    text = pdf_text(StatementRenderer().render(view(lines=(), periodic=(), regular_cents=0, periodic_cents=0,
                                                    non_deductible_cents=0, total_paid_cents=0)))
     assert "Geen giften in dit jaar" in text
     assert "Totaal ontvangen € 0,00" in text
@@ -139,7 +139,7 @@ def test_a_year_without_gifts_says_so():
 
 @pytest.mark.parametrize("language", ["nl", "en"])
 def test_renderer_counts_its_text_lines(language):
-    renderer = ReceiptRenderer()
+    renderer = StatementRenderer()
     renderer.render(view(language=language))
     # 5 gifts + table head + letterhead, address, reference block, totals and texts.
     assert 30 <= renderer.last_text_lines <= 60
@@ -147,8 +147,8 @@ def test_renderer_counts_its_text_lines(language):
 
 def test_a_long_mandate_id_is_printed_whole():
     mandate = "NL-MANDATE-2025-0000000123456789012"  # 35 characters, the SEPA maximum
-    line = ReceiptLineView(D("2025-03-05"), 5000, "sepa_debit", "Maandgevers", mandate, 5000, 0, 0)
-    text = pdf_text(ReceiptRenderer().render(view(lines=(line,))))
+    line = StatementLineView(D("2025-03-05"), 5000, "sepa_debit", "Maandgevers", mandate, 5000, 0, 0)
+    text = pdf_text(StatementRenderer().render(view(lines=(line,))))
     assert mandate in text
 
 
@@ -161,7 +161,7 @@ LONG_ORG = OrganisationView("Stichting VluchtelingenWerk Nederland Regio Midden-
 def test_a_long_letterhead_and_return_address_stay_inside_the_margins_and_whole():
     from tests.exports.pdf_layout import lines, outside_margins, words
 
-    data = ReceiptRenderer().render(view(organisation=LONG_ORG))
+    data = StatementRenderer().render(view(organisation=LONG_ORG))
     # Nothing reaches into the 20 mm side margins (the old letterhead ended 1.3 mm from the edge).
     assert outside_margins(data, left_mm=20, right_mm=20) == []
     # The name wraps on its words in the letterhead column, every word printed.
@@ -183,38 +183,38 @@ def test_every_statement_of_the_tests_lies_inside_the_page_with_margins():
 
     for changes in ({}, {"language": "en"}, {"addressee": "organisation"}, {"addressee": "heirs"},
                     {"organisation": LONG_ORG, "language": "en"}):
-        assert outside_margins(ReceiptRenderer().render(view(**changes)), left_mm=20, right_mm=20) == [], changes
+        assert outside_margins(StatementRenderer().render(view(**changes)), left_mm=20, right_mm=20) == [], changes
 
 
 def test_a_gift_with_a_consideration_is_split_on_its_line():
     from tests.exports.pdf_layout import lines
 
-    printed = lines(ReceiptRenderer().render(view()))
+    printed = lines(StatementRenderer().render(view()))
     at = printed.index(next(line for line in printed if line.startswith("01-08-2025 € 150,00")))
     # € 150,00 paid for a benefit dinner worth € 60,00: € 90,00 is a gift (DOMAIN.md 1.4).
     assert printed[at + 1] == "waarvan € 60,00 tegenprestatie (niet aftrekbaar) en € 90,00 aftrekbaar"
-    english = lines(ReceiptRenderer().render(view(language="en")))
+    english = lines(StatementRenderer().render(view(language="en")))
     assert "of which €60.00 consideration (not deductible) and €90.00 deductible" in english
     # A gift that is wholly deductible, or wholly not, has no such line.
     assert sum(line.startswith("waarvan") for line in printed) == 1
 
 
 def test_an_organisation_gets_the_corporate_tax_wording():
-    text = " ".join(pdf_text(ReceiptRenderer().render(view(addressee="organisation"))).split())
+    text = " ".join(pdf_text(StatementRenderer().render(view(addressee="organisation"))).split())
     assert "aangifte vennootschapsbelasting over 2025" in text
     assert "50% van de winst, met een maximum van € 100.000 (art. 16 Wet Vpb 1969)" in text
     assert "inkomstenbelasting over" not in text and "Voor gewone giften geldt een drempel" not in text
-    person = " ".join(pdf_text(ReceiptRenderer().render(view())).split())
+    person = " ".join(pdf_text(StatementRenderer().render(view())).split())
     assert "aangifte inkomstenbelasting over 2025" in person and "vennootschapsbelasting" not in person
 
 
 def test_a_deceased_donors_statement_is_addressed_to_the_heirs():
     from tests.exports.pdf_layout import lines
 
-    printed = lines(ReceiptRenderer().render(view(addressee="heirs", salutation="Geachte erven")))
+    printed = lines(StatementRenderer().render(view(addressee="heirs", salutation="Geachte erven")))
     assert printed[6].startswith("De erven van A.B. van der Berg")   # the window's first line
     assert "Geachte erven," in printed
     text = " ".join(printed)
     assert "giften die wij in 2025 van A.B. van der Berg hebben ontvangen" in text
-    english = lines(ReceiptRenderer().render(view(addressee="heirs", language="en", salutation="Dear heirs")))
+    english = lines(StatementRenderer().render(view(addressee="heirs", language="en", salutation="Dear heirs")))
     assert any(line.startswith("The heirs of A.B. van der Berg") for line in english)

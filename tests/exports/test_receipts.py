@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from anbi.core.audit import AuditEntry
 from donors.merge import merge_donors
-from exports.statements.pdf import render_receipt
+from exports.statements.pdf import render_statement
 from exports.statements.issue import issue_statements, snapshot_from_row
 from fundraising.models import Donation
 from fundraising.statements.models import Statement, StatementImmutable, StatementLine
@@ -284,7 +284,7 @@ def test_jobs_2_gives_the_same_output_as_jobs_1(cli, session, year_2025, tmp_pat
     # Rendered in this process from the stored snapshots: the same bytes.
     for statement in statements(session):
         lines = list(session.scalars(select(StatementLine).where(StatementLine.statement_id == statement.id).order_by(StatementLine.position)))
-        pdf = render_receipt(snapshot_from_row(statement, lines).view())
+        pdf = render_statement(snapshot_from_row(statement, lines).view())
         assert (parallel / statement.file_name).read_bytes() == pdf
         assert hashlib.sha256(pdf).hexdigest() == statement.pdf_sha256
     assert issue(cli, serial, "--jobs", "1").exit_code == 0
@@ -472,7 +472,7 @@ def test_an_organisation_and_a_deceased_donor_are_addressed_as_they_deduct(sessi
     # Read back from the snapshot, a statement renders to the bytes it was issued with.
     for statement in by_ref.values():
         view = snapshot_from_row(statement, list(statement.lines)).view()
-        assert hashlib.sha256(render_receipt(view)).hexdigest() == statement.pdf_sha256
+        assert hashlib.sha256(render_statement(view)).hexdigest() == statement.pdf_sha256
 
     session.get(type(living), living.id).deceased_on = dt.date(2026, 1, 3)
     session.commit()

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fundraising.bank import booking as bank_import, camt_writer as w
-from fundraising.bank.camt import StatementLine
+from fundraising.bank.camt import CamtLine
 from fundraising.models import Donation, DonationAdjustment, Mandate, PeriodicAgreement, RecurringGift
 from fundraising.models_ledger import BankLine, BankStatement, SepaCollection, StripePayout
 from donors.models import Donor
@@ -270,11 +270,11 @@ def test_the_dutch_sample_imports_its_returns_as_unmatched(cli, engine):
 
 # --- the decision, without a database ---------------------------------------------------------
 
-def line(**fields) -> StatementLine:
+def line(**fields) -> CamtLine:
     values = dict(key="k", account_iban=ACCOUNT, booking_date=D(2025, 3, 5), value_date=None, amount_cents=1000,
                   currency="EUR", direction="credit", reversal=False, status="BOOK", bank_code="PMNT/RCDT/ESCT")
     values.update(fields)
-    return StatementLine(**values)
+    return CamtLine(**values)
 
 
 def test_decide_prefers_a_donor_named_in_the_text_over_the_iban():

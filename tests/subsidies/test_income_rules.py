@@ -9,7 +9,7 @@ from subsidies.accountability import BudgetLineTerms, GrantTerms
 from subsidies.funds import FundMovements, fund_balances, grant_position
 from subsidies.income import (
     GrantIncomeInputs,
-    Statement,
+    IncomeStatement,
     build_statements,
     cumulative_recognised,
     recognised_in_year,
@@ -79,7 +79,7 @@ def test_statements_add_donations_and_grants_by_category():
     }
     assert previous.values()["lotteries"] == 50_410_959
     assert previous.values()["total_income"] == 50_411_959
-    assert Statement(2025).json()["total_income"] == "0.00"
+    assert IncomeStatement(2025).json()["total_income"] == "0.00"
 
 
 def test_fund_balances():

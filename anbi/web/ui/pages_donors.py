@@ -205,14 +205,14 @@ def statement_download(request: Request, ref: str, number: str, person: Staff = 
 def statement_pdf_response(db: Session, donor_id: int, number: str) -> Response:
     """The issued statement's PDF, rendered again from its snapshot (byte for byte
     the one issued). Only a statement of this donor: any other number is 404."""
-    from exports.statements.pdf import render_receipt
+    from exports.statements.pdf import render_statement
     from exports.statements.issue import snapshot_from_row
     from fundraising.statements.models import Statement
 
     statement = db.scalar(select(Statement).where(Statement.number == number, Statement.donor_id == donor_id))
     if statement is None:
         raise PageNotFound("This page does not exist.")
-    data = render_receipt(snapshot_from_row(statement, list(statement.lines)).view())
+    data = render_statement(snapshot_from_row(statement, list(statement.lines)).view())
     return Response(data, media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{statement.file_name.rsplit("/", 1)[-1]}"',
     })
