@@ -35,13 +35,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, select, text  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
 
-from anbi.core.db import utcnow  # noqa: E402
-from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database, insert_donors, insert_in_batches  # noqa: E402
-from fundraising.models import Campaign, Donation, DonationAdjustment  # noqa: E402
-from fundraising.reports import campaign_report  # noqa: E402
+from anbi.core.db import utcnow
+from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database, insert_donors, insert_in_batches
+from fundraising.models import Campaign, Donation, DonationAdjustment
+from fundraising.reports import campaign_report
 
 TARGET = 3.0
 ROUND = [500, 1000, 1000, 1500, 2000, 2500, 2500, 2500, 3500, 5000, 5000, 7500, 10000, 25000, 50000]

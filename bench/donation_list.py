@@ -36,17 +36,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, insert, select  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
 
-from anbi.core.db import utcnow  # noqa: E402
-from anbi.web.api import donations_list  # noqa: E402
-from anbi.web.ui import pages_fundraising  # noqa: E402
-from bench.campaign_report import best_of_interleaved  # noqa: E402
-from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database, insert_donors, insert_in_batches  # noqa: E402
-from donors.models import Donor  # noqa: E402
-from fundraising.models import METHODS, Campaign, Donation, DonationAdjustment  # noqa: E402
-from fundraising.queries import list_donations  # noqa: E402
+from anbi.core.db import utcnow
+from anbi.web.api import donations_list
+from anbi.web.ui import pages_fundraising
+from bench.campaign_report import best_of_interleaved
+from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database, insert_donors, insert_in_batches
+from donors.models import Donor
+from fundraising.models import METHODS, Campaign, Donation, DonationAdjustment
+from fundraising.queries import list_donations
 
 PAGE = 50
 # Targets (issue 24 names none for this benchmark; these are the reports' 3x): a page,

@@ -20,14 +20,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy.orm import Session  # noqa: E402
+from sqlalchemy.orm import Session
 
-from anbi.core.db import utcnow  # noqa: E402
-from anbi.web.search import search_donors  # noqa: E402
-from bench.common import fresh_database, insert_in_batches  # noqa: E402
-from anbi.demo import donors as demo  # noqa: E402
-from donors import names  # noqa: E402
-from donors.models import Donor  # noqa: E402
+from anbi.core.db import utcnow
+from anbi.web.search import search_donors
+from bench.common import fresh_database, insert_in_batches
+from anbi.demo import donors as demo
+from donors import names
+from donors.models import Donor
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 ERITREAN_AND_TURKISH = ["Gebremedhin", "Tesfamariam", "Habte", "Tekle", "Yılmaz", "Şahin", "Çelik"]

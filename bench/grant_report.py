@@ -41,15 +41,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import select, text  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
-from anbi.core.db import utcnow  # noqa: E402
-from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database, insert_in_batches  # noqa: E402
-from donors.models import Donor  # noqa: E402
-from fundraising.models import Donation, DonationAdjustment, Fund  # noqa: E402
-from subsidies.income import income_statement  # noqa: E402
-from subsidies.models import (  # noqa: E402
+from anbi.core.db import utcnow
+from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database, insert_in_batches
+from donors.models import Donor
+from fundraising.models import Donation, DonationAdjustment, Fund
+from subsidies.income import income_statement
+from subsidies.models import (
     BudgetLine,
     Expense,
     Funder,
@@ -60,7 +60,7 @@ from subsidies.models import (  # noqa: E402
     StaffCost,
     Timesheet,
 )
-from subsidies.report import figures_json, gather  # noqa: E402
+from subsidies.report import figures_json, gather
 
 TARGET = 3.0
 D = dt.date

@@ -69,7 +69,7 @@ def build(url: str, donors: int, seed: int = 2025) -> dict:
     rng = random.Random(seed)
     engine = make_engine(url)
     upgrade(engine)
-    now = dt.datetime(2026, 1, 2, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
     counts = {"donors": donors, "donations": 0, "adjustments": 0, "agreements": 0}
     with engine.begin() as connection:
         connection.execute(insert(Campaign), [

@@ -34,17 +34,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, insert, select  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
 
-from anbi.core.db import utcnow  # noqa: E402
-from bench.bank_import import make_iban  # noqa: E402
-from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database  # noqa: E402
-from donors.models import Donor  # noqa: E402
-from exports.sepa import pain008  # noqa: E402
-from exports.sepa.batch import run_batch  # noqa: E402
-from fundraising.models import Donation, Mandate, RecurringGift  # noqa: E402
-from fundraising.models_ledger import SepaCollection  # noqa: E402
+from anbi.core.db import utcnow
+from bench.bank_import import make_iban
+from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database
+from donors.models import Donor
+from exports.sepa import pain008
+from exports.sepa.batch import run_batch
+from fundraising.models import Donation, Mandate, RecurringGift
+from fundraising.models_ledger import SepaCollection
 
 SETTINGS = {"creditor_id": "NL33ZZZ140946600000", "name": "Stichting Voorbeeld", "iban": "NL91ABNA0417164300",
             "bic": "ABNANL2A", "lead_days": 1}

@@ -448,7 +448,7 @@ def forget(session: Session, ref: str, actor: str, today: dt.date, *, retention_
                 deleted_rows[table_name] = deleted_rows.get(table_name, 0) + count
     cleared = [label for name, label in CONTACT_FIELDS.items() if any(row[name] for row in donor_rows)]
     session.execute(update(donors_table).where(donors_table.c.id.in_(ids))
-                    .values({name: None for name in CONTACT_FIELDS}))
+                    .values(dict.fromkeys(CONTACT_FIELDS)))
     report.deleted = cleared + [_deleted_words(name, count) for name, count in sorted(deleted_rows.items())]
 
     has_financial_records = any(rows for _, _, _, rows in financial_rows)
@@ -609,7 +609,7 @@ def purge(session: Session, today: dt.date, retention_years: int, dry_run: bool 
         for record in records:
             # Each record its own random pseudonym: nothing links it to the person any more.
             pseudonym = _pseudonym(donors_table.c.last_name)
-            values: dict[str, Any] = {name: None for name in _PURGED_DONOR_FIELDS}
+            values: dict[str, Any] = dict.fromkeys(_PURGED_DONOR_FIELDS)
             values.update(last_name=pseudonym if record.kind != "organisation" else None,
                           organisation_name=pseudonym if record.kind == "organisation" else None,
                           sort_name=pseudonym.lower(), search_name=names.search_text(pseudonym), purged_at=now)

@@ -620,9 +620,7 @@ def select_deadlines(deadlines: Iterable[Deadline], within_days: int | None) -> 
     With one: what falls due within it, plus open deadlines already missed."""
     chosen = []
     for deadline in deadlines:
-        if deadline.overdue:
-            chosen.append(deadline)
-        elif deadline.days_left >= 0 and (within_days is None or deadline.days_left <= within_days):
+        if deadline.overdue or (deadline.days_left >= 0 and (within_days is None or deadline.days_left <= within_days)):
             chosen.append(deadline)
     return sorted(chosen, key=lambda d: (d.due, d.reference, d.kind))
 

@@ -59,7 +59,7 @@ class IncomeStatement:
     """One year's income by category, in cents."""
 
     year: int
-    raised: dict[str, int] = field(default_factory=lambda: {key: 0 for key in RAISED_CATEGORIES})
+    raised: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RAISED_CATEGORIES, 0))
     goods_and_services: int = 0
     # Overige baten: income that is neither raised nor a consideration (rent, interest).
     # Nothing this system records falls here; the line is kept so the statement has

@@ -104,8 +104,7 @@ FIELDS: dict[str, dict[str, str]] = {
                     "sale_lock_date": "x", "purchase_lock_date": "x", "tax_lock_date": "x",
                     **{f"user_{lock}": "lock" for lock in ("fiscalyear_lock_date", "hard_lock_date", "sale_lock_date",
                                                            "purchase_lock_date", "tax_lock_date")}},
-    "res.partner": {n: "x" for n in ("name", "ref", "email", "phone", "street", "street2", "zip", "city", "vat",
-                                       "is_company", "active", "comment")} | {"country_id": "res.country"},
+    "res.partner": dict.fromkeys(("name", "ref", "email", "phone", "street", "street2", "zip", "city", "vat", "is_company", "active", "comment"), "x") | {"country_id": "res.country"},
     "res.config.settings": {"group_analytic_accounting": "x"},
     "account.analytic.plan": {"name": "x", "parent_id": "account.analytic.plan", "root_id": "account.analytic.plan"},
     "account.analytic.account": {"name": "x", "code": "x", "plan_id": "account.analytic.plan",
@@ -165,7 +164,7 @@ class OdooState:
         self.today = today or dt.date.today()
         self.lock = threading.RLock()
         self.records: dict[str, dict[int, dict]] = {model: {} for model in FIELDS}
-        self.next_id: dict[str, int] = {model: 1 for model in FIELDS}
+        self.next_id: dict[str, int] = dict.fromkeys(FIELDS, 1)
         self.sequences: dict[tuple[int, int, int], int] = {}
         self.calls: list[tuple[str, str]] = []   # (model, method) of every call, for assertions
         self._seed(accounts)

@@ -50,7 +50,7 @@ BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -67,15 +67,15 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given where a UTC timestamp is required")
-        value = value.astimezone(dt.timezone.utc)
+        value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -233,7 +233,7 @@ def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
     postgresql = connection.dialect.name == "postgresql"
     compiled = None if postgresql else insert(table).compile(dialect=connection.dialect, column_keys=names)
     if any(column.default is not None and column.key not in names for column in table.columns) or \
-            compiled is not None and (compiled.positiontup is None or sorted(compiled.positiontup) != sorted(names)):
+            (compiled is not None and (compiled.positiontup is None or sorted(compiled.positiontup) != sorted(names))):
         # Core fills in defaults of its own (neither COPY nor the driver would), or
         # the driver's parameters are not positional: let Core bind them.
         for start in range(0, len(rows), 5000):

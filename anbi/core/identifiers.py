@@ -67,7 +67,7 @@ def _iban_checks_out(number: str) -> bool:
     return pattern is not None and pattern.match(number[4:]) is not None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _bban_pattern(country: str) -> re.Pattern | None:
     """The account format of `country`'s IBANs as stdnum's registry has it; None for a
     code that is not an IBAN country."""

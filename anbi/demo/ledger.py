@@ -104,7 +104,7 @@ def bank_statement(app: AppContext, out_dir: Path, rng: random.Random) -> list[s
     entries.sort(key=lambda e: e.booking_date)
     path = out_dir / "camt053-2026-01.xml"
     w.write(path, w.StatementSpec(ACCOUNT, "2026-01-DEMO", 2500000, entries,
-                                  created_at=dt.datetime(2026, 1, 20, 7, tzinfo=dt.timezone.utc)))
+                                  created_at=dt.datetime(2026, 1, 20, 7, tzinfo=dt.UTC)))
     with app.session() as session:
         summary = import_file(session, path, actor=app.actor, max_failures=max_failures(app.settings.section("sepa")))
     lines = [f"statement {path.name}: {summary.lines} lines; {summary.confirmed} collections confirmed, "

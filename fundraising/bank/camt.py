@@ -505,7 +505,7 @@ def _timestamp(text: str | None) -> dt.datetime | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=AMSTERDAM)
-    return moment.astimezone(dt.timezone.utc)
+    return moment.astimezone(dt.UTC)
 
 
 def _date_of(text: str | None) -> dt.date | None:

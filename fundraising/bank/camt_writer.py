@@ -87,7 +87,7 @@ def iter_render(spec: StatementSpec, *, message_id: str | None = None, version: 
     if version not in VERSIONS:
         raise ValueError(f"camt.053.001.{version} is not one we write")
     number = int(version)
-    created = (spec.created_at or dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
+    created = (spec.created_at or dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).astimezone(dt.UTC)
     stamp = created.strftime("%Y-%m-%dT%H:%M:%S")
     days = [e.booking_date for e in spec.entries] or [created.date()]
     first, last = min(days), max(days)

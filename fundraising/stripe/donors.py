@@ -41,7 +41,7 @@ SOURCE = "stripe"
 
 # Tussenvoegsels, as single words; consecutive ones form the prefix ("van der").
 PREFIX_WORDS = frozenset(
-    "van de der den het 't te ter ten in op uit aan bij onder over voor vd v/d d' l' la le du des von vom zu".split()
+    ["van", "de", "der", "den", "het", "'t", "te", "ter", "ten", "in", "op", "uit", "aan", "bij", "onder", "over", "voor", "vd", "v/d", "d'", "l'", "la", "le", "du", "des", "von", "vom", "zu"]
 )
 _INITIALS = re.compile(r"^(?:[A-Za-z][a-z]{0,2}\.)+$")
 # "Kerkstraat 12-2" (a suffix after a dash or slash), else "Kerkstraat 12a", "Kerkstraat

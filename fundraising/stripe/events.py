@@ -31,10 +31,10 @@ from anbi.core.money import MAX_CENTS
 
 # Stripe's "zero-decimal" currencies: the amount is in whole units.
 ZERO_DECIMAL_CURRENCIES = frozenset(
-    "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split()
+    ["bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"]
 )
 # Three-decimal currencies: Stripe sends thousandths (and requires the last digit 0).
-THREE_DECIMAL_CURRENCIES = frozenset("bhd jod kwd omr tnd".split())
+THREE_DECIMAL_CURRENCIES = frozenset(["bhd", "jod", "kwd", "omr", "tnd"])
 
 # The payment method types we record as such; anything else is "other".
 METHODS = {"card": "card", "ideal": "ideal", "sepa_debit": "sepa_debit", "bancontact": "bancontact"}
@@ -64,8 +64,8 @@ class EventError(ValueError):
 
 # The Unix times of the years anbi reads dates in (anbi.core.clock): a `created`
 # outside them is not a real event's (10^12 was a 500: no calendar day that far).
-_FIRST_UNIX = int(dt.datetime(FIRST_YEAR, 1, 1, tzinfo=dt.timezone.utc).timestamp())
-_LAST_UNIX = int(dt.datetime(LAST_YEAR, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc).timestamp())
+_FIRST_UNIX = int(dt.datetime(FIRST_YEAR, 1, 1, tzinfo=dt.UTC).timestamp())
+_LAST_UNIX = int(dt.datetime(LAST_YEAR, 12, 31, 23, 59, 59, tzinfo=dt.UTC).timestamp())
 
 
 def unix_time(value: Any) -> int | None:
@@ -268,7 +268,7 @@ class Envelope:
 
     @property
     def created_at(self) -> dt.datetime:
-        return dt.datetime.fromtimestamp(self.created, dt.timezone.utc)
+        return dt.datetime.fromtimestamp(self.created, dt.UTC)
 
 
 # ---------------------------------------------------------------------------

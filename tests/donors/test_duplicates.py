@@ -24,7 +24,7 @@ from donors.duplicates import (
 )
 from tests.factories import make_donor
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def person(id, first=None, last="Jansen", *, initials=None, prefix=None, postcode="1017 GC", number="12",

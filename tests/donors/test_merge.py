@@ -18,7 +18,7 @@ from donors.service import resolve_ref
 from fundraising.models import Donation, Mandate, PeriodicAgreement, RecurringGift
 from tests.factories import make_agreement, make_donation, make_donor, make_mandate, make_recurring
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def test_every_table_referencing_donors_has_a_merge_policy():

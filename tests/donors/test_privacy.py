@@ -28,7 +28,7 @@ from donors.suppression import hash_contact, suppressed_kinds
 from fundraising.models import Donation, Mandate, RecurringGift
 from tests.factories import make_agreement, make_donation, make_donor, make_mandate, make_recurring
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 TODAY = dt.date(2026, 1, 15)
 LONG_AGO = dt.datetime(2015, 6, 1, 12, tzinfo=UTC)
 

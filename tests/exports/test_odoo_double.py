@@ -72,7 +72,7 @@ def test_the_double_answers_like_the_recorded_server(recording):
             if request["path"].startswith("/doc-bearer/"):
                 assert body["model"] == expected["json"]["model"], where  # the recording is trimmed
                 continue
-            if "/jsonrpc" == request["path"]:
+            if request["path"] == "/jsonrpc":
                 assert body["id"] == request["json"]["id"], where
                 body.pop("id"), expected["json"].pop("id")
             assert _strip(body) == _strip(expected["json"]), where

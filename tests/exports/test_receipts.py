@@ -21,7 +21,7 @@ from fundraising.statements.models import Statement, StatementImmutable, Stateme
 from tests.exports.receipt_support import ORG_ENV, ORGANISATION, manifest, pdf_text
 from tests.factories import make_adjustment, make_agreement, make_campaign, make_donation, make_donor, make_mandate
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
 
 

@@ -126,6 +126,5 @@ def test_the_schema_refuses_a_second_collection_for_a_gift_and_period_unless_the
     session.execute(insert(table), _collection_row(session, gift.id, mandate.id, batch.id, march))
     session.execute(insert(table), _collection_row(session, gift.id, mandate.id, batch.id, april))
     second = _collection_row(session, gift.id, mandate.id, batch.id, march)
-    with pytest.raises(IntegrityError):
-        with session.begin_nested():
-            session.execute(insert(table), second)
+    with pytest.raises(IntegrityError), session.begin_nested():
+        session.execute(insert(table), second)

@@ -242,7 +242,7 @@ def instruction(e2e, cents, **fields):
 
 def build(instructions):
     return pain008.build_pain008(CREDITOR, D(2025, 3, 5), instructions, message_id="ANBI-SDD-20250305-1",
-                              created_at=dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.timezone.utc))
+                              created_at=dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC))
 
 
 def xsd() -> xmlschema.XMLSchema:

@@ -49,7 +49,7 @@ def test_a_payout_reconciles_to_its_donations_to_the_cent():
     assert (result.charges_cents, result.refunds_cents, result.disputes_cents, result.fees_cents, result.other_cents) == (
         7000, -500, -1500, 1845, 0)
     assert result.difference_cents == 0 and result.reconciled
-    assert 7000 - 500 - 1500 - 1845 == facts.amount_cents
+    assert facts.amount_cents == 7000 - 500 - 1500 - 1845
 
 
 def test_a_payout_that_does_not_add_up_or_carries_foreign_charges_is_not_reconciled():

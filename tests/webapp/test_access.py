@@ -158,7 +158,7 @@ def test_every_form_post_is_refused_without_the_csrf_token(web_app, session, sig
         for data in ({}, {"csrf_token": "not-the-token"}):
             response = browser.client.post(url, data={**data, "keep": "WEB1", "duplicate": "WEB2", "year": "2025",
                                                       "confirm_ref": "WEB1", "email": "x@example.org"})
-            if response.status_code != 403 or "Form expired" not in response.text and "Formulier verlopen" not in response.text:
+            if response.status_code != 403 or ("Form expired" not in response.text and "Formulier verlopen" not in response.text):
                 wrong.append(f"{url} {data}: {response.status_code}")
     assert wrong == []
     session.expire_all()

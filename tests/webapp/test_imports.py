@@ -13,16 +13,16 @@ from tests.factories import make_donor, make_grant
 from tests.webapp.ui_support import Browser, page_text
 
 GOOD_DONORS = (
-    "ref;first_name;last_name;postcode;house_number;city;email\n"
-    "IMP-1;Anna;Jansen;1017GC;12;Amsterdam;anna@example.nl\n"
-    "IMP-2;Piet;de Vries;3511 AB;3;Utrecht;\n"
-).encode()
+    b"ref;first_name;last_name;postcode;house_number;city;email\n"
+    b"IMP-1;Anna;Jansen;1017GC;12;Amsterdam;anna@example.nl\n"
+    b"IMP-2;Piet;de Vries;3511 AB;3;Utrecht;\n"
+)
 BAD_DONORS = (
-    "ref,first_name,last_name,postcode,email\n"
-    "IMP-1,Anna,Jansen,1017 GC,anna@example.nl\n"
-    "IMP-2,Piet,de Vries,12345,piet@\n"
-    "IMP-3,Kees,,1017 GC,\n"
-).encode()
+    b"ref,first_name,last_name,postcode,email\n"
+    b"IMP-1,Anna,Jansen,1017 GC,anna@example.nl\n"
+    b"IMP-2,Piet,de Vries,12345,piet@\n"
+    b"IMP-3,Kees,,1017 GC,\n"
+)
 
 
 def _upload(browser: Browser, kind: str, name: str, data: bytes):

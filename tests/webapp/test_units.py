@@ -18,7 +18,7 @@ from anbi.web.identity.security import CookieCodec, CookieState, csrf_matches, w
 from anbi.web.ui.common import safe_next
 from anbi.web.identity.users import Throttled, check_password_strength, throttle_wait, WeakPassword
 
-T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
 WINDOW = dt.timedelta(minutes=15)
 
 
