@@ -151,7 +151,7 @@ def main() -> int:
         baseline(path)
         for backend in backends:
             bare_runs, import_runs = [], []
-            for attempt in range(RUNS):
+            for _ in range(RUNS):
                 bare_runs.append(baseline(path))
                 with fresh_database(backend, work, args.postgres_url) as engine:
                     seed(engine, donor_count)

@@ -174,11 +174,11 @@ def run(backend: str, donations: int, workdir: Path, postgres_url: str) -> list[
         print(f"[{backend}] loaded {donations:,} donations in {time.perf_counter() - started:.1f} s")
 
         for label, params in api_scenarios(donations, donor):
-            def ours():
+            def ours(params=params):
                 with Session(engine) as session:
                     return donations_list(session=session, principal=None, limit=PAGE, **params)["items"]
 
-            def baseline():
+            def baseline(params=params):
                 with Session(engine) as session:
                     query = baseline_query(session, params).limit(PAGE).offset(params.get("offset", 0))
                     return session.execute(query).all()
@@ -194,11 +194,11 @@ def run(backend: str, donations: int, workdir: Path, postgres_url: str) -> list[
         for label, params in page_scenarios():
             chosen = pages_fundraising.DonationFilter(**params)
 
-            def page():
+            def page(chosen=chosen):
                 with Session(engine) as session:
                     return pages_fundraising.donation_page(session, chosen, limit=pages_fundraising.DONATIONS_SHOWN)
 
-            def page_baseline():
+            def page_baseline(params=params):
                 with Session(engine) as session:
                     query = baseline_query(session, params, newest_first=True).limit(pages_fundraising.DONATIONS_SHOWN)
                     totals = session.execute(select(Donation.currency, func.count(), func.sum(Donation.amount_cents))

@@ -126,7 +126,7 @@ def main() -> int:
         pain008.pain008_schema()
         for backend in backends:
             bare_runs, batch_runs = [], []
-            for attempt in range(RUNS):
+            for _ in range(RUNS):
                 bare_runs.append(baseline(count, work / "baseline.xml"))
                 with fresh_database(backend, work, args.postgres_url) as engine:
                     seed(engine, count)

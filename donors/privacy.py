@@ -454,7 +454,7 @@ def forget(session: Session, ref: str, actor: str, today: dt.date, *, retention_
     has_financial_records = any(rows for _, _, _, rows in financial_rows)
     if has_financial_records:
         report.mode = "restricted"
-        for name, table, policy, rows in financial_rows:
+        for _name, table, policy, rows in financial_rows:
             if policy.stop is not None and rows:
                 report.stopped.extend(policy.stop(session, table, ids, today))
         # Re-read: stopping a mandate or a recurring gift changes when its retention runs from.

@@ -203,7 +203,7 @@ def localstripe_server(tmp_path_factory) -> Iterator[str]:
         "from aiohttp import web\n"
         f"web.run_app(s.app, host='127.0.0.1', port={port}, print=None)\n"
     )
-    log = open(workdir / "localstripe.log", "wb")
+    log = open(workdir / "localstripe.log", "wb")  # noqa: SIM115  (open while the server runs; closed when it stops)
     try:
         process = subprocess.Popen([sys.executable, "-c", code], cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
                                    env={**os.environ, "HOME": str(workdir)})

@@ -161,7 +161,7 @@ class OdooState:
         self.login = login
         self.api_key = api_key
         self.analytic = analytic
-        self.today = today or dt.date.today()
+        self.today = today or dt.date.today()  # noqa: DTZ011  (the double plays Odoo, whose today is its server's)
         self.lock = threading.RLock()
         self.records: dict[str, dict[int, dict]] = {model: {} for model in FIELDS}
         self.next_id: dict[str, int] = dict.fromkeys(FIELDS, 1)
@@ -313,7 +313,7 @@ class OdooState:
 
     def read(self, model: str, ids, fields=None, **_) -> list[dict]:
         ids = [ids] if isinstance(ids, int) else list(ids)
-        fields = list(fields or [f for f in self.fields(model)])
+        fields = list(fields or self.fields(model))
         rows = []
         for rid in ids:
             record = self.records[model].get(rid)
@@ -697,10 +697,10 @@ def _handler(state: OdooState) -> Callable:
                            "does not exist\n")
                 raise OdooException("psycopg2.OperationalError", message, 200, debug=f"psycopg2.OperationalError: {message}")
             if service == "common" and method in ("login", "authenticate"):
-                db, login, password = args[:3]
+                _db, login, password = args[:3]
                 return next((uid for uid, user in state.users.items() if user == (login, password)), False)
             if service == "object" and method == "execute_kw":
-                db, uid, password, model, name, positional = args[:6]
+                _db, uid, password, model, name, positional = args[:6]
                 keywords = dict(args[6]) if len(args) > 6 and args[6] else {}
                 if state.users.get(uid, (None, None))[1] != password:
                     raise OdooException("odoo.exceptions.AccessDenied", "Access Denied", 200,

@@ -89,7 +89,7 @@ def bank_statement(app: AppContext, out_dir: Path, rng: random.Random) -> list[s
         w.returned(D(2026, 1, 19), w.Transaction(refunded.amount_cents, refunded.end_to_end_id, refunded.mandate_id,
                                                  "Donateur", refunded.iban, None, "MD06")),
     ]
-    for ref, name, iban in transferers:
+    for _ref, name, iban in transferers:
         campaign = local.choice(campaigns) if campaigns else ""
         entries.append(w.transfer(D(2026, 1, local.randint(5, 9)), local.choice((2500, 5000, 10000, 1500)),
                                   name=name, iban=iban, remittance=f"gift {campaign}"))

@@ -19,7 +19,7 @@ import smtplib
 import ssl
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -130,10 +130,8 @@ class SmtpConnection:
 
     def __exit__(self, *exc_info) -> None:
         if self.client is not None:
-            try:
+            with suppress(OSError, smtplib.SMTPException):
                 self.client.quit()
-            except (OSError, smtplib.SMTPException):
-                pass
 
 
 # --- what is to be delivered -------------------------------------------------------------

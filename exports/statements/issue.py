@@ -36,7 +36,7 @@ import re
 import sys
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -217,14 +217,14 @@ def snapshot_from_row(statement: Statement, lines: list[StatementLine]) -> Snaps
         ),
         lines=tuple(
             StatementLineView(
-                received_on=l.received_on, amount_cents=l.amount_cents, method=l.method, campaign=l.campaign,
-                mandate_ref=l.mandate_ref, regular_cents=l.regular_cents, periodic_cents=l.periodic_cents,
-                non_deductible_cents=l.non_deductible_cents, agreement_number=l.agreement_number,
-                non_deductible_reason=l.non_deductible_reason,
+                received_on=line.received_on, amount_cents=line.amount_cents, method=line.method, campaign=line.campaign,
+                mandate_ref=line.mandate_ref, regular_cents=line.regular_cents, periodic_cents=line.periodic_cents,
+                non_deductible_cents=line.non_deductible_cents, agreement_number=line.agreement_number,
+                non_deductible_reason=line.non_deductible_reason,
             )
-            for l in lines
+            for line in lines
         ),
-        donation_ids=tuple(l.donation_id for l in lines),
+        donation_ids=tuple(line.donation_id for line in lines),
         content_hash=statement.content_hash,
         replaces_number=statement.replaces_number,
         addressee=statement.addressee,
@@ -366,10 +366,8 @@ def _yield_to_the_database_work() -> None:
     """Workers run at a lower priority: the process holding the database paces the
     whole run (every chunk is planned and stored there), so on a busy machine it
     must not wait for the CPU behind its own renderers."""
-    try:
+    with suppress(OSError):  # not permitted here: run at the same priority
         os.nice(2)
-    except OSError:  # not permitted here: run at the same priority
-        pass
 
 
 class _Later:
@@ -624,14 +622,14 @@ class _Run:
                     periodic=tuple(PeriodicView(p.number, p.start_year, p.annual_amount_cents, p.amount_cents) for p in figures.periodic),
                     lines=tuple(
                         StatementLineView(
-                            received_on=l.received_on, amount_cents=l.amount_cents, method=l.method, campaign=l.campaign,
-                            mandate_ref=l.mandate_ref, regular_cents=l.regular_cents, periodic_cents=l.periodic_cents,
-                            non_deductible_cents=l.non_deductible_cents, agreement_number=l.agreement_number,
-                            non_deductible_reason=l.non_deductible_reason,
+                            received_on=line.received_on, amount_cents=line.amount_cents, method=line.method, campaign=line.campaign,
+                            mandate_ref=line.mandate_ref, regular_cents=line.regular_cents, periodic_cents=line.periodic_cents,
+                            non_deductible_cents=line.non_deductible_cents, agreement_number=line.agreement_number,
+                            non_deductible_reason=line.non_deductible_reason,
                         )
-                        for l in figures.lines
+                        for line in figures.lines
                     ),
-                    donation_ids=tuple(l.gift_id for l in figures.lines),
+                    donation_ids=tuple(line.gift_id for line in figures.lines),
                     content_hash=new_hash,
                     replaces_number=replaces[0].number if replaces else None,
                 ),
@@ -662,12 +660,13 @@ class _Run:
             .where(*in_year)
         ).all()
         adjustments: dict[int, list[Adjustment]] = defaultdict(list)
-        for a in session.execute(
+        for adjustment in session.execute(
             select(a.donation_id, a.kind, a.amount_cents, a.occurred_on, a.taken_back_cents)
             .select_from(DonationAdjustment.__table__.join(Donation.__table__, g.id == a.donation_id))
             .where(*in_year)
         ):
-            adjustments[a.donation_id].append(Adjustment(a.kind, a.amount_cents, a.occurred_on, a.taken_back_cents))
+            adjustments[adjustment.donation_id].append(Adjustment(adjustment.kind, adjustment.amount_cents,
+                                                                  adjustment.occurred_on, adjustment.taken_back_cents))
         gifts: dict[int, list[Gift]] = defaultdict(list)
         references: dict[int, str] = {}
         for r in rows:
@@ -736,13 +735,13 @@ class _Run:
         ).all())
         ids = [id_of[r["number"]] for r in rows]
         line_rows = [
-            dict(statement_id=statement_id, position=position, donation_id=donation_id, received_on=l.received_on,
-                 amount_cents=l.amount_cents, method=l.method, campaign=l.campaign, mandate_ref=l.mandate_ref,
-                 regular_cents=l.regular_cents, periodic_cents=l.periodic_cents,
-                 non_deductible_cents=l.non_deductible_cents, agreement_number=l.agreement_number,
-                 non_deductible_reason=l.non_deductible_reason)
+            dict(statement_id=statement_id, position=position, donation_id=donation_id, received_on=line.received_on,
+                 amount_cents=line.amount_cents, method=line.method, campaign=line.campaign, mandate_ref=line.mandate_ref,
+                 regular_cents=line.regular_cents, periodic_cents=line.periodic_cents,
+                 non_deductible_cents=line.non_deductible_cents, agreement_number=line.agreement_number,
+                 non_deductible_reason=line.non_deductible_reason)
             for statement_id, item in zip(ids, planned)
-            for position, (donation_id, l) in enumerate(zip(item.snapshot.donation_ids, item.snapshot.lines), start=1)
+            for position, (donation_id, line) in enumerate(zip(item.snapshot.donation_ids, item.snapshot.lines), start=1)
         ]
         if line_rows:
             session.execute(StatementLine.__table__.insert(), line_rows)

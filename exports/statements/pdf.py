@@ -565,7 +565,7 @@ class StatementRenderer:
 
     def _columns(self, view: StatementView, texts: dict) -> tuple[float, float, float]:
         """(mandate x, mandate width, campaign width) for this statement."""
-        widest = max((_width(l.mandate_ref, REGULAR, TABLE) for l in view.lines if l.mandate_ref), default=0.0)
+        widest = max((_width(line.mandate_ref, REGULAR, TABLE) for line in view.lines if line.mandate_ref), default=0.0)
         needed = max(widest, _width(texts["col_mandate"], BOLD, TABLE)) if widest else 0.0
         mandate_width = min(needed, MANDATE_MAX)
         mandate_x = KIND_X - COLUMN_GAP - mandate_width

@@ -640,7 +640,7 @@ def _write_transfers(session: Session, rows: list[dict], transfers: list, summar
         return
     values = []
     problems = []
-    for index, line, decision in transfers:
+    for _index, line, decision in transfers:
         facts = DonationFacts(source=SOURCE, reference=line.key, amount_cents=line.amount_cents, currency=line.currency,
                               method="bank_transfer")
         for problem in check_donation(facts):
@@ -657,7 +657,7 @@ def _write_transfers(session: Session, rows: list[dict], transfers: list, summar
     for value in values:
         value.update(created_at=now, updated_at=now)
     ids = _inserted_ids(session, values)
-    for index, line, decision in transfers:
+    for index, line, _decision in transfers:
         rows[index]["donation_id"] = ids[line.key]
         summary.donations += 1
         summary.donations_cents += line.amount_cents

@@ -349,7 +349,7 @@ def stripe_refunds_booked(session: Session, donation: Donation) -> dict[str, int
             DonationAdjustment.kind == "refund",
         )
     ).all()
-    return {reference: amount for reference, amount in rows}
+    return dict(rows)
 
 
 def apply_refunds(session: Session, refunds: ev.Refunds) -> EventOutcome:

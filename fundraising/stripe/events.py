@@ -24,7 +24,7 @@ import datetime as dt
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from anbi.core.clock import FIRST_YEAR, LAST_YEAR, amsterdam_date
 from anbi.core.money import MAX_CENTS
@@ -250,9 +250,9 @@ class Ignored:
     reason: str
 
 
-Meaning = Union[
-    Payment, FailedPayment, Refunds, Dispute, CheckoutCompleted, SubscriptionChange, InvoiceOutcome, Ignored
-]
+Meaning = (
+    Payment | FailedPayment | Refunds | Dispute | CheckoutCompleted | SubscriptionChange | InvoiceOutcome | Ignored
+)
 
 
 @dataclass(frozen=True)

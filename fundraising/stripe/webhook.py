@@ -120,7 +120,7 @@ def _signed_at(header: str) -> int:
     """The `t=` of a Stripe-Signature header that `verify_header` accepted (the first
     one, as the client reads it)."""
     items = [item.split("=", 2) for item in header.split(",")]
-    return int([item[1] for item in items if item[0] == "t"][0])
+    return int(next(item[1] for item in items if item[0] == "t"))
 
 
 def _insert(session: Session, values: dict[str, Any]) -> int | None:

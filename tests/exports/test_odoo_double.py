@@ -55,7 +55,7 @@ def test_the_double_answers_like_the_recorded_server(recording):
     with OdooDouble(state) as double, httpx.Client(base_url=double.url) as client:
         for exchange in exchanges(recording):
             request, expected = exchange["request"], exchange["response"]
-            headers = {k: v for k, v in substitute(request.get("headers", {})).items()}
+            headers = dict(substitute(request.get("headers", {})))
             if request["method"] == "GET":
                 answer = client.get(request["path"], headers=headers)
             else:

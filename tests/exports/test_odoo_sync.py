@@ -224,8 +224,8 @@ def test_donations_are_booked_once_per_day_and_channel(cli, engine, odoo, tmp_pa
         (code(odoo, "income.private_individuals"), 0.0, 10.0, True),   # campaign and fund
         (code(odoo, "income.companies"), 0.0, 500.0, False),
     ])
-    combined = [x for x in lines if x["credit"] == 10.0][0]["analytic_distribution"]
-    assert list(combined.values()) == [100.0] and "," in list(combined)[0]
+    combined = next(x for x in lines if x["credit"] == 10.0)["analytic_distribution"]
+    assert list(combined.values()) == [100.0] and "," in next(iter(combined))
 
     with odoo.client() as client:
         analytic = client.search_read("account.analytic.account", [["code", "in", [names["campaign"], names["fund"]]]],
@@ -265,18 +265,18 @@ def test_refund_and_correction_are_entries_of_our_own(cli, engine, odoo_json2, t
         adjustment_id = adjustment.id
     result = sync(cli, env)
     assert result["entries_planned"] == {"correction": 1, "donations": 1, "refund": 1}
-    refund = [m for m in odoo.moves("refund:") if m["ref"] == f"{odoo.prefix}:refund:{adjustment_id}"][0]
+    refund = next(m for m in odoo.moves("refund:") if m["ref"] == f"{odoo.prefix}:refund:{adjustment_id}")
     assert (refund["date"], refund["amount_total"]) == ("2025-03-10", 10.0)
     refund_lines = sorted((account_code(x), x["debit"], x["credit"]) for x in odoo.lines(refund["id"]))
     assert refund_lines == sorted([(code(odoo, "income.private_individuals"), 10.0, 0.0), (code(odoo, "bank"), 0.0, 10.0)])
     [correction] = odoo.moves("correction:")
     correction_lines = sorted((account_code(x), x["debit"], x["credit"]) for x in odoo.lines(correction["id"]))
     assert correction_lines == sorted([(code(odoo, "income.companies"), 500.0, 0.0), (code(odoo, "bank"), 0.0, 500.0)])
-    rebooked = [m for m in odoo.moves("2025-03-03") if m["ref"].endswith(":bank:2")][0]
+    rebooked = next(m for m in odoo.moves("2025-03-03") if m["ref"].endswith(":bank:2"))
     assert sorted((account_code(x), x["debit"], x["credit"]) for x in odoo.lines(rebooked["id"])) == sorted([
         (code(odoo, "bank"), 500.0, 0.0), (code(odoo, "income.goods_and_services"), 0.0, 500.0)])
     # The entry first booked is untouched: posted entries are never edited.
-    original = [m for m in odoo.moves("2025-03-03") if m["ref"].endswith(":bank:1")][0]
+    original = next(m for m in odoo.moves("2025-03-03") if m["ref"].endswith(":bank:1"))
     assert original["amount_total"] == 535.0
 
 

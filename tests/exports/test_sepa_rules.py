@@ -47,15 +47,15 @@ def test_add_business_days(start, days, expected):
 
 
 def test_collection_date_on_a_holiday_or_weekend_is_refused_naming_the_next_business_day():
-    with pytest.raises(sepa.CollectionDateError, match="TARGET holiday.*2025-05-02"):
+    with pytest.raises(sepa.CollectionDateError, match=r"TARGET holiday.*2025-05-02"):
         sepa.check_collection_date(D(2025, 5, 1), today=D(2025, 4, 1), lead_days=1)
-    with pytest.raises(sepa.CollectionDateError, match="weekend.*2025-03-10"):
+    with pytest.raises(sepa.CollectionDateError, match=r"weekend.*2025-03-10"):
         sepa.check_collection_date(D(2025, 3, 8), today=D(2025, 3, 1), lead_days=1)
 
 
 def test_collection_date_needs_lead_days_business_days():
     # Monday 3 March with two lead days: Tuesday is too soon, Wednesday is the first.
-    with pytest.raises(sepa.CollectionDateError, match="fewer than 2 business day.*earliest possible date is 2025-03-05"):
+    with pytest.raises(sepa.CollectionDateError, match=r"fewer than 2 business day.*earliest possible date is 2025-03-05"):
         sepa.check_collection_date(D(2025, 3, 4), today=D(2025, 3, 3), lead_days=2)
     sepa.check_collection_date(D(2025, 3, 5), today=D(2025, 3, 3), lead_days=2)
     with pytest.raises(sepa.CollectionDateError):
@@ -93,7 +93,7 @@ def gift(**fields) -> sepa.GiftFacts:
     return sepa.GiftFacts(**values)
 
 
-def plan(gifts, collected=None, day=D(2025, 3, 5), creditor=CREDITOR):
+def plan(gifts, collected=None, day=dt.date(2025, 3, 5), creditor=CREDITOR):
     return sepa.plan_collections(gifts, collected or {}, collection_date=day, creditor=creditor)
 
 

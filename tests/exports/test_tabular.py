@@ -92,7 +92,7 @@ def test_donors_leave_out_merged_restricted_and_filter_by_year(cli, engine, tmp_
     assert cli("export", "donors", "--format", "csv", "--out", str(out)).exit_code == 0
     rows = read_csv(out)
     assert sorted(r["ref"] for r in rows) == ["D1", "D2"]
-    anna = [r for r in rows if r["ref"] == "D1"][0]
+    anna = next(r for r in rows if r["ref"] == "D1")
     assert (anna["name"], anna["iban"], anna["prefix"]) == ("Anna van der Berg", "NL91ABNA0417164300", "van der")
     cli("export", "donors", "--format", "csv", "--out", str(out), "--year", "2024")
     assert [r["ref"] for r in read_csv(out)] == ["D2"]

@@ -36,7 +36,7 @@ def world(session):
 
 
 def test_a_file_of_every_kind_is_imported(session, world):
-    donor, other = world
+    _donor, _other = world
     summary = import_donations(session, csv(
         "G1,D1,2025-01-05,50,,sepa_debit,SPRING,,gift,,PG-1,",
         "G2,D2,05-02-2025,\"1.250,00\",EUR,bank_transfer,,EDUCATION,gift,,,250",

@@ -72,7 +72,7 @@ def test_parse_hours_refuses(text, message):
         parse_hours(text)
 
 
-def entry(key, day, hours, *, basis=1720, fte="1", start=D(2024, 1, 1), end=D(2025, 12, 31)):
+def entry(key, day, hours, *, basis=1720, fte="1", start=dt.date(2024, 1, 1), end=dt.date(2025, 12, 31)):
     return HourEntry(key, day, hours, start, end, basis, Decimal(fte))
 
 

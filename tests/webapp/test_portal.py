@@ -55,9 +55,9 @@ def _open(web_app, donors_email: str = "anna@example.nl") -> Browser:
 
 
 def test_the_same_answer_whether_or_not_the_address_is_known(web_app, donors):
-    known_browser, known = _ask(web_app, "Anna@Example.nl")
-    unknown_browser, unknown = _ask(web_app, "stranger@example.nl")
-    malformed_browser, malformed = _ask(web_app, "not an address")
+    _known_browser, known = _ask(web_app, "Anna@Example.nl")
+    _unknown_browser, unknown = _ask(web_app, "stranger@example.nl")
+    _malformed_browser, malformed = _ask(web_app, "not an address")
     assert known.status_code == unknown.status_code == malformed.status_code == 200
     assert SENT in page_text(known.text)
     assert page_text(known.text) == page_text(unknown.text) == page_text(malformed.text)
