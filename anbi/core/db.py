@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -31,7 +31,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result, Row
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -82,6 +82,11 @@ class UTCDateTime(TypeDecorator):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UTCDateTime(), int: BigInteger()}
+
+    if TYPE_CHECKING:
+        # Every model maps a Table (none a join or a select), as `insert(Model.__table__)` and the bulk
+        # writes take it; SQLAlchemy types `__table__` as any FromClause.
+        __table__: ClassVar[Table]
 
 
 class IdMixin:
@@ -156,6 +161,13 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         session.close()
 
 
+def rows_matched(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE run through `session.execute` matched. The
+    session's result is typed as a plain Result; for these statements it is the
+    driver's cursor result, and its rowcount is that number."""
+    return cast("CursorResult[Any]", result).rowcount
+
+
 @functools.cache
 def insert_once(table: Table, key: tuple[str, ...], dialect: str, returning: tuple[str, ...] = ("id",)) -> Insert:
     """`INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id` for `table`: the new
@@ -166,10 +178,13 @@ def insert_once(table: Table, key: tuple[str, ...], dialect: str, returning: tup
     Built once per table, key and dialect and executed with the values as parameters:
     a statement built afresh for each row costs more to compile and cache than the
     insert itself, and the hot paths (a webhook, a booking) write one row at a time."""
-    dialects = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-    if dialect not in dialects:  # pragma: no cover - make_engine gives only these two
+    statement: Insert
+    if dialect == "postgresql":
+        statement = postgresql.insert(table).on_conflict_do_nothing(index_elements=list(key))
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(key))
+    else:  # pragma: no cover - make_engine gives only these two
         raise ValueError(f"anbi-crm runs on SQLite and PostgreSQL, not on {dialect}")
-    statement = dialects[dialect](table).on_conflict_do_nothing(index_elements=list(key))
     return statement.returning(*(table.c[name] for name in returning))
 
 
@@ -183,7 +198,7 @@ def one_of(column, name: str, dialect: str) -> ColumnElement[bool]:
     return column.in_(bindparam(name, expanding=True))
 
 
-def insert_new_rows(session: Session, table: Table, key: tuple[str, ...], rows: list[dict], returning: tuple[str, ...]) -> list:
+def insert_new_rows(session: Session, table: Table, key: tuple[str, ...], rows: list[dict], returning: tuple[str, ...]) -> Sequence[Row[*tuple[Any, ...]]]:
     """Insert the rows whose key is not there yet (`insert_once`), with one statement:
     the `returning` columns of the rows written.
 
@@ -243,9 +258,12 @@ def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
     if postgresql:
         _copy(connection, table, names, rows)
         return
+    assert compiled is not None and compiled.positiontup is not None  # SQLite, positional: checked above
     cursor = connection.connection.cursor()
     try:
-        cursor.executemany(compiled.string, _bound(connection, table, list(compiled.positiontup), rows))
+        # sqlite3's executemany takes any iterable (the DB-API protocol that SQLAlchemy types says a sequence):
+        # the rows are bound one by one as the driver reads them, never all at once.
+        cursor.executemany(compiled.string, _bound(connection, table, list(compiled.positiontup), rows))  # type: ignore[arg-type]
     finally:
         cursor.close()
 

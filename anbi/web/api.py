@@ -65,8 +65,8 @@ router = APIRouter(prefix="/api/v1", route_class=ApiRoute, tags=["api"], respons
     401: _refusal("No API token, or one that is unknown or revoked"),
     403: _refusal("The token's role may not do this"),
 })
-NOT_FOUND = {404: _refusal("No such donor, donation or campaign")}
-REFUSED_BODY = {409: _refusal("It exists already, or conflicts with what exists"),
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _refusal("No such donor, donation or campaign")}
+REFUSED_BODY: dict[int | str, dict[str, Any]] = {409: _refusal("It exists already, or conflicts with what exists"),
                 413: _refusal("The request body is larger than 1 MiB")}
 
 API_SOURCE = "api"
@@ -224,7 +224,7 @@ def donors_list(
         conditions.append(Donor.kind == kind)
     if tag:
         conditions.append(Donor.id.in_(select(DonorTag.donor_id).where(DonorTag.tag == tag)))
-    total = session.scalar(select(func.count()).select_from(Donor).where(*conditions))
+    total = session.execute(select(func.count()).select_from(Donor).where(*conditions)).scalar_one()
     rows = session.execute(
         select(Donor.ref, Donor.kind, Donor.initials, Donor.first_name, Donor.prefix, Donor.last_name,
                Donor.organisation_name, Donor.language, Donor.postcode, Donor.city, Donor.country, Donor.email)
