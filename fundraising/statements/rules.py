@@ -243,6 +243,7 @@ def compute_statement(year: int, gifts: Iterable[Gift], agreements: Iterable[Agr
             agreement = agreements_by_id.get(gift.agreement_id)
             why_not = _why_not_periodic(gift, agreement)
             if why_not is None:
+                assert agreement is not None  # _why_not_periodic says why when there is none
                 left = room.setdefault(agreement.id, agreement.annual_amount_cents)
                 periodic = min(gift_part, left)
                 room[agreement.id] = left - periodic

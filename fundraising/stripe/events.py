@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -578,8 +578,8 @@ def _charge_refunded(env: Envelope) -> Refunds:
             )
         )
     items.sort(key=lambda item: (item.created, item.refund_id))
-    listed = isinstance(refunds_field, Mapping) and isinstance(refunds_field.get("data"), list)
-    complete = listed and not refunds_field.get("has_more", False)
+    complete = (isinstance(refunds_field, Mapping) and isinstance(refunds_field.get("data"), list)
+                and not refunds_field.get("has_more", False))
     return Refunds(
         charge_id=_required_id(charge, "id", what),
         payment_intent_id=_id(charge.get("payment_intent")),
@@ -598,6 +598,7 @@ DISPUTE_OUTCOMES = {"won": "won", "lost": "lost", "warning_closed": "won"}
 def _dispute(env: Envelope) -> Dispute | Ignored:
     dispute = env.obj
     what = f"{env.type} {env.event_id}"
+    outcome: str | None
     if env.type == "charge.dispute.created":
         outcome = "opened"
     else:
@@ -763,7 +764,7 @@ def _invoice(env: Envelope) -> InvoiceOutcome:
     )
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Callable[[Envelope], Meaning]] = {
     "payment_intent.succeeded": _payment_succeeded,
     "payment_intent.payment_failed": _payment_failed,
     "charge.refunded": _charge_refunded,

@@ -195,15 +195,15 @@ def receive_together(session: Session, events: Iterable[Mapping[str, Any]], *, v
     row_ids = {event_id: row_id for row_id, event_id in session.execute(statement, rows)}
     receipts: list[Receipt] = []
     woke: set[str] = set()
-    payments: list[tuple[_Arrival, int]] = []  # consecutive payments, booked together
+    payments: list[tuple[_Arrival, ev.Payment, int]] = []  # consecutive payments, booked together
 
     def book_payments() -> None:
         try:
-            outcomes = booking.apply_payments(session, [(a.meaning, a.envelope.event_id) for a, _ in payments])
+            outcomes = booking.apply_payments(session, [(payment, a.envelope.event_id) for a, payment, _ in payments])
         except (AnbiError, ev.EventError) as exc:
             raise ApplyRefused(str(exc)) from exc
         noted = []
-        for (arrival, row_id), outcome in zip(payments, outcomes):
+        for (arrival, _, row_id), outcome in zip(payments, outcomes):
             receipts.append(Receipt(arrival.envelope.event_id, arrival.envelope.type, outcome.status, outcome.note))
             woke.update(outcome.woke)
             if outcome.note:
@@ -216,7 +216,7 @@ def receive_together(session: Session, events: Iterable[Mapping[str, Any]], *, v
         # A second delivery of an event in the same batch finds it written by the first.
         row_id = row_ids.pop(arrival.envelope.event_id, None)
         if row_id is not None and isinstance(arrival.meaning, ev.Payment):
-            payments.append((arrival, row_id))
+            payments.append((arrival, arrival.meaning, row_id))
             continue
         if payments:
             book_payments()
@@ -423,5 +423,5 @@ def reapply_waiting(session: Session) -> tuple[int, int]:
             if outcome.woke:
                 applied_now += wake(session, outcome.woke)
     table = StripeEvent.__table__
-    remaining = session.execute(select(func.count()).select_from(table).where(table.c.status == "waiting")).scalar()
+    remaining = session.execute(select(func.count()).select_from(table).where(table.c.status == "waiting")).scalar_one()
     return applied_now, remaining
