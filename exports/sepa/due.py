@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from anbi.core import identifiers
 from anbi.core.calendar import add_months
@@ -185,7 +186,7 @@ class Creditor:
         )
 
 
-def _int_setting(values: Mapping[str, object], key: str, default: int, problems: list[str]) -> int:
+def _int_setting(values: Mapping[str, Any], key: str, default: int, problems: list[str]) -> int:
     raw = values.get(key, default)
     try:
         number = int(raw)

@@ -487,7 +487,11 @@ class _Run:
     def load_merges(self, session: Session) -> None:
         """Merged-away donors and where they live on now (following chains). Only the
         merged records are held in memory, never all donors."""
-        parent = dict(session.execute(select(Donor.id, Donor.merged_into_id).where(Donor.merged_into_id.is_not(None))).all())
+        parent: dict[int, int] = {}
+        for donor_id, merged_into_id in session.execute(
+                select(Donor.id, Donor.merged_into_id).where(Donor.merged_into_id.is_not(None))):
+            assert merged_into_id is not None  # selected so
+            parent[donor_id] = merged_into_id
         for donor_id in parent:
             seen = {donor_id}
             survivor = parent[donor_id]
@@ -550,8 +554,8 @@ class _Run:
         group_of: dict[int, int] = {}
         for survivor in survivors:
             group_of[survivor] = survivor
-            for merged in self.merged_into.get(survivor, ()):
-                group_of[merged] = survivor
+            for merged_id in self.merged_into.get(survivor, ()):
+                group_of[merged_id] = survivor
         group_ids = list(group_of)
 
         # Plain rows, not ORM objects: the names functions only read attributes.

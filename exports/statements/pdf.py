@@ -21,6 +21,7 @@ import os
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -87,7 +88,7 @@ class StatementView:
     addressee: str = "person"
 
 
-TEXTS = {
+TEXTS: dict[str, dict[str, Any]] = {  # per language: its texts, and the names of the payment methods
     "nl": {
         "title": "Jaaroverzicht giften {year}",
         "return": "Retouradres: {name}, {address}",
@@ -431,7 +432,8 @@ class _PageText:
             self.pdf.drawString(x, y, text)
             return
         if self.current != (font, size):
-            self.ops.append(f"{self.pdf._doc.getInternalFontName(font)} {size:g} Tf")
+            # The font's name inside the PDF is known only to the canvas's document (the stubs leave `_doc` out).
+            self.ops.append(f"{self.pdf._doc.getInternalFontName(font)} {size:g} Tf")  # type: ignore[attr-defined]
             self.current = (font, size)
         self.ops.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm ({pdf_literal(text)}) Tj")
 
@@ -584,7 +586,7 @@ class StatementRenderer:
         page.pdf.line(LEFT, y - 1.6 * mm, RIGHT, y - 1.6 * mm)
         return y - ROW - 0.6 * mm
 
-    def _row(self, line: StatementLineView, texts: dict, language: str) -> tuple[str, ...]:
+    def _row(self, line: StatementLineView, texts: dict, language: str) -> tuple[str, str, str, str, str, str, float, float, str]:
         kinds = []
         if line.periodic_cents:
             kinds.append(texts["kind_periodic"].format(number=line.agreement_number or ""))
