@@ -46,7 +46,7 @@ from anbi.core.db import utcnow
 from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database, insert_in_batches, process_cpu, server_pid
 from donors.models import Donor
 from fundraising.bank import camt_writer as w
-from fundraising.bank.booking import import_statement
+from fundraising.bank.booking import BankImportSummary, import_statement
 from fundraising.models import Campaign
 from fundraising.models_ledger import BankLine
 
@@ -115,7 +115,7 @@ def seed(engine, count: int) -> list[tuple[str, str]]:
     return donors
 
 
-def run_import(engine, data: bytes) -> tuple[tuple[float, float], object]:
+def run_import(engine, data: bytes) -> tuple[tuple[float, float], BankImportSummary]:
     """((wall seconds, CPU seconds), summary) of one import; the CPU time includes the
     PostgreSQL server process's, when it runs on this machine."""
     with Session(engine) as session:

@@ -39,12 +39,11 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
 from sqlalchemy import select
 
-from common import fresh_database
+from bench.common import fresh_database
 
 POSTGRES_ADMIN = os.environ.get("ANBI_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 # DESIGN.md's example of [odoo.accounts].
@@ -122,7 +121,6 @@ def _nested(flat: dict[str, str]) -> dict:
 def run_sync(engine, section, transport) -> dict:
     """The command's steps, timed: partners (with Ledger.open) and entries."""
     from anbi.context import AppContext
-    from anbi.core.clock import today
     from anbi.core.settings import Settings
     from exports.odoo import sync
     from exports.odoo.client import OdooClient, OdooSettings
@@ -135,7 +133,7 @@ def run_sync(engine, section, transport) -> dict:
         partners = sync.sync_partners(session, ledger)
     middle = time.perf_counter()
     with app.session() as session:
-        planned = sync.plan_entries(session, since=None, today=today(), prefix=ledger.prefix, require=ledger.require)
+        planned = sync.plan_entries(session, since=None, prefix=ledger.prefix, require=ledger.require)
     sent = sync.send_entries(app.session, ledger)
     with app.session() as session:
         sync.record_names(session, ledger)
