@@ -229,6 +229,7 @@ def localstripe_server(tmp_path_factory) -> Iterator[str]:
             pytest.fail(problem + " (required in CI)")
         pytest.skip(problem)
     yield f"http://127.0.0.1:{port}"
+    assert process is not None
     process.terminate()
     try:
         process.wait(timeout=10)

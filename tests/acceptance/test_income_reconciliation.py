@@ -151,8 +151,8 @@ def test_a_fresh_install_reconciles_per_line_and_year(cli, engine, odoo):
 
     # Corrections: the company turns out to be a foundation; the dinner was worth 80,00.
     with Session(engine) as session:
-        session.get(Donor, company_id).organisation_type = "foundation"
-        session.get(Donation, dinner_id).consideration_cents = 8000
+        session.get_one(Donor, company_id).organisation_type = "foundation"
+        session.get_one(Donation, dinner_id).consideration_cents = 8000
         session.commit()
     second = run_sync(cli, env)
     # The company's two gifts, the dinner and the dinner's refund (its split changed).

@@ -49,6 +49,7 @@ def test_current_consent_is_the_latest_event_per_channel():
         _event("post", False, 4),
     ]
     states = current_consent(events)
+    assert states["email"].at is not None
     assert (states["email"].granted, states["email"].at.day) == (False, 3)
     assert (states["phone"].granted, states["phone"].kind) == (False, "objection")
     assert states["post"].granted is True

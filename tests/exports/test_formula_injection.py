@@ -107,6 +107,7 @@ def test_export_xlsx_writes_hostile_text_as_strings_and_numbers_as_numbers(cli, 
         out = tmp_path / f"{what}.xlsx"
         assert cli("export", what, "--format", "xlsx", "--out", str(out)).exit_code == 0
         sheet = openpyxl.load_workbook(out).active
+        assert sheet is not None
         cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row if cell.value is not None]
         assert not [c.coordinate for c in cells if c.data_type == "f"], what
         texts = {c.value for c in cells if c.data_type == "s"}

@@ -42,6 +42,7 @@ def test_xlsx_subtotals_are_formulas_that_add_up(tmp_path):
     assert sheet[cells["raised_income_total"]].value == "=SUM(C4:C9)"
     assert sheet[cells["total_income"]].value == "=C10+C11+C12"
     compiler = ExcelCompiler(filename=str(path))
+    assert sheet is not None
     title = sheet.title
     for key, expected in (("raised_income_total", "554287.70"), ("total_income", "554352.70")):
         assert Decimal(repr(compiler.evaluate(f"'{title}'!{cells[key]}"))).quantize(Decimal("0.01")) == Decimal(expected)

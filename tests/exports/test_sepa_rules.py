@@ -270,9 +270,11 @@ def test_pain008_is_valid_against_the_iso_schema_and_carries_our_references():
     assert transactions["SDD-20250305-2"].findtext("p:InstdAmt", namespaces=NS) == "25.50"
     assert transactions["SDD-20250305-2"].findtext("p:Dbtr/p:Nm", namespaces=NS) == "Zoe Celik"
     same_bank = transactions["SDD-20250305-3"].find("p:DrctDbtTx/p:MndtRltdInf", NS)
+    assert same_bank is not None
     assert same_bank.findtext("p:AmdmntInd", namespaces=NS) == "true"
     assert same_bank.findtext("p:AmdmntInfDtls/p:OrgnlDbtrAcct/p:Id/p:IBAN", namespaces=NS) == "NL91ABNA0417164300"
     other_bank = transactions["SDD-20250305-4"].find("p:DrctDbtTx/p:MndtRltdInf", NS)
+    assert other_bank is not None
     assert other_bank.findtext("p:AmdmntInfDtls/p:OrgnlDbtrAgt/p:FinInstnId/p:Othr/p:Id", namespaces=NS) == "SMNDA"
     sequence = {info.findtext("p:PmtTpInf/p:SeqTp", namespaces=NS): info.findtext("p:PmtInfId", namespaces=NS)
                 for info in tree.iterfind(".//p:PmtInf", NS)}

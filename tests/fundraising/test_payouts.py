@@ -122,7 +122,8 @@ def test_payouts_from_localstripe_reconcile_and_meet_the_bank_statement(cli, eng
     assert [(line["amount"], line["note"]) for line in again["unmatched_bank_lines"]] == [
         ("42.42", "no Stripe payout of this amount and date yet (run `anbi stripe payouts`)")]
     with Session(engine) as session:
-        line = session.scalar(select(BankLine).where(BankLine.amount_cents == 3000))
+        line = session.execute(select(BankLine).where(BankLine.amount_cents == 3000)).scalar_one()
+        assert line.payout is not None
         assert line.payout.payout_id == paid.id and line.state == "matched"
 
 

@@ -30,6 +30,7 @@ def test_adding_a_grant_file_stores_everything_exactly(session):
     assert grant.allowed_shift == Decimal("0.10")
     assert grant.awarded_cents == 40_000_000 and grant.hours_per_year == 1720
     assert grant.status == "awarded" and grant.restricted
+    assert grant.fund is not None
     assert grant.fund.code == "AMIF-2024-017" and grant.fund.name == "Juridische begeleiding asielzoekers"
     assert [(b.code, b.amount_cents) for b in grant.budget_lines] == [("staff", 30_000_000), ("material", 6_000_000), ("travel", 500_000)]
     assert [(i.code, i.target) for i in grant.indicators] == [("clients", 1200)]

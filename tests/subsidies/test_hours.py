@@ -88,6 +88,7 @@ def test_hours_past_the_ceiling_are_ineligible_in_date_then_file_order():
     assert [(d.key, d.eligible_hundredths) for d in decisions] == [("a", 100), ("b", 50), ("c", 22), ("d", 0)]
     assert decisions[0].reason is None and decisions[1].reason is None
     assert decisions[2].reason == "0.28 of 0.50 hours pass E9's annual ceiling of 1.72 hours in 2024 (1720 × 0.001 FTE)"
+    assert decisions[3].reason is not None
     assert decisions[3].reason.startswith("0.10 of 0.10 hours pass")
 
 

@@ -297,6 +297,7 @@ def test_api_accepts_the_session_cookie_only_with_the_csrf_header_for_changes(we
         return session_user(request, session)
 
     got = principal("GET", {})
+    assert got is not None
     assert got == Principal(kind="user", name="fundraiser@example.org", role="fundraiser", id=got.id)
     assert principal("POST", {}) is None
     assert principal("POST", {"x-csrf-token": "wrong"}) is None

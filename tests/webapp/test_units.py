@@ -100,6 +100,7 @@ def test_cookie_round_trip_and_tampering():
     codec = CookieCodec("k" * 32)
     value = codec.dumps(CookieState(session_key="abc", csrf="token", language="en"))
     state = codec.loads(value)
+    assert state is not None
     assert (state.session_key, state.csrf, state.language) == ("abc", "token", "en")
     tampered = value[:-2] + ("A" if value[-2] != "A" else "B") + value[-1]
     assert codec.loads(tampered) is None

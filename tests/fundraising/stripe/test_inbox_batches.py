@@ -156,6 +156,7 @@ def test_payments_of_new_customers_in_one_batch_each_get_their_own_donor(session
         audit = {a.entity_ref: a.details["source"] for a in s.execute(select(AuditEntry)).scalars()}
     assert gifts == {"pi_n1": "STRIPE-cus_n1", "pi_n2": "STRIPE-cus_n2", "pi_n3": "STRIPE-cus_n1", "pi_n4": None}
     assert audit == {"STRIPE-cus_n1": f"stripe:{first['id']}", "STRIPE-cus_n2": f"stripe:{second['id']}"}
+    assert receipts[3].note is not None
     assert receipts[3].note.startswith("the payment names nobody")
 
 
@@ -203,6 +204,7 @@ def test_after_its_connection_broke_the_writer_stores_the_next_event_on_a_new_on
     writer = InboxWriter(web_client.app)
     try:
         writer.store(p.payment_succeeded(pi_id="pi_k1"))
+        assert writer._connection is not None and writer._connection.connection.dbapi_connection is not None
         writer._connection.connection.dbapi_connection.close()  # the database went away under it
         lost = p.payment_succeeded(pi_id="pi_k2")
         try:

@@ -110,6 +110,7 @@ def test_card_donation_webhook_refunds_and_sync(served, engine, session, cli, lo
 
     wait_for(lambda: donations(engine), "the payment_intent.succeeded webhook")
     [gift] = donations(engine)
+    assert gift.campaign is not None
     assert (gift.source, gift.reference, gift.donor_id, gift.campaign.code) == ("stripe", intent.id, donor.id, "WEB25")
     assert (gift.amount_cents, gift.currency, gift.status) == (2500, "EUR", "paid")
     assert gift.received_on == today()
@@ -156,7 +157,7 @@ def test_plan_subscription_becomes_a_recurring_gift(served, engine, session, cli
 
     [paid] = wait_for(settled, "the subscription's payment linked to its recurring gift")
     with Session(engine) as s:
-        gift = s.scalar(select(RecurringGift))
+        gift = s.execute(select(RecurringGift)).scalar_one()
         assert (gift.source, gift.reference, gift.donor_id) == ("stripe", subscription.id, donor.id)
         assert (gift.amount_cents, gift.interval, gift.method, gift.status) == (1000, "monthly", "stripe", "active")
         assert gift.stripe_customer_id == customer.id

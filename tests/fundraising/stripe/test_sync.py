@@ -49,7 +49,7 @@ def client(**services):
 
 def booked(engine, reference) -> Donation:
     with Session(engine) as s:
-        return s.scalar(select(Donation).where(Donation.reference == reference))
+        return s.execute(select(Donation).where(Donation.reference == reference)).scalar_one()
 
 
 NOW = int(time.time())
@@ -73,7 +73,8 @@ def test_links_a_subscription_payment_from_the_invoice_payments_list(session, en
     assert summary.linked == 1
     assert payments.calls == [("list", {"invoice": "in_s", "limit": 10})]
     with Session(engine) as s:
-        donation = s.scalar(select(Donation).where(Donation.reference == "pi_s"))
+        donation = s.execute(select(Donation).where(Donation.reference == "pi_s")).scalar_one()
+        assert donation.recurring_gift is not None
         assert donation.recurring_gift.reference == "sub_s"
 
 
@@ -132,7 +133,7 @@ def test_refunds_window_picks_charges_and_books_all_their_refunds(session, engin
     session.commit()
     assert summary.refunds_booked == 2
     with Session(engine) as s:
-        gift = s.scalar(select(Donation).where(Donation.reference == "pi_rf"))
+        gift = s.execute(select(Donation).where(Donation.reference == "pi_rf")).scalar_one()
         assert gift.status == "partially_refunded"
         assert sorted((a.reference, a.amount_cents, a.occurred_on) for a in gift.adjustments) == [
             ("re_new", 500, today()), ("re_old", 700, dt.date(2025, 3, 1))]
