@@ -204,6 +204,8 @@ def localstripe_server(tmp_path_factory) -> Iterator[str]:
         f"web.run_app(s.app, host='127.0.0.1', port={port}, print=None)\n"
     )
     log = open(workdir / "localstripe.log", "wb")  # noqa: SIM115  (open while the server runs; closed when it stops)
+    process: subprocess.Popen[bytes] | None
+    problem: str | None
     try:
         process = subprocess.Popen([sys.executable, "-c", code], cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
                                    env={**os.environ, "HOME": str(workdir)})

@@ -40,7 +40,7 @@ import datetime as dt
 import json
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -147,8 +147,8 @@ class OdooState:
     """The data of one Odoo database, in memory."""
 
     def __init__(self, *, database: str = "anbi_test", login: str = "admin", api_key: str = "secret",
-                 analytic: bool = False, accounts: list[tuple] = (), today: dt.date | None = None,
-                 currency: str = "USD", users: list[tuple[int, str, str]] = ()):
+                 analytic: bool = False, accounts: Sequence[tuple] = (), today: dt.date | None = None,
+                 currency: str = "USD", users: Sequence[tuple[int, str, str]] = ()):
         """`accounts`: (code, name, type) or (id, code, name, type) beside the three the
         recorded database had; `currency`: the company's (the recorded one: USD);
         `users`: (uid, login, API key) of users with the right Accounting: Invoicing
@@ -305,8 +305,8 @@ class OdooState:
             domain = ["&", ["active", "=", True], *domain] if domain else [["active", "=", True]]
         ids = [rid for rid, record in self.records[model].items() if self.matches(model, record, domain)]
         for part in reversed((order or DEFAULT_ORDER.get(model, "id")).split(",")):
-            name, _, direction = part.strip().partition(" ")
-            ids.sort(key=lambda i: (self.records[model][i].get(name) is None, self.records[model][i].get(name) or 0),
+            sort_field, _space, direction = part.strip().partition(" ")
+            ids.sort(key=lambda i: (self.records[model][i].get(sort_field) is None, self.records[model][i].get(sort_field) or 0),
                      reverse=direction.lower() == "desc")
         ids = ids[offset or 0:]
         return ids[:limit] if limit else ids
@@ -654,7 +654,9 @@ def _handler(state: OdooState) -> Callable:
                     return
                 model, _, method = self.path[len("/json/2/"):].rpartition("/")
                 try:
-                    result = state.call(model, method, body, json2=True, uid=self._uid())
+                    uid = self._uid()
+                    assert uid is not None  # _authorised() above
+                    result = state.call(model, method, body, json2=True, uid=uid)
                 except OdooException as exc:
                     self._send(exc.status, exc.body())
                     return

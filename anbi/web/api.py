@@ -105,13 +105,13 @@ def _page(items: list, limit: int, offset: int, more: bool, total: int | None = 
 class DonorFields(Strict):
     """The donor import's columns (DESIGN.md, Import files: donors), as JSON."""
 
-    kind: Literal[DONOR_KINDS] | None = None  # type: ignore[valid-type]
+    kind: Literal[DONOR_KINDS] | None = None  # type: ignore[valid-type]  # Literal[TUPLE]: pydantic reads the values
     initials: str | None = Field(None, max_length=20)
     first_name: str | None = Field(None, max_length=100)
     prefix: str | None = Field(None, max_length=30, description="tussenvoegsel, e.g. 'van der'")
     last_name: str | None = Field(None, max_length=150)
     organisation: str | None = Field(None, max_length=200)
-    organisation_type: Literal[ORGANISATION_TYPES] | None = None  # type: ignore[valid-type]
+    organisation_type: Literal[ORGANISATION_TYPES] | None = None  # type: ignore[valid-type]  # Literal[TUPLE]: pydantic reads the values
     street: str | None = Field(None, max_length=200)
     house_number: str | None = Field(None, max_length=20)
     house_number_suffix: str | None = Field(None, max_length=20)
@@ -125,7 +125,7 @@ class DonorFields(Strict):
     consent_post: bool | None = None
     consent_phone: bool | None = None
     tags: list[str] | None = None
-    language: Literal[LANGUAGES] | None = None  # type: ignore[valid-type]
+    language: Literal[LANGUAGES] | None = None  # type: ignore[valid-type]  # Literal[TUPLE]: pydantic reads the values
 
 
 class DonorCreate(DonorFields):
@@ -204,7 +204,7 @@ def donors_list(
     city: Annotated[str | None, Query(max_length=100)] = None,
     email: Annotated[str | None, Query(max_length=254)] = None,
     tag: Annotated[str | None, Query(max_length=100)] = None,
-    kind: Literal[DONOR_KINDS] | None = None,  # type: ignore[valid-type]
+    kind: Literal[DONOR_KINDS] | None = None,  # type: ignore[valid-type]  # Literal[TUPLE]: pydantic reads the values
 ) -> dict:
     """Active donors (not merged, restricted or purged), by sort name, a page at a time."""
     conditions = list(active_filter())
@@ -281,8 +281,8 @@ class DonationCreate(Strict):
     date: str = Field(min_length=1, max_length=30, description="The day the money was received: 2025-03-01 or 01-03-2025")
     amount: str = Field(min_length=1, max_length=30, description='"1234.56"')
     currency: str = Field("EUR", min_length=3, max_length=3)
-    method: Literal[METHODS]  # type: ignore[valid-type]
-    kind: Literal[DONATION_KINDS] = "gift"  # type: ignore[valid-type]
+    method: Literal[METHODS]  # type: ignore[valid-type]  # Literal[TUPLE]: pydantic reads the values
+    kind: Literal[DONATION_KINDS] = "gift"  # type: ignore[valid-type]  # Literal[TUPLE]: pydantic reads the values
     consideration: str | None = Field(None, max_length=30, description="Value received in return (tegenprestatie)")
     campaign: str | None = Field(None, max_length=50)
     fund: str | None = Field(None, max_length=50)
@@ -368,8 +368,8 @@ def donations_list(
     donor: Annotated[str | None, Query(max_length=64, description="Donor ref (a merged ref finds the survivor)")] = None,
     year: Annotated[int | None, Query(ge=FIRST_YEAR, le=LAST_YEAR)] = None,
     campaign: Annotated[str | None, Query(max_length=50)] = None,
-    status: Literal[DONATION_STATUSES] | None = None,  # type: ignore[valid-type]
-    method: Literal[METHODS] | None = None,  # type: ignore[valid-type]
+    status: Literal[DONATION_STATUSES] | None = None,  # type: ignore[valid-type]  # Literal[TUPLE]: pydantic reads the values
+    method: Literal[METHODS] | None = None,  # type: ignore[valid-type]  # Literal[TUPLE]: pydantic reads the values
     date_from: QueryDate = None,
     date_to: QueryDate = None,
 ) -> dict:
@@ -472,7 +472,7 @@ def donations_create(body: DonationCreate, response: Response, session: DbSessio
 class CampaignCreate(Strict):
     code: str = Field(min_length=1, max_length=50)
     name: str = Field(min_length=1, max_length=200)
-    channel: Literal[CAMPAIGN_CHANNELS] | None = None  # type: ignore[valid-type]
+    channel: Literal[CAMPAIGN_CHANNELS] | None = None  # type: ignore[valid-type]  # Literal[TUPLE]: pydantic reads the values
     start: str | None = Field(None, description="2025-03-01")
     end: str | None = Field(None, description="2025-12-31")
     goal: str | None = Field(None, max_length=30, description='"25000.00"')

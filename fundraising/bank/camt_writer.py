@@ -61,7 +61,7 @@ def transfer(day: dt.date, amount_cents: int, *, name: str, iban: str, remittanc
     return Entry(day, "credit", [Transaction(amount_cents, end_to_end_id, None, name, iban, remittance)])
 
 
-def collection_batch(day: dt.date, payment_info_id: str, items: Iterable[Transaction]) -> Entry:
+def collection_batch(day: dt.date, payment_info_id: str | None, items: Iterable[Transaction]) -> Entry:
     """A direct-debit batch booked as one credit with its transactions listed."""
     return Entry(day, "credit", list(items), COLLECTION, batch_payment_info_id=payment_info_id)
 

@@ -94,7 +94,7 @@ def test_import_creates_donors_with_normalised_fields(cli, tmp_path):
     assert [(a.action, a.entity_ref, a.actor) for a in audit] == [
         ("donor_created", "D1", "tester"), ("donor_created", "D2", "tester"), ("donor_created", "D3", "tester"),
     ]
-    assert audit[0].details["source"] == "import:donors.csv"
+    assert (audit[0].details or {})["source"] == "import:donors.csv"
     assert audit[0].details == {"source": "import:donors.csv", "line": 2}
 
 

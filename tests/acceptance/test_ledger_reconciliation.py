@@ -94,7 +94,7 @@ def test_a_year_of_demo_data_reconciles_three_ways(db_url, engine, cli, tmp_path
     # 1. gifts = journal
     with Session(engine) as session:
         received = session.scalar(select(func.sum(Donation.amount_cents)).where(
-            Donation.status.in_(RECEIVED_STATUSES), Donation.currency == "EUR"))
+            Donation.status.in_(RECEIVED_STATUSES), Donation.currency == "EUR")) or 0
         taken_back = session.scalar(select(func.sum(DonationAdjustment.taken_back_cents))
                                     .join(Donation, Donation.id == DonationAdjustment.donation_id)
                                     .where(Donation.currency == "EUR")) or 0

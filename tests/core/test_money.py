@@ -25,7 +25,7 @@ cents_values = st.integers(min_value=0, max_value=10_000_000_000)
 def _group(whole: int, separator: str) -> str:
     """Thousands grouping written independently of the code under test."""
     digits = str(whole)
-    groups = []
+    groups: list[str] = []
     while len(digits) > 3:
         groups.insert(0, digits[-3:])
         digits = digits[:-3]
@@ -117,7 +117,7 @@ def test_an_amount_past_what_the_database_can_sum_is_refused(text):
 
 def test_none_is_refused():
     with pytest.raises(MoneyError, match="no amount"):
-        parse_money(None)  # type: ignore[arg-type]
+        parse_money(None)  # type: ignore[arg-type]  # the wrong type on purpose: refused at run time
 
 
 @pytest.mark.parametrize(
@@ -225,9 +225,9 @@ def test_parsing_only_ever_fails_with_money_error(text):
 
 def test_money_refuses_float_and_bad_currency():
     with pytest.raises(MoneyError):
-        Money(12.5)  # type: ignore[arg-type]
+        Money(12.5)  # type: ignore[arg-type]  # the wrong type on purpose: refused at run time
     with pytest.raises(MoneyError):
-        Money(True)  # type: ignore[arg-type]
+        Money(True)  # a bool is an int to mypy, refused at run time
     with pytest.raises(MoneyError, match="currency"):
         Money(100, "euro")
 

@@ -454,6 +454,7 @@ def test_forget_then_purge_years_later(session):
     session.commit()
     report = forget(session, "A", actor="tester", today=TODAY)
     session.commit()
+    assert report.kept_until is not None
     assert purge(session, report.kept_until - dt.timedelta(days=1), retention_years=7) == []
     assert [i.ref for i in purge(session, report.kept_until, retention_years=7)] == ["A"]
     session.commit()

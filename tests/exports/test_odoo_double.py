@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,7 +22,7 @@ RECORDINGS = Path(__file__).parents[1] / "fixtures" / "odoo"
 SECRET = "secret"
 INVOICING_SECRET = "invoicing-secret"
 # Each recording's database as it was when recording began (the README).
-STATES = {
+STATES: dict[str, dict[str, Any]] = {
     "odoo19_json2_exchanges.json": dict(today=dt.date(2026, 11, 28)),
     "odoo19_jsonrpc_exchanges.json": dict(today=dt.date(2026, 11, 28)),
     "odoo19_json2_sync_exchanges.json": dict(today=dt.date(2026, 12, 3), accounts=[(24, "301000", "Capital", "equity")],

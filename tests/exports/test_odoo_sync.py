@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
 from sqlalchemy import func, select
@@ -67,7 +68,7 @@ class Target:
     prefix: str
     token: str                     # makes refs and codes unique on a shared real server
     state: OdooState | None = None
-    lock: object | None = None     # the real database's lock file (see the module docstring)
+    lock: IO[Any] | None = None  # the real database's lock file (see the module docstring)
 
     def client(self) -> OdooClient:
         return OdooClient(OdooSettings(self.url, self.database, self.protocol, self.login, self.key, timeout=10, retries=0))
@@ -254,7 +255,7 @@ def test_refund_and_correction_are_entries_of_our_own(cli, engine, odoo_json2, t
     env = odoo.config(tmp_path)
     sync(cli, env)
     with Session(engine) as session:
-        r1 = session.scalar(select(Donation).where(Donation.reference == "R1"))
+        r1 = session.execute(select(Donation).where(Donation.reference == "R1")).scalar_one()
         adjustment, _ = record_adjustment(session, r1, kind="refund", amount_cents=1000, occurred_on=D(2025, 3, 10),
                                           source="import", reference="REF-1")
         r3 = session.execute(select(Donation).where(Donation.reference == "R3")).scalar_one()
@@ -287,7 +288,7 @@ def test_a_sync_broken_off_after_odoo_created_an_entry_creates_nothing_twice(cli
     seed(engine, odoo)
     env = odoo.config(tmp_path, batch_size=1)   # one entry per batch
     real_send = service.send_batch
-    sent = []
+    sent: list[Any] = []
 
     def send_then_break(session, ledger, entry_ids):
         if sent:
@@ -467,8 +468,8 @@ def _grant_with_costs(engine, odoo: Target, mapping: dict[str, str]) -> str:
         add_grant(session, parse_grant_file(text), actor="tester")
         session.commit()
     with odoo.client() as client:
-        plan = client.search("account.analytic.plan", [["name", "=", "Grants"]], limit=1)
-        plan = plan[0] if plan else client.create("account.analytic.plan", {"name": "Grants"})
+        plans = client.search("account.analytic.plan", [["name", "=", "Grants"]], limit=1)
+        plan = plans[0] if plans else client.create("account.analytic.plan", {"name": "Grants"})
         analytic = client.create("account.analytic.account", {"name": "Project", "code": reference, "plan_id": plan})
         journal = client.search("account.journal", [["type", "=", "general"]], limit=1)[0]
         ids = {r["code"]: r["id"] for r in client.search_read("account.account", [["code", "in", [

@@ -67,9 +67,9 @@ def validate(path: Path) -> etree._Element:
 def counts(engine) -> tuple[int, int, int]:
     with Session(engine) as session:
         return (
-            session.scalar(select(func.count()).select_from(Donation)),
-            session.scalar(select(func.count()).select_from(SepaCollection)),
-            session.scalar(select(func.count()).select_from(SepaBatch)),
+            session.execute(select(func.count()).select_from(Donation)).scalar_one(),
+            session.execute(select(func.count()).select_from(SepaCollection)).scalar_one(),
+            session.execute(select(func.count()).select_from(SepaBatch)).scalar_one(),
         )
 
 
@@ -118,7 +118,8 @@ def test_a_failed_collection_does_not_count_as_collected(cli, engine, tmp_path):
     day = collection_day()
     cli("sepa", "batch", "--collection-date", day.isoformat(), "--out", str(tmp_path / "a.xml"), env=SEPA_ENV)
     with Session(engine) as session:
-        donation = session.scalar(select(Donation).where(Donation.recurring_gift_id == ids["gift"]))
+        donation = session.scalars(select(Donation).where(Donation.recurring_gift_id == ids["gift"])).first()
+        assert donation is not None
         mark_failed(session, donation, reason="AM04")
         session.commit()
     result = cli("sepa", "batch", "--collection-date", day.isoformat(), "--out", str(tmp_path / "b.xml"), "--json", env=SEPA_ENV)

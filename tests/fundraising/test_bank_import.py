@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -118,7 +119,7 @@ def test_transfers_collections_and_returns(cli, engine, tmp_path):
         assert gifts[ids["gifts"][2]].failed_attempts == 0   # a refund is not a failed collection
         assert gifts[ids["gifts"][3]].status == "cancelled" and gifts[ids["gifts"][3]].end_date == D(2025, 3, 10)
         deceased = session.execute(select(Donor).where(Donor.ref == "S3")).scalar_one()
-        assert deceased.deceased_on == D(2025, 3, 10) and "MD07" in deceased.notes
+        assert deceased.deceased_on == D(2025, 3, 10) and "MD07" in (deceased.notes or "")
         agreement = session.execute(select(PeriodicAgreement).where(PeriodicAgreement.number == "PG-2024-0003")).scalar_one()
         assert (agreement.status, agreement.end_reason, agreement.end_date) == ("ended", "death", D(2025, 3, 10))
         assert session.scalar(select(Mandate.status).where(Mandate.mandate_id == "MDT-3")) == "revoked"
@@ -273,7 +274,7 @@ def test_the_dutch_sample_imports_its_returns_as_unmatched(cli, engine):
 # --- the decision, without a database ---------------------------------------------------------
 
 def line(**fields) -> CamtLine:
-    values = dict(key="k", account_iban=ACCOUNT, booking_date=D(2025, 3, 5), value_date=None, amount_cents=1000,
+    values: dict[str, Any] = dict(key="k", account_iban=ACCOUNT, booking_date=D(2025, 3, 5), value_date=None, amount_cents=1000,
                   currency="EUR", direction="credit", reversal=False, status="BOOK", bank_code="PMNT/RCDT/ESCT")
     values.update(fields)
     return CamtLine(**values)
@@ -346,7 +347,8 @@ def test_each_line_points_at_its_own_donation_and_texts_are_kept_as_written(cli,
             assert (gift.reference, gift.amount_cents, gift.received_on) == (line.key, line.amount_cents, line.booking_date)
         by_text = {line.amount_cents: line for line in lines}
         assert by_text[1200].remittance == odd and by_text[1200].counterparty_name == 'O\'Brien \\ "Co"'
-        assert session.get_one(Donation, by_text[1200].donation_id).donor.ref == "D200"
+        odd_gift = session.get_one(Donation, by_text[1200].donation_id)
+        assert odd_gift.donor is not None and odd_gift.donor.ref == "D200"
         assert by_text[900].remittance == "\\N" and by_text[900].state == "unmatched"   # text, not NULL
         assert by_text[900].value_date is not None and by_text[900].reversal is False
         assert by_text[900].created_at.tzinfo is not None

@@ -144,7 +144,7 @@ def sepa_gift(engine, reference="RG-1", **fields) -> None:
         session.commit()
 
 
-def audit_trail(engine, reference="RG-1") -> list[tuple[str, str, dict]]:
+def audit_trail(engine, reference="RG-1") -> list[tuple[str, str, dict | None]]:
     with Session(engine) as session:
         return [(e.action, e.actor, e.details) for e in session.scalars(
             select(AuditEntry).where(AuditEntry.entity == "recurring_gift", AuditEntry.entity_ref == reference)

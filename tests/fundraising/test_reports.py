@@ -48,7 +48,7 @@ def test_amount_buckets():
 
 
 def _buckets(amounts):
-    counts = {}
+    counts: dict[int, int] = {}
     for amount in amounts:
         counts[amount_bucket(amount)] = counts.get(amount_bucket(amount), 0) + 1
     return counts

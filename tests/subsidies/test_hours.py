@@ -38,11 +38,16 @@ def test_hour_rate_refuses_a_zero_basis():
         hour_rate_cents(100, 0, Decimal(1))
 
 
+def annual_cost(costs: list[DocumentedCost], year: int) -> int | None:
+    found = documented_cost_for(costs, year)
+    return found.annual_cost_cents if found is not None else None
+
+
 def test_latest_documented_year_up_to_the_hours_year():
     costs = [DocumentedCost(2023, 1, Decimal(1)), DocumentedCost(2025, 3, Decimal(1)), DocumentedCost(2024, 2, Decimal(1))]
-    assert documented_cost_for(costs, 2024).annual_cost_cents == 2
-    assert documented_cost_for(costs, 2026).annual_cost_cents == 3
-    assert documented_cost_for(costs, 2023).annual_cost_cents == 1
+    assert annual_cost(costs, 2024) == 2
+    assert annual_cost(costs, 2026) == 3
+    assert annual_cost(costs, 2023) == 1
     assert documented_cost_for(costs, 2022) is None
     assert documented_cost_for([], 2024) is None
 

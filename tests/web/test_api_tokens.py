@@ -22,7 +22,7 @@ def test_create_prints_the_token_once_and_stores_only_its_digest(cli, engine):
         stored = [getattr(token, c.key) for c in ApiToken.__table__.columns]
         assert secret not in [str(v) for v in stored]
         audit = s.execute(select(AuditEntry).where(AuditEntry.action == "token.create")).scalar_one()
-        assert audit.details["role"] == "fundraiser" and secret not in json.dumps(audit.details)
+        assert (audit.details or {})["role"] == "fundraiser" and secret not in json.dumps(audit.details)
 
 
 def test_list_shows_prefix_never_the_token_and_revoke(cli):

@@ -16,7 +16,7 @@ from anbi.core.db import session_scope
 from anbi.web.identity import portal
 from anbi.web.identity.models import PortalLink, WebSession
 from donors.models import ConsentEvent, Donor
-from tests.factories import make_donation, make_donor
+from tests.factories import make_donation, make_donor, search
 from tests.webapp.ui_support import Browser, page_text
 
 SENT = ("Als dit adres bij ons bekend is, hebben we er een link naartoe gestuurd. Die werkt één keer en 30 minuten "
@@ -41,7 +41,7 @@ def _ask(web_app, email: str):
 
 
 def _link(message) -> str:
-    return re.search(r"http://testserver(/portal/login/[A-Za-z0-9_-]+)", message.get_content()).group(1)
+    return search(r"http://testserver(/portal/login/[A-Za-z0-9_-]+)", message.get_content()).group(1)
 
 
 def _open(web_app, donors_email: str = "anna@example.nl") -> Browser:
@@ -213,7 +213,9 @@ def test_the_link_goes_out_over_smtp(db_url, engine, tmp_path, donors):
     controller.start()
     try:
         settings = web_settings(db_url, tmp_path, base_url="https://giften.example.org")
-        settings.sections["smtp"].update({"port": port, "tls": "false"})
+        smtp = settings.sections["smtp"]
+        assert isinstance(smtp, dict)  # the test's own settings, changed in place
+        smtp.update({"port": port, "tls": "false"})
         from anbi.web.app import create_app
 
         app = create_app(settings, engine=engine)

@@ -4,6 +4,7 @@ the window. The Stripe client is injected, so a small stand-in answers here with
 shapes Stripe's API documents."""
 import datetime as dt
 import time
+from collections.abc import Callable
 from types import SimpleNamespace
 
 from sqlalchemy import select
@@ -29,7 +30,7 @@ class Service:
     """One API resource: `list` answers from a function of the params, `retrieve` by id."""
 
     def __init__(self, lister=None, objects=None):
-        self.lister = lister or (lambda params: [])
+        self.lister: Callable[[dict], list] = lister or (lambda params: [])
         self.objects = objects or {}
         self.calls = []
 
@@ -102,6 +103,7 @@ def test_fees_from_balance_transactions_and_the_payment_intent(session, engine):
     assert (summary.fees_filled, summary.methods_filled) == (2, 1)
     assert booked(engine, "pi_fee").fee_cents == 61
     usd_gift = booked(engine, "pi_usd")
+    assert usd_gift.flag is not None
     assert usd_gift.fee_cents is None and "fee is in EUR" in usd_gift.flag
     filled = booked(engine, "pi_unknown")
     assert (filled.fee_cents, filled.method, filled.stripe_charge_id) == (29, "ideal", "ch_unknown")

@@ -46,11 +46,11 @@ def inbox(engine, event_id) -> StripeEvent:
 
 def taken_back(engine, reference) -> int:
     with Session(engine) as s:
-        return s.scalar(
+        return s.execute(
             select(func.coalesce(func.sum(DonationAdjustment.taken_back_cents), 0))
             .join(Donation, Donation.id == DonationAdjustment.donation_id)
             .where(Donation.reference == reference)
-        )
+        ).scalar_one()
 
 
 # --- money in ------------------------------------------------------------------
@@ -125,7 +125,7 @@ def test_same_payment_with_other_money_fails_and_changes_nothing(web_client, eng
     response = post(web_client, event)
     assert response.status_code == 200
     assert response.json()["status"] == "failed"
-    assert "different money" in inbox(engine, event["id"]).error
+    assert "different money" in (inbox(engine, event["id"]).error or "")
     assert donation(engine, "pi_money").amount_cents == 1000
 
 
@@ -191,7 +191,7 @@ def _deliveries() -> list[tuple[str, bytes, str | None]]:
     """(case, body, Stripe-Signature header): what a sender may post."""
     good = p.raw(p.payment_succeeded())
     now = int(time.time())
-    cases = [("good", good, p.signature(good)), ("good, signed 4 minutes ago", good, p.signature(good, timestamp=now - 240))]
+    cases: list[tuple[str, bytes, str | None]] = [("good", good, p.signature(good)), ("good, signed 4 minutes ago", good, p.signature(good, timestamp=now - 240))]
     cases += [
         ("no header", good, None),
         ("empty header", good, ""),
@@ -307,6 +307,7 @@ def test_an_amount_too_large_or_an_unknown_currency_is_parked_for_review(web_cli
     assert response.status_code == 200  # Stripe must not retry: a person looks at it
     assert response.json()["status"] == "failed"
     stored = inbox(engine, event["id"])
+    assert stored.error is not None
     assert stored.status == "failed" and reason in stored.error and "parked for review" in stored.error
     assert count(engine, Donation) == 0
 
@@ -324,7 +325,7 @@ def test_a_refund_too_large_is_parked(web_client, engine):
                                refunds=[p.refund_item(10**20, refund_id="re_huge", charge_id="ch_ok")])
     response = post(web_client, refund)
     assert (response.status_code, response.json()["status"]) == (200, "failed")
-    assert "parked for review" in inbox(engine, refund["id"]).error
+    assert "parked for review" in (inbox(engine, refund["id"]).error or "")
     assert taken_back(engine, "pi_ok") == 0
 
 
@@ -382,6 +383,7 @@ def test_refund_larger_than_what_is_left_is_flagged_and_never_below_zero(web_cli
     assert booked.status == "refunded"
     assert [(a.reference, a.amount_cents, a.taken_back_cents) for a in booked.adjustments] == [("re_a", 600, 600), ("re_b", 700, 400)]
     assert taken_back(engine, "pi_big") == 1000  # 1000 paid: never more taken back
+    assert booked.flag is not None
     assert "re_b" in booked.flag and "more than" in booked.flag
 
 
@@ -391,6 +393,7 @@ def test_non_eur_payment_is_flagged_and_not_summed_in_eur(web_client, engine, se
     post(web_client, p.payment_succeeded(pi_id="pi_usd", amount=5000, currency="usd", metadata={"campaign": "USA"}))
     booked = donation(engine, "pi_usd")
     assert (booked.amount_cents, booked.currency) == (5000, "USD")
+    assert booked.flag is not None
     assert "USD" in booked.flag
     with Session(engine) as s:
         usa = next(c for c in list_campaigns(s) if c["code"] == "USA")
@@ -473,7 +476,7 @@ def test_failed_payment_books_no_money(web_client, engine):
     event = p.payment_failed(pi_id="pi_fail", amount=2000, customer="cus_fail")
     response = post(web_client, event)
     assert response.json()["status"] == "applied"
-    assert "declined" in inbox(engine, event["id"]).error
+    assert "declined" in (inbox(engine, event["id"]).error or "")
     assert count(engine, Donation) == 0
 
 
@@ -505,6 +508,7 @@ def test_a_detail_the_importer_refuses_is_left_out_and_flagged(web_client, engin
     booked = donation(engine, "pi_badpc")
     assert booked.donor is not None
     assert booked.donor.postcode is None and booked.donor.city == "Utrecht"
+    assert booked.flag is not None
     assert "postcode 'ABC' left out" in booked.flag
 
 
@@ -516,10 +520,12 @@ def test_a_control_character_from_the_payer_is_left_out_and_the_gift_still_booke
     booked = donation(engine, "pi_nulcity")
     assert booked.donor is not None
     assert booked.donor.city is None and booked.donor.postcode == "3511 AB"
+    assert booked.flag is not None
     assert "city 'Utr\\x00echt' left out: contains a control character (U+0000)" in booked.flag
     post(web_client, p.payment_succeeded(pi_id="pi_nulname", customer="cus_nulname", name="Els Bak\x00ker"))
     booked = donation(engine, "pi_nulname")
     assert booked.donor_id is None and booked.status == "paid"
+    assert booked.flag is not None
     assert "no donor could be made from the billing details" in booked.flag
 
 
@@ -551,7 +557,7 @@ def test_donor_ref_follows_a_merge(web_client, engine, session):
     make_donor(session, ref="D301", merged_into_id=kept.id)
     session.commit()
     post(web_client, p.payment_succeeded(pi_id="pi_merged", metadata={"donor_ref": "D301"}))
-    assert donation(engine, "pi_merged").donor.ref == "D300"
+    assert getattr(donation(engine, "pi_merged").donor, "ref", None) == "D300"
 
 
 def test_unknown_donor_ref_and_campaign_are_flagged_not_refused(web_client, engine):
@@ -561,6 +567,7 @@ def test_unknown_donor_ref_and_campaign_are_flagged_not_refused(web_client, engi
     assert booked.donor is not None
     assert booked.donor.ref == "STRIPE-cus_u"
     assert booked.campaign is None
+    assert booked.flag is not None
     assert "donor_ref 'NOPE'" in booked.flag and "campaign 'NOPE25'" in booked.flag
 
 
@@ -643,7 +650,7 @@ def test_subscription_lifecycle(web_client, engine, session):
     assert (gift.status, gift.end_date) == ("cancelled", dt.date(2025, 3, 2))
     # An older update arriving late does not revive it.
     post(web_client, p.subscription("customer.subscription.updated", sub_id="sub_1", customer="cus_sub", status="active"))
-    assert recurring(engine, "sub_1").status == "cancelled"
+    assert getattr(recurring(engine, "sub_1"), "status", None) == "cancelled"
 
 
 def test_invoice_before_its_subscription_waits(web_client, engine, session):
@@ -675,7 +682,7 @@ def test_subscription_with_an_interval_we_do_not_keep_fails_with_the_reason(web_
     session.commit()
     event = p.subscription(sub_id="sub_week", customer="cus_week", interval="week", metadata={"donor_ref": "D600"})
     assert post(web_client, event).json()["status"] == "failed"
-    assert "every week is not monthly, quarterly or yearly" in inbox(engine, event["id"]).error
+    assert "every week is not monthly, quarterly or yearly" in (inbox(engine, event["id"]).error or "")
     assert recurring(engine, "sub_week") is None
 
 
@@ -743,7 +750,7 @@ def test_concurrent_events_of_one_new_customer_make_one_donor(engine, backend):
     with Session(engine) as s:
         assert s.scalars(select(Donor.ref)).all() == ["STRIPE-cus_pair"]
         assert s.scalar(select(StripeEvent.status).where(StripeEvent.event_id == checkout["id"])) == "applied"
-    assert donation(engine, "pi_pair").donor.ref == "STRIPE-cus_pair"
+    assert getattr(donation(engine, "pi_pair").donor, "ref", None) == "STRIPE-cus_pair"
 
 
 def test_fund_is_created_once(web_client, engine):
