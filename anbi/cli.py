@@ -8,7 +8,6 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from anbi.context import AppContext
 from anbi.core.audit import default_actor
-from anbi.core.cli_options import print_json  # noqa: F401  (commands import it from here)
 from anbi.core.errors import AnbiError, InvalidInput
 from anbi.core.settings import load_settings
 

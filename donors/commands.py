@@ -8,7 +8,7 @@ import click
 
 from anbi.core import formatting
 from donors.duplicates import MIN_SCORE
-from anbi.core.cli_options import YES, confirm_irreversible
+from anbi.core.cli_options import YES, confirm_irreversible, print_json
 
 
 def _label(session, ref: str) -> str:
@@ -47,7 +47,6 @@ def duplicates_command(app, as_json: bool, min_score: float) -> None:
     surname) scores below the default. Each pair is shown once with a score from 0
     to 1 (its strongest evidence) and every reason. Only active donors are compared. Nothing is changed: merge a
     pair with `anbi donors merge KEEP_REF DUPLICATE_REF`."""
-    from anbi.cli import print_json
     from donors.duplicates import find_duplicates
 
     with app.session() as session:
@@ -80,7 +79,6 @@ def merge_command(app, keep_ref: str, duplicate_ref: str, as_json: bool, yes: bo
     donor from now on. Refused for a donor merged into itself, an already merged
     donor, or a restricted or purged donor. A merge cannot be undone: on a terminal
     it asks first; elsewhere it needs --yes."""
-    from anbi.cli import print_json
     from donors.merge import merge_donors
 
     with app.session() as session:
@@ -148,7 +146,6 @@ def forget_command(app, ref: str, as_json: bool, yes: bool) -> None:
     suppression list as hashes, so a later import of the same person is flagged.
     Refused while a periodic gift agreement is in force. An erasure cannot be
     undone: on a terminal it asks first; elsewhere it needs --yes."""
-    from anbi.cli import print_json
     from anbi.core.clock import today
     from donors.privacy import forget
 
@@ -196,7 +193,6 @@ def purge_command(app, dry_run: bool, as_json: bool) -> None:
     retention_years (7) ago: name, address and IBAN on the donor, and IBANs on
     mandates, are replaced by random pseudonyms. This cannot be undone. Amounts and
     dates stay, because the books need them."""
-    from anbi.cli import print_json
     from anbi.core.clock import today
     from donors.privacy import purge
 

@@ -13,6 +13,7 @@ import click
 
 from anbi.context import AppContext
 from anbi.core import formatting
+from anbi.core.cli_options import print_json
 
 
 @click.command("import")
@@ -34,7 +35,6 @@ def import_command(app: AppContext, file: Path, dry_run: bool, as_json: bool) ->
     is wrong, all problems are listed with line and column and nothing is written.
     An empty cell leaves the stored value as it is. Safe to run again: a second run
     changes nothing."""
-    from anbi.cli import print_json
     from donors.importer import import_donors
 
     with app.importing("donors", file, dry_run=dry_run) as (session, outcome):
@@ -54,7 +54,6 @@ def import_command(app: AppContext, file: Path, dry_run: bool, as_json: bool) ->
 def list_command(app: AppContext, as_json: bool) -> None:
     """List active donors (not merged, restricted or purged), sorted by name as a
     Dutch list sorts: "Van der Berg" under B."""
-    from anbi.cli import print_json
     from donors.service import list_donors
 
     with app.session() as session:
@@ -76,7 +75,6 @@ def show_command(app: AppContext, ref: str, as_json: bool) -> None:
     """Everything held on one donor: name parts, address, contact details, tags,
     and consent per channel with its history. A ref that was merged shows the donor
     it was merged into."""
-    from anbi.cli import print_json
     from donors.service import donor_detail
 
     with app.session() as session:

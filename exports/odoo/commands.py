@@ -1,11 +1,12 @@
 """`anbi odoo sync` and `anbi odoo pull-costs`: the command-line edge of the ledger in
 Odoo. Commands parse options, open the session, call the services and print; the rules
-live in `exports.odoo.sync` and `exports.odoo.ledger`."""
+live in `exports.odoo.sync` and `exports.odoo.ledger`; pulled costs are written by
+`subsidies.ledger_costs` from what `exports.odoo.costs` reads."""
 from __future__ import annotations
 
 import click
 
-from anbi.core.cli_options import date_callback
+from anbi.core.cli_options import date_callback, print_json
 from anbi.core.money import cents_to_str, format_dutch
 
 
@@ -61,7 +62,6 @@ def odoo_sync(app, dry_run: bool, since, as_json: bool) -> None:
     """
     from sqlalchemy.orm import Session
 
-    from anbi.cli import print_json
     from anbi.core.progress import progress
     from exports.odoo import sync
 
@@ -149,14 +149,15 @@ def odoo_pull_costs(app, grant: str | None, as_json: bool) -> None:
     file; an account that maps to none stops the pull, naming it, and nothing is
     imported. Each analytic line is imported once.
     """
-    from anbi.cli import print_json
     from exports.odoo import sync
+    from exports.odoo.costs import OdooCosts
+    from subsidies.ledger_costs import pull_costs
 
     section, client = _odoo(app)
     with client:
         ledger = sync.Ledger.open(client, section)
         with app.session() as session:
-            summary = sync.pull_costs(session, ledger, grant_reference=grant)
+            summary = pull_costs(session, OdooCosts(ledger), grant_reference=grant)
     if as_json:
         print_json({"grants": summary.grants, "created": summary.created, "already_imported": summary.already,
                     "total": cents_to_str(summary.total_cents), "notes": summary.notes})

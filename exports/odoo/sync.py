@@ -1,4 +1,4 @@
-"""`anbi odoo sync` and `anbi odoo pull-costs`: our books into Odoo, grant costs back.
+"""`anbi odoo sync`: our books into Odoo. (Grant costs back: `exports.odoo.costs`.)
 
 The order of work, and why:
 
@@ -35,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from anbi.core import audit
 from anbi.core.clock import utcnow
-from anbi.core.errors import ConfigurationError, InvalidInput, Problem
+from anbi.core.errors import ConfigurationError
 from anbi.core.money import cents_to_str
 from donors.models import Donor
 from donors.names import display_name
@@ -868,92 +868,6 @@ def _analytic_keys(session: Session, ledger: Ledger, line: rules.Line, grants: d
         grant = grants.get(line.fund)
         keys.append(("Grants", *(grant if grant is not None else ledger.code_and_name(session, Fund, line.fund))))
     return keys
-
-
-# --------------------------------------------------------------------------- costs back
-
-
-@dataclass
-class CostsSummary:
-    grants: int = 0
-    created: int = 0
-    already: int = 0
-    total_cents: int = 0
-    notes: list[str] = field(default_factory=list)
-
-
-def pull_costs(session: Session, ledger: Ledger, *, grant_reference: str | None = None) -> CostsSummary:
-    """Import the cost lines booked on grants' analytic accounts as expenses of those
-    grants (idempotent by analytic line id). Every account is mapped through the
-    grant's [odoo.budget_lines] first; an unmapped account stops the pull, naming it,
-    before anything is written."""
-    from subsidies.costs import record_expense
-    from subsidies.errors import GrantNotFound
-    from subsidies.models import Grant
-
-    client = ledger.client
-    query = select(Grant).order_by(Grant.reference)
-    if grant_reference:
-        query = query.where(Grant.reference == grant_reference)
-    grants = list(session.scalars(query))
-    if grant_reference and not grants:
-        raise GrantNotFound(grant_reference)
-    summary = CostsSummary(grants=len(grants))
-    plan_id = ledger.plans.get("Grants")
-    if plan_id is None:
-        summary.notes.append("Odoo has no analytic plan 'Grants' yet: nothing is booked on a grant")
-        return summary
-    column = f"x_plan{plan_id}_id"
-    pulled: list[tuple[Grant, dict, str]] = []
-    problems: list[Problem] = []
-    # Three requests for all grants: their analytic accounts, the cost lines booked on
-    # them (read in pages), the accounts those lines are on.
-    analytic = {code: row["id"] for code, row in _first_by(client.search_read(
-        "account.analytic.account", [["code", "in", [g.reference for g in grants]], ["plan_id", "=", plan_id]],
-        ["code"], order="id"), "code").items()} if grants else {}
-    lines_by_account: dict[int, list[dict]] = defaultdict(list)
-    if analytic:
-        for line in client.search_read_all("account.analytic.line", [[column, "in", sorted(analytic.values())], ["amount", "<", 0]],
-                                           ["name", "date", "amount", "general_account_id", column], page=PAGE):
-            lines_by_account[_many2one(line[column])].append(line)
-    ids = sorted({line["general_account_id"][0] for lines in lines_by_account.values() for line in lines
-                  if line["general_account_id"]})
-    account_info = {row["id"]: row for row in client.read("account.account", ids, ["code", "name", "account_type"])}
-    for grant in grants:
-        if grant.reference not in analytic:
-            summary.notes.append(f"grant {grant.reference}: no analytic account in Odoo yet")
-            continue
-        lines = lines_by_account[analytic[grant.reference]]
-        unmapped: dict[str, str] = {}
-        for line in lines:
-            account = account_info.get(line["general_account_id"][0]) if line["general_account_id"] else None
-            if account is None or account["account_type"] not in EXPENSE_TYPES:
-                continue  # only costs count: the grant's analytic account also carries income
-            code = account["code"]
-            budget_line = (grant.odoo_budget_lines or {}).get(code)
-            if budget_line is None:
-                unmapped[code] = account["name"]
-                continue
-            pulled.append((grant, line, budget_line))
-        for code, name in sorted(unmapped.items()):
-            problems.append(Problem(None, f"grant {grant.reference} [odoo.budget_lines]",
-                                    f"Odoo account {code} ({name}) maps to no budget line; add \"{code}\" = "
-                                    "\"<budget line code>\" to the grant file and load it again"))
-    if problems:
-        raise InvalidInput(problems, "anbi odoo pull-costs (nothing was imported)")
-    for grant, line, budget_line in pulled:
-        cents = -cents_of(line["amount"])
-        _, created = record_expense(
-            session, source="odoo", reference=f"analytic-line:{line['id']}", spent_on=dt.date.fromisoformat(line["date"]),
-            amount_cents=cents, grant_reference=grant.reference, budget_line=budget_line, description=line["name"] or None,
-        )
-        if created:
-            summary.created += 1
-            summary.total_cents += cents
-        else:
-            summary.already += 1
-    session.flush()
-    return summary
 
 
 def record_sync(session: Session, actor: str, details: dict) -> None:

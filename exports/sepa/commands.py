@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from anbi.core import formatting
-from anbi.core.cli_options import date_callback
+from anbi.core.cli_options import date_callback, print_json
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import format_dutch
 
@@ -49,8 +49,6 @@ def sepa_batch(app, collection_date, out: Path, as_json: bool) -> None:
     what the first left.
     """
     from exports.sepa.batch import run_batch
-
-    from anbi.cli import print_json
 
     partial = out.with_name(out.name + ".partial")
     try:

@@ -12,15 +12,9 @@ from pathlib import Path
 import click
 
 from anbi.context import AppContext
-from anbi.core.cli_options import YEAR
+from anbi.core.cli_options import YEAR, print_json
 from anbi.core.money import format_dutch
 from anbi.core import formatting
-
-
-def _print_json(document) -> None:
-    from anbi.cli import print_json
-
-    print_json(document)
 
 
 def _plural(n: int, one: str, many: str) -> str:
@@ -60,7 +54,7 @@ def receipts_issue(app: AppContext, year: int, out_dir: Path, jobs: int, languag
     report = issue_and_record(app.session, year=year, out_dir=out_dir, organisation=organisation,
                               actor=app.actor, language=language, jobs=jobs)
     if as_json:
-        _print_json(report.as_dict())
+        print_json(report.as_dict())
         return
     if not report.had_gifts:
         click.echo(f"No gifts from known donors dated in {year}: no statements issued. "
@@ -99,7 +93,7 @@ def receipts_send(app: AppContext, year: int, dry_run: bool, as_json: bool) -> N
 
     report = send_statements(app.session, year=year, smtp=app.settings.section("smtp"), dry_run=dry_run)
     if as_json:
-        _print_json(report.as_dict())
+        print_json(report.as_dict())
         return
     count = _plural(len(report.sent), "statement", "statements")
     if dry_run:
@@ -130,7 +124,7 @@ def receipts_print(app: AppContext, year: int, out_file: Path, reprint: bool, du
 
     report = print_statements(app.session, year=year, out=out_file, reprint=reprint, duplex=duplex)
     if as_json:
-        _print_json(report.as_dict())
+        print_json(report.as_dict())
         return
     if not report.written:
         click.echo(f"Nothing to print for {year}: every current statement goes by e-mail or was printed before "

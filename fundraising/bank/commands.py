@@ -9,6 +9,7 @@ import click
 
 from anbi.core import formatting
 from anbi.core.money import format_dutch
+from anbi.core.cli_options import print_json
 # Registers the purge hook that pseudonymises bank lines; `anbi` loads this module at start.
 from fundraising.bank import privacy as ledger_privacy  # noqa: F401
 
@@ -44,7 +45,6 @@ def import_command(app, file: Path, as_json: bool) -> None:
     up is listed (--json: `follow_up`). Stripe payouts are matched to the payout.
     The rest is listed by `anbi bank unmatched`.
     """
-    from anbi.cli import print_json
     from fundraising.bank.booking import import_file
     from fundraising.bank.return_reasons import max_failures
 
@@ -78,7 +78,6 @@ def import_command(app, file: Path, as_json: bool) -> None:
 @click.pass_obj
 def unmatched_command(app, as_json: bool) -> None:
     """List statement lines that matched no donor, collection or payout."""
-    from anbi.cli import print_json
     from fundraising.bank.booking import unmatched_lines
 
     with app.session() as session:

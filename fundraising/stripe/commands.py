@@ -11,7 +11,7 @@ import click
 from sqlalchemy import func, select
 
 from anbi.core import formatting
-from anbi.core.cli_options import date_callback
+from anbi.core.cli_options import date_callback, print_json
 from anbi.core.clock import parse_date
 from fundraising.stripe.models import EVENT_STATUSES, StripeEvent
 
@@ -48,7 +48,6 @@ def sync(app, since, as_json: bool) -> None:
     payments to their recurring gift, and applies events that were waiting. Needs
     [stripe] api_key (and api_base for another Stripe-compatible server). Safe to
     run again."""
-    from anbi.cli import print_json
     from fundraising.stripe.client import make_client
     from fundraising.stripe.sync import sync as run_sync
 
@@ -70,8 +69,6 @@ def sync(app, since, as_json: bool) -> None:
 def events(app, status: str | None, limit: int, as_json: bool) -> None:
     """The Stripe event inbox, newest first: what each event did, and why one failed
     or what it is waiting for."""
-    from anbi.cli import print_json
-
     with app.session() as session:
         query = select(StripeEvent).order_by(StripeEvent.created.desc(), StripeEvent.id.desc()).limit(limit)
         counts = dict(session.execute(select(StripeEvent.status, func.count()).group_by(StripeEvent.status)).all())
@@ -106,7 +103,6 @@ def payouts(app, since, as_json: bool) -> None:
     `anbi odoo sync` book it (dated by its arrival date). Lists the payouts not yet
     seen on a bank statement and the bank lines from Stripe that match no payout.
     """
-    from anbi.cli import print_json
     from anbi.core.clock import today
     from fundraising.stripe.payouts import fetch_payouts, known_items, store_payouts
     from fundraising.stripe.client import make_client

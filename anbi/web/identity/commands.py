@@ -12,6 +12,7 @@ import click
 
 from anbi.core.errors import AnbiError
 from anbi.core.roles import ROLES
+from anbi.core.cli_options import print_json
 
 
 @click.group()
@@ -46,8 +47,6 @@ def create(app, email: str, role: str, password_stdin: bool, as_json: bool) -> N
         user = create_user(session, email, role, password, actor=app.actor)
         document = {"email": user.email, "role": user.role, "active": user.active}
     if as_json:
-        from anbi.cli import print_json
-
         print_json(document)
     else:
         click.echo(f"User {document['email']} created with role {document['role']}.")
@@ -64,8 +63,6 @@ def list_command(app, as_json: bool) -> None:
         rows = [{"email": u.email, "role": u.role, "active": u.active,
                  "last_login": u.last_login_at.isoformat() if u.last_login_at else None} for u in list_users(session)]
     if as_json:
-        from anbi.cli import print_json
-
         print_json(rows)
         return
     if not rows:
@@ -128,7 +125,6 @@ def tokens() -> None:
 @click.pass_obj
 def tokens_create(app, role: str, name: str | None, as_json: bool) -> None:
     """Make a token. It is printed once: only its SHA-256 digest is stored."""
-    from anbi.cli import print_json
     from anbi.web.identity.tokens import create_token, token_json
 
     with app.session() as session:
@@ -150,7 +146,6 @@ def tokens_create(app, role: str, name: str | None, as_json: bool) -> None:
 @click.pass_obj
 def tokens_list(app, include_revoked: bool, as_json: bool) -> None:
     """The tokens by id, with their prefix (never the token), role and last use."""
-    from anbi.cli import print_json
     from anbi.web.identity.tokens import list_tokens, token_json
 
     with app.session() as session:
