@@ -37,18 +37,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lxml import etree  # noqa: E402
-from sqlalchemy import func, insert, select  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
-from stdnum import iban as stdnum_iban  # noqa: E402
+from lxml import etree
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+from stdnum import iban as stdnum_iban
 
-from anbi.core.db import utcnow  # noqa: E402
-from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database, insert_in_batches, process_cpu, server_pid  # noqa: E402
-from donors.models import Donor  # noqa: E402
-from fundraising.bank import camt_writer as w  # noqa: E402
-from fundraising.bank.booking import import_statement  # noqa: E402
-from fundraising.models import Campaign  # noqa: E402
-from fundraising.models_ledger import BankLine  # noqa: E402
+from anbi.core.db import utcnow
+from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database, insert_in_batches, process_cpu, server_pid
+from donors.models import Donor
+from fundraising.bank import camt_writer as w
+from fundraising.bank.booking import BankImportSummary, import_statement
+from fundraising.models import Campaign
+from fundraising.models_ledger import BankLine
 
 TARGET = 0.2
 RUNS = 3
@@ -115,7 +115,7 @@ def seed(engine, count: int) -> list[tuple[str, str]]:
     return donors
 
 
-def run_import(engine, data: bytes) -> tuple[tuple[float, float], object]:
+def run_import(engine, data: bytes) -> tuple[tuple[float, float], BankImportSummary]:
     """((wall seconds, CPU seconds), summary) of one import; the CPU time includes the
     PostgreSQL server process's, when it runs on this machine."""
     with Session(engine) as session:
@@ -151,7 +151,7 @@ def main() -> int:
         baseline(path)
         for backend in backends:
             bare_runs, import_runs = [], []
-            for attempt in range(RUNS):
+            for _ in range(RUNS):
                 bare_runs.append(baseline(path))
                 with fresh_database(backend, work, args.postgres_url) as engine:
                     seed(engine, donor_count)

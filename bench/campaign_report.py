@@ -31,19 +31,23 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, select, text  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
 
-from anbi.core.db import utcnow  # noqa: E402
-from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database, insert_donors, insert_in_batches  # noqa: E402
-from fundraising.models import Campaign, Donation, DonationAdjustment  # noqa: E402
-from fundraising.reports import campaign_report  # noqa: E402
+from anbi.core.db import utcnow
+from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database, insert_donors, insert_in_batches
+from fundraising.models import Campaign, Donation, DonationAdjustment
+from fundraising.reports import campaign_report
 
 TARGET = 3.0
+First = TypeVar("First")
+Second = TypeVar("Second")
 ROUND = [500, 1000, 1000, 1500, 2000, 2500, 2500, 2500, 3500, 5000, 5000, 7500, 10000, 25000, 50000]
 
 
@@ -76,7 +80,7 @@ def load(engine, donations: int, seed: int = 1) -> int:
 
         rows = [donation(n, reported, 2025) for n in range(1, donations + 1)]
         rows += [donation(donations + n, earlier, 2024) for n in range(1, donations // 10 + 1)]
-        adjustments = []
+        adjustments: list[dict] = []
         for index in rng.sample(range(donations), k=donations // 50 + donations * 3 // 1000):
             row = rows[index]
             lost = len(adjustments) % 7 == 0
@@ -134,13 +138,14 @@ def cheapest(connection, queries: dict[str, str], params: dict) -> tuple[str, st
     return label, sql
 
 
-def best_of_interleaved(runs: int, first, second, rounds: list | None = None) -> tuple[float, object, float, object]:
+def best_of_interleaved(runs: int, first: Callable[[], First], second: Callable[[], Second],
+                        rounds: list | None = None) -> tuple[float, First, float, Second]:
     """Best time of each of two pieces of work, run alternately after a warm-up of
     both, so that a change in the machine's load during the run hits both alike.
     `rounds`, when given, receives each round's (first, second) times."""
     first(), second()
     best = [float("inf"), float("inf")]
-    results: list[object] = [None, None]
+    results: list[Any] = [None, None]
     for _ in range(runs):
         timings = []
         for index, work in enumerate((first, second)):

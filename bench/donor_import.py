@@ -27,14 +27,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select
 
-from anbi.core.csvfile import CsvRow  # noqa: E402
-from anbi.core.db import session_scope, utcnow  # noqa: E402
-from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database  # noqa: E402
-from anbi.demo.donors import generate_donors, write_csv  # noqa: E402
-from donors.importer import FIELDS, import_donors, parse_row, plan_import  # noqa: E402
-from donors.models import Donor  # noqa: E402
+from anbi.core.csvfile import CsvRow
+from anbi.core.db import session_scope, utcnow
+from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database
+from anbi.demo.donors import generate_donors, write_csv
+from donors.importer import FIELDS, import_donors, parse_row, plan_import
+from donors.models import Donor
 
 TARGET = 4.0
 RUNS = 3

@@ -20,14 +20,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy.orm import Session  # noqa: E402
+from sqlalchemy.orm import Session
 
-from anbi.core.db import utcnow  # noqa: E402
-from anbi.web.search import search_donors  # noqa: E402
-from bench.common import fresh_database, insert_in_batches  # noqa: E402
-from anbi.demo import donors as demo  # noqa: E402
-from donors import names  # noqa: E402
-from donors.models import Donor  # noqa: E402
+from anbi.core.db import utcnow
+from anbi.web.search import Results, search_donors
+from bench.common import fresh_database, insert_in_batches
+from anbi.demo import donors as demo
+from donors import names
+from donors.models import Donor
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 ERITREAN_AND_TURKISH = ["Gebremedhin", "Tesfamariam", "Habte", "Tekle", "Yılmaz", "Şahin", "Çelik"]
@@ -68,13 +68,15 @@ def main() -> None:
                 with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                     connection.exec_driver_sql("VACUUM ANALYZE donors")
             for text in SEARCHES:
-                best, found = None, None
+                best: float | None = None
+                found: Results | None = None
                 for _ in range(3):
                     with Session(engine) as session:
                         started = time.perf_counter()
                         found = search_donors(session, text, may_see_iban=True)
                         took = time.perf_counter() - started
                     best = took if best is None else min(best, took)
+                assert best is not None and found is not None  # three runs
                 print(f"[{backend}] {text!r:<20} {best * 1000:8.1f} ms  {len(found.donors):3d} shown, more: {found.more}",
                       flush=True)
 

@@ -43,14 +43,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
 
-from anbi.core.db import utcnow  # noqa: E402
-from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database  # noqa: E402
-from donors.duplicates import find_duplicates  # noqa: E402
-from donors.models import Donor  # noqa: E402
-from donors.names import Name, sort_key  # noqa: E402
+from anbi.core.db import utcnow
+from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database
+from donors.duplicates import find_duplicates
+from donors.models import Donor
+from donors.names import Name, sort_key
 
 TARGET_RECALL = 0.9
 TARGET_PRECISION = 0.95

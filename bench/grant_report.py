@@ -41,15 +41,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import select, text  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
-from anbi.core.db import utcnow  # noqa: E402
-from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database, insert_in_batches  # noqa: E402
-from donors.models import Donor  # noqa: E402
-from fundraising.models import Donation, DonationAdjustment, Fund  # noqa: E402
-from subsidies.income import income_statement  # noqa: E402
-from subsidies.models import (  # noqa: E402
+from anbi.core.db import utcnow
+from bench.common import DEFAULT_POSTGRES, Result, finish, fresh_database, insert_in_batches
+from donors.models import Donor
+from fundraising.models import Donation, DonationAdjustment, Fund
+from subsidies.income import income_statement
+from subsidies.models import (
     BudgetLine,
     Expense,
     Funder,
@@ -60,7 +60,7 @@ from subsidies.models import (  # noqa: E402
     StaffCost,
     Timesheet,
 )
-from subsidies.report import figures_json, gather  # noqa: E402
+from subsidies.report import figures_json, gather
 
 TARGET = 3.0
 D = dt.date
@@ -104,7 +104,7 @@ def load(engine, *, grants: int, expenses: int, timesheets: int, donations: int,
             {"grant_id": gid, "code": code, "name": code.title(), "amount_cents": rng.randrange(1_000_000, 60_000_000)}
             for gid in grant_ids for code in ("staff", "material", "travel")
         ])
-        lines = {}
+        lines: dict[int, dict[str, int]] = {}
         for line_id, gid, code in connection.execute(select(BudgetLine.id, BudgetLine.grant_id, BudgetLine.code)):
             lines.setdefault(gid, {})[code] = line_id
         insert_in_batches(connection, Indicator.__table__, [{"grant_id": gid, "code": "clients", "name": "Clients", "target": 500} for gid in grant_ids])
@@ -128,8 +128,8 @@ def load(engine, *, grants: int, expenses: int, timesheets: int, donations: int,
                 "description": "kosten", "eligible": eligible, "reason": None if eligible else "geen factuur", **stamp,
             }
 
-        for start in range(0, expenses, 100_000):
-            insert_in_batches(connection, Expense.__table__, (expense(n) for n in range(start, min(expenses, start + 100_000))))
+        for first in range(0, expenses, 100_000):
+            insert_in_batches(connection, Expense.__table__, (expense(n) for n in range(first, min(expenses, first + 100_000))))
 
         teams = {gid: rng.sample(employees, 8) for gid in project_ids}
 
@@ -144,8 +144,8 @@ def load(engine, *, grants: int, expenses: int, timesheets: int, donations: int,
                 "ineligible_reason": None, **stamp,
             }
 
-        for start in range(0, timesheets, 100_000):
-            insert_in_batches(connection, Timesheet.__table__, (timesheet(n) for n in range(start, min(timesheets, start + 100_000))))
+        for first in range(0, timesheets, 100_000):
+            insert_in_batches(connection, Timesheet.__table__, (timesheet(n) for n in range(first, min(timesheets, first + 100_000))))
 
         insert_in_batches(connection, GrantPayment.__table__, [
             {"source": "bench", "reference": f"P{gid}-{k}", "grant_id": gid, "paid_on": D(2024 + k, 2, 1),
@@ -261,7 +261,7 @@ def run(backend: str, args, workdir: Path) -> list[tuple[str, float, float]]:
         print(f"[{backend}] loaded {sizes['grants']:,} grants, {sizes['expenses']:,} costs, {sizes['timesheets']:,} timesheet lines, "
               f"{sizes['donations']:,} donations in {time.perf_counter() - started:.1f} s", flush=True)
         with Session(engine) as session:
-            grant_id = session.scalar(select(Grant.id).where(Grant.reference == reference))
+            grant_id = session.execute(select(Grant.id).where(Grant.reference == reference)).scalar_one()
             document = figures_json(gather(session, reference))
             current, _ = income_statement(session, 2025)
             with engine.connect() as connection:

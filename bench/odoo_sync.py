@@ -39,12 +39,11 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import httpx  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+import httpx
+from sqlalchemy import select
 
-from common import fresh_database  # noqa: E402
+from bench.common import fresh_database
 
 POSTGRES_ADMIN = os.environ.get("ANBI_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 # DESIGN.md's example of [odoo.accounts].

@@ -39,8 +39,10 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -69,7 +71,7 @@ def build(url: str, donors: int, seed: int = 2025) -> dict:
     rng = random.Random(seed)
     engine = make_engine(url)
     upgrade(engine)
-    now = dt.datetime(2026, 1, 2, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
     counts = {"donors": donors, "donations": 0, "adjustments": 0, "agreements": 0}
     with engine.begin() as connection:
         connection.execute(insert(Campaign), [
@@ -81,6 +83,11 @@ def build(url: str, donors: int, seed: int = 2025) -> dict:
     cities = [("1017 GC", "Amsterdam"), ("3511 AB", "Utrecht"), ("9711 AA", "Groningen"), ("2511 BT", "Den Haag"),
               ("5611 AB", "Eindhoven"), ("7511 JE", "Enschede")]
     prefixes = [None, None, None, "van", "de", "van der", "van den"]
+    donor_rows: list[dict]
+    gift_rows: list[dict]
+    adjustment_rows: list[dict]
+    agreement_rows: list[dict]
+    mandate_rows: list[dict]
     donor_rows, gift_rows, adjustment_rows, agreement_rows, mandate_rows = [], [], [], [], []
     gift_id = 0
 
@@ -118,7 +125,9 @@ def build(url: str, donors: int, seed: int = 2025) -> dict:
                 "signed_on": dt.date(2021, 12, 1), "status": "active", "created_at": now, "updated_at": now,
             })
             counts["agreements"] += 1
-            gifts = [(dt.date(YEAR, m, 5), monthly, "sepa_debit", "gift", 0, donor_id) for m in range(1, 13)]
+            # (received on, cents, method, kind, consideration, agreement id: the donor's, as above)
+            gifts: list[tuple[dt.date, int, str, str, int, int | None]] = [
+                (dt.date(YEAR, m, 5), monthly, "sepa_debit", "gift", 0, donor_id) for m in range(1, 13)]
         else:
             gifts = []
             for _ in range(rng.randint(1, 10)):
@@ -295,12 +304,15 @@ def statement_work(pdf: bytes) -> StatementWork | None:
     reader = PdfReader(io.BytesIO(pdf))
     pages, compressed = [], False
     for page in reader.pages:
-        fonts = {name: str(font.get_object()["/BaseFont"])[1:] for name, font in page["/Resources"]["/Font"].items()}
+        resources: Any = page["/Resources"]  # a PDF dictionary, read as the file has it
+        fonts = {name: str(font.get_object()["/BaseFont"])[1:] for name, font in resources["/Font"].items()}
         if not set(fonts.values()) <= set(standardFonts):
             return None
-        contents = page.get("/Contents").get_object()
+        contents_ref: Any = page.get("/Contents")
+        contents = contents_ref.get_object()
         compressed |= contents.get("/Filter") == "/FlateDecode"
-        pieces, strokes = [], []
+        pieces: list[Any] = []  # (font, size, x, y, text): the font is set by a Tf before any Tj
+        strokes: list[tuple[float, float, float, float, float]] = []
         font, size, x, y, width, start = None, 0.0, 0.0, 0.0, 1.0, (0.0, 0.0)
         for operands, operator in ContentStream(page.get_contents(), reader).operations:
             if operator == b"Tf":
@@ -318,7 +330,7 @@ def statement_work(pdf: bytes) -> StatementWork | None:
             elif operator == b"l":
                 strokes.append((width, *start, float(operands[0]), float(operands[1])))
         pages.append(PageWork(float(page.mediabox.width), float(page.mediabox.height), tuple(pieces), tuple(strokes)))
-    meta = reader.metadata or {}
+    meta: Mapping[str, Any] = reader.metadata or {}
     info = {key: str(meta.get(f"/{key.title()}", "")) for key in ("title", "author", "subject", "creator")}
     return StatementWork(tuple(pages), compressed, info)
 
@@ -379,7 +391,8 @@ def canvas_statement(work: StatementWork) -> bytes:
         ops, current = ["BT"], None
         for font, size, x, y, piece in page.pieces:
             if (font, size) != current:
-                ops.append(f"{pdf._doc.getInternalFontName(font)} {size:g} Tf")
+                # As the renderer does (exports/statements/pdf.py): the stubs leave the canvas's `_doc` out.
+                ops.append(f"{pdf._doc.getInternalFontName(font)} {size:g} Tf")  # type: ignore[attr-defined]
                 current = (font, size)
             ops.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm ({piece.translate(ESCAPE)}) Tj")
         ops.append("ET")

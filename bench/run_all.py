@@ -141,6 +141,7 @@ def run_one(script: str, extra: list[str]) -> Run:
     started = time.perf_counter()
     output = []
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=HERE.parent) as process:
+        assert process.stdout is not None  # stdout=PIPE
         for text in process.stdout:
             print(text, end="", flush=True)
             output.append(text.rstrip("\n"))

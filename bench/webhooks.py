@@ -43,6 +43,9 @@ import time
 import uuid
 from pathlib import Path
 
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -66,12 +69,9 @@ def bare_app():
     """A FastAPI app whose endpoint checks the signature with the official client's
     `stripe.WebhookSignature.verify_header` and parses the body once with `json.loads`:
     what any receiver must do, on the same HTTP stack as anbi."""
-    # Names used in the endpoint's annotations must be module globals: FastAPI reads
-    # the (postponed) annotations to know `request` is the Request.
-    global Request, JSONResponse
+    # The names in the endpoint's annotations are module globals (imported above):
+    # FastAPI reads the postponed annotations to know `request` is the Request.
     import stripe
-    from fastapi import FastAPI, Request
-    from fastapi.responses import JSONResponse
 
     app = FastAPI()
 
@@ -273,9 +273,10 @@ def booked(url: str) -> tuple[int, int, int]:
 
     engine = make_engine(url)
     with engine.connect() as connection:
-        donations = connection.scalar(select(func.count()).select_from(Donation.__table__))
-        events = connection.scalar(select(func.count()).select_from(StripeEvent.__table__))
-        applied = connection.scalar(select(func.count()).select_from(StripeEvent.__table__).where(StripeEvent.status == "applied"))
+        donations = connection.execute(select(func.count()).select_from(Donation.__table__)).scalar_one()
+        events = connection.execute(select(func.count()).select_from(StripeEvent.__table__)).scalar_one()
+        applied = connection.execute(select(func.count()).select_from(StripeEvent.__table__)
+                                     .where(StripeEvent.status == "applied")).scalar_one()
     engine.dispose()
     return donations, events, applied
 

@@ -554,6 +554,7 @@ def candidate_pairs(records: Iterable[DonorRecord]) -> Iterator[tuple[DonorRecor
     for members in blocks.values():
         if len(members) < 2:
             continue
+        pairs: Iterable[tuple[DonorRecord, DonorRecord]]
         if len(members) <= MAX_BLOCK:
             pairs = itertools.combinations(members, 2)
         else:
@@ -563,9 +564,9 @@ def candidate_pairs(records: Iterable[DonorRecord]) -> Iterator[tuple[DonorRecor
                 continue
             if a.id > b.id:
                 a, b = b, a
-            key = (a.id, b.id)
-            if key not in seen:
-                seen.add(key)
+            pair = (a.id, b.id)
+            if pair not in seen:
+                seen.add(pair)
                 yield a, b
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, Table, UniqueCons
 from sqlalchemy.orm import Session
 
 from anbi.core import audit
-from anbi.core.db import Base
+from anbi.core.db import Base, rows_matched
 from anbi.core.errors import ConfigurationError
 from donors import names
 from donors.errors import DonorInactive, DonorNotFound, MergeRefused
@@ -116,7 +116,7 @@ def _check_policy() -> dict[str, tuple[Table, Column]]:
 
 def _move(session: Session, table: Table, column: Column, keep_id: int, duplicate_id: int) -> tuple[int, int]:
     result = session.execute(update(table).where(column == duplicate_id).values({column.name: keep_id}))
-    return result.rowcount, 0
+    return rows_matched(result), 0
 
 
 def _union(session: Session, table: Table, column: Column, keep_id: int, duplicate_id: int) -> tuple[int, int]:
@@ -131,7 +131,7 @@ def _union(session: Session, table: Table, column: Column, keep_id: int, duplica
         same_values = and_(*(kept.c[c.name] == c for c in columns if c is not column))
         already_there = exists().where(kept.c[column.name] == keep_id, same_values)
         result = session.execute(delete(table).where(column == duplicate_id, already_there))
-        dropped += result.rowcount
+        dropped += rows_matched(result)
     moved, _ = _move(session, table, column, keep_id, duplicate_id)
     return moved, dropped
 
@@ -166,11 +166,11 @@ def _check_mergeable(session: Session, keep: Donor, duplicate: Donor) -> None:
     if keep.id == duplicate.id:
         raise MergeRefused(keep.ref, duplicate.ref, "a donor cannot be merged into itself")
     if keep.merged_into_id is not None:
-        survivor = session.get(Donor, keep.merged_into_id)
+        survivor = session.get_one(Donor, keep.merged_into_id)
         raise MergeRefused(keep.ref, duplicate.ref,
                            f"{keep.ref} was itself merged into {survivor.ref}; merge into {survivor.ref} instead")
     if duplicate.merged_into_id is not None:
-        survivor = session.get(Donor, duplicate.merged_into_id)
+        survivor = session.get_one(Donor, duplicate.merged_into_id)
         raise MergeRefused(keep.ref, duplicate.ref, f"{duplicate.ref} was already merged into {survivor.ref}")
     for donor in (keep, duplicate):
         if donor.purged_at is not None:
@@ -203,10 +203,10 @@ def fill_empty_fields(keep: Donor, duplicate: Donor) -> list[str]:
                 if getattr(keep, name) != getattr(duplicate, name):
                     setattr(keep, name, getattr(duplicate, name))
                     filled.append(name)
-    if not _empty(duplicate.notes):
+    if duplicate.notes is not None and not _empty(duplicate.notes):
         # Free text is never dropped: the duplicate's notes are added under a marker.
         addition = f"[merged from {duplicate.ref}] {duplicate.notes.strip()}"
-        keep.notes = addition if _empty(keep.notes) else f"{keep.notes.rstrip()}\n{addition}"
+        keep.notes = addition if keep.notes is None or _empty(keep.notes) else f"{keep.notes.rstrip()}\n{addition}"
         filled.append("notes")
     if filled:
         for key, value in names.name_keys(keep).items():  # the name may have changed: its keys with it

@@ -3,7 +3,6 @@ and the suppression list that outlives an erasure (DOMAIN.md 6.2, 6.3)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -33,12 +32,12 @@ class Donor(IdMixin, TimestampMixin, Base):
 
     ref: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(20), default="person")
-    initials: Mapped[Optional[str]] = mapped_column(String(20))
-    first_name: Mapped[Optional[str]] = mapped_column(String(100))
-    prefix: Mapped[Optional[str]] = mapped_column(String(30))  # tussenvoegsel: "van der"
-    last_name: Mapped[Optional[str]] = mapped_column(String(150))
-    organisation_name: Mapped[Optional[str]] = mapped_column(String(200))
-    organisation_type: Mapped[Optional[str]] = mapped_column(String(30))
+    initials: Mapped[str | None] = mapped_column(String(20))
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    prefix: Mapped[str | None] = mapped_column(String(30))  # tussenvoegsel: "van der"
+    last_name: Mapped[str | None] = mapped_column(String(150))
+    organisation_name: Mapped[str | None] = mapped_column(String(200))
+    organisation_type: Mapped[str | None] = mapped_column(String(30))
     # What the donor sorts under: "Van der Berg" sorts under "berg van der".
     sort_name: Mapped[str] = mapped_column(String(300), default="", index=True)
     # The words the donor is found by, folded (donors.names.search_key: "berg van der
@@ -47,26 +46,26 @@ class Donor(IdMixin, TimestampMixin, Base):
     # index on both databases.
     search_name: Mapped[str] = mapped_column(SEARCH_NAME_TYPE, default="", server_default="")
 
-    street: Mapped[Optional[str]] = mapped_column(String(200))
-    house_number: Mapped[Optional[str]] = mapped_column(String(20))
-    house_number_suffix: Mapped[Optional[str]] = mapped_column(String(20))
-    postcode: Mapped[Optional[str]] = mapped_column(String(20), index=True)
-    city: Mapped[Optional[str]] = mapped_column(String(100), index=True)  # search finds donors by city
+    street: Mapped[str | None] = mapped_column(String(200))
+    house_number: Mapped[str | None] = mapped_column(String(20))
+    house_number_suffix: Mapped[str | None] = mapped_column(String(20))
+    postcode: Mapped[str | None] = mapped_column(String(20), index=True)
+    city: Mapped[str | None] = mapped_column(String(100), index=True)  # search finds donors by city
     country: Mapped[str] = mapped_column(String(2), default="NL")
 
-    email: Mapped[Optional[str]] = mapped_column(String(254), index=True)
-    phone: Mapped[Optional[str]] = mapped_column(String(30))
-    iban: Mapped[Optional[str]] = mapped_column(String(34), index=True)
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(30))
+    iban: Mapped[str | None] = mapped_column(String(34), index=True)
     language: Mapped[str] = mapped_column(String(2), default="nl")
-    notes: Mapped[Optional[str]] = mapped_column(Text)
-    deceased_on: Mapped[Optional[dt.date]] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+    deceased_on: Mapped[dt.date | None] = mapped_column(Date)
 
     # Set when this record was merged into another; its ref then resolves there.
-    merged_into_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("donors.id"), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("donors.id"), index=True)
     # AVG art. 18: restricted after an erasure request while fiscal records must be kept.
-    restricted_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    restricted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # Irreversibly pseudonymised once the retention period passed.
-    purged_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
     tags: Mapped[list[DonorTag]] = relationship(
@@ -107,7 +106,7 @@ class ConsentEvent(IdMixin, Base):
     kind: Mapped[str] = mapped_column(String(20), default="consent")
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     source: Mapped[str] = mapped_column(String(200))
-    wording: Mapped[Optional[str]] = mapped_column(String(500))
+    wording: Mapped[str | None] = mapped_column(String(500))
 
     donor: Mapped[Donor] = relationship(back_populates="consent_events")
 

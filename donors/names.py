@@ -18,13 +18,21 @@ from typing import Protocol
 
 
 class HasName(Protocol):
-    kind: str
-    initials: str | None
-    first_name: str | None
-    prefix: str | None
-    last_name: str | None
-    organisation_name: str | None
-    language: str
+    # Read-only members: a donor row and the frozen `Name` below both have them.
+    @property
+    def kind(self) -> str: ...
+    @property
+    def initials(self) -> str | None: ...
+    @property
+    def first_name(self) -> str | None: ...
+    @property
+    def prefix(self) -> str | None: ...
+    @property
+    def last_name(self) -> str | None: ...
+    @property
+    def organisation_name(self) -> str | None: ...
+    @property
+    def language(self) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from anbi.core import audit
 from anbi.core.audit import AuditEntry
 from anbi.core.calendar import anniversary, term_end
 from anbi.core.clock import utcnow
-from anbi.core.db import Base
+from anbi.core.db import Base, rows_matched
 from anbi.core.errors import ConfigurationError
 from anbi.core.money import cents_to_str
 from anbi.core.progress import progress
@@ -50,7 +50,7 @@ from donors.models import Donor
 from donors.service import resolve_ref
 from donors.suppression import add_suppression
 
-Row = Mapping[str, Any]
+Row = Mapping[Any, Any]  # a row as a mapping (SQLAlchemy's RowMapping is keyed by names and columns)
 
 
 def _as_date(value) -> dt.date | None:
@@ -89,8 +89,8 @@ class FinancialRecord:
             start, years = row[self.term[0]], row[self.term[1]]
             if start is not None and years is not None:
                 days.append(term_end(start, years))
-        days = [d for d in days if d is not None]
-        return max(days) if days else None
+        known = [d for d in days if d is not None]
+        return max(known) if known else None
 
     def is_running(self, row: Row, today: dt.date) -> bool:
         return self.running is not None and self.running(row, today)
@@ -442,19 +442,19 @@ def forget(session: Session, ref: str, actor: str, today: dt.date, *, retention_
         if action != "delete" or table_name not in Base.metadata.tables:
             continue
         table = _table(table_name)
-        for column in _donor_columns(table):
-            count = session.execute(delete(table).where(column.in_(ids))).rowcount
+        for donor_column in _donor_columns(table):
+            count = rows_matched(session.execute(delete(table).where(donor_column.in_(ids))))
             if count:
                 deleted_rows[table_name] = deleted_rows.get(table_name, 0) + count
     cleared = [label for name, label in CONTACT_FIELDS.items() if any(row[name] for row in donor_rows)]
     session.execute(update(donors_table).where(donors_table.c.id.in_(ids))
-                    .values({name: None for name in CONTACT_FIELDS}))
+                    .values(dict.fromkeys(CONTACT_FIELDS)))
     report.deleted = cleared + [_deleted_words(name, count) for name, count in sorted(deleted_rows.items())]
 
     has_financial_records = any(rows for _, _, _, rows in financial_rows)
     if has_financial_records:
         report.mode = "restricted"
-        for name, table, policy, rows in financial_rows:
+        for _name, table, policy, rows in financial_rows:
             if policy.stop is not None and rows:
                 report.stopped.extend(policy.stop(session, table, ids, today))
         # Re-read: stopping a mandate or a recurring gift changes when its retention runs from.
@@ -578,13 +578,13 @@ def due_for_purge(session: Session, today: dt.date, retention_years: int) -> lis
         for row in _rows(session, table, column, all_ids):
             retention[survivor_of[row[policy.donor_column]]].add(name, policy, row, today)
     due = []
-    for row in candidates:
-        state = retention[row.id]
+    for candidate in candidates:
+        state = retention[candidate.id]
         if state.running:
             continue
         ended = state.until(retention_years)
         if ended is None or ended <= today:
-            due.append(PurgeItem(ref=row.ref, last_financial_record=state.last, retention_ended_on=ended))
+            due.append(PurgeItem(ref=candidate.ref, last_financial_record=state.last, retention_ended_on=ended))
     return due
 
 
@@ -602,14 +602,14 @@ def purge(session: Session, today: dt.date, retention_years: int, dry_run: bool 
     purged: list[PurgedDonor] = []
     now = utcnow()
     for item in progress(items, length=len(items), label="Purging"):
-        survivor_id = session.scalar(select(donors_table.c.id).where(donors_table.c.ref == item.ref))
+        survivor_id = session.execute(select(donors_table.c.id).where(donors_table.c.ref == item.ref)).scalar_one()
         records = session.execute(select(donors_table.c.id, donors_table.c.kind).where(
             or_(donors_table.c.id == survivor_id, donors_table.c.merged_into_id == survivor_id))).all()
         ids = [r.id for r in records]
         for record in records:
             # Each record its own random pseudonym: nothing links it to the person any more.
             pseudonym = _pseudonym(donors_table.c.last_name)
-            values: dict[str, Any] = {name: None for name in _PURGED_DONOR_FIELDS}
+            values: dict[str, Any] = dict.fromkeys(_PURGED_DONOR_FIELDS)
             values.update(last_name=pseudonym if record.kind != "organisation" else None,
                           organisation_name=pseudonym if record.kind == "organisation" else None,
                           sort_name=pseudonym.lower(), search_name=names.search_text(pseudonym), purged_at=now)
@@ -619,7 +619,7 @@ def purge(session: Session, today: dt.date, retention_years: int, dry_run: bool 
             if not policy.personal:
                 continue
             values = {c: (None if table.c[c].nullable else _pseudonym(table.c[c])) for c in policy.personal}
-            count = session.execute(update(table).where(table.c[policy.donor_column].in_(ids)).values(values)).rowcount
+            count = rows_matched(session.execute(update(table).where(table.c[policy.donor_column].in_(ids)).values(values)))
             if count:
                 item.pseudonymised[name] = count
         audit.record(session, actor=actor, action="purge", entity="donor", entity_ref=item.ref, details={

@@ -39,7 +39,7 @@ def resolve_ref(session: Session, ref: str) -> Donor:
             # Only a bug could make this; refuse rather than loop forever.
             raise Conflict(f"donor {ref!r} is part of a merge cycle; check donor_merges")
         seen.add(donor.id)
-        donor = session.get(Donor, donor.merged_into_id)
+        donor = session.get_one(Donor, donor.merged_into_id)
     return donor
 
 
@@ -144,11 +144,11 @@ def current_consent(events: Iterable[ConsentEvent]) -> dict[str, ConsentState]:
         latest[event.channel] = event
     states = {}
     for channel in CHANNELS:
-        event = latest.get(channel)
-        if event is None:
+        last = latest.get(channel)
+        if last is None:
             states[channel] = ConsentState(channel, False, None, None, None, None)
         else:
-            states[channel] = ConsentState(channel, event.granted, event.kind, event.at, event.source, event.wording)
+            states[channel] = ConsentState(channel, last.granted, last.kind, last.at, last.source, last.wording)
     return states
 
 
@@ -161,11 +161,11 @@ def donor_detail(session: Session, ref: str) -> dict:
     channel (current state and history). For a merged ref, `ref` is the surviving
     donor's and `requested_ref` the one asked for."""
     donor = resolve_ref(session, ref)
-    donor = session.scalar(
+    donor = session.execute(
         select(Donor)
         .where(Donor.id == donor.id)
         .options(selectinload(Donor.tags), selectinload(Donor.consent_events))
-    )
+    ).scalar_one()
     merged_refs = session.scalars(select(Donor.ref).where(Donor.merged_into_id == donor.id).order_by(Donor.ref)).all()
     states = current_consent(donor.consent_events)
     consent = {}

@@ -51,7 +51,7 @@ def hash_contact(kind: str, value: str) -> str:
     """SHA-256 hex digest of the normalised contact detail, prefixed by its kind so
     that an e-mail and a phone number with the same text never collide."""
     normalised = normalise_contact(kind, value)
-    return hashlib.sha256(f"{kind}:{normalised}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{kind}:{normalised}".encode()).hexdigest()
 
 
 def suppressed_kinds(

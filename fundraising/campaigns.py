@@ -257,6 +257,7 @@ def _raised_by_campaign(session: Session) -> dict[int, _Raised]:
         .where(is_received(), Donation.currency == EUR, Donation.campaign_id.is_not(None))
         .group_by(Donation.campaign_id)
     ):
+        assert campaign_id is not None  # selected so
         raised[campaign_id] = _Raised(int(gifts), int(gross), int(fees))
     # Adjustments are few next to donations: each looks up its own donation by primary
     # key (as the report does), rather than the database scanning every donation.
@@ -303,7 +304,8 @@ def list_campaigns(session: Session) -> list[dict]:
         for campaign_id in (campaign.id, *below):
             if campaign_id in direct:
                 total.add(direct[campaign_id])
-        items.append(campaign_json(campaign, parent_code=code_of.get(campaign.parent_id),
+        parent_code = code_of[campaign.parent_id] if campaign.parent_id is not None else None
+        items.append(campaign_json(campaign, parent_code=parent_code,
                                    includes=sorted(code_of[i] for i in below), raised=total))
     return items
 

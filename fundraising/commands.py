@@ -434,12 +434,12 @@ def recurring_resume(app: AppContext, reference: str, source: str | None) -> Non
 
 @recurring.command("stop")
 @click.argument("reference")
-@click.option("--date", "on", default=None,
+@click.option("--date", "on_text", default=None,
               help="The day it ends (default today; not in the future). An earlier planned end date stays.")
 @click.option("--reason", default=None, help="Why (the donor's request, ...), kept with the gift.")
 @SOURCE_OPTION
 @click.pass_obj
-def recurring_stop(app: AppContext, reference: str, on: str | None, reason: str | None, source: str | None) -> None:
+def recurring_stop(app: AppContext, reference: str, on_text: str | None, reason: str | None, source: str | None) -> None:
     """Stop a recurring gift for good: status cancelled, with an end date. Nothing is
     collected after it; an import never makes it active again. A Stripe
     subscription is cancelled in Stripe."""
@@ -447,12 +447,13 @@ def recurring_stop(app: AppContext, reference: str, on: str | None, reason: str 
     from fundraising.recurring import change_gift
 
     now = today()
-    on = _option(on, "--date", parse_date)
+    on = _option(on_text, "--date", parse_date)
     if on is not None and on > now:
         raise InvalidInput([Problem(None, "--date", f"{on.isoformat()} is in the future: a gift is stopped on or "
                                                     "before today (a planned end is the end_date of an import)")])
     with app.session() as session:
         gift = change_gift(session, reference, "stop", actor=app.actor, on=on or now, reason=reason, source=source)
+        assert gift.end_date is not None  # a stopped gift has its end date
         click.echo(f"Recurring gift {gift.reference} stopped: cancelled, ending on {gift.end_date.isoformat()}.")
 
 

@@ -242,7 +242,7 @@ def find_donation(session: Session, source: str, reference: str) -> Donation | N
 def record_donation(session: Session, **booking: Any) -> tuple[Donation, bool]:
     """`book_donation`, returning the donation itself: (donation, created)."""
     donation_id, created = book_donation(session, **booking)
-    return session.get(Donation, donation_id), created
+    return session.get_one(Donation, donation_id), created
 
 
 def book_donation(session: Session, **booking: Any) -> tuple[int, bool]:
@@ -428,7 +428,7 @@ def record_adjustment(
             if old != new
         }
         if differences:
-            raise AdjustmentConflict(source, reference, differences)
+            raise AdjustmentConflict(source, reference, dict(differences))
         return existing, False
 
     already = _already_taken(session, donation)

@@ -7,7 +7,6 @@ a donation's `status` is kept in step with those rows by `fundraising.donations`
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -37,15 +36,15 @@ class Campaign(IdMixin, TimestampMixin, Base):
 
     code: Mapped[str] = mapped_column(String(50), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    channel: Mapped[Optional[str]] = mapped_column(String(20))
-    start_on: Mapped[Optional[dt.date]] = mapped_column(Date)
-    end_on: Mapped[Optional[dt.date]] = mapped_column(Date)
-    goal_cents: Mapped[Optional[int]] = mapped_column(BigInteger)
+    channel: Mapped[str | None] = mapped_column(String(20))
+    start_on: Mapped[dt.date | None] = mapped_column(Date)
+    end_on: Mapped[dt.date | None] = mapped_column(Date)
+    goal_cents: Mapped[int | None] = mapped_column(BigInteger)
     cost_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
-    parent_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("campaigns.id"))
+    parent_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("campaigns.id"))
 
-    parent: Mapped[Optional[Campaign]] = relationship(remote_side="Campaign.id")
+    parent: Mapped[Campaign | None] = relationship(remote_side="Campaign.id")
 
 
 class Fund(IdMixin, TimestampMixin, Base):
@@ -65,11 +64,11 @@ class Mandate(IdMixin, TimestampMixin, Base):
     mandate_id: Mapped[str] = mapped_column(String(35), unique=True)
     donor_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("donors.id"), index=True)
     iban: Mapped[str] = mapped_column(String(34))
-    bic: Mapped[Optional[str]] = mapped_column(String(11))
+    bic: Mapped[str | None] = mapped_column(String(11))
     signed_on: Mapped[dt.date] = mapped_column(Date)
-    signed_place: Mapped[Optional[str]] = mapped_column(String(100))
+    signed_place: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(10), default="active")
-    last_collected_on: Mapped[Optional[dt.date]] = mapped_column(Date)
+    last_collected_on: Mapped[dt.date | None] = mapped_column(Date)
 
     donor: Mapped[Donor] = relationship()
 
@@ -86,10 +85,10 @@ class PeriodicAgreement(IdMixin, TimestampMixin, Base):
     annual_amount_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     start_date: Mapped[dt.date] = mapped_column(Date)
-    years: Mapped[Optional[int]] = mapped_column(Integer)  # None: indefinite, until death
+    years: Mapped[int | None] = mapped_column(Integer)  # None: indefinite, until death
     signed_on: Mapped[dt.date] = mapped_column(Date)
-    end_date: Mapped[Optional[dt.date]] = mapped_column(Date)
-    end_reason: Mapped[Optional[str]] = mapped_column(String(30))
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    end_reason: Mapped[str | None] = mapped_column(String(30))
     status: Mapped[str] = mapped_column(String(10), default="active")
 
     donor: Mapped[Donor] = relationship()
@@ -110,23 +109,23 @@ class RecurringGift(IdMixin, TimestampMixin, Base):
     interval: Mapped[str] = mapped_column(String(10))
     method: Mapped[str] = mapped_column(String(20))
     start_date: Mapped[dt.date] = mapped_column(Date)
-    end_date: Mapped[Optional[dt.date]] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(10), default="active")
     # Collections that failed in a row since the last one paid (`fundraising.bank.return_reasons`).
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Why the gift is paused, failing or cancelled, for the person who follows it up.
-    status_reason: Mapped[Optional[str]] = mapped_column(String(200))
-    mandate_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("mandates.id"), index=True)
-    campaign_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("campaigns.id"))
-    fund_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("funds.id"))
-    agreement_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("periodic_agreements.id"))
-    stripe_customer_id: Mapped[Optional[str]] = mapped_column(String(100), index=True)
+    status_reason: Mapped[str | None] = mapped_column(String(200))
+    mandate_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("mandates.id"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("campaigns.id"))
+    fund_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("funds.id"))
+    agreement_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("periodic_agreements.id"))
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(100), index=True)
 
     donor: Mapped[Donor] = relationship()
-    mandate: Mapped[Optional[Mandate]] = relationship()
-    campaign: Mapped[Optional[Campaign]] = relationship()
-    fund: Mapped[Optional[Fund]] = relationship()
-    agreement: Mapped[Optional[PeriodicAgreement]] = relationship()
+    mandate: Mapped[Mandate | None] = relationship()
+    campaign: Mapped[Campaign | None] = relationship()
+    fund: Mapped[Fund | None] = relationship()
+    agreement: Mapped[PeriodicAgreement | None] = relationship()
 
 
 class Donation(IdMixin, TimestampMixin, Base):
@@ -149,7 +148,7 @@ class Donation(IdMixin, TimestampMixin, Base):
 
     source: Mapped[str] = mapped_column(String(20))  # import, stripe, sepa, bank, api, web
     reference: Mapped[str] = mapped_column(String(100))
-    donor_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("donors.id"))
+    donor_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("donors.id"))
     received_on: Mapped[dt.date] = mapped_column(Date)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
@@ -158,24 +157,24 @@ class Donation(IdMixin, TimestampMixin, Base):
     # The value received in return (tegenprestatie): not deductible (DOMAIN.md 1.4).
     consideration_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[str] = mapped_column(String(20), default="paid", index=True)
-    campaign_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("campaigns.id"))
-    fund_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("funds.id"), index=True)
-    agreement_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("periodic_agreements.id"), index=True)
-    recurring_gift_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("recurring_gifts.id"), index=True)
-    mandate_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("mandates.id"))
+    campaign_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("campaigns.id"))
+    fund_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("funds.id"), index=True)
+    agreement_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("periodic_agreements.id"), index=True)
+    recurring_gift_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("recurring_gifts.id"), index=True)
+    mandate_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("mandates.id"))
     # Payment processor fee, known after `anbi stripe sync` (gross - fee = net).
-    fee_cents: Mapped[Optional[int]] = mapped_column(BigInteger)
-    stripe_customer_id: Mapped[Optional[str]] = mapped_column(String(100), index=True)
-    stripe_charge_id: Mapped[Optional[str]] = mapped_column(String(100), index=True)
+    fee_cents: Mapped[int | None] = mapped_column(BigInteger)
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    stripe_charge_id: Mapped[str | None] = mapped_column(String(100), index=True)
     # Why a person should look at this row (a refund above what was left, a foreign currency, ...).
-    flag: Mapped[Optional[str]] = mapped_column(Text)
+    flag: Mapped[str | None] = mapped_column(Text)
 
-    donor: Mapped[Optional[Donor]] = relationship()
-    campaign: Mapped[Optional[Campaign]] = relationship()
-    fund: Mapped[Optional[Fund]] = relationship()
-    agreement: Mapped[Optional[PeriodicAgreement]] = relationship()
-    recurring_gift: Mapped[Optional[RecurringGift]] = relationship()
-    mandate: Mapped[Optional[Mandate]] = relationship()
+    donor: Mapped[Donor | None] = relationship()
+    campaign: Mapped[Campaign | None] = relationship()
+    fund: Mapped[Fund | None] = relationship()
+    agreement: Mapped[PeriodicAgreement | None] = relationship()
+    recurring_gift: Mapped[RecurringGift | None] = relationship()
+    mandate: Mapped[Mandate | None] = relationship()
     adjustments: Mapped[list[DonationAdjustment]] = relationship(
         back_populates="donation", order_by="DonationAdjustment.id"
     )
@@ -200,7 +199,7 @@ class DonationAdjustment(IdMixin, Base):
     occurred_on: Mapped[dt.date] = mapped_column(Date, index=True)
     source: Mapped[str] = mapped_column(String(20))
     reference: Mapped[str] = mapped_column(String(100))
-    reason_code: Mapped[Optional[str]] = mapped_column(String(20))  # MD06, AM04, fraudulent, ...
+    reason_code: Mapped[str | None] = mapped_column(String(20))  # MD06, AM04, fraudulent, ...
     # How much of `amount_cents` counts as taken back from the donation: the whole
     # amount for a refund, chargeback, settled reversal or lost dispute, capped at what
     # was left of the donation when this row was recorded (so a donation's net never

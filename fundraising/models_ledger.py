@@ -11,7 +11,6 @@ the lines of a purged donor's donations.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -68,7 +67,7 @@ class SepaCollection(IdMixin, Base):
     sequence_type: Mapped[str] = mapped_column(String(4))
     debtor_iban: Mapped[str] = mapped_column(String(34))
     # Set when this collection carried an amendment (DOMAIN.md 7.2): the account it replaced.
-    amended_from_iban: Mapped[Optional[str]] = mapped_column(String(34))
+    amended_from_iban: Mapped[str | None] = mapped_column(String(34))
     payment_info_id: Mapped[str] = mapped_column(String(35), index=True)
     status: Mapped[str] = mapped_column(String(10), default="presented", server_default="presented")
 
@@ -88,11 +87,11 @@ class BankStatement(IdMixin, Base):
     statement_ref: Mapped[str] = mapped_column(String(100))
     message_id: Mapped[str] = mapped_column(String(100))
     camt_version: Mapped[str] = mapped_column(String(2))
-    from_date: Mapped[Optional[dt.date]] = mapped_column(Date)
-    to_date: Mapped[Optional[dt.date]] = mapped_column(Date)
-    opening_cents: Mapped[Optional[int]] = mapped_column(BigInteger)
-    closing_cents: Mapped[Optional[int]] = mapped_column(BigInteger)
-    currency: Mapped[Optional[str]] = mapped_column(String(3))
+    from_date: Mapped[dt.date | None] = mapped_column(Date)
+    to_date: Mapped[dt.date | None] = mapped_column(Date)
+    opening_cents: Mapped[int | None] = mapped_column(BigInteger)
+    closing_cents: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
     file_name: Mapped[str] = mapped_column(String(500))
     file_sha256: Mapped[str] = mapped_column(String(64))
     imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -108,39 +107,39 @@ class BankLine(IdMixin, Base):
     key: Mapped[str] = mapped_column(String(64), unique=True)
     account_iban: Mapped[str] = mapped_column(String(34))
     booking_date: Mapped[dt.date] = mapped_column(Date)
-    value_date: Mapped[Optional[dt.date]] = mapped_column(Date)
+    value_date: Mapped[dt.date | None] = mapped_column(Date)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     direction: Mapped[str] = mapped_column(String(6))  # credit / debit
     reversal: Mapped[bool] = mapped_column(Boolean, default=False)
     bank_code: Mapped[str] = mapped_column(String(40), default="")
-    entry_ref: Mapped[Optional[str]] = mapped_column(String(100))
+    entry_ref: Mapped[str | None] = mapped_column(String(100))
     # Matched through the donation's reference, never searched here: not indexed, so
     # that a statement of 100,000 lines is written without upkeep nothing uses.
-    end_to_end_id: Mapped[Optional[str]] = mapped_column(String(100))
-    mandate_ref: Mapped[Optional[str]] = mapped_column(String(100))
-    counterparty_name: Mapped[Optional[str]] = mapped_column(String(200))
-    counterparty_iban: Mapped[Optional[str]] = mapped_column(String(34))
-    remittance: Mapped[Optional[str]] = mapped_column(Text)
-    creditor_reference: Mapped[Optional[str]] = mapped_column(String(100))
-    return_reason: Mapped[Optional[str]] = mapped_column(String(10))
-    additional_info: Mapped[Optional[str]] = mapped_column(Text)
-    batch_payment_info_id: Mapped[Optional[str]] = mapped_column(String(100))
+    end_to_end_id: Mapped[str | None] = mapped_column(String(100))
+    mandate_ref: Mapped[str | None] = mapped_column(String(100))
+    counterparty_name: Mapped[str | None] = mapped_column(String(200))
+    counterparty_iban: Mapped[str | None] = mapped_column(String(34))
+    remittance: Mapped[str | None] = mapped_column(Text)
+    creditor_reference: Mapped[str | None] = mapped_column(String(100))
+    return_reason: Mapped[str | None] = mapped_column(String(10))
+    additional_info: Mapped[str | None] = mapped_column(Text)
+    batch_payment_info_id: Mapped[str | None] = mapped_column(String(100))
     batch_size: Mapped[int] = mapped_column(Integer, default=1)
     # What the line turned out to be, and whether it found its gift.
     kind: Mapped[str] = mapped_column(String(12))
     state: Mapped[str] = mapped_column(String(10))
-    note: Mapped[Optional[str]] = mapped_column(Text)
-    donation_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("donations.id"), index=True)
-    adjustment_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("donation_adjustments.id"))
-    payout_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("stripe_payouts.id"))
-    assigned_by: Mapped[Optional[str]] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    donation_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("donations.id"), index=True)
+    adjustment_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("donation_adjustments.id"))
+    payout_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("stripe_payouts.id"))
+    assigned_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     statement: Mapped[BankStatement] = relationship()
-    donation: Mapped[Optional[Donation]] = relationship()
-    adjustment: Mapped[Optional[DonationAdjustment]] = relationship()
-    payout: Mapped[Optional[StripePayout]] = relationship(foreign_keys=[payout_id])
+    donation: Mapped[Donation | None] = relationship()
+    adjustment: Mapped[DonationAdjustment | None] = relationship()
+    payout: Mapped[StripePayout | None] = relationship(foreign_keys=[payout_id])
 
 
 class StripePayout(IdMixin, Base):
@@ -163,7 +162,7 @@ class StripePayout(IdMixin, Base):
     # True when every charge is a donation of ours and the items add up to the payout.
     reconciled: Mapped[bool] = mapped_column(Boolean, default=False)
     difference_cents: Mapped[int] = mapped_column(BigInteger, default=0)
-    note: Mapped[Optional[str]] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
     fetched_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     items: Mapped[list[StripePayoutItem]] = relationship(back_populates="payout", order_by="StripePayoutItem.id")
@@ -177,14 +176,14 @@ class StripePayoutItem(IdMixin, Base):
     payout_pk: Mapped[int] = mapped_column(BigIntId, ForeignKey("stripe_payouts.id"), index=True)
     balance_transaction_id: Mapped[str] = mapped_column(String(100), unique=True)
     type: Mapped[str] = mapped_column(String(40))
-    source_id: Mapped[Optional[str]] = mapped_column(String(100), index=True)
-    charge_id: Mapped[Optional[str]] = mapped_column(String(100))
+    source_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    charge_id: Mapped[str | None] = mapped_column(String(100))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     fee_cents: Mapped[int] = mapped_column(BigInteger)
     net_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     created_on: Mapped[dt.date] = mapped_column(Date)
-    donation_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("donations.id"), index=True)
+    donation_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("donations.id"), index=True)
 
     payout: Mapped[StripePayout] = relationship(back_populates="items")
-    donation: Mapped[Optional[Donation]] = relationship()
+    donation: Mapped[Donation | None] = relationship()

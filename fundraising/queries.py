@@ -178,8 +178,8 @@ def _stream(session: Session, conditions: list, newest_first: bool, with_names: 
     )
     if narrowed:  # only the listed donations' refunds; for every donation, no filter is cheaper
         taken = taken.where(DonationAdjustment.donation_id.in_(select(Donation.id).where(*conditions)))
-    taken = taken.group_by(DonationAdjustment.donation_id).subquery("taken_back")
-    query = _listed(outerjoin(Donation, taken, taken.c.donation_id == Donation.id), func.coalesce(taken.c.cents, 0),
+    taken_back = taken.group_by(DonationAdjustment.donation_id).subquery("taken_back")
+    query = _listed(outerjoin(Donation, taken_back, taken_back.c.donation_id == Donation.id), func.coalesce(taken_back.c.cents, 0),
                     _order(Donation.id, Donation.received_on, newest_first), with_names).where(*conditions)
     for row in session.execute(query.execution_options(yield_per=STREAM_BATCH)):
         yield _document(row)

@@ -52,6 +52,7 @@ def median_from_counts(counts: Iterable[tuple[int, int]]) -> int | None:
             high = value
             break
         seen += n
+    assert low is not None and high is not None  # total > 0: the walk reached both middle positions
     return round_half_up((Decimal(low) + Decimal(high)) / 2)
 
 
@@ -291,7 +292,7 @@ def _donor_counts(session: Session, ids: list[int], in_campaign_eur, gifts: int)
         is_new = per_donor.c.first_ever == per_donor.c.first_here
         query = select(func.count(), sum_cents(case((is_new, 1), else_=0))).where(per_donor.c.first_here.is_not(None))
     else:
-        here = (
+        firsts = (
             select(Donation.donor_id.label("donor_id"), func.min(Donation.received_on).label("first_here"))
             .where(in_campaign_eur, Donation.donor_id.is_not(None))
             .group_by(Donation.donor_id)
@@ -299,10 +300,10 @@ def _donor_counts(session: Session, ids: list[int], in_campaign_eur, gifts: int)
         )
         earlier = aliased(Donation)
         gave_before = exists().where(
-            earlier.donor_id == here.c.donor_id, earlier.received_on < here.c.first_here,
+            earlier.donor_id == firsts.c.donor_id, earlier.received_on < firsts.c.first_here,
             earlier.status.not_in(NOT_RECEIVED_STATUSES),
         )
-        query = select(func.count(), sum_cents(case((~gave_before, 1), else_=0))).select_from(here)
+        query = select(func.count(), sum_cents(case((~gave_before, 1), else_=0))).select_from(firsts)
     donors, new = session.execute(query).one()
     return int(donors or 0), int(new or 0)
 

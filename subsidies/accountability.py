@@ -246,7 +246,7 @@ def eligible_totals(
             raise ValueError(f"hours on budget line {code!r}, which grant {terms.reference} does not have")
         staff_by_line[code] = staff_by_line.get(code, Decimal(0)) + hours.cost
 
-    rows = [(line.code, line.name, line.budget_cents) for line in budget_lines]
+    rows: list[tuple[str | None, str, int]] = [(line.code, line.name, line.budget_cents) for line in budget_lines]
     if None in expense_by_line or None in staff_by_line:
         rows.append((None, "Kosten zonder begrotingspost", 0))
     lines = []
@@ -327,7 +327,12 @@ def account_for(
         end = (period_to or terms.end).isoformat()
         warnings.append(f"interim report: costs, payments and outputs from {start} to {end} only")
     for line in totals.lines:
-        if line.over_budget:
+        if not line.over_budget:
+            continue
+        if line.variance_pct is None:  # a budget of 0.00: no percentage to give
+            warnings.append(f"budget line {line.code} has no budget ({format_dutch(line.budget_cents)}) but "
+                            f"{format_dutch(line.actual_cents)} of costs")
+        else:
             warnings.append(
                 f"budget line {line.code} is {formatting.percent(line.variance_pct / 100, trim=False)} over its budget "
                 f"({format_dutch(line.actual_cents)} against {format_dutch(line.budget_cents)}), "
@@ -347,7 +352,7 @@ def account_for(
         warnings.append(f"received {format_dutch(-balance)} more than {owed}: to repay")
     if settled is not None and settled != totals.funder_share_cents:
         warnings.append(
-            f"the settled amount (vaststelling) {format_dutch(terms.settled_cents)} differs from the "
+            f"the settled amount (vaststelling) {format_dutch(settled)} differs from the "
             f"computed funder share {format_dutch(totals.funder_share_cents)}"
         )
     for indicator in indicators:

@@ -13,7 +13,7 @@ import click
 
 from anbi.context import AppContext
 from anbi.core import formatting
-from anbi.core.cli_options import YEAR, cut, euro_cents, option_value, print_json  # noqa: F401  (re-exported)
+from anbi.core.cli_options import YEAR, cut, euro_cents, option_value, print_json
 from anbi.core.clock import parse_date, today
 from anbi.core.errors import InvalidInput, Problem
 from anbi.core.money import format_dutch, parse_money

@@ -223,7 +223,7 @@ def funds_report(session: Session, year: int) -> FundsReport:
     codes = dict(session.execute(select(Fund.id, Fund.code)).all())
     paid = grant_payments(session, year)
     positions = [grant_position(grant, year, *paid.get(grant.id, (0, 0)),
-                                fund=codes.get(grant.fund_id) if grant.restricted else None)
+                                fund=codes.get(grant.fund_id) if grant.restricted and grant.fund_id is not None else None)
                  for grant in grants]
     positions = sorted((p for p in positions if any((p.opening, p.recognised, p.received, p.closing))),
                        key=lambda p: p.reference)

@@ -247,7 +247,7 @@ class _Reader:
             low = "0" if allow_zero else "more than 0"
             self.fail(path, f"{value} is not a share between {low} and 1 (write 75% as \"0.75\")")
             return None
-        if -number.as_tuple().exponent > MAX_RATE_DECIMALS and number != number.quantize(Decimal(1).scaleb(-MAX_RATE_DECIMALS)):
+        if -int(number.as_tuple().exponent) > MAX_RATE_DECIMALS and number != number.quantize(Decimal(1).scaleb(-MAX_RATE_DECIMALS)):
             self.fail(path, f"{value} has more than {MAX_RATE_DECIMALS} decimals")
             return None
         return number
@@ -338,6 +338,9 @@ def parse_grant_file(text: str, source: str = "grant file") -> GrantSpec:
 
     if problems:
         raise InvalidInput(problems, source)
+    # Read as required: a missing one is among the problems raised above.
+    assert reference is not None and title is not None and funder is not None and funder_type is not None
+    assert kind is not None and start is not None and end is not None and awarded is not None
     return GrantSpec(
         reference=reference,
         title=title,
@@ -620,9 +623,7 @@ def select_deadlines(deadlines: Iterable[Deadline], within_days: int | None) -> 
     With one: what falls due within it, plus open deadlines already missed."""
     chosen = []
     for deadline in deadlines:
-        if deadline.overdue:
-            chosen.append(deadline)
-        elif deadline.days_left >= 0 and (within_days is None or deadline.days_left <= within_days):
+        if deadline.overdue or (deadline.days_left >= 0 and (within_days is None or deadline.days_left <= within_days)):
             chosen.append(deadline)
     return sorted(chosen, key=lambda d: (d.due, d.reference, d.kind))
 

@@ -59,7 +59,7 @@ class IncomeStatement:
     """One year's income by category, in cents."""
 
     year: int
-    raised: dict[str, int] = field(default_factory=lambda: {key: 0 for key in RAISED_CATEGORIES})
+    raised: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RAISED_CATEGORIES, 0))
     goods_and_services: int = 0
     # Overige baten: income that is neither raised nor a consideration (rent, interest).
     # Nothing this system records falls here; the line is kept so the statement has
@@ -200,22 +200,22 @@ def grant_income_inputs(session: Session, up_to_year: int) -> list[GrantIncomeIn
         .join(Funder, Funder.id == Grant.funder_id)
         .where(Grant.status != "applied")
     ).all()
-    for grant in rows:
-        funder_name, funder_type = grant.name, grant.type
-        grants[grant.id] = GrantIncomeInputs(
-            id=grant.id,
-            kind=grant.kind,
+    for row in rows:
+        funder_name, funder_type = row.name, row.type
+        grants[row.id] = GrantIncomeInputs(
+            id=row.id,
+            kind=row.kind,
             funder_type=funder_type,
             terms=GrantTerms(
-                reference=grant.reference, title=grant.title, funder=funder_name, start=grant.start_on, end=grant.end_on,
-                awarded_cents=grant.awarded_cents, funding_rate=grant.funding_rate, indirect_rate=grant.indirect_rate,
-                indirect_base=grant.indirect_base, allowed_shift=grant.allowed_shift,
+                reference=row.reference, title=row.title, funder=funder_name, start=row.start_on, end=row.end_on,
+                awarded_cents=row.awarded_cents, funding_rate=row.funding_rate, indirect_rate=row.indirect_rate,
+                indirect_base=row.indirect_base, allowed_shift=row.allowed_shift,
             ),
             budget_lines=[],
-            settled_on=grant.settled_on,
-            settled_cents=grant.settled_cents,
-            fund_id=grant.fund_id,
-            restricted=grant.restricted,
+            settled_on=row.settled_on,
+            settled_cents=row.settled_cents,
+            fund_id=row.fund_id,
+            restricted=row.restricted,
         )
     if not grants:
         return []

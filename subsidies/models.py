@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -91,20 +91,20 @@ class Grant(IdMixin, TimestampMixin, Base):
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     # Share of the eligible costs the funder pays; 1 when not co-financed.
     funding_rate: Mapped[Decimal] = mapped_column(ExactDecimal())
-    indirect_rate: Mapped[Optional[Decimal]] = mapped_column(ExactDecimal())
+    indirect_rate: Mapped[Decimal | None] = mapped_column(ExactDecimal())
     indirect_base: Mapped[str] = mapped_column(String(10), default="none")
     # Hours a full-time employee works per year for the hour rate (1,720 for EU grants).
-    hours_per_year: Mapped[Optional[int]] = mapped_column(Integer)
-    report_due: Mapped[Optional[dt.date]] = mapped_column(Date)
-    settlement_due: Mapped[Optional[dt.date]] = mapped_column(Date)
+    hours_per_year: Mapped[int | None] = mapped_column(Integer)
+    report_due: Mapped[dt.date | None] = mapped_column(Date)
+    settlement_due: Mapped[dt.date | None] = mapped_column(Date)
     # As set in the grant file; None means: derived from `awarded` (DOMAIN.md 3.2).
-    accountability: Mapped[Optional[str]] = mapped_column(String(20))
+    accountability: Mapped[str | None] = mapped_column(String(20))
     allowed_shift: Mapped[Decimal] = mapped_column(ExactDecimal())
-    fund_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("funds.id"), index=True)
+    fund_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("funds.id"), index=True)
     restricted: Mapped[bool] = mapped_column(Boolean, default=True)
     status: Mapped[str] = mapped_column(String(20), default="awarded", index=True)
-    settled_on: Mapped[Optional[dt.date]] = mapped_column(Date)  # vaststelling
-    settled_cents: Mapped[Optional[int]] = mapped_column(BigInteger)
+    settled_on: Mapped[dt.date | None] = mapped_column(Date)  # vaststelling
+    settled_cents: Mapped[int | None] = mapped_column(BigInteger)
     # SHA-256 of the grant file's content as read: the same file again is a no-op,
     # other content under the same reference is refused.
     content_hash: Mapped[str] = mapped_column(String(64))
@@ -112,7 +112,7 @@ class Grant(IdMixin, TimestampMixin, Base):
     odoo_budget_lines: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
 
     funder: Mapped[Funder] = relationship()
-    fund: Mapped[Optional[Fund]] = relationship()
+    fund: Mapped[Fund | None] = relationship()
     budget_lines: Mapped[list[BudgetLine]] = relationship(
         back_populates="grant", cascade="all, delete-orphan", order_by="BudgetLine.id"
     )
@@ -168,16 +168,16 @@ class Expense(IdMixin, TimestampMixin, Base):
     spent_on: Mapped[dt.date] = mapped_column(Date, index=True)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
-    grant_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("grants.id"))
-    budget_line_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("grant_budget_lines.id"))
-    fund_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("funds.id"), index=True)
-    description: Mapped[Optional[str]] = mapped_column(Text)
+    grant_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("grants.id"))
+    budget_line_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("grant_budget_lines.id"))
+    fund_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("funds.id"), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
     eligible: Mapped[bool] = mapped_column(Boolean, default=True)
-    reason: Mapped[Optional[str]] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
 
-    grant: Mapped[Optional[Grant]] = relationship()
-    budget_line: Mapped[Optional[BudgetLine]] = relationship()
-    fund: Mapped[Optional[Fund]] = relationship()
+    grant: Mapped[Grant | None] = relationship()
+    budget_line: Mapped[BudgetLine | None] = relationship()
+    fund: Mapped[Fund | None] = relationship()
 
 
 class StaffCost(IdMixin, TimestampMixin, Base):
@@ -193,7 +193,7 @@ class StaffCost(IdMixin, TimestampMixin, Base):
     fte: Mapped[Decimal] = mapped_column(ExactDecimal())
     # Contract hours a week, when the staff file gives them: only the warning for a
     # period with more hours than the contract uses it (else 40 × FTE).
-    weekly_hours: Mapped[Optional[Decimal]] = mapped_column(ExactDecimal())
+    weekly_hours: Mapped[Decimal | None] = mapped_column(ExactDecimal())
 
 
 class Timesheet(IdMixin, TimestampMixin, Base):
@@ -222,15 +222,15 @@ class Timesheet(IdMixin, TimestampMixin, Base):
     reference: Mapped[str] = mapped_column(String(100))
     employee: Mapped[str] = mapped_column(String(50))
     worked_on: Mapped[dt.date] = mapped_column(Date)
-    period_start: Mapped[Optional[dt.date]] = mapped_column(Date)
+    period_start: Mapped[dt.date | None] = mapped_column(Date)
     grant_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("grants.id"))
-    budget_line_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("grant_budget_lines.id"))
+    budget_line_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("grant_budget_lines.id"))
     hours_hundredths: Mapped[int] = mapped_column(BigInteger)
     eligible_hundredths: Mapped[int] = mapped_column(BigInteger)
-    ineligible_reason: Mapped[Optional[str]] = mapped_column(Text)
+    ineligible_reason: Mapped[str | None] = mapped_column(Text)
 
     grant: Mapped[Grant] = relationship()
-    budget_line: Mapped[Optional[BudgetLine]] = relationship()
+    budget_line: Mapped[BudgetLine | None] = relationship()
 
 
 class GrantPayment(IdMixin, TimestampMixin, Base):

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Date, Integer, String, and_, bindparam, cast, extract, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from anbi.core.money import cents_to_str, round_half_up
 from anbi.core.spelling import other_case
@@ -127,7 +128,7 @@ def _statements():
 
     The hours are grouped once (a CTE) for their branch and for finding whose costs
     are needed. Two round trips keep a report near the cost of the bare aggregation."""
-    grant_id = bindparam("grant_id")
+    grant_id: BindParameter[Any] = bindparam("grant_id")
     low, high = bindparam("period_from", type_=Date), bindparam("period_to", type_=Date)
     no_key, no_text, no_year, no_day = cast(null(), BigInteger), cast(null(), String(300)), cast(null(), Integer), cast(null(), Date)
     zero = literal(0, BigInteger)
@@ -364,7 +365,7 @@ def audit_timesheets(
 
 
 def payment_rows(session: Session, grant: Grant, period_from=None, period_to=None) -> list[tuple[str, dt.date, str, int]]:
-    return [tuple(row) for row in session.execute(
+    return [(row.reference, row.paid_on, row.kind, row.amount_cents) for row in session.execute(
         select(GrantPayment.reference, GrantPayment.paid_on, GrantPayment.kind, GrantPayment.amount_cents)
         .where(GrantPayment.grant_id == grant.id, _window(GrantPayment.paid_on, period_from, period_to))
         .order_by(GrantPayment.paid_on, GrantPayment.id)

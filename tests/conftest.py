@@ -363,7 +363,9 @@ def localstripe_server(tmp_path_factory) -> Iterator[str]:
         "from aiohttp import web\n"
         f"web.run_app(s.app, host='127.0.0.1', port={port}, print=None)\n"
     )
-    log = open(workdir / "localstripe.log", "wb")
+    log = open(workdir / "localstripe.log", "wb")  # noqa: SIM115  (open while the server runs; closed when it stops)
+    process: subprocess.Popen[bytes] | None
+    problem: str | None
     try:
         process = subprocess.Popen([sys.executable, "-c", code], cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
                                    env={**os.environ, "HOME": str(workdir)})
@@ -389,6 +391,7 @@ def localstripe_server(tmp_path_factory) -> Iterator[str]:
             pytest.fail(problem + " (required in CI)")
         pytest.skip(problem)
     yield f"http://127.0.0.1:{port}"
+    assert process is not None
     process.terminate()
     try:
         process.wait(timeout=10)

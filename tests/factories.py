@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
+from typing import Any
 
 from anbi.core.money import parse_money
 from donors import names
@@ -47,8 +49,9 @@ def make_donor(session, **fields) -> Donor:
         fields.setdefault("organisation_name", f"Bedrijf {n} B.V.")
         fields.setdefault("organisation_type", "company")
         fields.setdefault("sort_name", (fields["organisation_name"] or "").lower())
-    fields.setdefault("search_name", names.search_key(names.Name(**{
-        key: fields.get(key) for key in ("kind", "initials", "first_name", "prefix", "last_name", "organisation_name")})))
+    name_parts: dict[str, Any] = {
+        key: fields.get(key) for key in ("kind", "initials", "first_name", "prefix", "last_name", "organisation_name")}
+    fields.setdefault("search_name", names.search_key(names.Name(**name_parts)))
     fields.setdefault("street", "Kerkstraat")
     fields.setdefault("house_number", str(n))
     fields.setdefault("postcode", "1017 GC")
@@ -238,3 +241,20 @@ def make_grant_payment(session, grant, **fields):
     session.add(payment)
     session.flush()
     return payment
+
+
+def search(pattern: str, text: str) -> re.Match[str]:
+    """`re.search` for what must be in `text`: the test stops here, showing the text, when it is not."""
+    found = re.search(pattern, text)
+    assert found is not None, f"{pattern!r} not in {text[:300]!r}"
+    return found
+
+
+def active_sheet(path):
+    """The sheet a spreadsheet file opens on (a worksheet, as ours always are)."""
+    from openpyxl import load_workbook
+    from openpyxl.worksheet.worksheet import Worksheet
+
+    sheet = load_workbook(path).active
+    assert isinstance(sheet, Worksheet), sheet
+    return sheet

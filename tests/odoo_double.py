@@ -40,7 +40,7 @@ import datetime as dt
 import json
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -104,8 +104,7 @@ FIELDS: dict[str, dict[str, str]] = {
                     "sale_lock_date": "x", "purchase_lock_date": "x", "tax_lock_date": "x",
                     **{f"user_{lock}": "lock" for lock in ("fiscalyear_lock_date", "hard_lock_date", "sale_lock_date",
                                                            "purchase_lock_date", "tax_lock_date")}},
-    "res.partner": {n: "x" for n in ("name", "ref", "email", "phone", "street", "street2", "zip", "city", "vat",
-                                       "is_company", "active", "comment")} | {"country_id": "res.country"},
+    "res.partner": dict.fromkeys(("name", "ref", "email", "phone", "street", "street2", "zip", "city", "vat", "is_company", "active", "comment"), "x") | {"country_id": "res.country"},
     "res.config.settings": {"group_analytic_accounting": "x"},
     "account.analytic.plan": {"name": "x", "parent_id": "account.analytic.plan", "root_id": "account.analytic.plan"},
     "account.analytic.account": {"name": "x", "code": "x", "plan_id": "account.analytic.plan",
@@ -148,8 +147,8 @@ class OdooState:
     """The data of one Odoo database, in memory."""
 
     def __init__(self, *, database: str = "anbi_test", login: str = "admin", api_key: str = "secret",
-                 analytic: bool = False, accounts: list[tuple] = (), today: dt.date | None = None,
-                 currency: str = "USD", users: list[tuple[int, str, str]] = ()):
+                 analytic: bool = False, accounts: Sequence[tuple] = (), today: dt.date | None = None,
+                 currency: str = "USD", users: Sequence[tuple[int, str, str]] = ()):
         """`accounts`: (code, name, type) or (id, code, name, type) beside the three the
         recorded database had; `currency`: the company's (the recorded one: USD);
         `users`: (uid, login, API key) of users with the right Accounting: Invoicing
@@ -162,10 +161,10 @@ class OdooState:
         self.login = login
         self.api_key = api_key
         self.analytic = analytic
-        self.today = today or dt.date.today()
+        self.today = today or dt.date.today()  # noqa: DTZ011  (the double plays Odoo, whose today is its server's)
         self.lock = threading.RLock()
         self.records: dict[str, dict[int, dict]] = {model: {} for model in FIELDS}
-        self.next_id: dict[str, int] = {model: 1 for model in FIELDS}
+        self.next_id: dict[str, int] = dict.fromkeys(FIELDS, 1)
         self.sequences: dict[tuple[int, int, int], int] = {}
         self.calls: list[tuple[str, str]] = []   # (model, method) of every call, for assertions
         self._seed(accounts)
@@ -306,15 +305,15 @@ class OdooState:
             domain = ["&", ["active", "=", True], *domain] if domain else [["active", "=", True]]
         ids = [rid for rid, record in self.records[model].items() if self.matches(model, record, domain)]
         for part in reversed((order or DEFAULT_ORDER.get(model, "id")).split(",")):
-            name, _, direction = part.strip().partition(" ")
-            ids.sort(key=lambda i: (self.records[model][i].get(name) is None, self.records[model][i].get(name) or 0),
+            sort_field, _space, direction = part.strip().partition(" ")
+            ids.sort(key=lambda i: (self.records[model][i].get(sort_field) is None, self.records[model][i].get(sort_field) or 0),
                      reverse=direction.lower() == "desc")
         ids = ids[offset or 0:]
         return ids[:limit] if limit else ids
 
     def read(self, model: str, ids, fields=None, **_) -> list[dict]:
         ids = [ids] if isinstance(ids, int) else list(ids)
-        fields = list(fields or [f for f in self.fields(model)])
+        fields = list(fields or self.fields(model))
         rows = []
         for rid in ids:
             record = self.records[model].get(rid)
@@ -655,7 +654,9 @@ def _handler(state: OdooState) -> Callable:
                     return
                 model, _, method = self.path[len("/json/2/"):].rpartition("/")
                 try:
-                    result = state.call(model, method, body, json2=True, uid=self._uid())
+                    uid = self._uid()
+                    assert uid is not None  # _authorised() above
+                    result = state.call(model, method, body, json2=True, uid=uid)
                 except OdooException as exc:
                     self._send(exc.status, exc.body())
                     return
@@ -698,10 +699,10 @@ def _handler(state: OdooState) -> Callable:
                            "does not exist\n")
                 raise OdooException("psycopg2.OperationalError", message, 200, debug=f"psycopg2.OperationalError: {message}")
             if service == "common" and method in ("login", "authenticate"):
-                db, login, password = args[:3]
+                _db, login, password = args[:3]
                 return next((uid for uid, user in state.users.items() if user == (login, password)), False)
             if service == "object" and method == "execute_kw":
-                db, uid, password, model, name, positional = args[:6]
+                _db, uid, password, model, name, positional = args[:6]
                 keywords = dict(args[6]) if len(args) > 6 and args[6] else {}
                 if state.users.get(uid, (None, None))[1] != password:
                     raise OdooException("odoo.exceptions.AccessDenied", "Access Denied", 200,

@@ -38,7 +38,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("anbi.models", 7),
     ("anbi.cli", 7),
 )
-LAYER_NAMES = {0: "anbi.core", 1: "donors", 2: "fundraising", 3: "subsidies", 4: "exports",
+LAYER_NAMES: dict[int | None, str] = {0: "anbi.core", 1: "donors", 2: "fundraising", 3: "subsidies", 4: "exports",
                5: "anbi.web", 6: "anbi.demo", 7: "anbi.cli / anbi.models"}
 
 
@@ -87,7 +87,9 @@ def imports_of(module: str, source: str, *, is_package: bool = False) -> list[Im
                 found.extend(Import(module, f"{base}.{alias.name}" if alias.name != "*" else base, child.lineno,
                                     in_function) for alias in child.names)
             elif isinstance(child, ast.Call) and _is_import_call(child):
-                found.append(Import(module, child.args[0].value, child.lineno, in_function))
+                name = child.args[0]
+                assert isinstance(name, ast.Constant) and isinstance(name.value, str)  # _is_import_call checked it
+                found.append(Import(module, name.value, child.lineno, in_function))
             visit(child, inner)
 
     visit(tree, False)

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import click
 
@@ -32,6 +32,10 @@ def cut(text: str | None, width: int) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
+@overload
+def option_value(value: str, option: str, convert: Callable[[str], T]) -> T: ...
+@overload
+def option_value(value: str | None, option: str, convert: Callable[[str], T]) -> T | None: ...
 def option_value(value: str | None, option: str, convert: Callable[[str], T]) -> T | None:
     """Read an option's value, or raise InvalidInput naming the option (one line, exit 1)."""
     if value is None:

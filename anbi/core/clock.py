@@ -10,7 +10,7 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def today() -> dt.date:
@@ -21,7 +21,7 @@ def today() -> dt.date:
 def amsterdam_date(moment: dt.datetime | int) -> dt.date:
     """The Amsterdam calendar day of a UTC timestamp or a Unix time (Stripe's `created`)."""
     if isinstance(moment, int):
-        moment = dt.datetime.fromtimestamp(moment, dt.timezone.utc)
+        moment = dt.datetime.fromtimestamp(moment, dt.UTC)
     if moment.tzinfo is None:
         raise ValueError("naive datetime: cannot tell which day it is in Amsterdam")
     return moment.astimezone(AMSTERDAM).date()

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -31,7 +32,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result, Row
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -52,7 +53,7 @@ BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -93,20 +94,25 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given where a UTC timestamp is required")
-        value = value.astimezone(dt.timezone.utc)
+        value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dt.datetime: UTCDateTime(), int: BigInteger()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UTCDateTime(), int: BigInteger()}
+
+    if TYPE_CHECKING:
+        # Every model maps a Table (none a join or a select), as `insert(Model.__table__)` and the bulk
+        # writes take it; SQLAlchemy types `__table__` as any FromClause.
+        __table__: ClassVar[Table]
 
 
 class IdMixin:
@@ -181,6 +187,13 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         session.close()
 
 
+def rows_matched(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE run through `session.execute` matched. The
+    session's result is typed as a plain Result; for these statements it is the
+    driver's cursor result, and its rowcount is that number."""
+    return cast("CursorResult[Any]", result).rowcount
+
+
 @functools.cache
 def insert_once(table: Table, key: tuple[str, ...], dialect: str, returning: tuple[str, ...] = ("id",)) -> Insert:
     """`INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id` for `table`: the new
@@ -191,10 +204,13 @@ def insert_once(table: Table, key: tuple[str, ...], dialect: str, returning: tup
     Built once per table, key and dialect and executed with the values as parameters:
     a statement built afresh for each row costs more to compile and cache than the
     insert itself, and the hot paths (a webhook, a booking) write one row at a time."""
-    dialects = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-    if dialect not in dialects:  # pragma: no cover - make_engine gives only these two
+    statement: Insert
+    if dialect == "postgresql":
+        statement = postgresql.insert(table).on_conflict_do_nothing(index_elements=list(key))
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(key))
+    else:  # pragma: no cover - make_engine gives only these two
         raise ValueError(f"anbi-crm runs on SQLite and PostgreSQL, not on {dialect}")
-    statement = dialects[dialect](table).on_conflict_do_nothing(index_elements=list(key))
     return statement.returning(*(table.c[name] for name in returning))
 
 
@@ -208,7 +224,7 @@ def one_of(column, name: str, dialect: str) -> ColumnElement[bool]:
     return column.in_(bindparam(name, expanding=True))
 
 
-def insert_new_rows(session: Session, table: Table, key: tuple[str, ...], rows: list[dict], returning: tuple[str, ...]) -> list:
+def insert_new_rows(session: Session, table: Table, key: tuple[str, ...], rows: list[dict], returning: tuple[str, ...]) -> Sequence[Row[*tuple[Any, ...]]]:
     """Insert the rows whose key is not there yet (`insert_once`), with one statement:
     the `returning` columns of the rows written.
 
@@ -273,7 +289,7 @@ def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
     postgresql = connection.dialect.name == "postgresql"
     compiled = None if postgresql else insert(table).compile(dialect=connection.dialect, column_keys=names)
     if any(column.default is not None and column.key not in names for column in table.columns) or \
-            compiled is not None and (compiled.positiontup is None or sorted(compiled.positiontup) != sorted(names)):
+            (compiled is not None and (compiled.positiontup is None or sorted(compiled.positiontup) != sorted(names))):
         # Core fills in defaults of its own (neither COPY nor the driver would), or
         # the driver's parameters are not positional: let Core bind them.
         for start in range(0, len(rows), 5000):
@@ -284,9 +300,12 @@ def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
         if postgresql:
             _copy(connection, table, names, rows)
             return
+        assert compiled is not None and compiled.positiontup is not None  # SQLite, positional: checked above
         cursor = connection.connection.cursor()
         try:
-            cursor.executemany(compiled.string, _bound(connection, table, list(compiled.positiontup), rows))
+            # sqlite3's executemany takes any iterable (the DB-API protocol that SQLAlchemy types says a sequence):
+            # the rows are bound one by one as the driver reads them, never all at once.
+            cursor.executemany(compiled.string, _bound(connection, table, list(compiled.positiontup), rows))  # type: ignore[arg-type]
         finally:
             cursor.close()
     except dbapi_error as exc:

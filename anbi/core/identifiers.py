@@ -67,12 +67,13 @@ def _iban_checks_out(number: str) -> bool:
     return pattern is not None and pattern.match(number[4:]) is not None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _bban_pattern(country: str) -> re.Pattern | None:
     """The account format of `country`'s IBANs as stdnum's registry has it; None for a
     code that is not an IBAN country."""
     found = stdnum_iban._ibandb.info(country)[0][1]
-    return _IBAN_STRUCTURE(found.get("bban", "")) if found else None
+    # Called only when _IBAN_STRUCTURE is there (see `iban`).
+    return _IBAN_STRUCTURE(found.get("bban", "")) if found and _IBAN_STRUCTURE is not None else None
 
 
 def format_iban(value: str) -> str:

@@ -9,7 +9,7 @@ module never decides what an import or a run does."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -36,9 +36,9 @@ class ImportRun(IdMixin, Base):
     status: Mapped[str] = mapped_column(String(10))
     rows: Mapped[int] = mapped_column(Integer, default=0)
     # What the import did, by label: {"created": 12, "updated": 3, "unchanged": 40}.
-    summary: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The first problems, as {"line", "field", "reason"}; the full list was shown.
-    problems: Mapped[Optional[list[dict[str, Any]]]] = mapped_column(JSON)
+    problems: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class ReceiptRun(IdMixin, Base):
@@ -52,11 +52,11 @@ class ReceiptRun(IdMixin, Base):
     out_dir: Mapped[str] = mapped_column(String(500))
     actor: Mapped[str] = mapped_column(String(254))
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # running, finished or failed
     status: Mapped[str] = mapped_column(String(10), default="running")
-    summary: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
-    error: Mapped[Optional[str]] = mapped_column(String(2000))
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(String(2000))
 
 
 def record_import(session: Session, *, kind: str, file_name: str, actor: str, rows: int,

@@ -255,7 +255,7 @@ def _one_off_mandates(donations: list[dict], ibans: dict[str, str | None]) -> li
     mandate (eenmalige machtiging): one per gift, named on the gift's row so that the
     statement shows it. The account is the donor's, or one made up from the donor's ref
     (its own random stream, so the rest of the demo stays as it was)."""
-    made = []
+    made: list[dict] = []
     for row in donations:
         if row["method"] != "sepa_debit" or row["recurring"] or not row["donor_ref"]:
             continue
@@ -275,7 +275,7 @@ def _demo_donors(app: AppContext) -> list[tuple[str, str, str | None, str | None
             .where(Donor.ref.like("DEMO-%"), Donor.merged_into_id.is_(None), Donor.restricted_at.is_(None))
             .order_by(Donor.ref)
         ).all()
-    return [tuple(row) for row in rows]
+    return [(row.ref, row.kind, row.iban, row.organisation_type) for row in rows]
 
 
 def seed_fundraising(app: AppContext, out_dir: Path, rng: random.Random) -> list[str]:

@@ -88,7 +88,7 @@ def bank_statement(app: AppContext, out_dir: Path, rng: random.Random) -> list[s
         w.returned(D(2026, 1, 19), w.Transaction(refunded.amount_cents, refunded.end_to_end_id, refunded.mandate_id,
                                                  "Donateur", refunded.iban, None, "MD06")),
     ]
-    for ref, name, iban in transferers:
+    for _ref, name, iban in transferers:
         campaign = local.choice(campaigns) if campaigns else ""
         entries.append(w.transfer(D(2026, 1, local.randint(5, 9)), local.choice((2500, 5000, 10000, 1500)),
                                   name=name, iban=iban, remittance=f"gift {campaign}"))
@@ -103,7 +103,7 @@ def bank_statement(app: AppContext, out_dir: Path, rng: random.Random) -> list[s
     entries.sort(key=lambda e: e.booking_date)
     path = out_dir / "camt053-2026-01.xml"
     w.write(path, w.StatementSpec(ACCOUNT, "2026-01-DEMO", 2500000, entries,
-                                  created_at=dt.datetime(2026, 1, 20, 7, tzinfo=dt.timezone.utc)))
+                                  created_at=dt.datetime(2026, 1, 20, 7, tzinfo=dt.UTC)))
     with app.session() as session:
         summary = import_file(session, path, actor=app.actor, max_failures=app.settings.sepa.max_failures)
     lines = [f"statement {path.name}: {summary.lines} lines; {summary.confirmed} collections confirmed, "

@@ -15,7 +15,7 @@ IBANs; merged, restricted and purged donors are not listed.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.exceptions import RequestValidationError
@@ -65,8 +65,8 @@ router = APIRouter(prefix="/api/v1", route_class=ApiRoute, tags=["api"], respons
     401: _refusal("No API token, or one that is unknown or revoked"),
     403: _refusal("The token's role may not do this"),
 })
-NOT_FOUND = {404: _refusal("No such donor, donation or campaign")}
-REFUSED_BODY = {409: _refusal("It exists already, or conflicts with what exists"),
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _refusal("No such donor, donation or campaign")}
+REFUSED_BODY: dict[int | str, dict[str, Any]] = {409: _refusal("It exists already, or conflicts with what exists"),
                 413: _refusal("The request body is larger than 1 MiB")}
 
 API_SOURCE = "api"
@@ -105,27 +105,27 @@ def _page(items: list, limit: int, offset: int, more: bool, total: int | None = 
 class DonorFields(Strict):
     """The donor import's columns (DESIGN.md, Import files: donors), as JSON."""
 
-    kind: Optional[Literal[DONOR_KINDS]] = None  # type: ignore[valid-type]
-    initials: Optional[str] = Field(None, max_length=20)
-    first_name: Optional[str] = Field(None, max_length=100)
-    prefix: Optional[str] = Field(None, max_length=30, description="tussenvoegsel, e.g. 'van der'")
-    last_name: Optional[str] = Field(None, max_length=150)
-    organisation: Optional[str] = Field(None, max_length=200)
-    organisation_type: Optional[Literal[ORGANISATION_TYPES]] = None  # type: ignore[valid-type]
-    street: Optional[str] = Field(None, max_length=200)
-    house_number: Optional[str] = Field(None, max_length=20)
-    house_number_suffix: Optional[str] = Field(None, max_length=20)
-    postcode: Optional[str] = Field(None, max_length=20)
-    city: Optional[str] = Field(None, max_length=100)
-    country: Optional[str] = Field(None, description="ISO 3166 alpha-2; NL when left out on create")
-    email: Optional[str] = Field(None, max_length=254)
-    phone: Optional[str] = Field(None, max_length=30)
-    iban: Optional[str] = Field(None, max_length=40)
-    consent_email: Optional[bool] = None
-    consent_post: Optional[bool] = None
-    consent_phone: Optional[bool] = None
-    tags: Optional[list[str]] = None
-    language: Optional[Literal[LANGUAGES]] = None  # type: ignore[valid-type]
+    kind: Literal[DONOR_KINDS] | None = None  # type: ignore[valid-type]  # Literal[TUPLE]: pydantic reads the values
+    initials: str | None = Field(None, max_length=20)
+    first_name: str | None = Field(None, max_length=100)
+    prefix: str | None = Field(None, max_length=30, description="tussenvoegsel, e.g. 'van der'")
+    last_name: str | None = Field(None, max_length=150)
+    organisation: str | None = Field(None, max_length=200)
+    organisation_type: Literal[ORGANISATION_TYPES] | None = None  # type: ignore[valid-type]  # Literal[TUPLE]: pydantic reads the values
+    street: str | None = Field(None, max_length=200)
+    house_number: str | None = Field(None, max_length=20)
+    house_number_suffix: str | None = Field(None, max_length=20)
+    postcode: str | None = Field(None, max_length=20)
+    city: str | None = Field(None, max_length=100)
+    country: str | None = Field(None, description="ISO 3166 alpha-2; NL when left out on create")
+    email: str | None = Field(None, max_length=254)
+    phone: str | None = Field(None, max_length=30)
+    iban: str | None = Field(None, max_length=40)
+    consent_email: bool | None = None
+    consent_post: bool | None = None
+    consent_phone: bool | None = None
+    tags: list[str] | None = None
+    language: Literal[LANGUAGES] | None = None  # type: ignore[valid-type]  # Literal[TUPLE]: pydantic reads the values
 
 
 class DonorCreate(DonorFields):
@@ -140,17 +140,17 @@ class DonorSummary(BaseModel):
     ref: str
     kind: str
     name: str
-    postcode: Optional[str]
-    city: Optional[str]
+    postcode: str | None
+    city: str | None
     country: str
-    email: Optional[str]
+    email: str | None
 
 
 class DonorPage(BaseModel):
     items: list[DonorSummary]
     limit: int
     offset: int
-    next_offset: Optional[int]
+    next_offset: int | None
     total: int
 
 
@@ -199,12 +199,12 @@ def donors_list(
     principal: Annotated[Principal, Depends(require(roles.DONORS_READ))],
     limit: Limit = 50,
     offset: Offset = 0,
-    q: Annotated[Optional[str], Query(max_length=100, description="Part of the name (case and accents aside), ref or e-mail")] = None,
-    postcode: Annotated[Optional[str], Query(max_length=20)] = None,
-    city: Annotated[Optional[str], Query(max_length=100)] = None,
-    email: Annotated[Optional[str], Query(max_length=254)] = None,
-    tag: Annotated[Optional[str], Query(max_length=100)] = None,
-    kind: Optional[Literal[DONOR_KINDS]] = None,  # type: ignore[valid-type]
+    q: Annotated[str | None, Query(max_length=100, description="Part of the name (case and accents aside), ref or e-mail")] = None,
+    postcode: Annotated[str | None, Query(max_length=20)] = None,
+    city: Annotated[str | None, Query(max_length=100)] = None,
+    email: Annotated[str | None, Query(max_length=254)] = None,
+    tag: Annotated[str | None, Query(max_length=100)] = None,
+    kind: Literal[DONOR_KINDS] | None = None,  # type: ignore[valid-type]  # Literal[TUPLE]: pydantic reads the values
 ) -> dict:
     """Active donors (not merged, restricted or purged), by sort name, a page at a time."""
     conditions = list(active_filter())
@@ -224,7 +224,7 @@ def donors_list(
         conditions.append(Donor.kind == kind)
     if tag:
         conditions.append(Donor.id.in_(select(DonorTag.donor_id).where(DonorTag.tag == tag)))
-    total = session.scalar(select(func.count()).select_from(Donor).where(*conditions))
+    total = session.execute(select(func.count()).select_from(Donor).where(*conditions)).scalar_one()
     rows = session.execute(
         select(Donor.ref, Donor.kind, Donor.initials, Donor.first_name, Donor.prefix, Donor.last_name,
                Donor.organisation_name, Donor.language, Donor.postcode, Donor.city, Donor.country, Donor.email)
@@ -277,27 +277,27 @@ class DonationCreate(Strict):
     """A donation received outside Stripe and the bank (e.g. by a partner's system)."""
 
     reference: str = Field(min_length=1, max_length=100, description="Your unique id for this donation: a replay is a no-op")
-    donor_ref: Optional[str] = Field(None, max_length=64, description="Empty for an anonymous gift")
+    donor_ref: str | None = Field(None, max_length=64, description="Empty for an anonymous gift")
     date: str = Field(min_length=1, max_length=30, description="The day the money was received: 2025-03-01 or 01-03-2025")
     amount: str = Field(min_length=1, max_length=30, description='"1234.56"')
     currency: str = Field("EUR", min_length=3, max_length=3)
-    method: Literal[METHODS]  # type: ignore[valid-type]
-    kind: Literal[DONATION_KINDS] = "gift"  # type: ignore[valid-type]
-    consideration: Optional[str] = Field(None, max_length=30, description="Value received in return (tegenprestatie)")
-    campaign: Optional[str] = Field(None, max_length=50)
-    fund: Optional[str] = Field(None, max_length=50)
-    agreement: Optional[str] = Field(None, max_length=50, description="Periodic gift agreement number")
+    method: Literal[METHODS]  # type: ignore[valid-type]  # Literal[TUPLE]: pydantic reads the values
+    kind: Literal[DONATION_KINDS] = "gift"  # type: ignore[valid-type]  # Literal[TUPLE]: pydantic reads the values
+    consideration: str | None = Field(None, max_length=30, description="Value received in return (tegenprestatie)")
+    campaign: str | None = Field(None, max_length=50)
+    fund: str | None = Field(None, max_length=50)
+    agreement: str | None = Field(None, max_length=50, description="Periodic gift agreement number")
 
 
 class DonationOut(BaseModel):
     reference: str
-    donor_ref: Optional[str]
+    donor_ref: str | None
     date: str
     amount: str
     currency: str
     method: str
-    campaign: Optional[str]
-    fund: Optional[str]
+    campaign: str | None
+    fund: str | None
     kind: str
     status: str
     refunded: str
@@ -308,7 +308,7 @@ class DonationPage(BaseModel):
     items: list[DonationOut]
     limit: int
     offset: int
-    next_offset: Optional[int]
+    next_offset: int | None
 
 
 def _money(field: str, text: str | None, currency: str, problems: list[Problem]) -> int | None:
@@ -350,12 +350,12 @@ def _donation_json(session, donation: Donation) -> dict:
     }
 
 
-def _query_date(value: Optional[str]) -> Optional[dt.date]:
+def _query_date(value: str | None) -> dt.date | None:
     # As the request bodies: 2025-03-01 or 01-03-2025; a ValueError is a 422 naming the parameter.
     return parse_date(value) if value is not None else None
 
 
-QueryDate = Annotated[Optional[dt.date], BeforeValidator(_query_date),
+QueryDate = Annotated[dt.date | None, BeforeValidator(_query_date),
                       Query(description="2025-03-01 or 01-03-2025, inclusive")]
 
 
@@ -365,11 +365,11 @@ def donations_list(
     principal: Annotated[Principal, Depends(require(roles.DONORS_READ))],
     limit: Limit = 50,
     offset: Offset = 0,
-    donor: Annotated[Optional[str], Query(max_length=64, description="Donor ref (a merged ref finds the survivor)")] = None,
-    year: Annotated[Optional[int], Query(ge=FIRST_YEAR, le=LAST_YEAR)] = None,
-    campaign: Annotated[Optional[str], Query(max_length=50)] = None,
-    status: Optional[Literal[DONATION_STATUSES]] = None,  # type: ignore[valid-type]
-    method: Optional[Literal[METHODS]] = None,  # type: ignore[valid-type]
+    donor: Annotated[str | None, Query(max_length=64, description="Donor ref (a merged ref finds the survivor)")] = None,
+    year: Annotated[int | None, Query(ge=FIRST_YEAR, le=LAST_YEAR)] = None,
+    campaign: Annotated[str | None, Query(max_length=50)] = None,
+    status: Literal[DONATION_STATUSES] | None = None,  # type: ignore[valid-type]  # Literal[TUPLE]: pydantic reads the values
+    method: Literal[METHODS] | None = None,  # type: ignore[valid-type]  # Literal[TUPLE]: pydantic reads the values
     date_from: QueryDate = None,
     date_to: QueryDate = None,
 ) -> dict:
@@ -389,7 +389,7 @@ def donations_list(
 @router.get("/donations/{reference}", summary="One donation with its refunds and disputes", responses={
     **NOT_FOUND, 409: _refusal("The reference exists for several sources: add ?source=")})
 def donations_show(reference: str, session: DbSession, principal: Annotated[Principal, Depends(require(roles.DONORS_READ))],
-                   source: Annotated[Optional[str], Query(max_length=20)] = None) -> dict:
+                   source: Annotated[str | None, Query(max_length=20)] = None) -> dict:
     query = select(Donation).where(Donation.reference == reference, shown_donor(Donation.donor_id))
     if source:
         query = query.where(Donation.source == source)
@@ -472,12 +472,12 @@ def donations_create(body: DonationCreate, response: Response, session: DbSessio
 class CampaignCreate(Strict):
     code: str = Field(min_length=1, max_length=50)
     name: str = Field(min_length=1, max_length=200)
-    channel: Optional[Literal[CAMPAIGN_CHANNELS]] = None  # type: ignore[valid-type]
-    start: Optional[str] = Field(None, description="2025-03-01")
-    end: Optional[str] = Field(None, description="2025-12-31")
-    goal: Optional[str] = Field(None, max_length=30, description='"25000.00"')
-    cost: Optional[str] = Field(None, max_length=30, description='"1500.00"')
-    parent: Optional[str] = Field(None, max_length=50, description="Code of the parent campaign")
+    channel: Literal[CAMPAIGN_CHANNELS] | None = None  # type: ignore[valid-type]  # Literal[TUPLE]: pydantic reads the values
+    start: str | None = Field(None, description="2025-03-01")
+    end: str | None = Field(None, description="2025-12-31")
+    goal: str | None = Field(None, max_length=30, description='"25000.00"')
+    cost: str | None = Field(None, max_length=30, description='"1500.00"')
+    parent: str | None = Field(None, max_length=50, description="Code of the parent campaign")
 
 
 @router.get("/campaigns", summary="List campaigns with what each raised")

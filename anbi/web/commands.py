@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import click
 
@@ -64,7 +65,7 @@ def serve(app, host: str, port: int, workers: int, log_level: str, no_access_log
         webhook_secret(app.settings)
     except ConfigurationError as exc:
         click.echo(f"warning: Stripe webhooks are refused (503) until configured: {exc}", err=True)
-    options = dict(host=host, port=port, log_level=log_level, access_log=not no_access_log)
+    options: dict[str, Any] = dict(host=host, port=port, log_level=log_level, access_log=not no_access_log)
     if workers == 1:
         uvicorn.run(create_app(app.settings, host=host, port=port), **options)
         return

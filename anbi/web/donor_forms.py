@@ -10,6 +10,7 @@ row. Services take a Session and may flush(), never commit()."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
@@ -99,11 +100,11 @@ def apply_form(session: Session, donor: Donor, submitted: dict[str, str], *, col
     clear_tags = "tags" in columns and not cells["tags"] and before.get("tags")
     if cleared or clear_tags:
         if cleared:
-            values = {CLEARABLE[c]: None for c in cleared}
+            values: dict[str, Any] = {CLEARABLE[c]: None for c in cleared}
             if any(field in _NAME_PARTS for field in values):
                 # A part of the name removed: the keys it sorts and is found under follow.
                 session.expire(donor)
-                name = {part: None if part in values else getattr(donor, part) for part in _NAME_PARTS}
+                name: dict[str, Any] = {part: None if part in values else getattr(donor, part) for part in _NAME_PARTS}
                 values.update(names.name_keys(names.Name(**name)))
             session.execute(update(Donor).where(Donor.id == donor.id).values({**values, "updated_at": utcnow()}))
         if clear_tags:

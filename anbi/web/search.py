@@ -183,7 +183,7 @@ def _by_name_ref_or_city(session: Session, text: str, *, limit: int, offset: int
             skip = 0
         elif skip:
             # The whole group lies before the page: how many it holds.
-            skip = max(0, skip - session.scalar(select(func.count()).select_from(page.order_by(None).subquery())))
+            skip = max(0, skip - session.execute(select(func.count()).select_from(page.order_by(None).subquery())).scalar_one())
         ids.extend(found)
         if len(ids) > limit:
             break
@@ -221,11 +221,11 @@ def search_donors(session: Session, text: str, *, may_see_iban: bool, limit: int
                 return Results(query, [_found(survivor)], False)
         rows, more = _by_name_ref_or_city(session, query.text, limit=limit, offset=offset)
         return Results(query, [_found(d) for d in rows], more)
-    rows = session.scalars(
+    found = session.scalars(
         select(donor).where(and_(*conditions)).order_by(sort_name_order(session), donor.ref)
         .offset(offset).limit(limit + 1)
     ).all()
-    return Results(query, [_found(d) for d in rows[:limit]], len(rows) > limit)
+    return Results(query, [_found(d) for d in found[:limit]], len(found) > limit)
 
 
 def _found(d: Donor) -> Found:

@@ -237,6 +237,7 @@ class OdooClient:
 
     def _call(self, model: str, method: str, send):
         attempts = 1 + self.settings.retries
+        failure: httpx.TransportError | None = None
         for attempt in range(1, attempts + 1):
             try:
                 with self._transport():
@@ -262,7 +263,7 @@ class OdooClient:
                 raise refusal(error, model, method, self.settings) from None
             if attempt < attempts:
                 time.sleep(min(0.25 * 2 ** (attempt - 1), 2.0))
-        raise OdooUnreachable(self.settings.url, f"{failure.__class__.__name__}: {failure or 'connection failed'} "
+        raise OdooUnreachable(self.settings.url, f"{failure.__class__.__name__}: {str(failure) or 'connection failed'} "
                               f"(tried {attempts} times)")
 
 

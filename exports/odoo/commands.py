@@ -123,6 +123,7 @@ def odoo_sync(app, dry_run: bool, since, as_json: bool) -> None:
                    f"date than ours (its books are locked up to {document['lock_date'] or 'a lock date'}): {listed}{more}. "
                    "They are recorded with Odoo's date; the income of their day is in Odoo's later period.")
     if locked:
+        assert ledger.lock_date is not None  # entries are locked only by a lock date
         click.echo(f"{len(locked)} entr{'y is' if len(locked) == 1 else 'ies are'} dated on or before Odoo's lock date "
                    f"{ledger.lock_date.isoformat()} (the first: {locked[0][0]}): "
                    + ('the sync will refuse to send them (on_lock_date = "stop").' if ledger.on_lock_date == "stop"

@@ -291,17 +291,18 @@ def plan(
     refunds = list(refunds)
     for gift in corrected:
         new = gift.booking if gift.donation_id in rebook else None
-        for was in gift.booked.refunds:
-            if new is not None and refund_lines(was.booking, was.cents, was.channel) == refund_lines(
-                    new, was.cents, gift.channel):
+        assert gift.booked is not None  # a corrected gift was booked
+        for earlier in gift.booked.refunds:
+            if new is not None and refund_lines(earlier.booking, earlier.cents, earlier.channel) == refund_lines(
+                    new, earlier.cents, gift.channel):
                 continue
             entries.append(PlannedEntry(
-                f"{prefix}:correction:refund:{was.refund_booking_id}", "correction", was.day, was.channel,
-                lines=refund_correction_lines(was.booking, was.cents, was.channel),
-                reverses_refunds=[was.refund_booking_id]))
+                f"{prefix}:correction:refund:{earlier.refund_booking_id}", "correction", earlier.day, earlier.channel,
+                lines=refund_correction_lines(earlier.booking, earlier.cents, earlier.channel),
+                reverses_refunds=[earlier.refund_booking_id]))
             if new is not None:
-                refunds.append(Refund(was.adjustment_id, gift.donation_id, was.day, was.cents, gift.channel,
-                                      times_booked=was.times_booked))
+                refunds.append(Refund(earlier.adjustment_id, gift.donation_id, earlier.day, earlier.cents, gift.channel,
+                                      times_booked=earlier.times_booked))
 
     # Payouts: Stripe's money moves from the clearing account to the bank.
     for payout in sorted(payouts, key=lambda p: (p.arrival_date, p.payout_id)):

@@ -12,7 +12,6 @@ erasure and the partner in Odoo can still be anonymised.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -47,15 +46,15 @@ class OdooEntry(IdMixin, Base):
     channel: Mapped[str] = mapped_column(String(60))
     total_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
-    move_id: Mapped[Optional[int]] = mapped_column(BigInteger)
-    move_name: Mapped[Optional[str]] = mapped_column(String(100))
+    move_id: Mapped[int | None] = mapped_column(BigInteger)
+    move_name: Mapped[str | None] = mapped_column(String(100))
     posted: Mapped[bool] = mapped_column(Boolean, default=False)
     planned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    sent_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # The payout an entry of kind "payout" books (a Stripe payout id).
-    payout_ref: Mapped[Optional[str]] = mapped_column(String(100))
+    payout_ref: Mapped[str | None] = mapped_column(String(100))
     # The date Odoo booked the entry on, when it is not entry_date (a lock date moved it).
-    odoo_date: Mapped[Optional[dt.date]] = mapped_column(Date)
+    odoo_date: Mapped[dt.date | None] = mapped_column(Date)
 
     bookings: Mapped[list[OdooBooking]] = relationship(
         back_populates="entry", foreign_keys="OdooBooking.entry_id", order_by="OdooBooking.id"
@@ -75,11 +74,11 @@ class OdooBooking(IdMixin, Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     # The part booked as income from goods and services (a consideration, DOMAIN.md 1.4).
     consideration_cents: Mapped[int] = mapped_column(BigInteger, default=0)
-    campaign_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("campaigns.id"))
-    fund_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("funds.id"))
+    campaign_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("campaigns.id"))
+    fund_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("funds.id"))
     # The [odoo.accounts] key the rest was booked on: "income.private_individuals", ...
     income_account: Mapped[str] = mapped_column(String(40))
-    reversed_by_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("odoo_entries.id"))
+    reversed_by_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("odoo_entries.id"))
 
     entry: Mapped[OdooEntry] = relationship(back_populates="bookings", foreign_keys=[entry_id])
     donation: Mapped[Donation] = relationship()
@@ -101,8 +100,8 @@ class OdooRefundBooking(IdMixin, Base):
     entry_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("odoo_entries.id"), index=True)
     adjustment_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("donation_adjustments.id"))
     # Rows made before revision 0016 got the booking their lines were derived from.
-    booking_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("odoo_entry_donations.id"))
-    reversed_by_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("odoo_entries.id"))
+    booking_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("odoo_entry_donations.id"))
+    reversed_by_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("odoo_entries.id"))
 
     adjustment: Mapped[DonationAdjustment] = relationship()
-    booking: Mapped[Optional[OdooBooking]] = relationship()
+    booking: Mapped[OdooBooking | None] = relationship()

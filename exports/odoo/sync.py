@@ -180,7 +180,7 @@ class Ledger:
     def code_and_name(self, session: Session, model, pk: int) -> tuple[str, str]:
         key = (model.__name__, pk)
         if key not in self.names:
-            row = session.get(model, pk)
+            row = session.get_one(model, pk)
             self.names[key] = (row.code, row.name)
         return self.names[key]
 
@@ -442,7 +442,7 @@ def plan_entries(session: Session, *, since: dt.date | None, prefix: str, requir
     summary.foreign_currency = foreign
     refunds = _refunds(session, since)
     payouts, summary.waiting_for_payout = _payouts(session, since)
-    existing = Counter()
+    existing: Counter[tuple[dt.date, str]] = Counter()
     for day, channel in session.execute(select(OdooEntry.entry_date, OdooEntry.channel).where(
             OdooEntry.kind.in_(("donations", "payout")))):
         existing[(day, channel)] += 1
@@ -505,7 +505,8 @@ def _gifts(session: Session, since: dt.date | None) -> tuple[list[rules.LedgerGi
                       | Donation.fund_id.is_distinct_from(OdooBooking.fund_id)
                       | (income_key_sql() != OdooBooking.income_account)
                       | (OdooEntry.kind == "payout")))
-    rows = [(d, None) for d in session.scalars(unbooked.options(joinedload(Donation.donor)).order_by(Donation.id))]
+    rows: list[tuple[Donation, rules.Booked | None]] = [
+        (d, None) for d in session.scalars(unbooked.options(joinedload(Donation.donor)).order_by(Donation.id))]
     changed_rows = session.execute(changed.options(joinedload(Donation.donor)).order_by(Donation.id)).all()
     refunds = _booked_refunds(session, [d.id for d, *_ in changed_rows])
     rows += [(d, rules.Booked(b.id, _booking(b), day, channel, tuple(refunds.get(d.id, ()))))
@@ -616,9 +617,9 @@ def _save(session: Session, planned: list[rules.PlannedEntry]) -> None:
     refund_entries: list[tuple[OdooEntry, rules.PlannedEntry]] = []
     for entry, row in zip(planned, rows):
         for booking_id in entry.reverses:
-            session.get(OdooBooking, booking_id).reversed_by_id = row.id
+            session.get_one(OdooBooking, booking_id).reversed_by_id = row.id
         for refund_booking_id in entry.reverses_refunds:
-            session.get(OdooRefundBooking, refund_booking_id).reversed_by_id = row.id
+            session.get_one(OdooRefundBooking, refund_booking_id).reversed_by_id = row.id
         if entry.refund is not None:
             refund_entries.append((row, entry))
     session.flush()
@@ -628,6 +629,7 @@ def _save(session: Session, planned: list[rules.PlannedEntry]) -> None:
         in_force.update(session.execute(select(OdooBooking.donation_id, OdooBooking.id).where(
             OdooBooking.donation_id.in_(part), OdooBooking.reversed_by_id.is_(None))).all())
     for row, entry in refund_entries:
+        assert entry.refunded_donation is not None  # a refund entry names the donation it undoes
         session.add(OdooRefundBooking(entry_id=row.id, adjustment_id=entry.refund,
                                       booking_id=in_force[entry.refunded_donation]))
     session.flush()
@@ -646,7 +648,7 @@ def entry_lines(session: Session, entry: OdooEntry) -> list[rules.Line]:
     if entry.kind == "donations":
         return rules.donation_lines([_booking(b) for b in entry.bookings], entry.channel)
     if entry.kind == "payout":
-        payout = _payout_totals(session.scalar(select(StripePayout).where(StripePayout.payout_id == entry.payout_ref)))
+        payout = _payout_totals(session.execute(select(StripePayout).where(StripePayout.payout_id == entry.payout_ref)).scalar_one())
         if entry.bookings:   # planned before Stripe gifts were booked on their own dates
             return rules.legacy_payout_lines([_booking(b) for b in entry.bookings], payout)
         return rules.payout_lines(payout)
@@ -654,9 +656,11 @@ def entry_lines(session: Session, entry: OdooEntry) -> list[rules.Line]:
         reversed_bookings = list(session.scalars(select(OdooBooking).where(OdooBooking.reversed_by_id == entry.id)))
         if reversed_bookings:
             return rules.correction_lines([_booking(b) for b in reversed_bookings], entry.channel)
-        link = session.scalar(select(OdooRefundBooking).where(OdooRefundBooking.reversed_by_id == entry.id))
+        link = session.execute(select(OdooRefundBooking).where(OdooRefundBooking.reversed_by_id == entry.id)).scalar_one()
+        assert link.booking is not None  # a refund's booking stays while its entries do
         return rules.refund_correction_lines(_booking(link.booking), link.adjustment.taken_back_cents, entry.channel)
-    link = session.scalar(select(OdooRefundBooking).where(OdooRefundBooking.entry_id == entry.id))
+    link = session.execute(select(OdooRefundBooking).where(OdooRefundBooking.entry_id == entry.id)).scalar_one()
+    assert link.booking is not None  # a refund's booking stays while its entries do
     return rules.refund_lines(_booking(link.booking), link.adjustment.taken_back_cents, entry.channel)
 
 
@@ -718,6 +722,7 @@ def send_entries(sessions: Callable[[], AbstractContextManager[Session]], ledger
         waiting = unsent_entries(session)
         locked = entries_in_locked_period(session, ledger)
     if locked and ledger.on_lock_date == "stop":
+        assert ledger.lock_date is not None  # entries are locked only by a lock date
         raise LockedPeriod(ledger.lock_date, len(locked), *locked[0])
     summary = SendSummary()
     batches = list(chunks(waiting, ledger.batch_size))
@@ -827,7 +832,7 @@ def record_names(session: Session, ledger: Ledger) -> int:
     """Odoo names a move when it is posted: the name of an entry sent before names were
     read back with each batch, read in pages."""
     missing = {e.move_id: e for e in session.scalars(select(OdooEntry).where(
-        OdooEntry.posted.is_(True), OdooEntry.move_name.is_(None), OdooEntry.move_id.is_not(None)))}
+        OdooEntry.posted.is_(True), OdooEntry.move_name.is_(None), OdooEntry.move_id.is_not(None))) if e.move_id is not None}
     for part in chunks(sorted(missing), PAGE):
         for row in ledger.client.read("account.move", list(part), ["name"]):
             missing[row["id"]].move_name = row["name"] or None

@@ -20,8 +20,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from anbi.core.clock import FIRST_YEAR, LAST_YEAR
@@ -63,10 +64,12 @@ class Filters:
 
     @property
     def first_day(self) -> dt.date:
+        assert self.year is not None  # asked only of a year's filters
         return dt.date(self.year, 1, 1)
 
     @property
     def last_day(self) -> dt.date:
+        assert self.year is not None  # asked only of a year's filters
         return dt.date(self.year, 12, 31)
 
 
@@ -74,8 +77,8 @@ class Filters:
 class Exporter:
     name: str
     columns: tuple[Column, ...]
-    query: Callable[[Filters], object]       # a select() whose rows feed `row`
-    row: Callable[[object], tuple]
+    query: Callable[[Filters], Select[Any]]  # a select() whose rows feed `row`
+    row: Callable[[Any], tuple]
     campaign_filter: bool = True
 
 
@@ -239,6 +242,7 @@ def check(exporter_name: str, fmt: str, filters: Filters, session: Session) -> E
         problems.append(Problem(None, "--year", f"{filters.year} is not a year"))
     if problems:
         raise InvalidInput(problems, f"anbi export {exporter_name}")
+    assert exporter is not None  # else a problem above
     return exporter
 
 
@@ -322,12 +326,13 @@ def write_xlsx(path: Path, columns, items, *, title: str) -> int:
     kinds = [c.kind for c in columns]
     written = 0
     for row in items:
-        cells = []
+        cells: list[Any] = []
         for value, kind in zip(row, kinds):
             if value is None:
                 cells.append(None)
             elif kind == "money":
-                cell = WriteOnlyCell(sheet, value=Decimal(value).scaleb(-2))
+                cell = WriteOnlyCell(sheet)
+                cell.value = Decimal(value).scaleb(-2)  # as WriteOnlyCell(value=) would: its stub leaves Decimal out
                 cell.number_format = "0.00"
                 cells.append(cell)
             elif kind == "date":

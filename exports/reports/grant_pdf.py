@@ -70,7 +70,7 @@ def render_grant_report(
 
     # --- budget against actual ----------------------------------------------------
     story.append(para("1. Begroting en realisatie", "heading"))
-    rows = []
+    rows: list[tuple[str, ...]] = []  # each table of the report in turn
     for line in figures.lines:
         pct = "-" if line.variance_pct is None else formatting.percent(line.variance_pct / 100, trim=False)
         rows.append((line.code, line.name, format_dutch(line.budget_cents), format_dutch(line.actual_cents),

@@ -30,6 +30,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from anbi.core.spreadsheet import xlsx_text as text
 from subsidies.accountability import Figures
@@ -78,6 +79,7 @@ def write_grant_workbook(
     terms = figures.terms
     workbook = Workbook()
     report = workbook.active
+    assert isinstance(report, Worksheet)  # a new workbook's one sheet
     report.title = "Verantwoording"
     costs = workbook.create_sheet("Kosten")
     hours = workbook.create_sheet("Uren")
@@ -159,11 +161,11 @@ def write_grant_workbook(
         ("Verantwoordingsperiode", f"{(figures.period_from or terms.start).isoformat()} – {(figures.period_to or terms.end).isoformat()}"),
         ("Verantwoordingsniveau", figures.accountability_level),
     ]
-    for label, value in facts:
+    for label, fact in facts:
         report.cell(row=row, column=1, value=label)
-        text(report.cell(row=row, column=2, value=value))
+        text(report.cell(row=row, column=2, value=fact))
         row += 1
-    parameters = [
+    parameters: list[tuple[str, str, Decimal, str]] = [
         ("awarded", "Verleend bedrag", euros(terms.awarded_cents), EURO),
         ("funding_rate", "Subsidiepercentage (deel van de subsidiabele kosten)", terms.funding_rate, "0.00%"),
         ("indirect_rate", f"Opslag indirecte kosten (grondslag: {terms.indirect_base})",
@@ -185,11 +187,11 @@ def write_grant_workbook(
     first_line = row
     line_rows = {}
     shift = cells["allowed_shift"].replace("B", "$B$")
-    for line in figures.lines:
-        line_rows[line.code] = row
-        text(report.cell(row=row, column=1, value=line.code))
-        text(report.cell(row=row, column=2, value=line.name))
-        report.cell(row=row, column=3, value=euros(line.budget_cents)).number_format = EURO
+    for budget_line in figures.lines:
+        line_rows[budget_line.code] = row
+        text(report.cell(row=row, column=1, value=budget_line.code))
+        text(report.cell(row=row, column=2, value=budget_line.name))
+        report.cell(row=row, column=3, value=euros(budget_line.budget_cents)).number_format = EURO
         report.cell(row=row, column=4, value=(
             f"=SUMIFS({_range('Kosten', 'G', 2, last_cost)},{_range('Kosten', 'C', 2, last_cost)},A{row})"
         )).number_format = EURO
@@ -199,7 +201,7 @@ def write_grant_workbook(
         report.cell(row=row, column=6, value=f"=ROUND(ROUND(D{row}+E{row},4),2)").number_format = EURO
         report.cell(row=row, column=7, value=f"=F{row}-C{row}").number_format = EURO
         report.cell(row=row, column=8, value=f'=IF(C{row}=0,"",ROUND(G{row}/C{row}*100,2))')
-        if line.code == "unbudgeted":
+        if budget_line.code == "unbudgeted":
             report.cell(row=row, column=9, value="nee")
         else:
             report.cell(row=row, column=9, value=f'=IF(F{row}>C{row}*(1+{shift}),"ja","nee")')

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.worksheet.worksheet import Worksheet
 
 from anbi.core.money import format_dutch
 from anbi.core import formatting
@@ -46,6 +47,7 @@ def write_xlsx(path: str | Path, year: int, current: IncomeStatement, previous: 
     """The statement with SUM formulas for the subtotals; returns key -> cell of this year."""
     workbook = Workbook()
     sheet = workbook.active
+    assert isinstance(sheet, Worksheet)  # a new workbook's one sheet
     sheet.title = f"Staat van baten {year}"
     xlsx_text(sheet.cell(row=1, column=1, value=f"Staat van baten {year}" + (f" — {organisation}" if organisation else ""))).font = Font(bold=True, size=14)
     for column, title in enumerate(("Baten", "Sleutel", str(year), str(year - 1)), start=1):
@@ -61,6 +63,7 @@ def write_xlsx(path: str | Path, year: int, current: IncomeStatement, previous: 
         sheet.cell(row=row, column=1, value=DUTCH_LABELS[key])
         sheet.cell(row=row, column=2, value=key)
         for column, letter, values in ((3, "C", now), (4, "D", before)):
+            value: str | Decimal
             if key == "raised_income_total":
                 value = f"=SUM({letter}{first}:{letter}{last})"
             elif key == "total_income":

@@ -227,7 +227,7 @@ class _History:
 def _mandate_history(session: Session, gifts: list) -> list[_History]:
     """Per gift: the last collection presented on its mandate that did not fail."""
     mandate_ids = sorted({g.mandate_id for g in gifts if g.mandate_id})
-    latest: dict[int, tuple[dt.date, int]] = {}
+    latest: dict[int, tuple[dt.date, int, str]] = {}
     for part in chunks(mandate_ids):
         rows = session.execute(
             select(SepaCollection.mandate_id, SepaBatch.collection_date, SepaCollection.id, SepaCollection.debtor_iban)
@@ -287,6 +287,7 @@ def _collected_periods(session: Session, day: dt.date) -> dict[int, set[dt.date]
                    SepaCollection.status != "failed")
         )
         for (gift_id,) in session.execute(by_date.union(by_period)):
+            assert gift_id is not None  # joined to its recurring gift
             collected.setdefault(gift_id, set()).add(start)
     return collected
 

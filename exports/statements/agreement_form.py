@@ -272,5 +272,5 @@ def agreement_form_pdf(session: Session, number: str, organisation: Organisation
     from fundraising.agreements import get_agreement
 
     agreement = get_agreement(session, number)
-    donor = session.get(Donor, agreement.donor_id)
+    donor = session.get_one(Donor, agreement.donor_id)
     return AgreementFormRenderer().render(form_view(agreement, donor, organisation))

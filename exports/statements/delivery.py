@@ -19,7 +19,7 @@ import smtplib
 import ssl
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -119,10 +119,8 @@ class SmtpConnection:
 
     def __exit__(self, *exc_info) -> None:
         if self.client is not None:
-            try:
+            with suppress(OSError, smtplib.SMTPException):
                 self.client.quit()
-            except (OSError, smtplib.SMTPException):
-                pass
 
 
 # --- what is to be delivered -------------------------------------------------------------
@@ -241,6 +239,7 @@ def send_statements(
     if dry_run:
         report.sent = [(number, ref, email) for _id, number, ref, email in to_send]
         return report
+    assert settings is not None  # read above, when it is not a dry run
     sender = settings.sender
     with connect(settings) as connection:
         for statement_id, _number, _ref, _email in progress(to_send, length=len(to_send), label=f"E-mailing {year}"):
@@ -248,6 +247,7 @@ def send_statements(
                 item = _one(session, statement_id)
                 if item is None:
                     continue  # replaced or sent meanwhile
+                assert item.email is not None  # _one gives only a statement whose donor has an address
                 message = build_message(item, _issued_pdf(item), sender)
             try:
                 connection.send(message)
@@ -264,6 +264,7 @@ def send_statements(
 def _ids(items: Iterator[Deliverable]) -> Iterator[tuple[int, str, str, str]]:
     # Only ids and addresses are held for the whole run; each PDF is rendered when sent.
     for item in items:
+        assert item.email is not None  # chosen with_email=True
         yield item.statement_id, item.number, item.donor_ref, item.email
 
 

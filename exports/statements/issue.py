@@ -37,7 +37,7 @@ import re
 import sys
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -219,14 +219,14 @@ def snapshot_from_row(statement: Statement, lines: list[StatementLine]) -> Snaps
         ),
         lines=tuple(
             StatementLineView(
-                received_on=l.received_on, amount_cents=l.amount_cents, method=l.method, campaign=l.campaign,
-                mandate_ref=l.mandate_ref, regular_cents=l.regular_cents, periodic_cents=l.periodic_cents,
-                non_deductible_cents=l.non_deductible_cents, agreement_number=l.agreement_number,
-                non_deductible_reason=l.non_deductible_reason,
+                received_on=line.received_on, amount_cents=line.amount_cents, method=line.method, campaign=line.campaign,
+                mandate_ref=line.mandate_ref, regular_cents=line.regular_cents, periodic_cents=line.periodic_cents,
+                non_deductible_cents=line.non_deductible_cents, agreement_number=line.agreement_number,
+                non_deductible_reason=line.non_deductible_reason,
             )
-            for l in lines
+            for line in lines
         ),
-        donation_ids=tuple(l.donation_id for l in lines),
+        donation_ids=tuple(line.donation_id for line in lines),
         content_hash=statement.content_hash,
         replaces_number=statement.replaces_number,
         addressee=statement.addressee,
@@ -368,10 +368,8 @@ def _yield_to_the_database_work() -> None:
     """Workers run at a lower priority: the process holding the database paces the
     whole run (every chunk is planned and stored there), so on a busy machine it
     must not wait for the CPU behind its own renderers."""
-    try:
+    with suppress(OSError):  # not permitted here: run at the same priority
         os.nice(2)
-    except OSError:  # not permitted here: run at the same priority
-        pass
 
 
 class _Later:
@@ -537,7 +535,11 @@ class _Run:
     def load_merges(self, session: Session) -> None:
         """Merged-away donors and where they live on now (following chains). Only the
         merged records are held in memory, never all donors."""
-        parent = dict(session.execute(select(Donor.id, Donor.merged_into_id).where(Donor.merged_into_id.is_not(None))).all())
+        parent: dict[int, int] = {}
+        for donor_id, merged_into_id in session.execute(
+                select(Donor.id, Donor.merged_into_id).where(Donor.merged_into_id.is_not(None))):
+            assert merged_into_id is not None  # selected so
+            parent[donor_id] = merged_into_id
         for donor_id in parent:
             seen = {donor_id}
             survivor = parent[donor_id]
@@ -601,8 +603,8 @@ class _Run:
         group_of: dict[int, int] = {}
         for survivor in survivors:
             group_of[survivor] = survivor
-            for merged in self.merged_into.get(survivor, ()):
-                group_of[merged] = survivor
+            for merged_id in self.merged_into.get(survivor, ()):
+                group_of[merged_id] = survivor
         group_ids = list(group_of)
         plan_for_the_values(session)  # the same queries for every chunk, each with other ids
 
@@ -667,14 +669,14 @@ class _Run:
                     periodic=tuple(PeriodicView(p.number, p.start_year, p.annual_amount_cents, p.amount_cents) for p in figures.periodic),
                     lines=tuple(
                         StatementLineView(
-                            received_on=l.received_on, amount_cents=l.amount_cents, method=l.method, campaign=l.campaign,
-                            mandate_ref=l.mandate_ref, regular_cents=l.regular_cents, periodic_cents=l.periodic_cents,
-                            non_deductible_cents=l.non_deductible_cents, agreement_number=l.agreement_number,
-                            non_deductible_reason=l.non_deductible_reason,
+                            received_on=line.received_on, amount_cents=line.amount_cents, method=line.method, campaign=line.campaign,
+                            mandate_ref=line.mandate_ref, regular_cents=line.regular_cents, periodic_cents=line.periodic_cents,
+                            non_deductible_cents=line.non_deductible_cents, agreement_number=line.agreement_number,
+                            non_deductible_reason=line.non_deductible_reason,
                         )
-                        for l in figures.lines
+                        for line in figures.lines
                     ),
-                    donation_ids=tuple(l.gift_id for l in figures.lines),
+                    donation_ids=tuple(line.gift_id for line in figures.lines),
                     content_hash=new_hash,
                     replaces_number=replaces[0].number if replaces else None,
                 ),
@@ -767,13 +769,13 @@ class _Run:
         ).all())
         ids = [id_of[r["number"]] for r in rows]
         line_rows = [
-            dict(statement_id=statement_id, position=position, donation_id=donation_id, received_on=l.received_on,
-                 amount_cents=l.amount_cents, method=l.method, campaign=l.campaign, mandate_ref=l.mandate_ref,
-                 regular_cents=l.regular_cents, periodic_cents=l.periodic_cents,
-                 non_deductible_cents=l.non_deductible_cents, agreement_number=l.agreement_number,
-                 non_deductible_reason=l.non_deductible_reason)
+            dict(statement_id=statement_id, position=position, donation_id=donation_id, received_on=line.received_on,
+                 amount_cents=line.amount_cents, method=line.method, campaign=line.campaign, mandate_ref=line.mandate_ref,
+                 regular_cents=line.regular_cents, periodic_cents=line.periodic_cents,
+                 non_deductible_cents=line.non_deductible_cents, agreement_number=line.agreement_number,
+                 non_deductible_reason=line.non_deductible_reason)
             for statement_id, item in zip(ids, planned)
-            for position, (donation_id, l) in enumerate(zip(item.snapshot.donation_ids, item.snapshot.lines), start=1)
+            for position, (donation_id, line) in enumerate(zip(item.snapshot.donation_ids, item.snapshot.lines), start=1)
         ]
         insert_rows(session, StatementLine.__table__, line_rows)
         successor = {old.id: new_id for new_id, item in zip(ids, planned) for old in item.replaces}

@@ -21,6 +21,7 @@ import os
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -87,7 +88,7 @@ class StatementView:
     addressee: str = "person"
 
 
-TEXTS = {
+TEXTS: dict[str, dict[str, Any]] = {  # per language: its texts, and the names of the payment methods
     "nl": {
         "title": "Jaaroverzicht giften {year}",
         "return": "Retouradres: {name}, {address}",
@@ -433,7 +434,8 @@ class _PageText:
             self.pdf.drawString(x, y, text)
             return
         if font != self.font or size != self.size:
-            self.ops.append(f"{self.pdf._doc.getInternalFontName(font)} {size:g} Tf")
+            # The font's name inside the PDF is known only to the canvas's document (the stubs leave `_doc` out).
+            self.ops.append(f"{self.pdf._doc.getInternalFontName(font)} {size:g} Tf")  # type: ignore[attr-defined]
             self.font, self.size = font, size
         self.ops.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm ({text.translate(_ESCAPE)}) Tj")
 
@@ -554,7 +556,7 @@ class StatementRenderer:
 
     def _columns(self, view: StatementView, texts: dict) -> tuple[float, float, float]:
         """(mandate x, mandate width, campaign width) for this statement."""
-        widest = max((_width(l.mandate_ref, REGULAR, TABLE) for l in view.lines if l.mandate_ref), default=0.0)
+        widest = max((_width(line.mandate_ref, REGULAR, TABLE) for line in view.lines if line.mandate_ref), default=0.0)
         needed = max(widest, _width(texts["col_mandate"], BOLD, TABLE)) if widest else 0.0
         mandate_width = min(needed, MANDATE_MAX)
         mandate_x = KIND_X - COLUMN_GAP - mandate_width
@@ -573,7 +575,7 @@ class StatementRenderer:
         page.pdf.line(LEFT, y - 1.6 * mm, RIGHT, y - 1.6 * mm)
         return y - ROW - 0.6 * mm
 
-    def _row(self, line: StatementLineView, texts: dict, language: str) -> tuple[str, ...]:
+    def _row(self, line: StatementLineView, texts: dict, language: str) -> tuple[str, str, str, str, str, str, float, float, str]:
         kinds = []
         if line.periodic_cents:
             kinds.append(texts["kind_periodic"].format(number=line.agreement_number or ""))

@@ -56,7 +56,7 @@ def issue_and_record(unit_of_work: UnitOfWork, *, year: int, out_dir: Path | str
         raise
     finally:
         with unit_of_work() as session:
-            run = session.get(ReceiptRun, run_id)
+            run = session.get_one(ReceiptRun, run_id)
             run.status, run.summary, run.finished_at = status, summary, utcnow()
             run.error = (error or "")[:2000] or None
 

@@ -171,7 +171,7 @@ def decide(line: bank.CamtLine, known: Known) -> Decision:
 
     if line.currency != "EUR":
         return Decision("transfer", "unmatched", note=f"amount in {line.currency}: book it by hand")
-    if ours is not None:
+    if ours is not None and e2e:  # (ours is found by its end-to-end id)
         if ours.status == "pending":
             return Decision("collection", "matched", "confirm", end_to_end_ids=(e2e,))
         return Decision("collection", "matched", note=f"collection already {ours.status}", end_to_end_ids=(e2e,))
@@ -205,14 +205,17 @@ def _named(text: str, known: Known) -> Named:
 
 def _return(line: bank.CamtLine, ours: Collection) -> Decision:
     reason = (line.return_reason or "").upper() or None
+    e2e = line.end_to_end_id
+    assert e2e is not None  # `ours` was found by it
     if ours.status == "failed":
-        return Decision("return", "matched", note="collection already failed", end_to_end_ids=(line.end_to_end_id,))
+        return Decision("return", "matched", note="collection already failed", end_to_end_ids=(e2e,))
     refund = reason in REFUND_REASONS and ours.status != "pending"
-    return Decision("return", "matched", "return", end_to_end_ids=(line.end_to_end_id,),
+    return Decision("return", "matched", "return", end_to_end_ids=(e2e,),
                     adjustment_kind="refund" if refund else "reversal")
 
 
 def _batch(line: bank.CamtLine, known: Known) -> Decision:
+    assert line.batch_payment_info_id is not None  # decide() sends only a line of a known batch
     ids = known.payment_infos[line.batch_payment_info_id]
     members = [known.collections[e] for e in ids]
     pending = [e for e, c in zip(ids, members) if c.status == "pending"]
@@ -376,7 +379,7 @@ def _page_cache(session: Session) -> Iterator[None]:
     if connection.dialect.name != "sqlite":
         yield
         return
-    before = int(connection.exec_driver_sql("PRAGMA cache_size").scalar())
+    before = int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one())
     connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
     try:
         yield
@@ -452,6 +455,7 @@ def _gather(session: Session, lines: list[bank.CamtLine]) -> Known:
         for iban, donor_id in session.execute(
             select(Donor.iban, Donor.id).where(among, Donor.merged_into_id.is_(None), Donor.purged_at.is_(None))
         ):
+            assert iban is not None  # one of `ibans`
             known.donors_by_iban.setdefault(iban, set()).add(donor_id)
     for among in _among(session, Mandate.iban, ibans):
         for iban, donor_id in session.execute(
@@ -519,10 +523,10 @@ def _apply(session: Session, line: bank.CamtLine, decision: Decision, row: dict,
     if decision.action == "confirm" or decision.action == "confirm_batch":
         for e2e in decision.end_to_end_ids:
             collection = known.collections[e2e]
-            donation = session.get(Donation, collection.donation_id)
+            donation = session.get_one(Donation, collection.donation_id)
             confirm_paid(session, donation, received_on=line.booking_date)
             _collected(known, donation, line.booking_date)
-            unwell = known.unwell.get(donation.recurring_gift_id)
+            unwell = known.unwell.get(donation.recurring_gift_id) if donation.recurring_gift_id is not None else None
             if unwell is not None:
                 record_paid(unwell)
             known.collections[e2e] = replace(collection, status="paid")
@@ -532,8 +536,9 @@ def _apply(session: Session, line: bank.CamtLine, decision: Decision, row: dict,
     elif decision.action == "return":
         e2e = decision.end_to_end_ids[0]
         collection = known.collections[e2e]
-        donation = session.get(Donation, collection.donation_id)
+        donation = session.get_one(Donation, collection.donation_id)
         reason = (line.return_reason or "").upper() or None
+        assert decision.adjustment_kind is not None  # a return says which
         adjustment, _ = record_adjustment(
             session, donation, kind=decision.adjustment_kind, amount_cents=line.amount_cents,
             occurred_on=line.booking_date, source=SOURCE, reference=line.key, reason_code=reason,
@@ -607,6 +612,7 @@ def _debtor_deceased(session: Session, donation: Donation, line: bank.CamtLine, 
     (DOMAIN.md 1.3, 7.5); the recurring gifts and the mandate stop; the donor is marked
     deceased for a person to check the date (the bank does not give it)."""
     donor = donation.donor
+    assert donor is not None  # called for a donation with a donor
     day = line.booking_date
     done = []
     for agreement in session.scalars(select(PeriodicAgreement).where(
@@ -640,7 +646,7 @@ def _write_transfers(session: Session, rows: list[dict], transfers: list, summar
         return
     values = []
     problems = []
-    for index, line, decision in transfers:
+    for _index, line, decision in transfers:
         facts = DonationFacts(source=SOURCE, reference=line.key, amount_cents=line.amount_cents, currency=line.currency,
                               method="bank_transfer")
         for problem in check_donation(facts):
@@ -657,7 +663,7 @@ def _write_transfers(session: Session, rows: list[dict], transfers: list, summar
     for value in values:
         value.update(created_at=now, updated_at=now)
     ids = _inserted_ids(session, values)
-    for index, line, decision in transfers:
+    for index, line, _decision in transfers:
         rows[index]["donation_id"] = ids[line.key]
         summary.donations += 1
         summary.donations_cents += line.amount_cents

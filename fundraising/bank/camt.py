@@ -191,11 +191,15 @@ def read_file(path: str | Path) -> CamtFile:
 def parse(data: bytes, *, name: str = "statement") -> CamtFile:
     """Check and read a camt.053 file into statements and their lines."""
     root, version = load(data, name=name)
-    t = _Tags(etree.QName(root).namespace)
+    namespace = etree.QName(root).namespace
+    assert namespace is not None  # load() checked the document against its camt.053 schema
+    t = _Tags(namespace)
     problems: list[Problem] = []
     statements: list[CamtStatement] = []
-    document = _index(root.find(t.BkToCstmrStmt))
-    for stmt in root.find(t.BkToCstmrStmt).iterfind(t.Stmt):
+    report = root.find(t.BkToCstmrStmt)
+    assert report is not None  # the schema requires it
+    document = _index(report)
+    for stmt in report.iterfind(t.Stmt):
         fields = _index(stmt)
         iban = _account(fields, t)
         seen: Counter[str] = Counter()
@@ -505,7 +509,7 @@ def _timestamp(text: str | None) -> dt.datetime | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=AMSTERDAM)
-    return moment.astimezone(dt.timezone.utc)
+    return moment.astimezone(dt.UTC)
 
 
 def _date_of(text: str | None) -> dt.date | None:

@@ -61,7 +61,7 @@ def transfer(day: dt.date, amount_cents: int, *, name: str, iban: str, remittanc
     return Entry(day, "credit", [Transaction(amount_cents, end_to_end_id, None, name, iban, remittance)])
 
 
-def collection_batch(day: dt.date, payment_info_id: str, items: Iterable[Transaction]) -> Entry:
+def collection_batch(day: dt.date, payment_info_id: str | None, items: Iterable[Transaction]) -> Entry:
     """A direct-debit batch booked as one credit with its transactions listed."""
     return Entry(day, "credit", list(items), COLLECTION, batch_payment_info_id=payment_info_id)
 
@@ -87,7 +87,7 @@ def iter_render(spec: StatementSpec, *, message_id: str | None = None, version: 
     if version not in VERSIONS:
         raise ValueError(f"camt.053.001.{version} is not one we write")
     number = int(version)
-    created = (spec.created_at or dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
+    created = (spec.created_at or dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).astimezone(dt.UTC)
     stamp = created.strftime("%Y-%m-%dT%H:%M:%S")
     days = [e.booking_date for e in spec.entries] or [created.date()]
     first, last = min(days), max(days)

@@ -105,6 +105,7 @@ def assign_command(app, line_id: int, donor_ref: str, campaign: str | None) -> N
 
     with app.session() as session:
         donation = assign_line(session, line_id, donor_ref, campaign_code=campaign, actor=app.actor)
+        assert donation.donor is not None  # booked for that donor
         text = (f"Bank line {line_id} booked as a donation of {donation.donor.ref}: {format_dutch(donation.amount_cents)} "
                 f"on {donation.received_on.isoformat()}")
     click.echo(text + (f", campaign {campaign}." if campaign else "."))

@@ -89,6 +89,7 @@ def _check_chunk(session: Session, ids: list[int], year: int, all_rows: bool) ->
         select(RecurringGift.agreement_id, RecurringGift.interval).where(RecurringGift.agreement_id.in_(ids))
         .order_by(RecurringGift.agreement_id, (RecurringGift.status == "active").desc(), RecurringGift.id)
     ):
+        assert agreement_id is not None  # selected so
         intervals.setdefault(agreement_id, interval)
     adjustments: dict[int, list[Adjustment]] = defaultdict(list)
     for a in session.execute(

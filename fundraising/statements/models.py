@@ -15,7 +15,7 @@ nothing twice.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Integer, String, UniqueConstraint, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -59,8 +59,8 @@ class Statement(IdMixin, Base):
     donor_name: Mapped[str] = mapped_column(String(300))
     salutation: Mapped[str] = mapped_column(String(300))
     # None only after a privacy purge pseudonymised the statement (donors/privacy.py).
-    address_lines: Mapped[Optional[list[str]]] = mapped_column(JSON)
-    postcode: Mapped[Optional[str]] = mapped_column(String(20))
+    address_lines: Mapped[list[str] | None] = mapped_column(JSON)
+    postcode: Mapped[str | None] = mapped_column(String(20))
     # Whom the statement addresses, which decides its tax wording: person (income
     # tax), organisation (corporate tax) or heirs (a deceased donor's: "De erven van").
     addressee: Mapped[str] = mapped_column(String(12), default="person", server_default="person")
@@ -88,10 +88,10 @@ class Statement(IdMixin, Base):
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     issued_on: Mapped[dt.date] = mapped_column(Date)  # the date printed, in Amsterdam
 
-    replaces_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("statements.id"), index=True)
-    replaces_number: Mapped[Optional[str]] = mapped_column(String(20))
-    replaced_by_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("statements.id"), index=True)
-    replaced_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    replaces_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("statements.id"), index=True)
+    replaces_number: Mapped[str | None] = mapped_column(String(20))
+    replaced_by_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("statements.id"), index=True)
+    replaced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     # passive_deletes="all": the ORM never touches the lines of a statement being
     # deleted, so the refusal below is about the statement itself.
@@ -123,13 +123,13 @@ class StatementLine(IdMixin, Base):
     received_on: Mapped[dt.date] = mapped_column(Date)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     method: Mapped[str] = mapped_column(String(20))
-    campaign: Mapped[Optional[str]] = mapped_column(String(200))
-    mandate_ref: Mapped[Optional[str]] = mapped_column(String(35))
+    campaign: Mapped[str | None] = mapped_column(String(200))
+    mandate_ref: Mapped[str | None] = mapped_column(String(35))
     regular_cents: Mapped[int] = mapped_column(BigInteger)
     periodic_cents: Mapped[int] = mapped_column(BigInteger)
     non_deductible_cents: Mapped[int] = mapped_column(BigInteger)
-    agreement_number: Mapped[Optional[str]] = mapped_column(String(50))
-    non_deductible_reason: Mapped[Optional[str]] = mapped_column(String(20))
+    agreement_number: Mapped[str | None] = mapped_column(String(50))
+    non_deductible_reason: Mapped[str | None] = mapped_column(String(20))
 
     statement: Mapped[Statement] = relationship(back_populates="lines")
 

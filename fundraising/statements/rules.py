@@ -243,6 +243,7 @@ def compute_statement(year: int, gifts: Iterable[Gift], agreements: Iterable[Agr
             agreement = agreements_by_id.get(gift.agreement_id)
             why_not = _why_not_periodic(gift, agreement)
             if why_not is None:
+                assert agreement is not None  # _why_not_periodic says why when there is none
                 left = room.setdefault(agreement.id, agreement.annual_amount_cents)
                 periodic = min(gift_part, left)
                 room[agreement.id] = left - periodic
@@ -332,9 +333,9 @@ def content_hash(year: int, donor_name: str, lines_of_address: tuple[str, ...], 
         "amounts": [figures.regular_cents, figures.periodic_cents, figures.non_deductible_cents, figures.total_paid_cents],
         "periodic": [[p.number, p.start_year, p.annual_amount_cents, p.amount_cents] for p in figures.periodic],
         "gifts": [
-            [l.gift_id, l.received_on.isoformat(), l.amount_cents, l.method, l.mandate_ref, l.regular_cents,
-             l.periodic_cents, l.non_deductible_cents, l.agreement_number, l.non_deductible_reason]
-            for l in figures.lines
+            [line.gift_id, line.received_on.isoformat(), line.amount_cents, line.method, line.mandate_ref, line.regular_cents,
+             line.periodic_cents, line.non_deductible_cents, line.agreement_number, line.non_deductible_reason]
+            for line in figures.lines
         ],
     }
     encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

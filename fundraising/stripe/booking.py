@@ -316,6 +316,7 @@ def _donation_row(session: Session, booking: _Booking, lookups: _RunLookups, mad
 
 def _booked_before(session: Session, payment: ev.Payment) -> EventOutcome:
     existing = find_donation(session, SOURCE, payment.payment_intent_id)
+    assert existing is not None  # booked before: that is why we are here
     # The same money (record_donation refuses other money); only what we did not know.
     if existing.stripe_charge_id is None and payment.charge_id:
         existing.stripe_charge_id = payment.charge_id
@@ -349,7 +350,7 @@ def stripe_refunds_booked(session: Session, donation: Donation) -> dict[str, int
             DonationAdjustment.kind == "refund",
         )
     ).all()
-    return {reference: amount for reference, amount in rows}
+    return dict(rows)
 
 
 def apply_refunds(session: Session, refunds: ev.Refunds) -> EventOutcome:

@@ -41,7 +41,7 @@ SOURCE = "stripe"
 
 # Tussenvoegsels, as single words; consecutive ones form the prefix ("van der").
 PREFIX_WORDS = frozenset(
-    "van de der den het 't te ter ten in op uit aan bij onder over voor vd v/d d' l' la le du des von vom zu".split()
+    ["van", "de", "der", "den", "het", "'t", "te", "ter", "ten", "in", "op", "uit", "aan", "bij", "onder", "over", "voor", "vd", "v/d", "d'", "l'", "la", "le", "du", "des", "von", "vom", "zu"]
 )
 _INITIALS = re.compile(r"^(?:[A-Za-z][a-z]{0,2}\.)+$")
 # "Kerkstraat 12-2" (a suffix after a dash or slash), else "Kerkstraat 12a", "Kerkstraat
@@ -258,15 +258,16 @@ def match_donor(
     what was read for this payment among others."""
     known = known or KnownDonors(session)
     notes: list[str] = []
+    donor: Donor | None
     if donor_ref:
         try:
-            donor = resolve_ref(session, donor_ref)
+            named = resolve_ref(session, donor_ref)
         except DonorNotFound:
             notes.append(f"metadata donor_ref {donor_ref!r} is not a known donor")
         else:
-            if donor.restricted_at is not None or donor.purged_at is not None:
-                notes.append(f"donor {donor.ref} is restricted after an erasure request: check before using")
-            return DonorMatch(donor, "donor_ref", notes)
+            if named.restricted_at is not None or named.purged_at is not None:
+                notes.append(f"donor {named.ref} is restricted after an erasure request: check before using")
+            return DonorMatch(named, "donor_ref", notes)
     if customer_id:
         donor = known.for_customer(customer_id)
         if donor is not None:
@@ -290,7 +291,7 @@ def match_donor(
 _ESSENTIAL = {"ref", "last_name", "organisation"}
 
 
-def _plan(cells: dict[str, str], existing: dict) -> tuple[object, list[Problem]]:
+def _plan(cells: dict[str, str], existing: dict) -> tuple[ImportPlan, list[Problem]]:
     # A control character in what the payer typed (a NUL cannot even be stored) is
     # refused as the import files refuse it, cell by cell.
     problems = [Problem(1, column, reason) for column, value in cells.items() if (reason := control_character(value))]
@@ -299,7 +300,7 @@ def _plan(cells: dict[str, str], existing: dict) -> tuple[object, list[Problem]]
     return plan, problems
 
 
-def _valid_plan(cells: dict[str, str], existing: dict) -> tuple[object | None, list[str]]:
+def _valid_plan(cells: dict[str, str], existing: dict) -> tuple[ImportPlan | None, list[str]]:
     """The importer's plan for these cells, leaving out each cell it refuses."""
     notes: list[str] = []
     cells = dict(cells)
@@ -311,6 +312,8 @@ def _valid_plan(cells: dict[str, str], existing: dict) -> tuple[object | None, l
         if fields & _ESSENTIAL or None in fields:
             return None, notes + [f"{p.field}: {p.reason}" for p in problems]
         for problem in problems:
+            if problem.field is None:  # not so: a problem without a field returned above
+                continue
             value = cells.pop(problem.field, None)
             if value is not None:
                 notes.append(f"{problem.field} {value!r} left out: {problem.reason}")
@@ -336,7 +339,11 @@ def create_donors(session: Session, plans: list[tuple[ImportPlan, str]]) -> dict
     together = ImportPlan(creates=[write for plan, _ in plans for write in plan.creates])
     sources = {write.ref: source for plan, source in plans for write in plan.creates}
     apply_plan(session, together, source="stripe", actor="stripe", sources=sources)
-    return {write.ref: write.donor_id for write in together.creates}
+    ids: dict[str, int] = {}
+    for write in together.creates:
+        assert write.donor_id is not None  # apply_plan wrote it
+        ids[write.ref] = write.donor_id
+    return ids
 
 
 def create_donor(session: Session, *, ref: str, billing: Billing, source: str) -> tuple[Donor | None, list[str]]:
@@ -345,7 +352,7 @@ def create_donor(session: Session, *, ref: str, billing: Billing, source: str) -
     plan, notes = donor_plan(billing, ref)
     if plan is None:
         return None, notes
-    return session.get(Donor, create_donors(session, [(plan, source)])[ref]), notes
+    return session.get_one(Donor, create_donors(session, [(plan, source)])[ref]), notes
 
 
 # Import columns whose donor field has another name.

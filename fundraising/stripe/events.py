@@ -22,19 +22,19 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from anbi.core.clock import FIRST_YEAR, LAST_YEAR, amsterdam_date
 from anbi.core.money import MAX_CENTS
 
 # Stripe's "zero-decimal" currencies: the amount is in whole units.
 ZERO_DECIMAL_CURRENCIES = frozenset(
-    "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split()
+    ["bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"]
 )
 # Three-decimal currencies: Stripe sends thousandths (and requires the last digit 0).
-THREE_DECIMAL_CURRENCIES = frozenset("bhd jod kwd omr tnd".split())
+THREE_DECIMAL_CURRENCIES = frozenset(["bhd", "jod", "kwd", "omr", "tnd"])
 
 # The payment method types we record as such; anything else is "other".
 METHODS = {"card": "card", "ideal": "ideal", "sepa_debit": "sepa_debit", "bancontact": "bancontact"}
@@ -64,8 +64,8 @@ class EventError(ValueError):
 
 # The Unix times of the years anbi reads dates in (anbi.core.clock): a `created`
 # outside them is not a real event's (10^12 was a 500: no calendar day that far).
-_FIRST_UNIX = int(dt.datetime(FIRST_YEAR, 1, 1, tzinfo=dt.timezone.utc).timestamp())
-_LAST_UNIX = int(dt.datetime(LAST_YEAR, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc).timestamp())
+_FIRST_UNIX = int(dt.datetime(FIRST_YEAR, 1, 1, tzinfo=dt.UTC).timestamp())
+_LAST_UNIX = int(dt.datetime(LAST_YEAR, 12, 31, 23, 59, 59, tzinfo=dt.UTC).timestamp())
 
 
 def unix_time(value: Any) -> int | None:
@@ -250,9 +250,9 @@ class Ignored:
     reason: str
 
 
-Meaning = Union[
-    Payment, FailedPayment, Refunds, Dispute, CheckoutCompleted, SubscriptionChange, InvoiceOutcome, Ignored
-]
+Meaning = (
+    Payment | FailedPayment | Refunds | Dispute | CheckoutCompleted | SubscriptionChange | InvoiceOutcome | Ignored
+)
 
 
 @dataclass(frozen=True)
@@ -268,7 +268,7 @@ class Envelope:
 
     @property
     def created_at(self) -> dt.datetime:
-        return dt.datetime.fromtimestamp(self.created, dt.timezone.utc)
+        return dt.datetime.fromtimestamp(self.created, dt.UTC)
 
 
 # ---------------------------------------------------------------------------
@@ -580,8 +580,8 @@ def _charge_refunded(env: Envelope) -> Refunds:
             )
         )
     items.sort(key=lambda item: (item.created, item.refund_id))
-    listed = isinstance(refunds_field, Mapping) and isinstance(refunds_field.get("data"), list)
-    complete = listed and not refunds_field.get("has_more", False)
+    complete = (isinstance(refunds_field, Mapping) and isinstance(refunds_field.get("data"), list)
+                and not refunds_field.get("has_more", False))
     return Refunds(
         charge_id=_required_id(charge, "id", what),
         payment_intent_id=_id(charge.get("payment_intent")),
@@ -600,6 +600,7 @@ DISPUTE_OUTCOMES = {"won": "won", "lost": "lost", "warning_closed": "won"}
 def _dispute(env: Envelope) -> Dispute | Ignored:
     dispute = env.obj
     what = f"{env.type} {env.event_id}"
+    outcome: str | None
     if env.type == "charge.dispute.created":
         outcome = "opened"
     else:
@@ -765,7 +766,7 @@ def _invoice(env: Envelope) -> InvoiceOutcome:
     )
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Callable[[Envelope], Meaning]] = {
     "payment_intent.succeeded": _payment_succeeded,
     "payment_intent.payment_failed": _payment_failed,
     "charge.refunded": _charge_refunded,

@@ -14,7 +14,7 @@ applied in the same transaction. Its `status` says what became of it:
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -33,15 +33,15 @@ class StripeEvent(IdMixin, Base):
     # When Stripe created the event: a payment is dated by it (DESIGN.md, Dates).
     created: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     livemode: Mapped[bool] = mapped_column(Boolean, default=False)
-    api_version: Mapped[Optional[str]] = mapped_column(String(40))
+    api_version: Mapped[str | None] = mapped_column(String(40))
     # The Stripe object this event is about, or waits for while `waiting`.
-    object_id: Mapped[Optional[str]] = mapped_column(String(255))
+    object_id: Mapped[str | None] = mapped_column(String(255))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(10), default="received")
     # Why it failed or waits, or what a person should know (a flag on the booking).
-    error: Mapped[Optional[str]] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
     # How it reached us: `webhook` or `sync`.
     via: Mapped[str] = mapped_column(String(10), default="webhook")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    processed_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -103,7 +103,8 @@ def reconcile(payout: PayoutFacts, donations: dict[str, tuple[int, int]]) -> Rec
     our donations with exactly the donation's amount."""
     charges = refunds = disputes = other = 0
     fees = 0
-    unknown, mismatched = [], []
+    unknown: list[str] = []
+    mismatched: list[str] = []
     for item in payout.items:
         fees += item.fee_cents
         if item.type in CHARGE_TYPES:
@@ -112,7 +113,7 @@ def reconcile(payout: PayoutFacts, donations: dict[str, tuple[int, int]]) -> Rec
             if found is None:
                 unknown.append(item.source_id or item.id)
             elif found[1] != item.amount_cents:
-                mismatched.append(item.source_id)
+                mismatched.append(item.source_id or item.id)
         elif item.type in REFUND_TYPES:
             refunds += item.amount_cents
         elif item.is_dispute:
@@ -214,7 +215,7 @@ def fetch_payouts(client: stripe.StripeClient, *, since: dt.date | None, known_i
     except stripe.AuthenticationError:
         raise StripeUnavailable("Stripe refused [stripe] api_key") from None
     except stripe.StripeError as exc:
-        text = " ".join(str(exc.user_message or exc or exc.__class__.__name__).split())
+        text = " ".join((exc.user_message or str(exc) or exc.__class__.__name__).split())
         raise StripeUnavailable(text[:300]) from None
 
 
@@ -243,6 +244,7 @@ def store_payouts(session: Session, fetched: list[PayoutFacts], *, today: dt.dat
             select(Donation.stripe_charge_id, Donation.id, Donation.amount_cents)
             .where(Donation.source == STRIPE_SOURCE, Donation.stripe_charge_id.in_(part))
         ):
+            assert charge_id is not None  # one of `part`
             donations[charge_id] = (donation_id, amount)
     existing = {p.payout_id: p for p in session.scalars(select(StripePayout).where(
         StripePayout.payout_id.in_([p.id for p in fetched])))} if fetched else {}
@@ -295,7 +297,7 @@ def match_bank_lines(session: Session) -> int:
     for line in lines:
         text = " ".join(x for x in (line.remittance, line.creditor_reference, line.additional_info) if x)
         named = PAYOUT_ID.search(text)
-        candidates = [p for p in payouts if named and p.payout_id == named.group(0)] if named else [
+        candidates = [p for p in payouts if p.payout_id == named.group(0)] if named else [
             p for p in payouts if p.amount_cents == line.amount_cents
             and abs((p.arrival_date - line.booking_date).days) <= PAYOUT_DAYS]
         if len(candidates) == 1 and candidates[0].amount_cents == line.amount_cents:

@@ -20,7 +20,7 @@ is passed in (`fundraising.stripe.client.make_client`); nothing here commits."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,7 +186,7 @@ def _link_recurring(session: Session, client: stripe.StripeClient, since: dt.dat
         )
     ).all()
     wanted = {reference for reference, _ in unlinked}
-    for customer_id in progress(sorted({c for _, c in unlinked}), label="Stripe invoices"):
+    for customer_id in progress(sorted({c for _, c in unlinked if c is not None}), label="Stripe invoices"):
         listed = client.v1.invoices.list(params={"customer": customer_id, "limit": PAGE})
         for invoice in _newest_first(listed.auto_paging_iter(), since_ts - 7 * 86400):
             subscription_id = ev.subscription_of_invoice(invoice)
@@ -222,13 +222,13 @@ def _fill_fees_and_methods(session: Session, client: stripe.StripeClient, since:
         return
     fees: dict[str, dict[str, Any]] = {}
     # Balance transactions are created with their charge; a day's margin for clocks.
-    for txn in _newest_first(client.v1.balance_transactions.list(params={"limit": PAGE}).auto_paging_iter(), since_ts - 86400):
-        source = txn.get("source")
+    for transaction in _newest_first(client.v1.balance_transactions.list(params={"limit": PAGE}).auto_paging_iter(), since_ts - 86400):
+        source = transaction.get("source")
         source_id = source if isinstance(source, str) else (source or {}).get("id")
-        if source_id and txn.get("type") in ("charge", "payment"):
-            fees[source_id] = txn
+        if source_id and transaction.get("type") in ("charge", "payment"):
+            fees[source_id] = transaction
     for donation in progress(missing, label="Stripe fees"):
-        txn = fees.get(donation.stripe_charge_id or "")
+        txn: Mapping[str, Any] | None = fees.get(donation.stripe_charge_id or "")
         if donation.fee_cents is None and txn is not None and _set_fee(donation, txn):
             summary.fees_filled += 1
         if (donation.fee_cents is None and txn is None) or donation.method == ev.UNKNOWN_METHOD:
@@ -249,7 +249,7 @@ def _fill_fees_and_methods(session: Session, client: stripe.StripeClient, since:
     session.flush()
 
 
-def _set_fee(donation: Donation, txn: dict[str, Any]) -> bool:
+def _set_fee(donation: Donation, txn: Mapping[str, Any]) -> bool:
     """The fee in the donation's currency; a fee settled in another currency (a USD
     gift paid out in EUR) is flagged instead of being mixed in."""
     currency = str(txn.get("currency") or "").upper()

@@ -121,7 +121,7 @@ def _signed_at(header: str) -> int:
     """The `t=` of a Stripe-Signature header that `verify_header` accepted (the first
     one, as the client reads it)."""
     items = [item.split("=", 2) for item in header.split(",")]
-    return int([item[1] for item in items if item[0] == "t"][0])
+    return int(next(item[1] for item in items if item[0] == "t"))
 
 
 def _insert(session: Session, values: dict[str, Any]) -> int | None:
@@ -197,15 +197,15 @@ def receive_together(session: Session, events: Iterable[Mapping[str, Any]], *, v
     row_ids = {event_id: row_id for row_id, event_id in session.execute(statement, rows)}
     receipts: list[Receipt] = []
     woke: set[str] = set()
-    payments: list[tuple[_Arrival, int]] = []  # consecutive payments, booked together
+    payments: list[tuple[_Arrival, ev.Payment, int]] = []  # consecutive payments, booked together
 
     def book_payments() -> None:
         try:
-            outcomes = booking.apply_payments(session, [(a.meaning, a.envelope.event_id) for a, _ in payments])
+            outcomes = booking.apply_payments(session, [(payment, a.envelope.event_id) for a, payment, _ in payments])
         except (AnbiError, ev.EventError) as exc:
             raise ApplyRefused(str(exc)) from exc
         noted = []
-        for (arrival, row_id), outcome in zip(payments, outcomes):
+        for (arrival, _, row_id), outcome in zip(payments, outcomes):
             receipts.append(Receipt(arrival.envelope.event_id, arrival.envelope.type, outcome.status, outcome.note))
             woke.update(outcome.woke)
             if outcome.note:
@@ -218,7 +218,7 @@ def receive_together(session: Session, events: Iterable[Mapping[str, Any]], *, v
         # A second delivery of an event in the same batch finds it written by the first.
         row_id = row_ids.pop(arrival.envelope.event_id, None)
         if row_id is not None and isinstance(arrival.meaning, ev.Payment):
-            payments.append((arrival, row_id))
+            payments.append((arrival, arrival.meaning, row_id))
             continue
         if payments:
             book_payments()
@@ -425,5 +425,5 @@ def reapply_waiting(session: Session) -> tuple[int, int]:
             if outcome.woke:
                 applied_now += wake(session, outcome.woke)
     table = StripeEvent.__table__
-    remaining = session.execute(select(func.count()).select_from(table).where(table.c.status == "waiting")).scalar()
+    remaining = session.execute(select(func.count()).select_from(table).where(table.c.status == "waiting")).scalar_one()
     return applied_now, remaining

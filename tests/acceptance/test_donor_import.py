@@ -94,7 +94,7 @@ def test_import_creates_donors_with_normalised_fields(cli, tmp_path):
     assert [(a.action, a.entity_ref, a.actor) for a in audit] == [
         ("donor_created", "D1", "tester"), ("donor_created", "D2", "tester"), ("donor_created", "D3", "tester"),
     ]
-    assert audit[0].details["source"] == "import:donors.csv"
+    assert (audit[0].details or {})["source"] == "import:donors.csv"
     assert audit[0].details == {"source": "import:donors.csv", "line": 2}
 
 
@@ -279,7 +279,7 @@ def test_rows_for_a_merged_donor_are_skipped(cli, tmp_path):
     assert cli("donors", "import", write(tmp_path, GOOD)).exit_code == 0
     engine = make_engine(cli.db_url)
     with session_scope(engine) as session:
-        keep = session.scalar(select(Donor).where(Donor.ref == "D1"))
+        keep = session.execute(select(Donor).where(Donor.ref == "D1")).scalar_one()
         session.execute(update(Donor).where(Donor.ref == "D3").values(merged_into_id=keep.id))
     engine.dispose()
     result = cli("donors", "import", write(tmp_path, GOOD.replace("High Street", "Low Street"), "again.csv"))
@@ -307,7 +307,7 @@ def test_list_shows_active_donors_sorted_by_sort_name(cli, tmp_path):
     assert cli("donors", "import", write(tmp_path, LIST)).exit_code == 0
     engine = make_engine(cli.db_url)
     with session_scope(engine) as session:
-        keep = session.scalar(select(Donor).where(Donor.ref == "P1"))
+        keep = session.execute(select(Donor).where(Donor.ref == "P1")).scalar_one()
         session.execute(update(Donor).where(Donor.ref == "P5").values(merged_into_id=keep.id))
         session.execute(update(Donor).where(Donor.ref == "P6").values(restricted_at=utcnow()))
         session.execute(update(Donor).where(Donor.ref == "P7").values(purged_at=utcnow(), restricted_at=utcnow()))
@@ -355,7 +355,7 @@ def test_show_of_a_merged_ref_gives_the_surviving_donor(cli, tmp_path):
     assert cli("donors", "import", write(tmp_path, GOOD)).exit_code == 0
     engine = make_engine(cli.db_url)
     with session_scope(engine) as session:
-        keep = session.scalar(select(Donor).where(Donor.ref == "D1"))
+        keep = session.execute(select(Donor).where(Donor.ref == "D1")).scalar_one()
         session.execute(update(Donor).where(Donor.ref == "D3").values(merged_into_id=keep.id))
     engine.dispose()
 

@@ -151,8 +151,8 @@ def test_a_fresh_install_reconciles_per_line_and_year(cli, engine, odoo):
 
     # Corrections: the company turns out to be a foundation; the dinner was worth 80,00.
     with Session(engine) as session:
-        session.get(Donor, company_id).organisation_type = "foundation"
-        session.get(Donation, dinner_id).consideration_cents = 8000
+        session.get_one(Donor, company_id).organisation_type = "foundation"
+        session.get_one(Donation, dinner_id).consideration_cents = 8000
         session.commit()
     second = run_sync(cli, env)
     # The company's two gifts, the dinner and the dinner's refund (its split changed).
@@ -240,7 +240,7 @@ def test_an_install_that_booked_stripe_gifts_with_their_payout_moves_to_the_new_
     assert moves["anbi:2024-10-11:bank:1"]["amount_total"] == Decimal("170.00")
     # ... and new entries move it to today's rule: the Stripe gifts on their own dates, the dinner and
     # the lottery ticket on the income statement's lines, the dinner's refund booked again to match.
-    assert {ref for ref in moves} >= {
+    assert set(moves) >= {
         "anbi:correction:1", "anbi:correction:2", "anbi:correction:3", "anbi:correction:4", "anbi:correction:refund:2",
         "anbi:2024-10-11:bank:2", "anbi:2024-12-30:stripe:1", "anbi:2024-12-31:stripe:1", f"anbi:refund:{dinner_refund_id}:2"}
     assert moves["anbi:correction:3"]["date"] == "2025-01-03" and moves["anbi:correction:refund:2"]["date"] == "2025-02-01"

@@ -94,7 +94,7 @@ def test_a_year_of_demo_data_reconciles_three_ways(db_url, engine, cli, tmp_path
     # 1. gifts = journal
     with Session(engine) as session:
         received = session.scalar(select(func.sum(Donation.amount_cents)).where(
-            Donation.status.in_(RECEIVED_STATUSES), Donation.currency == "EUR"))
+            Donation.status.in_(RECEIVED_STATUSES), Donation.currency == "EUR")) or 0
         taken_back = session.scalar(select(func.sum(DonationAdjustment.taken_back_cents))
                                     .join(Donation, Donation.id == DonationAdjustment.donation_id)
                                     .where(Donation.currency == "EUR")) or 0
@@ -111,7 +111,7 @@ def test_a_year_of_demo_data_reconciles_three_ways(db_url, engine, cli, tmp_path
         assert sorted(d.status for d in collected).count("paid") == 150
         assert [d.status for d in collected].count("failed") == 1 and [d.status for d in collected].count("refunded") == 2
         assert {d.received_on for d in collected} == {D(2026, 1, 5)}
-        payout = session.scalar(select(StripePayout))
+        payout = session.execute(select(StripePayout)).scalar_one()
         assert payout.reconciled and payout.charges_cents == 7500
         [payout_line] = [line for line in bank_lines if line.payout_id == payout.id]
         assert payout_line.amount_cents == payout.amount_cents

@@ -48,6 +48,7 @@ def test_a_result_line_out_of_format_is_an_error():
 def test_what_a_benchmark_prints_run_all_reads_back(result, expected):
     assert result.line() == expected
     line = parse_line(result.line())
+    assert line is not None and result is not None
     assert (line.bench, line.db, line.met, line.ratio) == (result.bench, result.db, result.met, round(result.ratio, 3))
 
 

@@ -75,6 +75,7 @@ def test_an_unexpected_error_is_one_line_or_the_traceback_when_debugging(cli, mo
 
 def _xlsx() -> bytes:
     workbook = Workbook()
+    assert workbook.active is not None
     workbook.active.append(["ref", "last_name"])
     workbook.active.append(["X1", "Jansen\r\nde Vries"])
     data = io.BytesIO()

@@ -49,7 +49,7 @@ def test_dates_in_tables_and_in_letters():
     assert fmt.date(None) == ""
     assert fmt.period(dt.date(2025, 1, 1), dt.date(2025, 12, 31)) == "01-01-2025 – 31-12-2025"
     # A UTC timestamp shows Amsterdam's clock: 23:30 UTC on 31 December is 00:30 on New Year's day.
-    assert fmt.moment(dt.datetime(2025, 12, 31, 23, 30, tzinfo=dt.timezone.utc)) == "01-01-2026 00:30"
+    assert fmt.moment(dt.datetime(2025, 12, 31, 23, 30, tzinfo=dt.UTC)) == "01-01-2026 00:30"
 
 
 def test_numbers_and_hours():

@@ -27,6 +27,7 @@ HOLDER = (
 
 def hold_elsewhere(db_url: str, seconds: float) -> subprocess.Popen:
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, db_url, str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None
     assert holder.stdout.readline().strip() == "held"
     return holder
 

@@ -25,7 +25,7 @@ cents_values = st.integers(min_value=0, max_value=10_000_000_000)
 def _group(whole: int, separator: str) -> str:
     """Thousands grouping written independently of the code under test."""
     digits = str(whole)
-    groups = []
+    groups: list[str] = []
     while len(digits) > 3:
         groups.insert(0, digits[-3:])
         digits = digits[:-3]
@@ -96,7 +96,7 @@ def test_negative_is_read_when_allowed():
         ("--5", "minus sign appears twice"),
         ("12 50", "space may only group thousands"),
         ("١٢", "not an amount"),  # Arabic-Indic digits
-        ("１２", "not an amount"),  # full-width digits
+        ("１２", "not an amount"),  # noqa: RUF001  (full-width digits, on purpose)
         ("   ", "no amount"),
         ("€", "not an amount"),
         ("NaN", "not an amount"),
@@ -110,14 +110,14 @@ def test_junk_and_sub_cent_are_refused(text, reason):
 @pytest.mark.parametrize("text", ["1000000000000", "99999999999999999999999", "-1.000.000.000.000,00"])
 def test_an_amount_past_what_the_database_can_sum_is_refused(text):
     """Once an OverflowError from the database driver (`campaigns add --goal`)."""
-    with pytest.raises(MoneyError, match="is too large: an amount goes up to € 999.999.999.999,99"):
+    with pytest.raises(MoneyError, match=r"is too large: an amount goes up to € 999.999.999.999,99"):
         parse_money(text, allow_negative=True)
     assert parse_money("999.999.999.999,99").cents == MAX_CENTS
 
 
 def test_none_is_refused():
     with pytest.raises(MoneyError, match="no amount"):
-        parse_money(None)  # type: ignore[arg-type]
+        parse_money(None)  # type: ignore[arg-type]  # the wrong type on purpose: refused at run time
 
 
 @pytest.mark.parametrize(
@@ -225,9 +225,9 @@ def test_parsing_only_ever_fails_with_money_error(text):
 
 def test_money_refuses_float_and_bad_currency():
     with pytest.raises(MoneyError):
-        Money(12.5)  # type: ignore[arg-type]
+        Money(12.5)  # type: ignore[arg-type]  # the wrong type on purpose: refused at run time
     with pytest.raises(MoneyError):
-        Money(True)  # type: ignore[arg-type]
+        Money(True)  # a bool is an int to mypy, refused at run time
     with pytest.raises(MoneyError, match="currency"):
         Money(100, "euro")
 
@@ -236,7 +236,7 @@ def test_money_refuses_mixing_currencies():
     with pytest.raises(MoneyError, match="EUR with USD"):
         Money(100) + Money(100, "USD")
     with pytest.raises(MoneyError):
-        Money(100) < Money(100, "USD")
+        Money(100) < Money(100, "USD")  # noqa: B015  (the comparison itself raises)
 
 
 def test_money_arithmetic_and_display():

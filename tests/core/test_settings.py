@@ -22,6 +22,7 @@ def test_reads_file_and_environment_overrides(tmp_path):
     path.write_text(GOOD)
     settings = load_settings(path, environ={"ANBI_STRIPE_API_KEY": "sk_test_1", "ANBI_PRIVACY_RETENTION_YEARS": "8"})
     assert settings.database_url == "sqlite:///x.db"
+    assert settings.organisation is not None
     assert settings.organisation.rsin == "824150004"
     assert settings.stripe.api_key == "sk_test_1"
     assert settings.retention_years == 8 == settings.privacy.retention_years

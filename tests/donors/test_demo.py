@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from anbi.context import AppContext
 from anbi.core.csvfile import CsvRow
+from anbi.core.errors import Problem
 from anbi.core.settings import load_settings
 from anbi.demo import donors as demo
 from donors.importer import parse_row, plan_import
@@ -17,7 +18,7 @@ from stdnum import iban as stdnum_iban
 
 def test_generated_rows_pass_the_importers_checks():
     generated = demo.generate_donors(random.Random(1), 600)
-    problems = []
+    problems: list[Problem] = []
     rows = [parse_row(CsvRow(line, row), problems) for line, row in enumerate(generated.rows, start=2)]
     plan = plan_import(rows, {}, problems)
     assert problems == []

@@ -7,11 +7,12 @@ import datetime as dt
 import pytest
 
 from anbi.core.csvfile import CsvRow
+from anbi.core.errors import Problem
 from donors.importer import FIELDS, ExistingDonor, ParsedRow, parse_row, plan_import
 
 
 def parse(line: int = 2, **cells):
-    problems = []
+    problems: list[Problem] = []
     row = parse_row(CsvRow(line, {k: str(v) for k, v in cells.items()}), problems)
     return row, problems
 

@@ -87,8 +87,12 @@ def test_many_new_donors_are_written_with_copy_on_postgresql_and_read_back_as_gi
 
     copied = []
     real_copy = db._copy
-    monkeypatch.setattr(db, "_copy", lambda connection, table, names, rows: (copied.append(table.name),
-                                                                               real_copy(connection, table, names, rows)))
+
+    def counted_copy(connection, table, names, rows):
+        copied.append(table.name)
+        return real_copy(connection, table, names, rows)
+
+    monkeypatch.setattr(db, "_copy", counted_copy)
     monkeypatch.setattr(importer, "FEW", 2)
     content = ("ref,kind,initials,first_name,prefix,last_name,organisation,street,house_number,postcode,city,email,"
                "iban,deceased_on,language,consent_email,tags\n"

@@ -18,7 +18,7 @@ from donors.service import resolve_ref
 from fundraising.models import Donation, Mandate, PeriodicAgreement, RecurringGift
 from tests.factories import make_agreement, make_donation, make_donor, make_mandate, make_recurring
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def test_every_table_referencing_donors_has_a_merge_policy():
@@ -26,7 +26,7 @@ def test_every_table_referencing_donors_has_a_merge_policy():
     introspected = set(donor_references())
     assert introspected - set(MERGE_POLICY) == set(), "declare these in donors/merge.py MERGE_POLICY"
     assert set(MERGE_POLICY) - introspected == set(), "MERGE_POLICY names columns that no longer exist"
-    assert {handler for handler in MERGE_POLICY.values()} <= set(HANDLERS)
+    assert set(MERGE_POLICY.values()) <= set(HANDLERS)
 
 
 def test_the_policy_check_notices_a_new_table():
@@ -193,7 +193,7 @@ def test_merge_refuses_while_a_referencing_table_is_undeclared(session, monkeypa
     policy = dict(MERGE_POLICY)
     del policy["donations.donor_id"]
     monkeypatch.setattr(merge_module, "MERGE_POLICY", policy)
-    with pytest.raises(ConfigurationError, match="no merge policy for donations.donor_id"):
+    with pytest.raises(ConfigurationError, match=r"no merge policy for donations.donor_id"):
         merge_donors(session, "A", "B", actor="tester")
     _nothing_written(session)
 

@@ -28,7 +28,7 @@ from donors.suppression import hash_contact, suppressed_kinds
 from fundraising.models import Donation, Mandate, RecurringGift
 from tests.factories import make_agreement, make_donation, make_donor, make_mandate, make_recurring
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 TODAY = dt.date(2026, 1, 15)
 LONG_AGO = dt.datetime(2015, 6, 1, 12, tzinfo=UTC)
 
@@ -454,6 +454,7 @@ def test_forget_then_purge_years_later(session):
     session.commit()
     report = forget(session, "A", actor="tester", today=TODAY)
     session.commit()
+    assert report.kept_until is not None
     assert purge(session, report.kept_until - dt.timedelta(days=1), retention_years=7) == []
     assert [i.ref for i in purge(session, report.kept_until, retention_years=7)] == ["A"]
     session.commit()

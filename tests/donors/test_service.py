@@ -31,13 +31,13 @@ def test_unknown_ref_raises_donor_not_found(session):
 
 
 def test_donor_detail_of_a_restricted_donor_says_so(session):
-    make_donor(session, ref="R1", restricted_at=dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc))
+    make_donor(session, ref="R1", restricted_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
     assert donor_detail(session, "R1")["status"] == "restricted"
 
 
 def _event(channel, granted, at, kind="consent", event_id=None):
     return ConsentEvent(id=event_id, channel=channel, granted=granted, kind=kind, source="test",
-                        at=dt.datetime(2025, 1, at, tzinfo=dt.timezone.utc))
+                        at=dt.datetime(2025, 1, at, tzinfo=dt.UTC))
 
 
 def test_current_consent_is_the_latest_event_per_channel():
@@ -49,6 +49,7 @@ def test_current_consent_is_the_latest_event_per_channel():
         _event("post", False, 4),
     ]
     states = current_consent(events)
+    assert states["email"].at is not None
     assert (states["email"].granted, states["email"].at.day) == (False, 3)
     assert (states["phone"].granted, states["phone"].kind) == (False, "objection")
     assert states["post"].granted is True

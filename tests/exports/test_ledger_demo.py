@@ -5,7 +5,6 @@ imports keep it, say what they kept, and collect nothing again."""
 from __future__ import annotations
 
 import random
-import re
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +13,7 @@ from anbi.context import AppContext
 from anbi.core.settings import load_settings
 from anbi.demo import ledger as ledger_demo
 from fundraising.models import Mandate, RecurringGift
+from tests.factories import search
 
 
 def history(engine) -> tuple[dict, dict]:
@@ -51,7 +51,7 @@ def test_a_second_demo_keeps_what_the_first_moved_on(db_url, engine, tmp_path):
     assert history(engine) == (gifts, mandates)
     # Kept: the mandates the file dates before the collection a statement confirmed.
     [line] = [line for line in again if line.startswith("mandates: 0 created")]
-    assert int(re.search(r"(\d+) kept as they were", line).group(1)) > 100
+    assert int(search(r"(\d+) kept as they were", line).group(1)) > 100
     assert any(line.startswith("recurring gifts: 0 created") and "1 kept as they were" in line for line in again)
     assert any(line.startswith("  kept: line ") and f"recurring gift {ended[0]} was cancelled on 2026-01-08" in line
                for line in again)

@@ -59,9 +59,9 @@ def test_connection_failures_are_retried(double):
     flaky = Flaky(2)
     with OdooClient(settings(server.url, protocol), transport=flaky) as client:
         assert client.search("res.country", [["code", "=", "NL"]]) == [165]
-    with OdooClient(settings(server.url, protocol, retries=1), transport=Flaky(5)) as client:
-        with pytest.raises(OdooUnreachable, match="tried 2 times"):
-            client.search("res.country", [["code", "=", "NL"]])
+    with OdooClient(settings(server.url, protocol, retries=1), transport=Flaky(5)) as client, \
+            pytest.raises(OdooUnreachable, match="tried 2 times"):
+        client.search("res.country", [["code", "=", "NL"]])
 
 
 def test_a_timeout_on_a_write_is_not_retried(double):
@@ -87,13 +87,13 @@ def test_wrong_key_and_refusals(double):
     with OdooClient(settings(server.url, protocol)) as client:
         with pytest.raises(AnalyticAccountingOff, match="turn it on under Accounting > Configuration > Settings"):
             client.search("account.analytic.plan", [])
-        with pytest.raises(OdooRefused, match="Invalid field res.partner.x_no_such_field"):
+        with pytest.raises(OdooRefused, match=r"Invalid field res.partner.x_no_such_field"):
             client.search("res.partner", [["x_no_such_field", "=", "1"]])
         with pytest.raises(OdooRefused, match="is the Accounting app installed"):
             client.search("x_no.such.model", [])
 
 
 def test_unreachable():
-    with OdooClient(settings("http://127.0.0.1:9", "json2", retries=1)) as client:
-        with pytest.raises(OdooUnreachable, match="Odoo at http://127.0.0.1:9 is unreachable"):
-            client.check_login()
+    with OdooClient(settings("http://127.0.0.1:9", "json2", retries=1)) as client, \
+            pytest.raises(OdooUnreachable, match=r"Odoo at http://127.0.0.1:9 is unreachable"):
+        client.check_login()

@@ -4,6 +4,7 @@ accounts that are not expenses are left out. A client double answers the three
 reads the way Odoo 19 answers them."""
 import datetime as dt
 from types import SimpleNamespace
+from typing import Any
 
 from exports.odoo.costs import OdooCosts
 from subsidies.ledger_costs import BookedCost
@@ -39,7 +40,8 @@ def line(line_id, analytic, amount, account, day="2025-03-10", name="Drukwerk"):
 
 
 def costs(client, references, plans=None):
-    ledger = SimpleNamespace(client=client, plans={"Grants": PLAN} if plans is None else plans)
+    # Only what OdooCosts reads of a Ledger: its client and its analytic plans.
+    ledger: Any = SimpleNamespace(client=client, plans={"Grants": PLAN} if plans is None else plans)
     return OdooCosts(ledger).booked_costs(references)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,7 +22,7 @@ RECORDINGS = Path(__file__).parents[1] / "fixtures" / "odoo"
 SECRET = "secret"
 INVOICING_SECRET = "invoicing-secret"
 # Each recording's database as it was when recording began (the README).
-STATES = {
+STATES: dict[str, dict[str, Any]] = {
     "odoo19_json2_exchanges.json": dict(today=dt.date(2026, 11, 28)),
     "odoo19_jsonrpc_exchanges.json": dict(today=dt.date(2026, 11, 28)),
     "odoo19_json2_sync_exchanges.json": dict(today=dt.date(2026, 12, 3), accounts=[(24, "301000", "Capital", "equity")],
@@ -55,7 +56,7 @@ def test_the_double_answers_like_the_recorded_server(recording):
     with OdooDouble(state) as double, httpx.Client(base_url=double.url) as client:
         for exchange in exchanges(recording):
             request, expected = exchange["request"], exchange["response"]
-            headers = {k: v for k, v in substitute(request.get("headers", {})).items()}
+            headers = dict(substitute(request.get("headers", {})))
             if request["method"] == "GET":
                 answer = client.get(request["path"], headers=headers)
             else:
@@ -72,7 +73,7 @@ def test_the_double_answers_like_the_recorded_server(recording):
             if request["path"].startswith("/doc-bearer/"):
                 assert body["model"] == expected["json"]["model"], where  # the recording is trimmed
                 continue
-            if "/jsonrpc" == request["path"]:
+            if request["path"] == "/jsonrpc":
                 assert body["id"] == request["json"]["id"], where
                 body.pop("id"), expected["json"].pop("id")
             assert _strip(body) == _strip(expected["json"]), where

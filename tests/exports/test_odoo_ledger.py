@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -22,11 +23,11 @@ def booking(cents, account="income.private_individuals", campaign=None, fund=Non
     return rules.Booking(cents, consideration, account, campaign, fund)
 
 
-def booked(booking_id, booking_, day=D(2025, 3, 3), channel="bank"):
+def booked(booking_id, booking_, day=dt.date(2025, 3, 3), channel="bank"):
     return rules.Booked(booking_id, booking_, day, channel)
 
 
-def gift(donation_id, cents, day=D(2025, 3, 3), channel="bank", **fields):
+def gift(donation_id, cents, day=dt.date(2025, 3, 3), channel="bank", **fields):
     was = fields.pop("booked", None)
     received = fields.pop("received", True)
     return rules.LedgerGift(donation_id, day, channel, received, booking(cents, **fields), was)
@@ -51,7 +52,7 @@ def test_the_ledger_books_each_part_on_the_income_statements_line(donor_kind, or
     [entry] = rules.plan([rules.LedgerGift(1, D(2025, 10, 11), "bank", True, rules.booking_of(split, None, None))], [], [],
                          existing={})
     assert credits(entry) == expected
-    assert [(l.account, l.debit_cents) for l in entry.lines if l.debit_cents] == [("bank", amount)]
+    assert [(line.account, line.debit_cents) for line in entry.lines if line.debit_cents] == [("bank", amount)]
 
 
 def test_gifts_are_grouped_by_day_and_channel_with_a_line_per_account_campaign_and_fund():
@@ -62,7 +63,7 @@ def test_gifts_are_grouped_by_day_and_channel_with_a_line_per_account_campaign_a
     refs = [e.ref for e in entries]
     assert refs == ["anbi:2025-03-03:bank:2", "anbi:2025-03-03:sepa-2:1", "anbi:2025-03-04:bank:1"]
     first = entries[0]
-    assert [(l.account, l.debit_cents, l.credit_cents, l.campaign, l.fund) for l in first.lines] == [
+    assert [(line.account, line.debit_cents, line.credit_cents, line.campaign, line.fund) for line in first.lines] == [
         ("income.companies", 0, 50000, None, None),
         ("income.private_individuals", 0, 3500, 7, None),
         ("income.private_individuals", 0, 1000, 7, 9),
@@ -85,7 +86,7 @@ def test_a_booked_unchanged_gift_makes_nothing_and_a_changed_one_is_reversed_on_
     correction, again = entries
     # Dated as the entry it corrects: the year it changes in the ledger is the year the statement changes.
     assert (correction.ref, correction.day, correction.reverses) == ("anbi:correction:12", D(2025, 3, 3), [12])
-    assert [(l.account, l.debit_cents, l.credit_cents, l.campaign) for l in correction.lines] == [
+    assert [(line.account, line.debit_cents, line.credit_cents, line.campaign) for line in correction.lines] == [
         ("income.private_individuals", 1000, 0, 7), ("bank", 0, 1000, None)]
     assert again.ref == "anbi:2025-03-03:bank:2" and again.lines[0].campaign == 8
 
@@ -107,11 +108,11 @@ def test_refunds_take_back_on_their_own_date_from_the_accounts_booked():
     first, second, third = entries
     assert first.day == D(2025, 3, 20)
     # 400 of a 1000 gift with 500 consideration: 200 from goods and services, 200 from the gift.
-    assert sorted((l.account, l.debit_cents, l.credit_cents) for l in first.lines) == [
+    assert sorted((line.account, line.debit_cents, line.credit_cents) for line in first.lines) == [
         ("bank", 0, 400), ("income.goods_and_services", 200, 0), ("income.private_individuals", 200, 0)]
-    assert ("stripe_clearing", 0, 300) in [(l.account, l.debit_cents, l.credit_cents) for l in second.lines]
+    assert ("stripe_clearing", 0, 300) in [(line.account, line.debit_cents, line.credit_cents) for line in second.lines]
     # 1 of 2 with 1 consideration: 0,5 → 1 (half-up, as the income statement takes it back)
-    assert [(l.account, l.debit_cents) for l in third.lines if l.debit_cents] == [("income.goods_and_services", 1)]
+    assert [(line.account, line.debit_cents) for line in third.lines if line.debit_cents] == [("income.goods_and_services", 1)]
 
 
 def test_a_refund_of_a_gift_booked_in_the_same_run_is_planned_after_it():
@@ -133,15 +134,15 @@ def test_a_stripe_gift_is_income_on_its_own_date_and_its_payout_moves_clearing_t
         ("anbi:refund:31", "refund", D(2025, 3, 3)),
     ]
     first, _, payout, refund = entries
-    assert [(l.account, l.debit_cents, l.credit_cents) for l in first.lines] == [
+    assert [(line.account, line.debit_cents, line.credit_cents) for line in first.lines] == [
         ("income.private_individuals", 0, 5000), ("stripe_clearing", 5000, 0)]
     assert (payout.payout, payout.donations) == ("po_1", [])
-    assert [(l.account, l.debit_cents, l.credit_cents) for l in payout.lines] == [
+    assert [(line.account, line.debit_cents, line.credit_cents) for line in payout.lines] == [
         ("bank", 6155, 0), ("stripe_fees", 345, 0), ("stripe_clearing", 0, 6500)]
     for entry in entries:
         rules.check_balanced(entry)
     # The clearing account: 7000 in, the refund's 500 and the payout's 6500 out.
-    clearing = sum(l.debit_cents - l.credit_cents for e in entries for l in e.lines if l.account == "stripe_clearing")
+    clearing = sum(line.debit_cents - line.credit_cents for e in entries for line in e.lines if line.account == "stripe_clearing")
     assert clearing == 0 and refund.lines[-1] == rules.Line("stripe_clearing", 0, 500, "Refund")
 
 
@@ -166,7 +167,7 @@ def test_gifts_booked_with_their_payout_by_an_older_version_move_to_their_own_da
                             [rules.Refund(9, 9, D(2025, 12, 31), 500, "stripe", booked=booking(500))], [payout], existing={})
 
     def by_account_and_year(entries):
-        totals = {}
+        totals: dict[Any, int] = {}
         for entry in entries:
             for line in entry.lines:
                 key = (line.account, line.campaign, entry.day.year)
@@ -202,5 +203,5 @@ def test_json2_error_bodies_are_read_back_from_odoolibs_messages():
     body = '{"name": "odoo.exceptions.UserError", "message": "The entry is not balanced.", "arguments": []}'
     assert _json2_error(f"Invalid request: {body} for data {{'vals_list': []}}") == (422, {
         "name": "odoo.exceptions.UserError", "message": "The entry is not balanced."})
-    assert _json2_error(f"Unexpected status code 403: {body}")[1]["name"] == "odoo.exceptions.UserError"
+    assert (_json2_error(f"Unexpected status code 403: {body}")[1] or {})["name"] == "odoo.exceptions.UserError"
     assert _json2_error("Unexpected status code 502: <html>Bad gateway</html>") == (502, None)   # not Odoo's JSON

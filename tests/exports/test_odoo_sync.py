@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
 from sqlalchemy import func, select
@@ -67,7 +68,7 @@ class Target:
     prefix: str
     token: str                     # makes refs and codes unique on a shared real server
     state: OdooState | None = None
-    lock: object | None = None     # the real database's lock file (see the module docstring)
+    lock: IO[Any] | None = None  # the real database's lock file (see the module docstring)
 
     def client(self) -> OdooClient:
         return OdooClient(OdooSettings(self.url, self.database, self.protocol, self.login, self.key, timeout=10, retries=0))
@@ -224,8 +225,8 @@ def test_donations_are_booked_once_per_day_and_channel(cli, engine, odoo, tmp_pa
         (code(odoo, "income.private_individuals"), 0.0, 10.0, True),   # campaign and fund
         (code(odoo, "income.companies"), 0.0, 500.0, False),
     ])
-    combined = [x for x in lines if x["credit"] == 10.0][0]["analytic_distribution"]
-    assert list(combined.values()) == [100.0] and "," in list(combined)[0]
+    combined = next(x for x in lines if x["credit"] == 10.0)["analytic_distribution"]
+    assert list(combined.values()) == [100.0] and "," in next(iter(combined))
 
     with odoo.client() as client:
         analytic = client.search_read("account.analytic.account", [["code", "in", [names["campaign"], names["fund"]]]],
@@ -254,10 +255,10 @@ def test_refund_and_correction_are_entries_of_our_own(cli, engine, odoo_json2, t
     env = odoo.config(tmp_path)
     sync(cli, env)
     with Session(engine) as session:
-        r1 = session.scalar(select(Donation).where(Donation.reference == "R1"))
+        r1 = session.execute(select(Donation).where(Donation.reference == "R1")).scalar_one()
         adjustment, _ = record_adjustment(session, r1, kind="refund", amount_cents=1000, occurred_on=D(2025, 3, 10),
                                           source="import", reference="REF-1")
-        r3 = session.scalar(select(Donation).where(Donation.reference == "R3"))
+        r3 = session.execute(select(Donation).where(Donation.reference == "R3")).scalar_one()
         r3.campaign_id = None
         r3.kind = "purchase"   # corrected: it paid for goods (income from goods and services)
         r3.consideration_cents = 50000
@@ -265,18 +266,18 @@ def test_refund_and_correction_are_entries_of_our_own(cli, engine, odoo_json2, t
         adjustment_id = adjustment.id
     result = sync(cli, env)
     assert result["entries_planned"] == {"correction": 1, "donations": 1, "refund": 1}
-    refund = [m for m in odoo.moves("refund:") if m["ref"] == f"{odoo.prefix}:refund:{adjustment_id}"][0]
+    refund = next(m for m in odoo.moves("refund:") if m["ref"] == f"{odoo.prefix}:refund:{adjustment_id}")
     assert (refund["date"], refund["amount_total"]) == ("2025-03-10", 10.0)
     refund_lines = sorted((account_code(x), x["debit"], x["credit"]) for x in odoo.lines(refund["id"]))
     assert refund_lines == sorted([(code(odoo, "income.private_individuals"), 10.0, 0.0), (code(odoo, "bank"), 0.0, 10.0)])
     [correction] = odoo.moves("correction:")
     correction_lines = sorted((account_code(x), x["debit"], x["credit"]) for x in odoo.lines(correction["id"]))
     assert correction_lines == sorted([(code(odoo, "income.companies"), 500.0, 0.0), (code(odoo, "bank"), 0.0, 500.0)])
-    rebooked = [m for m in odoo.moves("2025-03-03") if m["ref"].endswith(":bank:2")][0]
+    rebooked = next(m for m in odoo.moves("2025-03-03") if m["ref"].endswith(":bank:2"))
     assert sorted((account_code(x), x["debit"], x["credit"]) for x in odoo.lines(rebooked["id"])) == sorted([
         (code(odoo, "bank"), 500.0, 0.0), (code(odoo, "income.goods_and_services"), 0.0, 500.0)])
     # The entry first booked is untouched: posted entries are never edited.
-    original = [m for m in odoo.moves("2025-03-03") if m["ref"].endswith(":bank:1")][0]
+    original = next(m for m in odoo.moves("2025-03-03") if m["ref"].endswith(":bank:1"))
     assert original["amount_total"] == 535.0
 
 
@@ -287,7 +288,7 @@ def test_a_sync_broken_off_after_odoo_created_an_entry_creates_nothing_twice(cli
     seed(engine, odoo)
     env = odoo.config(tmp_path, batch_size=1)   # one entry per batch
     real_send = service.send_batch
-    sent = []
+    sent: list[Any] = []
 
     def send_then_break(session, ledger, entry_ids):
         if sent:
@@ -341,8 +342,8 @@ def test_merged_donor_partner_is_archived_and_erased_donor_anonymised(cli, engin
     with Session(engine) as session:
         from donors.models import Donor
 
-        person = session.scalar(select(Donor).where(Donor.ref == names["person"]))
-        company = session.scalar(select(Donor).where(Donor.ref == names["company"]))
+        person = session.execute(select(Donor).where(Donor.ref == names["person"])).scalar_one()
+        company = session.execute(select(Donor).where(Donor.ref == names["company"])).scalar_one()
         person.merged_into_id = survivor_id
         company.restricted_at = utcnow()
         session.commit()
@@ -467,8 +468,8 @@ def _grant_with_costs(engine, odoo: Target, mapping: dict[str, str]) -> str:
         add_grant(session, parse_grant_file(text), actor="tester")
         session.commit()
     with odoo.client() as client:
-        plan = client.search("account.analytic.plan", [["name", "=", "Grants"]], limit=1)
-        plan = plan[0] if plan else client.create("account.analytic.plan", {"name": "Grants"})
+        plans = client.search("account.analytic.plan", [["name", "=", "Grants"]], limit=1)
+        plan = plans[0] if plans else client.create("account.analytic.plan", {"name": "Grants"})
         analytic = client.create("account.analytic.account", {"name": "Project", "code": reference, "plan_id": plan})
         journal = client.search("account.journal", [["type", "=", "general"]], limit=1)[0]
         ids = {r["code"]: r["id"] for r in client.search_read("account.account", [["code", "in", [
@@ -499,7 +500,7 @@ def test_pull_costs_imports_cost_lines_once_on_their_budget_line(cli, engine, od
                                                           "total": "150.50", "notes": []}
     with Session(engine) as session:
         expenses = session.scalars(select(Expense).order_by(Expense.spent_on)).all()
-        assert [(e.source, e.spent_on, e.amount_cents, e.budget_line.code) for e in expenses] == [
+        assert [(e.source, e.spent_on, e.amount_cents, e.budget_line and e.budget_line.code) for e in expenses] == [
             ("odoo", D(2025, 3, 10), 12000, "MAT"), ("odoo", D(2025, 4, 2), 3050, "MAT")]
     again = json.loads(cli("odoo", "pull-costs", "--grant", reference, "--json", env=env).stdout)
     assert (again["created"], again["already_imported"]) == (0, 2)

@@ -88,7 +88,8 @@ def test_report_lets_odoo_move_entries_and_keeps_both_dates(cli, engine, odoo_js
     moves = {m["ref"]: m for m in odoo.moves("2025-03")}
     assert moves[ref]["date"] == odoo_day and moves[f"{odoo.prefix}:2025-03-04:bank:1"]["date"] == "2025-03-04"
     with Session(engine) as session:
-        entry = session.scalar(select(OdooEntry).where(OdooEntry.ref == ref))
+        entry = session.execute(select(OdooEntry).where(OdooEntry.ref == ref)).scalar_one()
+        assert entry.entry_date is not None and entry.odoo_date is not None
         assert (entry.entry_date.isoformat(), entry.odoo_date.isoformat(), entry.posted) == ("2025-03-03", odoo_day, True)
         assert entry.move_name is not None
     assert text.exit_code == 0   # nothing left to send: no warning the second time
@@ -238,7 +239,7 @@ def test_the_dry_run_counts_partners_already_in_odoo(cli, engine, odoo, tmp_path
     sync(cli, env)
     with Session(engine) as session:   # our links lost (a restored backup, a new install): Odoo still has them
         session.execute(delete(OdooPartner))
-        session.scalar(select(Donor).where(Donor.ref == names["person"])).email = "anna.jansen@example.nl"
+        session.execute(select(Donor).where(Donor.ref == names["person"])).scalar_one().email = "anna.jansen@example.nl"
         session.commit()
     dry = sync(cli, env, "--dry-run")
     assert dry["partners"] | {} == {"created": 0, "updated": 1, "unchanged": 1, "archived": 0, "anonymised": 0}

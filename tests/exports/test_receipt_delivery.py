@@ -25,6 +25,7 @@ class Inbox:
     def __init__(self):
         self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
         self.refuse_after: int | None = None
+        self.port = 0  # set once its server listens
 
     async def handle_DATA(self, server, session, envelope):
         if self.refuse_after is not None and len(self.messages) >= self.refuse_after:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -86,7 +87,7 @@ def test_address_sits_in_the_envelope_window():
     data = StatementRenderer().render(view())
     page = PdfReader(io.BytesIO(data)).pages[0]
     height = float(page.mediabox.height)
-    positions = {}
+    positions: dict[str, Any] = {}
 
     def visit(text, cm, tm, font_dict, font_size):
         if text.strip():

@@ -67,9 +67,9 @@ def validate(path: Path) -> etree._Element:
 def counts(engine) -> tuple[int, int, int]:
     with Session(engine) as session:
         return (
-            session.scalar(select(func.count()).select_from(Donation)),
-            session.scalar(select(func.count()).select_from(SepaCollection)),
-            session.scalar(select(func.count()).select_from(SepaBatch)),
+            session.execute(select(func.count()).select_from(Donation)).scalar_one(),
+            session.execute(select(func.count()).select_from(SepaCollection)).scalar_one(),
+            session.execute(select(func.count()).select_from(SepaBatch)).scalar_one(),
         )
 
 
@@ -118,7 +118,8 @@ def test_a_failed_collection_does_not_count_as_collected(cli, engine, tmp_path):
     day = collection_day()
     cli("sepa", "batch", "--collection-date", day.isoformat(), "--out", str(tmp_path / "a.xml"), env=SEPA_ENV)
     with Session(engine) as session:
-        donation = session.scalar(select(Donation).where(Donation.recurring_gift_id == ids["gift"]))
+        donation = session.scalars(select(Donation).where(Donation.recurring_gift_id == ids["gift"])).first()
+        assert donation is not None
         mark_failed(session, donation, reason="AM04")
         session.commit()
     result = cli("sepa", "batch", "--collection-date", day.isoformat(), "--out", str(tmp_path / "b.xml"), "--json", env=SEPA_ENV)
@@ -133,7 +134,7 @@ def test_next_month_collects_again_and_carries_a_changed_account_once(cli, engin
     first, second, third = collection_day(), collection_day(1), collection_day(2)
     cli("sepa", "batch", "--collection-date", first.isoformat(), "--out", str(tmp_path / "1.xml"), env=SEPA_ENV)
     with Session(engine) as session:
-        session.get(Mandate, ids["mandate"]).iban = "NL69INGB0123456789"  # same bank (INGB), new account
+        session.get_one(Mandate, ids["mandate"]).iban = "NL69INGB0123456789"  # same bank (INGB), new account
         session.commit()
     assert cli("sepa", "batch", "--collection-date", second.isoformat(), "--out", str(tmp_path / "2.xml"), env=SEPA_ENV).exit_code == 0
     root = validate(tmp_path / "2.xml")
@@ -193,7 +194,7 @@ def test_creditor_id_failing_mod_97_is_refused(cli, engine, tmp_path):
 def test_a_mandate_with_a_wrong_iban_stops_the_batch_naming_it(cli, engine, tmp_path):
     ids = seed(engine)
     with Session(engine) as session:
-        session.get(Mandate, ids["mandate"]).iban = "NL20INGB0001234568"
+        session.get_one(Mandate, ids["mandate"]).iban = "NL20INGB0001234568"
         session.commit()
     result = cli("sepa", "batch", "--collection-date", collection_day().isoformat(), "--out", str(tmp_path / "a.xml"), env=SEPA_ENV)
     assert result.exit_code == 1
@@ -207,7 +208,7 @@ def test_the_batch_lists_each_gift_it_left_out_with_its_reason(cli, engine, tmp_
         donor = make_donor(session, ref="D4")
         mandate = make_mandate(session, donor=donor, mandate_id="MDT-4", status="revoked")
         make_recurring(session, donor=donor, mandate=mandate, reference="RG-4", start_date=today() - dt.timedelta(days=20))
-        failing = session.scalar(select(RecurringGift).where(RecurringGift.reference == "RG-3"))
+        failing = session.execute(select(RecurringGift).where(RecurringGift.reference == "RG-3")).scalar_one()
         failing.status, failing.status_reason = "failing", "failing: AM04 (insufficient funds) on 2026-01-05"
         paused_donor = make_donor(session, ref="D5")
         make_recurring(session, donor=paused_donor, reference="RG-5", status="paused",

@@ -98,7 +98,7 @@ def test_batches_started_at_once_collect_each_gift_once_per_period(db_url, engin
         assert {count for _, _, count in per_gift_and_period} == {1}
         assert session.scalar(select(func.count()).select_from(Donation)) == GIFTS
         assert session.scalar(select(func.count()).select_from(SepaBatch)) == 1
-    written = [path for path in tmp_path.glob("run*.xml")]
+    written = list(tmp_path.glob("run*.xml"))
     assert len(written) == 1 and not list(tmp_path.glob("*.partial"))
 
 
@@ -126,6 +126,5 @@ def test_the_schema_refuses_a_second_collection_for_a_gift_and_period_unless_the
     session.execute(insert(table), _collection_row(session, gift.id, mandate.id, batch.id, march))
     session.execute(insert(table), _collection_row(session, gift.id, mandate.id, batch.id, april))
     second = _collection_row(session, gift.id, mandate.id, batch.id, march)
-    with pytest.raises(IntegrityError):
-        with session.begin_nested():
-            session.execute(insert(table), second)
+    with pytest.raises(IntegrityError), session.begin_nested():
+        session.execute(insert(table), second)

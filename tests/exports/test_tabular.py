@@ -81,6 +81,7 @@ def test_donations_xlsx_has_numbers_and_dates(cli, engine, tmp_path):
     rows = list(sheet.iter_rows(values_only=True))
     header = rows[0]
     first = dict(zip(header, rows[1]))
+    assert isinstance(first["date"], dt.datetime)  # a date cell reads back as a datetime
     assert (first["reference"], first["date"].date(), first["donor_ref"]) == ("G1", D(2025, 3, 1), "D1")
     assert Decimal(str(first["amount"])) == Decimal("1234.56") and Decimal(str(first["refunded"])) == Decimal("34.56")
     assert len(rows) == 3
@@ -92,7 +93,7 @@ def test_donors_leave_out_merged_restricted_and_filter_by_year(cli, engine, tmp_
     assert cli("export", "donors", "--format", "csv", "--out", str(out)).exit_code == 0
     rows = read_csv(out)
     assert sorted(r["ref"] for r in rows) == ["D1", "D2"]
-    anna = [r for r in rows if r["ref"] == "D1"][0]
+    anna = next(r for r in rows if r["ref"] == "D1")
     assert (anna["name"], anna["iban"], anna["prefix"]) == ("Anna van der Berg", "NL91ABNA0417164300", "van der")
     cli("export", "donors", "--format", "csv", "--out", str(out), "--year", "2024")
     assert [r["ref"] for r in read_csv(out)] == ["D2"]

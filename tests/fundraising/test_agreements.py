@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -25,7 +26,7 @@ D = dt.date
 
 
 def terms(**overrides) -> AgreementTerms:
-    values = dict(number="PG-2025-0001", annual_amount_cents=60000, start_date=D(2025, 1, 1), years=5,
+    values: dict[str, Any] = dict(number="PG-2025-0001", annual_amount_cents=60000, start_date=D(2025, 1, 1), years=5,
                   signed_on=D(2024, 12, 20))
     values.update(overrides)
     return AgreementTerms(**values)

@@ -109,6 +109,7 @@ def test_edit_changes_only_what_is_given_and_audits_before_and_after(session):
     campaign = get_campaign(session, "XMAS")
     assert (campaign.name, campaign.goal_cents, campaign.cost_cents, campaign.start_on, campaign.end_on) == (
         "Kerst", 250_000, 12_345, dt.date(2025, 11, 1), dt.date(2025, 12, 31))
+    assert campaign.parent is not None
     assert campaign.parent.code == "SPRING"
     [entry] = _audit_rows(session, "campaign.edit")
     assert (entry.actor, entry.entity_ref) == ("editor", "XMAS")

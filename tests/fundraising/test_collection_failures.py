@@ -26,7 +26,7 @@ LATER = [(D(2025, 4, 2), D(2025, 3, 28)), (D(2025, 5, 2), D(2025, 4, 28)), (D(20
 
 def gift(engine, reference: str) -> RecurringGift:
     with Session(engine) as session:
-        return session.scalar(select(RecurringGift).where(RecurringGift.reference == reference))
+        return session.execute(select(RecurringGift).where(RecurringGift.reference == reference)).scalar_one()
 
 
 def batch(engine, day: dt.date, run_on: dt.date):
@@ -123,7 +123,7 @@ def test_returns_follow_the_table_and_are_listed_for_follow_up(cli, engine, tmp_
         statuses = dict(session.execute(select(RecurringGift.reference, RecurringGift.status)).all())
         attempts = dict(session.execute(select(RecurringGift.reference, RecurringGift.failed_attempts)).all())
         mandates = dict(session.execute(select(Mandate.mandate_id, Mandate.status)).all())
-        revoked = session.scalar(select(AuditEntry).where(AuditEntry.action == "mandate.revoke"))
+        revoked = session.execute(select(AuditEntry).where(AuditEntry.action == "mandate.revoke")).scalar_one()
     assert statuses == {"RG-1": "paused", "RG-2": "paused", "RG-3": "paused"}
     assert attempts == {"RG-1": 1, "RG-2": 1, "RG-3": 0}        # a refund is no failed collection
     assert mandates == {"MDT-1": "revoked", "MDT-2": "active", "MDT-3": "active"}
@@ -144,7 +144,7 @@ def sepa_gift(engine, reference="RG-1", **fields) -> None:
         session.commit()
 
 
-def audit_trail(engine, reference="RG-1") -> list[tuple[str, str, dict]]:
+def audit_trail(engine, reference="RG-1") -> list[tuple[str, str, dict | None]]:
     with Session(engine) as session:
         return [(e.action, e.actor, e.details) for e in session.scalars(
             select(AuditEntry).where(AuditEntry.entity == "recurring_gift", AuditEntry.entity_ref == reference)

@@ -36,7 +36,7 @@ def world(session):
 
 
 def test_a_file_of_every_kind_is_imported(session, world):
-    donor, other = world
+    _donor, _other = world
     summary = import_donations(session, csv(
         "G1,D1,2025-01-05,50,,sepa_debit,SPRING,,gift,,PG-1,",
         "G2,D2,05-02-2025,\"1.250,00\",EUR,bank_transfer,,EDUCATION,gift,,,250",
@@ -203,17 +203,17 @@ def test_instalments_link_to_their_recurring_gift_and_its_mandate(session, world
     mandate = make_mandate(session, donor=donor, mandate_id="MDT-1")
     gift = make_recurring(session, donor=donor, reference="RG-1", mandate=mandate)
     make_recurring(session, donor=other, reference="RG-2", method="stripe")
-    data = ("reference,donor_ref,date,amount,method,recurring\n"
-            "I1,D1,2025-01-28,10,sepa_debit,RG-1\n").encode()
+    data = (b"reference,donor_ref,date,amount,method,recurring\n"
+            b"I1,D1,2025-01-28,10,sepa_debit,RG-1\n")
     import_donations(session, data, actor="tester", name="donations.csv")
     donation = session.scalar(select(Donation))
     assert (donation.recurring_gift_id, donation.mandate_id) == (gift.id, mandate.id)
     with pytest.raises(InvalidInput) as caught:
-        import_donations(session, ("reference,donor_ref,date,amount,method,recurring\n"
-                                   "I2,D1,2025-02-28,10,card,RG-2\n"
-                                   "I3,D1,2025-02-28,10,card,RG-NOPE\n"
-                                   "I4,,2025-02-28,10,card,RG-1\n"
-                                   "I1,D1,2025-01-28,10,sepa_debit,\n").encode(), actor="tester", name="donations.csv")
+        import_donations(session, (b"reference,donor_ref,date,amount,method,recurring\n"
+                                   b"I2,D1,2025-02-28,10,card,RG-2\n"
+                                   b"I3,D1,2025-02-28,10,card,RG-NOPE\n"
+                                   b"I4,,2025-02-28,10,card,RG-1\n"
+                                   b"I1,D1,2025-01-28,10,sepa_debit,\n"), actor="tester", name="donations.csv")
     assert {(p.line, p.field) for p in caught.value.problems} == {(2, "recurring"), (3, "recurring"), (4, "recurring"), (5, "reference")}
 
 

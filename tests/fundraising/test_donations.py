@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -38,7 +39,7 @@ D = dt.date
 
 
 def facts(**overrides) -> DonationFacts:
-    values = dict(source="import", reference="R1", amount_cents=2500, currency="EUR", method="ideal")
+    values: dict[str, Any] = dict(source="import", reference="R1", amount_cents=2500, currency="EUR", method="ideal")
     values.update(overrides)
     return DonationFacts(**values)
 
@@ -128,7 +129,7 @@ def test_refunded_and_net_from_plain_values():
 
 
 def book(session, donor, **overrides):
-    values = dict(
+    values: dict[str, Any] = dict(
         source="stripe", reference="pi_1", donor=donor, received_on=D(2025, 3, 1), amount_cents=2500,
         currency="EUR", method="card",
     )

@@ -91,10 +91,10 @@ def test_the_sql_is_the_function(session):
                                  amount_cents=amount, consideration_cents=consideration)
         cases.append((donation.id, split_income(donor_kind, organisation_type, kind, amount, consideration)))
     taken = Donation.amount_cents // 3
-    rows = dict((row[0], row[1:]) for row in session.execute(
+    rows = {row[0]: row[1:] for row in session.execute(
         select(Donation.id, payer_line_sql(), payer_line_sql("income."), consideration_sql(),
                taken_back_consideration_sql(taken, Donation.amount_cents, consideration_sql()), taken)
-        .outerjoin(Donor, Donor.id == Donation.donor_id)))
+        .outerjoin(Donor, Donor.id == Donation.donor_id))}
     for donation_id, split in cases:
         line, key, goods, taken_goods, taken_cents = rows[donation_id]
         assert (line, key, goods) == (split.gift_line, "income." + split.gift_line, split.consideration_cents)

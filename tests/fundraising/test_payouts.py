@@ -7,6 +7,7 @@ import copy
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import stripe
@@ -49,14 +50,14 @@ def test_a_payout_reconciles_to_its_donations_to_the_cent():
     assert (result.charges_cents, result.refunds_cents, result.disputes_cents, result.fees_cents, result.other_cents) == (
         7000, -500, -1500, 1845, 0)
     assert result.difference_cents == 0 and result.reconciled
-    assert 7000 - 500 - 1500 - 1845 == facts.amount_cents
+    assert facts.amount_cents == 7000 - 500 - 1500 - 1845
 
 
 def test_a_payout_that_does_not_add_up_or_carries_foreign_charges_is_not_reconciled():
     items = [txn(id="txn_1", amount=5000, fee=200, source="ch_1"), txn(id="txn_2", amount=2000, fee=0, source="ch_9")]
     short = reconcile(payout(6700, items), {"ch_1": (1, 5000), "ch_9": (9, 2000)})
     assert (short.reconciled, short.difference_cents) == (False, -100)
-    assert "100 more than the payout" not in (short.note() or "") and "1.00 more than the payout" in short.note()
+    assert "100 more than the payout" not in (short.note() or "") and "1.00 more than the payout" in (short.note() or "")
     unknown = reconcile(payout(6800, items), {"ch_1": (1, 5000)})
     assert not unknown.reconciled and unknown.unknown_charges == ("ch_9",)
     mismatch = reconcile(payout(6800, items), {"ch_1": (1, 5000), "ch_9": (9, 2500)})
@@ -74,7 +75,7 @@ def test_sweep_assigns_each_transaction_to_the_next_payout_created_after_it():
 
 # --- localstripe ------------------------------------------------------------------------
 
-CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
+CARD: Any = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}  # Stripe's card params
 
 
 @pytest.mark.localstripe
@@ -95,7 +96,8 @@ def test_payouts_from_localstripe_reconcile_and_meet_the_bank_statement(cli, eng
             make_donation(session, donor=donor, source="stripe", reference=intent_id, amount_cents=amount,
                           stripe_charge_id=charge_id, method="card")
         session.commit()
-    paid = client.v1.payouts.create(params={"amount": 3000, "currency": "eur", "status": "paid"})
+    # localstripe takes a status to make the payout paid at once; Stripe's params have none.
+    paid = client.v1.payouts.create(params={"amount": 3000, "currency": "eur", "status": "paid"})  # type: ignore[typeddict-unknown-key]
     env = {"ANBI_STRIPE_API_KEY": "sk_test_anbi", "ANBI_STRIPE_API_BASE": localstripe, "ANBI_STRIPE_MAX_NETWORK_RETRIES": "0"}
 
     result = cli("stripe", "payouts", "--json", env=env)
@@ -108,7 +110,8 @@ def test_payouts_from_localstripe_reconcile_and_meet_the_bank_statement(cli, eng
         items = session.scalars(select(StripePayoutItem).order_by(StripePayoutItem.id)).all()
         assert sorted(i.type for i in items) == ["charge", "charge", "refund"]
         assert sum(1 for i in items if i.donation_id) == 2
-        arrival = session.scalar(select(StripePayout.arrival_date))
+        arrival = session.scalars(select(StripePayout.arrival_date)).first()
+        assert arrival is not None
 
     # The bank statement: the payout, and a Stripe line that is no payout of ours.
     statement = w.render(w.StatementSpec("NL91ABNA0417164300", "S-STRIPE", 0, [
@@ -122,7 +125,8 @@ def test_payouts_from_localstripe_reconcile_and_meet_the_bank_statement(cli, eng
     assert [(line["amount"], line["note"]) for line in again["unmatched_bank_lines"]] == [
         ("42.42", "no Stripe payout of this amount and date yet (run `anbi stripe payouts`)")]
     with Session(engine) as session:
-        line = session.scalar(select(BankLine).where(BankLine.amount_cents == 3000))
+        line = session.execute(select(BankLine).where(BankLine.amount_cents == 3000)).scalar_one()
+        assert line.payout is not None
         assert line.payout.payout_id == paid.id and line.state == "matched"
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+from typing import Any
 
 import pytest
 
 from donors.errors import DonorNotFound
 from fundraising import queries
 from fundraising.errors import CampaignNotFound
+from fundraising.models import Campaign
 from fundraising.queries import DONATION_LIST_KEYS, count_donations, list_donations
 from tests.factories import make_adjustment, make_campaign, make_donation, make_donor, make_fund
 
@@ -36,7 +38,7 @@ REFUNDED = {"G05": "15.00", "G04": "40.00", "G10": "15.00"}
 
 @pytest.fixture
 def gifts(session):
-    campaigns = {code: make_campaign(session, code=code) for code in ("SPRING", "AUTUMN")}
+    campaigns: dict[str | None, Campaign | None] = {code: make_campaign(session, code=code) for code in ("SPRING", "AUTUMN")}
     water = make_fund(session, code="WATER")
     kept = make_donor(session, ref="K1")
     donors = {"K1": kept, "O1": make_donor(session, ref="O1"), None: None}
@@ -65,7 +67,7 @@ def refs(session, **filters) -> list[str]:
 
 def expected(**filters) -> list[str]:
     """The same filters applied in Python to the GIFTS table."""
-    donor = {"K1": "K1", "M1": "K1", "O1": "O1"}.get(filters.get("donor_ref"))
+    donor = {"K1": "K1", "M1": "K1", "O1": "O1"}.get(filters.get("donor_ref") or "")
     rows = {g[0]: g for g in GIFTS}
     found = []
     for reference in ORDER:
@@ -114,7 +116,7 @@ def test_each_filter(session, gifts):
     assert refs(session, date_from=dt.date(2025, 3, 2), date_to=dt.date(2025, 6, 29)) == []
 
 
-FILTER_VALUES = {
+FILTER_VALUES: dict[str, list[Any]] = {
     "donor_ref": ["K1", "M1", "O1"],
     "year": [2025, 2026],
     "campaign": ["SPRING", "AUTUMN"],

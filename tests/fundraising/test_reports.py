@@ -48,7 +48,7 @@ def test_amount_buckets():
 
 
 def _buckets(amounts):
-    counts = {}
+    counts: dict[int, int] = {}
     for amount in amounts:
         counts[amount_bucket(amount)] = counts.get(amount_bucket(amount), 0) + 1
     return counts
@@ -171,7 +171,7 @@ def history(session):
     q = make_donor(session, ref="Q")
     r = make_donor(session, ref="R", last_name="Bos", sort_name="bos")
     s = make_donor(session, ref="S")
-    t = make_donor(session, ref="T", restricted_at=dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc))
+    t = make_donor(session, ref="T", restricted_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
     u = make_donor(session, ref="U")
     v = make_donor(session, ref="V", last_name="Claes", sort_name="claes")
     w = make_donor(session, ref="W")

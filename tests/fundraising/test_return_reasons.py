@@ -90,7 +90,7 @@ def test_max_failures_setting():
 
 
 def test_the_documented_table_is_the_table_in_code():
-    rows = re.findall(r"^\| (\w{4}) \| ([^|]+) \| ([^|]+) \| (kept|revoked) \|", inspect.getdoc(rr), re.M)
+    rows = re.findall(r"^\| (\w{4}) \| ([^|]+) \| ([^|]+) \| (kept|revoked) \|", inspect.getdoc(rr) or "", re.M)
     documented = {code: (meaning.strip(), gift.strip(), mandate) for code, meaning, gift, mandate in rows}
     assert set(documented) == set(rr.RULES)
     words = {rr.RETRY: "retry", rr.PAUSE: "paused", rr.END: "ended"}

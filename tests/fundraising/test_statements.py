@@ -141,7 +141,7 @@ def test_lines_in_date_order_with_method_campaign_and_mandate_only_for_direct_de
         gift("2025-02-01", 2000, method="sepa_debit", mandate_ref="MDT-1"),
     ]
     figures = compute_statement(YEAR, gifts, ())
-    assert [(l.received_on, l.method, l.campaign, l.mandate_ref) for l in figures.lines] == [
+    assert [(line.received_on, line.method, line.campaign, line.mandate_ref) for line in figures.lines] == [
         (D("2025-02-01"), "sepa_debit", None, "MDT-1"),
         (D("2025-05-01"), "ideal", "Winter 2025", None),
     ]
@@ -153,7 +153,7 @@ def test_line_explains_why_a_linked_gift_is_ordinary():
         [gift("2025-02-15", 100, agreement_id=2), gift("2025-01-15", 100, agreement_id=4), gift("2025-07-01", 100, agreement_id=7), gift(amount=70000, agreement_id=1)],
         ALL,
     )
-    notes = {l.received_on: l.notes for l in figures.lines}
+    notes = {line.received_on: line.notes for line in figures.lines}
     assert notes[D("2025-02-15")] == (st.BEFORE_SIGNING,)
     assert notes[D("2025-01-15")] == (st.AFTER_TERM,)
     assert notes[D("2025-07-01")] == (st.AFTER_EARLY_END,)
@@ -166,7 +166,7 @@ def test_wholly_refunded_gift_has_no_line_partial_refund_shows_net_and_refunded(
         [gift(amount=2500, adjust=[("refund", 2500, "2025-03-10")]), gift("2025-04-01", 4000, adjust=[("refund", 1000, "2025-04-10")])],
         (),
     )
-    assert [(l.amount_cents, l.refunded_cents) for l in figures.lines] == [(3000, 1000)]
+    assert [(line.amount_cents, line.refunded_cents) for line in figures.lines] == [(3000, 1000)]
 
 
 def test_recorded_taken_back_amount_beats_the_adjustment_amount():
@@ -191,7 +191,7 @@ def test_non_deductible_reason_per_line():
         [gift("2025-01-01", 100, method="cash"), gift("2025-01-02", 100, kind="lottery"), gift("2025-01-03", 100, kind="purchase"), gift("2025-01-04", 300, consideration_cents=100), gift("2025-01-05", 100)],
         (),
     )
-    assert [l.non_deductible_reason for l in figures.lines] == [st.CASH, st.LOTTERY, st.PURCHASE, st.CONSIDERATION, None]
+    assert [line.non_deductible_reason for line in figures.lines] == [st.CASH, st.LOTTERY, st.PURCHASE, st.CONSIDERATION, None]
 
 
 def test_empty_year_has_nothing_deductible():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 AMIF_TOML = """\
 reference = "AMIF-2024-017"
@@ -101,7 +102,8 @@ E003,2025,45000.00,1
 
 
 def weekdays(start: dt.date, count: int) -> list[dt.date]:
-    days, day = [], start
+    days: list[dt.date] = []
+    day = start
     while len(days) < count:
         if day.weekday() < 5:
             days.append(day)
@@ -210,7 +212,7 @@ def write_files(folder: Path) -> dict[str, Path]:
 #
 # NPL: no budget; 1.050.000,00 of costs without a budget line; share capped at 1.000.000,00;
 # received 1.000.000,00; balance 0,00; accountability set to activities.
-EXPECTED = {
+EXPECTED: dict[str, dict[str, Any]] = {
     "AMIF-2024-017": {
         "budget_lines": [
             {"code": "staff", "name": "Personeel", "budget": "300000.00", "actual": "77530.26",

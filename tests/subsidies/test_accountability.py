@@ -126,6 +126,14 @@ def test_budget_line_variance_and_over_budget_flag(actual_cents, shift, over, va
     assert line.variance_pct == variance_pct
 
 
+def test_costs_on_a_budget_line_of_nothing_are_flagged_without_a_percentage():
+    # Once a TypeError: the warning divided the variance percentage, which a budget of 0.00 does not have.
+    figures = account_for(terms(), [BudgetLineTerms("other", "Overig", 0)], [ExpenseTotal("other", 1000)], [])
+    (line,) = figures.totals.lines
+    assert (line.over_budget, line.variance_pct) == (True, None)
+    assert "budget line other has no budget (€ 0,00) but € 10,00 of costs" in figures.warnings
+
+
 def test_costs_without_a_budget_line_show_on_an_unbudgeted_line_never_flagged():
     totals = eligible_totals(terms(), [], [ExpenseTotal(None, 500_000)], [StaffHours(None, "E1", 2024, Decimal(2), 1000)])
     (line,) = totals.lines

@@ -186,8 +186,10 @@ def test_ceiling_across_grants_in_date_then_file_order_and_recomputed_when_earli
     )))
     state = eligible(session)
     assert state["B"] == (100, None)
+    assert state["A"][1] is not None
     assert state["A"][0] == 54 and state["A"][1].startswith("0.46 of 1.00 hours pass E1's annual ceiling of 1.54 hours in 2025")
     assert state["C"] == (0, "worked on 2025-07-01, outside the grant period 2025-01-01 – 2025-06-30")
+    assert state["D"][1] is not None
     assert state["D"][0] == 18 and state["D"][1].startswith("0.82 of 1.00 hours pass E1's annual ceiling of 1.72 hours")
 
     # An earlier day arrives later: it comes first now, and the rest moves past the ceiling:

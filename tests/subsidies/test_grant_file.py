@@ -1,6 +1,7 @@
 """The grant file, deadlines and lifecycle rules, without a database."""
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -74,7 +75,7 @@ def problems_of(text: str) -> dict[str, str]:
     with pytest.raises(InvalidInput) as caught:
         parse_grant_file(text, "grant.toml")
     assert caught.value.source == "grant.toml"
-    return {problem.field: problem.reason for problem in caught.value.problems}
+    return {problem.field or "": problem.reason for problem in caught.value.problems}
 
 
 @pytest.mark.parametrize("field", ["reference", "title", "funder", "funder_type", "kind", "start", "end", "awarded"])
@@ -174,7 +175,7 @@ def test_every_problem_is_reported_at_once():
 
 
 def facts(**fields) -> DeadlineFacts:
-    base = dict(reference="G", title="T", status="running", funder_type="eu", report_due=dt.date(2026, 3, 31),
+    base: dict[str, Any] = dict(reference="G", title="T", status="running", funder_type="eu", report_due=dt.date(2026, 3, 31),
                 settlement_due=dt.date(2026, 6, 30), settled_on=None, last_payment_on=None)
     base.update(fields)
     return DeadlineFacts(**base)

@@ -30,6 +30,7 @@ def test_adding_a_grant_file_stores_everything_exactly(session):
     assert grant.allowed_shift == Decimal("0.10")
     assert grant.awarded_cents == 40_000_000 and grant.hours_per_year == 1720
     assert grant.status == "awarded" and grant.restricted
+    assert grant.fund is not None
     assert grant.fund.code == "AMIF-2024-017" and grant.fund.name == "Juridische begeleiding asielzoekers"
     assert [(b.code, b.amount_cents) for b in grant.budget_lines] == [("staff", 30_000_000), ("material", 6_000_000), ("travel", 500_000)]
     assert [(i.code, i.target) for i in grant.indicators] == [("clients", 1200)]
@@ -39,7 +40,7 @@ def test_adding_a_grant_file_stores_everything_exactly(session):
 
 def test_the_same_file_twice_is_a_no_op(session):
     add_grant(session, parse_grant_file(AMIF_TOML), actor="tester")
-    grant, created = add_grant(session, parse_grant_file(AMIF_TOML + "\n# comment\n"), actor="tester")
+    _grant, created = add_grant(session, parse_grant_file(AMIF_TOML + "\n# comment\n"), actor="tester")
     assert not created
     assert (count(session, Grant), count(session, BudgetLine), count(session, Indicator), count(session, Fund)) == (1, 3, 1, 1)
 
@@ -95,7 +96,7 @@ def test_refused_transition_changes_nothing(session):
 
 def test_a_settlement_cannot_exceed_the_award_nor_precede_the_grant(session):
     make_grant(session, reference="G3", awarded="20000.00", start="2025-01-01")   # level none: settled directly
-    with pytest.raises(InvalidInput, match="more than the awarded 20000.00"):
+    with pytest.raises(InvalidInput, match=r"more than the awarded 20000.00"):
         change_status(session, "G3", "settle", actor="t", settled_on=dt.date(2026, 1, 1), settled_cents=2_000_001)
     with pytest.raises(InvalidInput, match="before the grant starts"):
         change_status(session, "G3", "settle", actor="t", settled_on=dt.date(2024, 12, 31), settled_cents=100)

@@ -38,11 +38,16 @@ def test_hour_rate_refuses_a_zero_basis():
         hour_rate_cents(100, 0, Decimal(1))
 
 
+def annual_cost(costs: list[DocumentedCost], year: int) -> int | None:
+    found = documented_cost_for(costs, year)
+    return found.annual_cost_cents if found is not None else None
+
+
 def test_latest_documented_year_up_to_the_hours_year():
     costs = [DocumentedCost(2023, 1, Decimal(1)), DocumentedCost(2025, 3, Decimal(1)), DocumentedCost(2024, 2, Decimal(1))]
-    assert documented_cost_for(costs, 2024).annual_cost_cents == 2
-    assert documented_cost_for(costs, 2026).annual_cost_cents == 3
-    assert documented_cost_for(costs, 2023).annual_cost_cents == 1
+    assert annual_cost(costs, 2024) == 2
+    assert annual_cost(costs, 2026) == 3
+    assert annual_cost(costs, 2023) == 1
     assert documented_cost_for(costs, 2022) is None
     assert documented_cost_for([], 2024) is None
 
@@ -72,7 +77,7 @@ def test_parse_hours_refuses(text, message):
         parse_hours(text)
 
 
-def entry(key, day, hours, *, basis=1720, fte="1", start=D(2024, 1, 1), end=D(2025, 12, 31)):
+def entry(key, day, hours, *, basis=1720, fte="1", start=dt.date(2024, 1, 1), end=dt.date(2025, 12, 31)):
     return HourEntry(key, day, hours, start, end, basis, Decimal(fte))
 
 
@@ -88,6 +93,7 @@ def test_hours_past_the_ceiling_are_ineligible_in_date_then_file_order():
     assert [(d.key, d.eligible_hundredths) for d in decisions] == [("a", 100), ("b", 50), ("c", 22), ("d", 0)]
     assert decisions[0].reason is None and decisions[1].reason is None
     assert decisions[2].reason == "0.28 of 0.50 hours pass E9's annual ceiling of 1.72 hours in 2024 (1720 × 0.001 FTE)"
+    assert decisions[3].reason is not None
     assert decisions[3].reason.startswith("0.10 of 0.10 hours pass")
 
 

@@ -1,6 +1,7 @@
 """The income statement and the funds report from the database, against the hand
 computation in the scenario and reconciled with the underlying rows."""
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import text
 
@@ -40,7 +41,7 @@ def test_income_statement_and_funds_match_the_hand_computation_and_the_rows(sess
 
     # Reconcile the grants: what the statements recognise over the years adds up to each
     # grant's funder share in its report (all costs of these grants fall in 2024-2025).
-    recognised = {}
+    recognised: dict[str, Any] = {}
     for year in (2024, 2025):
         this_year, _ = income_statement(session, year)
         for key in ("lotteries", "government_grants"):

@@ -2,6 +2,7 @@
 (which line a gift takes: tests/fundraising/test_income.py)."""
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -37,7 +38,7 @@ def project(**fields) -> GrantIncomeInputs:
     terms = GrantTerms(reference="P", title="P", funder="F", start=D(2024, 1, 1), end=D(2025, 12, 31),
                        awarded_cents=fields.pop("awarded_cents", 1_000_000), funding_rate=Decimal("0.75"),
                        indirect_rate=Decimal("0.07"), indirect_base="direct")
-    defaults = dict(id=1, kind="project", funder_type="eu", terms=terms,
+    defaults: dict[str, Any] = dict(id=1, kind="project", funder_type="eu", terms=terms,
                     budget_lines=[BudgetLineTerms("staff", "Personeel", 1_000_000), BudgetLineTerms("other", "Overig", 100_000)])
     defaults.update(fields)
     return GrantIncomeInputs(**defaults)

@@ -43,12 +43,14 @@ def test_a_period_across_the_grant_end_is_split_pro_rata_by_days():
 def test_a_period_across_the_grant_start_and_one_wholly_inside_or_outside():
     # 1–31 March, the grant starts on the 10th: 22 of 31 days; 160 × 22 / 31 = 113.548… → 113.55 h.
     share, reason = grant_share(D(2025, 3, 1), D(2025, 3, 31), 16_000, D(2025, 3, 10), D(2025, 12, 31))
+    assert reason is not None
     assert share == 11_355 and "crosses the grant's start" in reason and "22 of its 31 days" in reason
     assert grant_share(D(2025, 4, 1), D(2025, 4, 30), 16_000, D(2025, 3, 10), D(2025, 12, 31)) == (16_000, None)
     assert grant_share(D(2025, 1, 1), D(2025, 1, 31), 16_000, D(2025, 3, 10), D(2025, 12, 31)) == (
         0, "worked 2025-01-01 – 2025-01-31, outside the grant period 2025-03-10 – 2025-12-31")
     # A grant shorter than the period: both edges, 10 of 30 days → 50.00 of 150.00 hours.
     share, reason = grant_share(D(2025, 6, 1), D(2025, 6, 30), 15_000, D(2025, 6, 11), D(2025, 6, 20))
+    assert reason is not None
     assert share == 5_000 and "crosses the grant's start and end" in reason
 
 
@@ -59,7 +61,7 @@ def test_the_days_bound_the_hours_and_a_period_stays_in_one_year():
     assert hours_bound_problem(D(2025, 3, 1), D(2025, 3, 31), 74_401) == (
         "744.01 hours is more than its 31 days have (744 hours)")
     assert period_problem(D(2025, 3, 31), D(2025, 3, 1)) == "the period ends (2025-03-01) before it starts (2025-03-31)"
-    assert "split the sheet at 31 December" in period_problem(D(2025, 12, 15), D(2026, 1, 14))
+    assert "split the sheet at 31 December" in (period_problem(D(2025, 12, 15), D(2026, 1, 14)) or "")
     assert period_problem(D(2025, 3, 1), D(2025, 3, 31)) is None
 
 
@@ -90,6 +92,7 @@ def test_a_split_period_uses_only_its_days_inside_for_the_ceiling():
     entry = HourEntry("P", D(2025, 6, 30), 15_000, D(2025, 1, 1), D(2025, 6, 10), 1720, Decimal("0.02"), D(2025, 6, 1))
     [decision] = apply_annual_ceiling("E9", [entry])
     assert decision.eligible_hundredths == 3_440
+    assert decision.reason is not None
     assert "10 of its 30 days inside" in decision.reason and "15.60 of 50.00 hours pass E9's annual ceiling" in decision.reason
 
 
@@ -125,6 +128,7 @@ def test_monthly_sheets_are_imported_and_a_sheet_across_the_end_is_split_in_the_
     assert (result.created, result.warnings) == (3, [])
     rows = stored(session)
     assert rows["M05"] == (16_000, 16_000, None)
+    assert rows["M06"][2] is not None
     assert rows["M06"][:2] == (16_000, 7_869) and "pro rata" in rows["M06"][2]
     assert rows["D01"] == (800, 800, None)
     assert session.get(Timesheet, session.scalar(select(Timesheet.id).where(Timesheet.reference == "M06"))).period_start == D(2025, 6, 1)

@@ -17,7 +17,7 @@ def auth(secret: str) -> dict:
 
 def count(engine, model, *where) -> int:
     with Session(engine) as s:
-        return s.scalar(select(func.count()).select_from(model).where(*where))
+        return s.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
 
 
 @pytest.fixture
@@ -161,7 +161,7 @@ def test_create_donor_through_the_importer_rules(web_client, api_token, engine):
     assert created["tags"] == ["2025", "major"]
     assert created["consent"]["email"]["granted"] is True
     with Session(engine) as s:
-        event = s.scalar(select(ConsentEvent))
+        event = s.execute(select(ConsentEvent)).scalar_one()
         assert event.source == "api:crm sync"
 
 

@@ -16,13 +16,13 @@ def test_create_prints_the_token_once_and_stores_only_its_digest(cli, engine):
     secret = result.stdout.strip().splitlines()[0]
     assert secret.startswith("anbi_") and len(secret) == 5 + 43
     with Session(engine) as s:
-        token = s.scalar(select(ApiToken))
+        token = s.execute(select(ApiToken)).scalar_one()
         assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest()
         assert (token.name, token.role, token.prefix, token.created_by) == ("website form", "fundraiser", secret[:12], "tester")
         stored = [getattr(token, c.key) for c in ApiToken.__table__.columns]
         assert secret not in [str(v) for v in stored]
-        audit = s.scalar(select(AuditEntry).where(AuditEntry.action == "token.create"))
-        assert audit.details["role"] == "fundraiser" and secret not in json.dumps(audit.details)
+        audit = s.execute(select(AuditEntry).where(AuditEntry.action == "token.create")).scalar_one()
+        assert (audit.details or {})["role"] == "fundraiser" and secret not in json.dumps(audit.details)
 
 
 def test_list_shows_prefix_never_the_token_and_revoke(cli):
@@ -98,6 +98,7 @@ def test_anbi_serve_runs_the_service(db_url, engine, tmp_path):
                     break
             except httpx.HTTPError:
                 pass
+            assert server.stderr is not None
             assert server.poll() is None, server.stderr.read().decode()
             assert time.monotonic() < deadline, "anbi serve did not start"
             time.sleep(0.2)

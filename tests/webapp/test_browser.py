@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from anbi.core.db import session_scope
-from tests.factories import make_campaign, make_donation, make_donor, make_expense, make_grant, make_grant_payment
+from tests.factories import make_campaign, make_donation, make_donor, make_expense, make_grant, make_grant_payment, search
 from tests.webapp.ui_support import PASSWORD, make_app, make_user, web_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -292,7 +292,7 @@ def test_donor_downloads_a_statement_through_the_portal(chromium, site, tmp_path
     page.click("button:has-text('Stuur mij een link')")
     assert "Als dit adres bij ons bekend is" in page.locator("#portal-sent").inner_text()
     message = site.app.state.mailer.sent[-1]
-    link = re.search(r"(http://127\.0\.0\.1:\d+/portal/login/[A-Za-z0-9_-]+)", message.get_content()).group(1)
+    link = search(r"(http://127\.0\.0\.1:\d+/portal/login/[A-Za-z0-9_-]+)", message.get_content()).group(1)
     page.goto(link)
     page.click("#open-portal")
     page.wait_for_url(base + "/portal")

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from anbi.core.errors import ConfigurationError
 from anbi.web.identity.security import host_name, web_config
-from tests.factories import make_donor
+from tests.factories import make_donor, search
 from tests.webapp.ui_support import SECRET, Browser, make_app, make_user, web_settings
 
 URL = "https://crm.voorbeeld.example"
@@ -198,7 +198,7 @@ def test_two_workers_with_one_key_keep_a_person_signed_in(db_url, session, tmp_p
                 cookies.update(response.cookies)
                 return response
 
-        token = re.search(r'name="csrf_token" value="([^"]+)"', fresh("GET", "/login").text).group(1)
+        token = search(r'name="csrf_token" value="([^"]+)"', fresh("GET", "/login").text).group(1)
         signed = fresh("POST", "/login", data={"email": "anna@example.org", "password": "a long enough password",
                                                "next": "/", "csrf_token": token})
         assert signed.status_code == 303 and signed.headers["location"] == "/"

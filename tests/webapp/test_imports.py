@@ -9,20 +9,20 @@ from sqlalchemy import func, select
 from anbi.core.runs import ImportRun
 from donors.models import Donor
 from fundraising.models import Donation
-from tests.factories import make_donor, make_grant
+from tests.factories import make_donor, make_grant, search
 from tests.webapp.ui_support import Browser, page_text
 
 GOOD_DONORS = (
-    "ref;first_name;last_name;postcode;house_number;city;email\n"
-    "IMP-1;Anna;Jansen;1017GC;12;Amsterdam;anna@example.nl\n"
-    "IMP-2;Piet;de Vries;3511 AB;3;Utrecht;\n"
-).encode()
+    b"ref;first_name;last_name;postcode;house_number;city;email\n"
+    b"IMP-1;Anna;Jansen;1017GC;12;Amsterdam;anna@example.nl\n"
+    b"IMP-2;Piet;de Vries;3511 AB;3;Utrecht;\n"
+)
 BAD_DONORS = (
-    "ref,first_name,last_name,postcode,email\n"
-    "IMP-1,Anna,Jansen,1017 GC,anna@example.nl\n"
-    "IMP-2,Piet,de Vries,12345,piet@\n"
-    "IMP-3,Kees,,1017 GC,\n"
-).encode()
+    b"ref,first_name,last_name,postcode,email\n"
+    b"IMP-1,Anna,Jansen,1017 GC,anna@example.nl\n"
+    b"IMP-2,Piet,de Vries,12345,piet@\n"
+    b"IMP-3,Kees,,1017 GC,\n"
+)
 
 
 def _upload(browser: Browser, kind: str, name: str, data: bytes):
@@ -68,7 +68,7 @@ def test_a_good_file_is_previewed_then_imported(session, sign_in):
     text = page_text(check.text)
     assert "Er is nog niets opgeslagen." in text and "created 2" in text
     assert _count(session, Donor) == 0  # a check writes nothing
-    token = re.search(r'name="token" value="([^"]+)"', check.text).group(1)
+    token = search(r'name="token" value="([^"]+)"', check.text).group(1)
     done = browser.post("/imports/confirm", {"token": token}, csrf_from="/imports")
     assert done.status_code == 200
     result = page_text(done.text)
@@ -85,7 +85,7 @@ def test_a_good_file_is_previewed_then_imported(session, sign_in):
 
 def test_an_upload_belongs_to_the_person_who_made_it(web_app, session, sign_in):
     first = sign_in("fundraiser")
-    token = re.search(r'name="token" value="([^"]+)"', _upload(first, "donors", "d.csv", GOOD_DONORS).text).group(1)
+    token = search(r'name="token" value="([^"]+)"', _upload(first, "donors", "d.csv", GOOD_DONORS).text).group(1)
     second = sign_in("admin")
     response = second.post("/imports/confirm", {"token": token}, csrf_from="/imports")
     assert response.status_code == 400
@@ -135,7 +135,7 @@ def test_donations_import_checks_donor_refs(session, sign_in):
     good = data.replace(b"NOBODY", b"KNOWN")
     check = _upload(browser, "donations", "gifts.csv", good)
     assert check.status_code == 200 and _count(session, Donation) == 0
-    token = re.search(r'name="token" value="([^"]+)"', check.text).group(1)
+    token = search(r'name="token" value="([^"]+)"', check.text).group(1)
     done = browser.post("/imports/confirm", {"token": token}, csrf_from="/imports")
     assert done.status_code == 200 and "€ 35,00" in page_text(done.text)
     assert _count(session, Donation) == 2
@@ -154,7 +154,7 @@ def test_expenses_are_checked_in_a_rolled_back_transaction_then_imported(session
     check = _upload(browser, "expenses", "costs.csv", data.replace(b"NOPE", b"STAFF"))
     assert check.status_code == 200 and "created 2" in page_text(check.text)
     assert _count(session, Expense) == 0  # the check's writes were rolled back
-    token = re.search(r'name="token" value="([^"]+)"', check.text).group(1)
+    token = search(r'name="token" value="([^"]+)"', check.text).group(1)
     assert browser.post("/imports/confirm", {"token": token}, csrf_from="/imports").status_code == 200
     assert _count(session, Expense) == 2
     assert sorted(session.scalars(select(Expense.amount_cents))) == [1000, 12050]
@@ -172,7 +172,7 @@ def test_agreements_import(session, sign_in):
     assert response.status_code == 400
     assert [(line, field) for line, field, _ in _problems(response.text)] == [("2", "years")]
     check = _upload(browser, "agreements", "agreements.csv", bad.replace(b",3,", b",5,"))
-    token = re.search(r'name="token" value="([^"]+)"', check.text).group(1)
+    token = search(r'name="token" value="([^"]+)"', check.text).group(1)
     assert browser.post("/imports/confirm", {"token": token}, csrf_from="/imports").status_code == 200
     agreement = session.scalar(select(PeriodicAgreement))
     assert (agreement.number, agreement.annual_amount_cents, agreement.years) == ("PG-2025-0001", 60000, 5)
@@ -196,7 +196,7 @@ def test_timesheets_import(session, sign_in):
     assert (line, field) == ("3", "grant") and "no hours basis" in reason
     check = _upload(browser, "timesheets", "hours.csv", data.replace(b"G-NOHOURS", b"G-HOURS"))
     assert check.status_code == 200 and _count(session, Timesheet) == 0
-    token = re.search(r'name="token" value="([^"]+)"', check.text).group(1)
+    token = search(r'name="token" value="([^"]+)"', check.text).group(1)
     assert browser.post("/imports/confirm", {"token": token}, csrf_from="/imports").status_code == 200
     assert sorted(session.scalars(select(Timesheet.hours_hundredths))) == [400, 750]
 

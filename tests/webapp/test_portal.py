@@ -17,7 +17,7 @@ from anbi.core.db import session_scope
 from anbi.web.identity import portal
 from anbi.web.identity.models import PortalLink, WebSession
 from donors.models import ConsentEvent, Donor
-from tests.factories import make_donation, make_donor
+from tests.factories import make_donation, make_donor, search
 from tests.webapp.ui_support import Browser, page_text
 
 SENT = ("Als dit adres bij ons bekend is, hebben we er een link naartoe gestuurd. Die werkt één keer en 30 minuten "
@@ -42,7 +42,7 @@ def _ask(web_app, email: str):
 
 
 def _link(message) -> str:
-    return re.search(r"http://testserver(/portal/login/[A-Za-z0-9_-]+)", message.get_content()).group(1)
+    return search(r"http://testserver(/portal/login/[A-Za-z0-9_-]+)", message.get_content()).group(1)
 
 
 def _open(web_app, donors_email: str = "anna@example.nl") -> Browser:
@@ -56,9 +56,9 @@ def _open(web_app, donors_email: str = "anna@example.nl") -> Browser:
 
 
 def test_the_same_answer_whether_or_not_the_address_is_known(web_app, donors):
-    known_browser, known = _ask(web_app, "Anna@Example.nl")
-    unknown_browser, unknown = _ask(web_app, "stranger@example.nl")
-    malformed_browser, malformed = _ask(web_app, "not an address")
+    _known_browser, known = _ask(web_app, "Anna@Example.nl")
+    _unknown_browser, unknown = _ask(web_app, "stranger@example.nl")
+    _malformed_browser, malformed = _ask(web_app, "not an address")
     assert known.status_code == unknown.status_code == malformed.status_code == 200
     assert SENT in page_text(known.text)
     assert page_text(known.text) == page_text(unknown.text) == page_text(malformed.text)
@@ -228,7 +228,7 @@ def test_the_link_goes_out_over_smtp(db_url, engine, tmp_path, donors):
     [sender] = message["From"].addresses
     assert (sender.display_name, sender.addr_spec) == ("Stichting Vluchtelingenhulp Test", "giften@example.org")
     sent_at = email.utils.parsedate_to_datetime(message["Date"])
-    assert sent_at.tzinfo is not None and abs((sent_at - dt.datetime.now(dt.timezone.utc)).total_seconds()) < 300
+    assert sent_at.tzinfo is not None and abs((sent_at - dt.datetime.now(dt.UTC)).total_seconds()) < 300
     assert re.fullmatch(r"<[^@<>]+@example\.org>", message["Message-ID"])
     assert re.search(r"https://giften\.example\.org/portal/login/[A-Za-z0-9_-]{40,}", message.get_content())
 

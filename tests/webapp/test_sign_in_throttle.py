@@ -22,7 +22,7 @@ from anbi.web.identity.users import (
 )
 
 PASSWORD = "a long enough password"
-T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
 S = dt.timedelta(seconds=1)
 
 
@@ -117,7 +117,7 @@ def _try_in_process(db_url: str, at: float, password: str, barrier, results) -> 
     from anbi.core.db import make_engine
 
     engine = make_engine(db_url)
-    moment = dt.datetime.fromtimestamp(at, dt.timezone.utc)
+    moment = dt.datetime.fromtimestamp(at, dt.UTC)
     with Session(engine) as session:
         barrier.wait(timeout=60)
         results.put(_try(session, password, moment))
@@ -143,7 +143,7 @@ def test_parallel_wrong_passwords_in_several_processes_get_only_the_free_tries(d
     failures are checked, the others wait; without the row lock all six would be."""
     create_user(session, "x@example.org", "admin", PASSWORD, actor="test")
     session.commit()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     outcomes = _in_processes(db_url, 6, now, "wrong password")
     assert outcomes.count("refused") == 3 and outcomes.count("wait 1") == 3, outcomes
     # Another process (this one) sees the same state.

@@ -18,7 +18,7 @@ from anbi.web.identity.security import CookieCodec, CookieState, csrf_matches, w
 from anbi.web.ui.common import safe_next
 from anbi.web.identity.users import Throttled, check_password_strength, throttle_wait, WeakPassword
 
-T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
 WINDOW = dt.timedelta(minutes=15)
 
 
@@ -100,6 +100,7 @@ def test_cookie_round_trip_and_tampering():
     codec = CookieCodec("k" * 32)
     value = codec.dumps(CookieState(session_key="abc", csrf="token", language="en"))
     state = codec.loads(value)
+    assert state is not None
     assert (state.session_key, state.csrf, state.language) == ("abc", "token", "en")
     tampered = value[:-2] + ("A" if value[-2] != "A" else "B") + value[-1]
     assert codec.loads(tampered) is None

@@ -84,7 +84,7 @@ def test_users_list_deactivate_and_password(cli, session):
 
 def test_sessions_expire_when_idle_and_end_with_a_new_password(session):
     user = create_user(session, "x@example.org", "viewer", PASSWORD, actor="test")
-    now = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
     opened = open_session(session, user=user, now=now)
     assert find_session(session, opened.key, now=now + dt.timedelta(minutes=90)) is not None
     assert find_session(session, opened.key, now=now + dt.timedelta(hours=4)) is None  # idle over 2 hours

@@ -11,7 +11,6 @@ lists, and the token itself is shown once, when it is made."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -29,7 +28,7 @@ class User(IdMixin, Base):
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class SignInAttempt(IdMixin, Base):
@@ -61,7 +60,7 @@ class SignInThrottle(IdMixin, Base):
     scope: Mapped[str] = mapped_column(String(10))
     key: Mapped[str] = mapped_column(String(320))
     failures: Mapped[int] = mapped_column(Integer, default=0)
-    last_failure_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime(), index=True)
+    last_failure_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     next_try_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
@@ -77,13 +76,13 @@ class WebSession(IdMixin, Base):
     )
 
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    donor_id: Mapped[Optional[int]] = mapped_column(BigIntId, ForeignKey("donors.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    donor_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("donors.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
 
-    user: Mapped[Optional[User]] = relationship()
+    user: Mapped[User | None] = relationship()
 
 
 class PortalLink(IdMixin, Base):
@@ -95,7 +94,7 @@ class PortalLink(IdMixin, Base):
     donor_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("donors.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    used_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class ApiToken(IdMixin, Base):
@@ -108,8 +107,8 @@ class ApiToken(IdMixin, Base):
     prefix: Mapped[str] = mapped_column(String(16))
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    last_used_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
-    revoked_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     @property
     def active(self) -> bool:

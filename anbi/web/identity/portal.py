@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from anbi.core.clock import utcnow
+from anbi.core.db import rows_matched
 from anbi.core.errors import AnbiError
 from anbi.web.identity.models import PortalLink
 from anbi.web.identity.users import Throttled, check_throttle, digest, record_attempt
@@ -92,9 +93,9 @@ def redeem_link(session: Session, token: str, *, now: dt.datetime | None = None)
     if link.expires_at <= now:
         raise LinkRefused("expired")
     # Mark used with a guarded UPDATE: of two clicks at the same moment, one wins.
-    marked = session.execute(
+    marked = rows_matched(session.execute(
         update(PortalLink).where(PortalLink.id == link.id, PortalLink.used_at.is_(None)).values(used_at=now)
-    ).rowcount
+    ))
     if marked != 1:
         raise LinkRefused("used")
     donor = session.get(Donor, link.donor_id)

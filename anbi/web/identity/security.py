@@ -134,8 +134,11 @@ def web_config(section: WebSection | Mapping[str, Any], host: str | None, *, por
         raise ConfigurationError(f"serving on {host} needs a base_url: {BASE_URL_HELP}")
     hosts: set[str] = set()
     if base_url is not None:
-        hosts.add(urllib.parse.urlsplit(base_url).hostname.lower())
+        base_host = urllib.parse.urlsplit(base_url).hostname
+        assert base_host is not None  # _base_url refuses an address without a host
+        hosts.add(base_host.lower())
     if local:
+        assert host is not None  # one of the loopback names
         hosts |= LOOPBACK_HOSTS
         if base_url is None and port is not None:
             base_url = f"http://{_url_host(host)}:{port}"

@@ -442,7 +442,7 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def error_page(request: Request, exc: PageError) -> HTMLResponse:
+def error_page(request: Request, exc: PageError) -> HTMLResponse | RedirectResponse:
     lang = language(request)
     if isinstance(exc, LoginRequired):
         target = safe_next(request.url.path + (f"?{request.url.query}" if request.url.query else ""))

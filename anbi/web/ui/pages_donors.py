@@ -245,7 +245,7 @@ async def edit(request: Request, ref: str, person: Staff = Depends(staff(DONORS_
         raise PageNotFound("This page does not exist.")
     form = await request.form()
     submitted = {key: str(value) for key, value in form.items() if isinstance(value, str)}
-    columns = donor_forms.STAFF_COLUMNS
+    columns: tuple[str, ...] = donor_forms.STAFF_COLUMNS
     if donor.kind == "person":
         columns = tuple(c for c in columns if c not in ("organisation", "organisation_type"))
     result = donor_forms.apply_form(db, donor, submitted, columns=columns, actor=person.email,

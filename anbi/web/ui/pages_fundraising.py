@@ -137,7 +137,7 @@ def donations_csv(request: Request, person: Staff = Depends(staff(EXPORT_DONORS)
     streamed in its own session so a large year never sits in memory."""
     from fundraising.queries import DONATION_LIST_KEYS, list_donations
 
-    values, problems, chosen = _donation_filter(request)
+    _values, problems, chosen = _donation_filter(request)
     if not problems and chosen.campaign:
         try:
             chosen.conditions(db)

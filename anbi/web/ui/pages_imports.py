@@ -4,6 +4,7 @@ import."""
 from __future__ import annotations
 
 from pathlib import PurePath
+from typing import Any
 
 from fastapi import Depends, Form, Request
 from sqlalchemy.orm import Session
@@ -51,7 +52,7 @@ def _store(request: Request) -> imports.UploadStore:
     return store
 
 
-def _page(request: Request, person: Staff, *, status: int = 200, **context):
+def _page(request: Request, person: Staff, *, status: int = 200, **context: Any):
     kinds = _kinds_for(person)
     base = {"title": translate(language(request), "Imports"), "kinds": kinds, "chosen": kinds[0].key if kinds else "",
             "check": None, "token": None, "outcome": None, "error": None}
@@ -61,7 +62,8 @@ def _page(request: Request, person: Staff, *, status: int = 200, **context):
 
 @router.get("/imports")
 def imports_page(request: Request, kind: str = "", person: Staff = Depends(importer_staff)):
-    return _page(request, person, **({"chosen": kind} if kind in imports.KINDS else {}))
+    chosen: dict[str, Any] = {"chosen": kind} if kind in imports.KINDS else {}
+    return _page(request, person, **chosen)
 
 
 @router.post("/imports", max_body_size=imports.MAX_UPLOAD_BYTES + MAX_FIELD_BYTES)

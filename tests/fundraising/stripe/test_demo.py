@@ -24,7 +24,7 @@ def test_stripe_demo_step_books_once(db_url, engine, session, tmp_path):
         assert s.scalar(select(func.count()).select_from(Donation).where(Donation.source == "stripe")) == 12
         statuses = dict(s.execute(select(Donation.status, func.count()).group_by(Donation.status)).all())
         assert statuses == {"paid": 9, "refunded": 1, "partially_refunded": 1, "dispute_lost": 1}
-        gift = s.scalar(select(RecurringGift))
+        gift = s.execute(select(RecurringGift)).scalar_one()
         assert (gift.reference, gift.amount_cents, gift.status) == ("sub_demo_1", 1500, "active")
     again = stripe_webhooks(app, tmp_path, random.Random(1))
     assert again[0].endswith("21 duplicate")

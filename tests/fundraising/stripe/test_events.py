@@ -1,6 +1,7 @@
 """What each Stripe event means, decided without a database: tables over payloads
 built from Stripe's own fixture objects (tests/fixtures/stripe/)."""
 import datetime as dt
+from typing import Any, TypeVar
 
 import pytest
 
@@ -8,6 +9,15 @@ from fundraising.stripe import events as ev
 from tests.fundraising.stripe import payloads as p
 
 SUMMER_LATE = 1751409000  # 2025-07-01 22:30 UTC = 2 July 00:30 in Amsterdam (UTC+2)
+
+Kind = TypeVar("Kind")
+
+
+def interpreted(event: Any, kind: type[Kind]) -> Kind:
+    """What `event` means, which must be a `kind`."""
+    meaning = ev.interpret(event)
+    assert isinstance(meaning, kind), meaning
+    return meaning
 
 
 def test_payment_succeeded_current_shape():
@@ -40,20 +50,20 @@ def test_payment_is_dated_by_the_amsterdam_day_of_the_event(created, day):
     event = p.payment_succeeded(created=created)
     # The PaymentIntent's own created time must not matter: the event's does.
     event["data"]["object"]["created"] = created - 5 * 86400
-    assert ev.interpret(event).received_on == day
+    assert interpreted(event, ev.Payment).received_on == day
 
 
 @pytest.mark.parametrize("stripe_type, ours", [
     ("card", "card"), ("ideal", "ideal"), ("sepa_debit", "sepa_debit"), ("bancontact", "bancontact"), ("paypal", "other"),
 ])
 def test_method_from_the_charge_details(stripe_type, ours):
-    assert ev.interpret(p.payment_succeeded(method=stripe_type)).method == ours
+    assert interpreted(p.payment_succeeded(method=stripe_type), ev.Payment).method == ours
 
 
 @pytest.mark.parametrize("stripe_type, ours", [("ideal", "ideal"), ("sepa_debit", "sepa_debit"), ("card", "card")])
 def test_method_from_payment_method_types_when_the_charge_is_an_id(stripe_type, ours):
     event = p.payment_succeeded(method=stripe_type, expand_charge=False)
-    payment = ev.interpret(event)
+    payment = interpreted(event, ev.Payment)
     assert payment.method == ours
     assert payment.charge_id == event["data"]["object"]["latest_charge"]
     assert payment.billing.name is None  # no charge object: no billing details
@@ -62,7 +72,7 @@ def test_method_from_payment_method_types_when_the_charge_is_an_id(stripe_type, 
 def test_method_unknown_when_several_types_and_no_charge():
     event = p.payment_succeeded(expand_charge=False)
     event["data"]["object"]["payment_method_types"] = ["card", "ideal", "sepa_debit"]
-    assert ev.interpret(event).method == "other"
+    assert interpreted(event, ev.Payment).method == "other"
 
 
 def test_method_from_an_expanded_payment_method():
@@ -71,7 +81,7 @@ def test_method_from_an_expanded_payment_method():
     intent["payment_method_types"] = ["card", "ideal"]
     intent["payment_method"] = {"id": "pm_1", "object": "payment_method", "type": "ideal",
                                 "billing_details": {"name": "Piet de Vries", "email": "piet@example.nl"}}
-    payment = ev.interpret(event)
+    payment = interpreted(event, ev.Payment)
     assert payment.method == "ideal"
     assert payment.billing.name == "Piet de Vries"
 
@@ -79,7 +89,7 @@ def test_method_from_an_expanded_payment_method():
 def test_payment_2017_shape_reads_the_charges_list():
     event = p.event("payment_intent.succeeded", p.payment_intent_2017(pi_id="pi_old", amount=1234, method="sepa_debit"),
                     api_version="2017-08-15")
-    payment = ev.interpret(event)
+    payment = interpreted(event, ev.Payment)
     assert (payment.payment_intent_id, payment.amount_cents, payment.method) == ("pi_old", 1234, "sepa_debit")
     assert payment.charge_id == event["data"]["object"]["charges"]["data"][0]["id"]
 
@@ -87,14 +97,14 @@ def test_payment_2017_shape_reads_the_charges_list():
 def test_payment_with_invoice_object_names_its_subscription():
     intent = p.payment_intent_2017(pi_id="pi_sub")
     intent["invoice"] = {"id": "in_1", "object": "invoice", "subscription": "sub_1"}
-    payment = ev.interpret(p.event("payment_intent.succeeded", intent))
+    payment = interpreted(p.event("payment_intent.succeeded", intent), ev.Payment)
     assert (payment.invoice_id, payment.subscription_id) == ("in_1", "sub_1")
 
 
 def test_amount_received_wins_over_amount():
     event = p.payment_succeeded(amount=5000)
     event["data"]["object"]["amount_received"] = 4000
-    assert ev.interpret(event).amount_cents == 4000
+    assert interpreted(event, ev.Payment).amount_cents == 4000
 
 
 @pytest.mark.parametrize("amount, currency, cents", [
@@ -114,7 +124,7 @@ def test_minor_units_refused(amount, currency):
 
 
 def test_non_eur_payment_keeps_its_currency():
-    payment = ev.interpret(p.payment_succeeded(amount=1000, currency="usd"))
+    payment = interpreted(p.payment_succeeded(amount=1000, currency="usd"), ev.Payment)
     assert (payment.amount_cents, payment.currency) == (1000, "USD")
 
 
@@ -143,7 +153,7 @@ def test_charge_refunded_with_list_sorts_refunds_oldest_first():
 
 
 def test_charge_refunded_without_list():
-    meaning = ev.interpret(p.charge_refunded(charge_id="ch_1", pi_id=None, amount=1000, refunds=None, amount_refunded=400))
+    meaning = interpreted(p.charge_refunded(charge_id="ch_1", pi_id=None, amount=1000, refunds=None, amount_refunded=400), ev.Refunds)
     assert meaning.items == ()
     assert not meaning.items_complete
     assert meaning.amount_refunded_cents == 400
@@ -223,7 +233,7 @@ def test_checkout_completed():
     ("week", 1, None), ("month", 2, None), ("day", 1, None),
 ])
 def test_subscription_intervals(interval, count, ours):
-    meaning = ev.interpret(p.subscription(sub_id="sub_1", customer="cus_1", interval=interval, interval_count=count))
+    meaning = interpreted(p.subscription(sub_id="sub_1", customer="cus_1", interval=interval, interval_count=count), ev.SubscriptionChange)
     assert meaning.interval == ours
 
 
@@ -240,12 +250,12 @@ def test_subscription_created():
 @pytest.mark.parametrize("status, ours", [("past_due", "failing"), ("unpaid", "failing"), ("paused", "paused"),
                                           ("trialing", "active"), ("incomplete_expired", "cancelled")])
 def test_subscription_statuses(status, ours):
-    assert ev.interpret(p.subscription(sub_id="sub_1", customer="cus_1", status=status)).status == ours
+    assert interpreted(p.subscription(sub_id="sub_1", customer="cus_1", status=status), ev.SubscriptionChange).status == ours
 
 
 def test_subscription_deleted_is_cancelled_on_its_end_day():
-    meaning = ev.interpret(p.subscription("customer.subscription.deleted", sub_id="sub_1", customer="cus_1",
-                                          status="canceled", ended_at=p.LATE_2025_03_01))
+    meaning = interpreted(p.subscription("customer.subscription.deleted", sub_id="sub_1", customer="cus_1",
+                                         status="canceled", ended_at=p.LATE_2025_03_01), ev.SubscriptionChange)
     assert meaning.deleted and meaning.status == "cancelled"
     assert meaning.ended_on == dt.date(2025, 3, 2)
 
@@ -258,7 +268,7 @@ def test_subscription_2017_shape_with_plans():
         "items": {"object": "list", "data": [{"id": "si_1", "plan": {"id": "plan_1", "amount": 750, "currency": "eur",
                                                                       "interval": "month", "interval_count": 3}, "quantity": 2}]},
     }
-    meaning = ev.interpret(p.event("customer.subscription.created", obj, api_version="2017-08-15"))
+    meaning = interpreted(p.event("customer.subscription.created", obj, api_version="2017-08-15"), ev.SubscriptionChange)
     assert (meaning.amount_cents, meaning.interval, meaning.currency) == (1500, "quarterly", "EUR")
 
 
@@ -271,13 +281,13 @@ def test_invoice_names_subscription_and_payment_in_both_shapes(shape):
 
 
 def test_invoice_payment_failed_is_not_paid():
-    meaning = ev.interpret(p.invoice("invoice.payment_failed", customer="cus_1", sub_id="sub_1", pi_id=None))
+    meaning = interpreted(p.invoice("invoice.payment_failed", customer="cus_1", sub_id="sub_1", pi_id=None), ev.InvoiceOutcome)
     assert meaning.paid is False
 
 
 def test_the_fixture_invoice_as_is_has_no_subscription():
     # Its `parent` is a quote, whose placeholder subscription must not be taken for one.
-    meaning = ev.interpret(p.event("invoice.paid", p.stripe_object("invoice")))
+    meaning = interpreted(p.event("invoice.paid", p.stripe_object("invoice")), ev.InvoiceOutcome)
     assert meaning.subscription_id is None
 
 

@@ -8,6 +8,7 @@ method was used (its charges carry no `payment_method_details`), so the method i
 import json
 import threading
 import time
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -27,7 +28,7 @@ from tests.factories import make_campaign, make_donor
 
 pytestmark = pytest.mark.localstripe
 
-CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
+CARD: dict[str, Any] = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
 DECLINED_CARD = {"number": "4000000000000341", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
 
 
@@ -81,8 +82,10 @@ def inbox(engine) -> list[tuple[str, str]]:
 
 
 def paying_customer(client: stripe.StripeClient, card=CARD, **fields):
-    customer = client.v1.customers.create(params=fields)
-    method = client.v1.payment_methods.create(params={"type": "card", "card": dict(card)})
+    # The test's fields and card are Stripe's params as they are written in its API reference.
+    customer = client.v1.customers.create(params=cast("stripe.params.CustomerCreateParams", fields))
+    method = client.v1.payment_methods.create(
+        params={"type": "card", "card": cast("stripe.params.PaymentMethodCreateParamsCard", dict(card))})
     client.v1.payment_methods.attach(method.id, params={"customer": customer.id})
     client.v1.customers.update(customer.id, params={"invoice_settings": {"default_payment_method": method.id}})
     return customer, method
@@ -110,6 +113,7 @@ def test_card_donation_webhook_refunds_and_sync(served, engine, session, cli, lo
 
     wait_for(lambda: donations(engine), "the payment_intent.succeeded webhook")
     [gift] = donations(engine)
+    assert gift.campaign is not None
     assert (gift.source, gift.reference, gift.donor_id, gift.campaign.code) == ("stripe", intent.id, donor.id, "WEB25")
     assert (gift.amount_cents, gift.currency, gift.status) == (2500, "EUR", "paid")
     assert gift.received_on == today()
@@ -156,7 +160,7 @@ def test_plan_subscription_becomes_a_recurring_gift(served, engine, session, cli
 
     [paid] = wait_for(settled, "the subscription's payment linked to its recurring gift")
     with Session(engine) as s:
-        gift = s.scalar(select(RecurringGift))
+        gift = s.execute(select(RecurringGift)).scalar_one()
         assert (gift.source, gift.reference, gift.donor_id) == ("stripe", subscription.id, donor.id)
         assert (gift.amount_cents, gift.interval, gift.method, gift.status) == (1000, "monthly", "stripe", "active")
         assert gift.stripe_customer_id == customer.id
@@ -182,4 +186,4 @@ def test_declined_card_books_nothing(served, engine, localstripe):
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(Donation)) == 0
         note = s.scalar(select(StripeEvent.error).where(StripeEvent.type == "payment_intent.payment_failed"))
-    assert "declined" in note
+    assert note is not None and "declined" in note

@@ -4,6 +4,7 @@ the window. The Stripe client is injected, so a small stand-in answers here with
 shapes Stripe's API documents."""
 import datetime as dt
 import time
+from collections.abc import Callable
 from types import SimpleNamespace
 
 from sqlalchemy import select
@@ -29,7 +30,7 @@ class Service:
     """One API resource: `list` answers from a function of the params, `retrieve` by id."""
 
     def __init__(self, lister=None, objects=None):
-        self.lister = lister or (lambda params: [])
+        self.lister: Callable[[dict], list] = lister or (lambda params: [])
         self.objects = objects or {}
         self.calls = []
 
@@ -49,7 +50,7 @@ def client(**services):
 
 def booked(engine, reference) -> Donation:
     with Session(engine) as s:
-        return s.scalar(select(Donation).where(Donation.reference == reference))
+        return s.execute(select(Donation).where(Donation.reference == reference)).scalar_one()
 
 
 NOW = int(time.time())
@@ -73,7 +74,8 @@ def test_links_a_subscription_payment_from_the_invoice_payments_list(session, en
     assert summary.linked == 1
     assert payments.calls == [("list", {"invoice": "in_s", "limit": 10})]
     with Session(engine) as s:
-        donation = s.scalar(select(Donation).where(Donation.reference == "pi_s"))
+        donation = s.execute(select(Donation).where(Donation.reference == "pi_s")).scalar_one()
+        assert donation.recurring_gift is not None
         assert donation.recurring_gift.reference == "sub_s"
 
 
@@ -101,6 +103,7 @@ def test_fees_from_balance_transactions_and_the_payment_intent(session, engine):
     assert (summary.fees_filled, summary.methods_filled) == (2, 1)
     assert booked(engine, "pi_fee").fee_cents == 61
     usd_gift = booked(engine, "pi_usd")
+    assert usd_gift.flag is not None
     assert usd_gift.fee_cents is None and "fee is in EUR" in usd_gift.flag
     filled = booked(engine, "pi_unknown")
     assert (filled.fee_cents, filled.method, filled.stripe_charge_id) == (29, "ideal", "ch_unknown")
@@ -132,7 +135,7 @@ def test_refunds_window_picks_charges_and_books_all_their_refunds(session, engin
     session.commit()
     assert summary.refunds_booked == 2
     with Session(engine) as s:
-        gift = s.scalar(select(Donation).where(Donation.reference == "pi_rf"))
+        gift = s.execute(select(Donation).where(Donation.reference == "pi_rf")).scalar_one()
         assert gift.status == "partially_refunded"
         assert sorted((a.reference, a.amount_cents, a.occurred_on) for a in gift.adjustments) == [
             ("re_new", 500, today()), ("re_old", 700, dt.date(2025, 3, 1))]

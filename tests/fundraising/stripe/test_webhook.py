@@ -27,30 +27,30 @@ def post(client, event_doc, **sign):
 
 def count(engine, model) -> int:
     with Session(engine) as s:
-        return s.scalar(select(func.count()).select_from(model))
+        return s.execute(select(func.count()).select_from(model)).scalar_one()
 
 
 def donation(engine, reference) -> Donation:
     with Session(engine, expire_on_commit=False) as s:
         found = s.scalar(select(Donation).where(Donation.source == "stripe", Donation.reference == reference))
-        if found is not None:
-            # Load what the assertions read, then let the session go.
-            _ = (found.donor, found.campaign, found.fund, found.recurring_gift, list(found.adjustments))
+        assert found is not None, f"no donation {reference}"
+        # Load what the assertions read, then let the session go.
+        _ = (found.donor, found.campaign, found.fund, found.recurring_gift, list(found.adjustments))
         return found
 
 
 def inbox(engine, event_id) -> StripeEvent:
     with Session(engine) as s:
-        return s.scalar(select(StripeEvent).where(StripeEvent.event_id == event_id))
+        return s.execute(select(StripeEvent).where(StripeEvent.event_id == event_id)).scalar_one()
 
 
 def taken_back(engine, reference) -> int:
     with Session(engine) as s:
-        return s.scalar(
+        return s.execute(
             select(func.coalesce(func.sum(DonationAdjustment.taken_back_cents), 0))
             .join(Donation, Donation.id == DonationAdjustment.donation_id)
             .where(Donation.reference == reference)
-        )
+        ).scalar_one()
 
 
 # --- money in ------------------------------------------------------------------
@@ -66,8 +66,11 @@ def test_payment_books_one_donation_with_donor_campaign_fund_and_method(web_clie
     assert response.status_code == 200
     assert response.json()["status"] == "applied"
     booked = donation(engine, "pi_web")
+    assert booked.donor is not None
     assert booked.donor.ref == "D100" and booked.donor_id == donor.id
+    assert booked.campaign is not None
     assert booked.campaign.code == "WEB25"
+    assert booked.fund is not None
     assert booked.fund.code == "EDU"  # a fund exists once a gift names it
     assert (booked.amount_cents, booked.currency, booked.method, booked.status) == (2500, "EUR", "ideal", "paid")
     assert booked.received_on == dt.date(2025, 3, 1)
@@ -122,7 +125,7 @@ def test_same_payment_with_other_money_fails_and_changes_nothing(web_client, eng
     response = post(web_client, event)
     assert response.status_code == 200
     assert response.json()["status"] == "failed"
-    assert "different money" in inbox(engine, event["id"]).error
+    assert "different money" in (inbox(engine, event["id"]).error or "")
     assert donation(engine, "pi_money").amount_cents == 1000
 
 
@@ -188,7 +191,7 @@ def _deliveries() -> list[tuple[str, bytes, str | None]]:
     """(case, body, Stripe-Signature header): what a sender may post."""
     good = p.raw(p.payment_succeeded())
     now = int(time.time())
-    cases = [("good", good, p.signature(good)), ("good, signed 4 minutes ago", good, p.signature(good, timestamp=now - 240))]
+    cases: list[tuple[str, bytes, str | None]] = [("good", good, p.signature(good)), ("good, signed 4 minutes ago", good, p.signature(good, timestamp=now - 240))]
     cases += [
         ("no header", good, None),
         ("empty header", good, ""),
@@ -304,6 +307,7 @@ def test_an_amount_too_large_or_an_unknown_currency_is_parked_for_review(web_cli
     assert response.status_code == 200  # Stripe must not retry: a person looks at it
     assert response.json()["status"] == "failed"
     stored = inbox(engine, event["id"])
+    assert stored.error is not None
     assert stored.status == "failed" and reason in stored.error and "parked for review" in stored.error
     assert count(engine, Donation) == 0
 
@@ -321,7 +325,7 @@ def test_a_refund_too_large_is_parked(web_client, engine):
                                refunds=[p.refund_item(10**20, refund_id="re_huge", charge_id="ch_ok")])
     response = post(web_client, refund)
     assert (response.status_code, response.json()["status"]) == (200, "failed")
-    assert "parked for review" in inbox(engine, refund["id"]).error
+    assert "parked for review" in (inbox(engine, refund["id"]).error or "")
     assert taken_back(engine, "pi_ok") == 0
 
 
@@ -379,6 +383,7 @@ def test_refund_larger_than_what_is_left_is_flagged_and_never_below_zero(web_cli
     assert booked.status == "refunded"
     assert [(a.reference, a.amount_cents, a.taken_back_cents) for a in booked.adjustments] == [("re_a", 600, 600), ("re_b", 700, 400)]
     assert taken_back(engine, "pi_big") == 1000  # 1000 paid: never more taken back
+    assert booked.flag is not None
     assert "re_b" in booked.flag and "more than" in booked.flag
 
 
@@ -388,6 +393,7 @@ def test_non_eur_payment_is_flagged_and_not_summed_in_eur(web_client, engine, se
     post(web_client, p.payment_succeeded(pi_id="pi_usd", amount=5000, currency="usd", metadata={"campaign": "USA"}))
     booked = donation(engine, "pi_usd")
     assert (booked.amount_cents, booked.currency) == (5000, "USD")
+    assert booked.flag is not None
     assert "USD" in booked.flag
     with Session(engine) as s:
         usa = next(c for c in list_campaigns(s) if c["code"] == "USA")
@@ -470,7 +476,7 @@ def test_failed_payment_books_no_money(web_client, engine):
     event = p.payment_failed(pi_id="pi_fail", amount=2000, customer="cus_fail")
     response = post(web_client, event)
     assert response.json()["status"] == "applied"
-    assert "declined" in inbox(engine, event["id"]).error
+    assert "declined" in (inbox(engine, event["id"]).error or "")
     assert count(engine, Donation) == 0
 
 
@@ -483,6 +489,7 @@ def test_new_donor_from_billing_details(web_client, engine):
                                                   "country": "NL"}))
     booked = donation(engine, "pi_new")
     donor = booked.donor
+    assert donor is not None
     assert donor.ref == "STRIPE-cus_new"
     assert (donor.first_name, donor.prefix, donor.last_name) == ("Jan", "van der", "Berg")
     assert (donor.street, donor.house_number, donor.house_number_suffix) == ("Kerkstraat", "12", "a")
@@ -491,7 +498,7 @@ def test_new_donor_from_billing_details(web_client, engine):
     assert donor.sort_name == "berg, van der, jan"
     assert donor.search_name == "berg van der jan"  # found by search as every donor is
     with Session(engine) as s:
-        audit = s.scalar(select(AuditEntry).where(AuditEntry.entity_ref == "STRIPE-cus_new"))
+        audit = s.execute(select(AuditEntry).where(AuditEntry.entity_ref == "STRIPE-cus_new")).scalar_one()
     assert audit.action == "donor_created" and audit.actor == "stripe"
 
 
@@ -499,7 +506,9 @@ def test_a_detail_the_importer_refuses_is_left_out_and_flagged(web_client, engin
     post(web_client, p.payment_succeeded(pi_id="pi_badpc", customer="cus_badpc", name="Els Bakker",
                                          address={"postal_code": "ABC", "country": "NL", "city": "Utrecht"}))
     booked = donation(engine, "pi_badpc")
+    assert booked.donor is not None
     assert booked.donor.postcode is None and booked.donor.city == "Utrecht"
+    assert booked.flag is not None
     assert "postcode 'ABC' left out" in booked.flag
 
 
@@ -509,11 +518,14 @@ def test_a_control_character_from_the_payer_is_left_out_and_the_gift_still_booke
     post(web_client, p.payment_succeeded(pi_id="pi_nulcity", customer="cus_nulcity", name="Els Bakker",
                                          address={"postal_code": "3511 AB", "country": "NL", "city": "Utr\x00echt"}))
     booked = donation(engine, "pi_nulcity")
+    assert booked.donor is not None
     assert booked.donor.city is None and booked.donor.postcode == "3511 AB"
+    assert booked.flag is not None
     assert "city 'Utr\\x00echt' left out: contains a control character (U+0000)" in booked.flag
     post(web_client, p.payment_succeeded(pi_id="pi_nulname", customer="cus_nulname", name="Els Bak\x00ker"))
     booked = donation(engine, "pi_nulname")
     assert booked.donor_id is None and booked.status == "paid"
+    assert booked.flag is not None
     assert "no donor could be made from the billing details" in booked.flag
 
 
@@ -545,15 +557,17 @@ def test_donor_ref_follows_a_merge(web_client, engine, session):
     make_donor(session, ref="D301", merged_into_id=kept.id)
     session.commit()
     post(web_client, p.payment_succeeded(pi_id="pi_merged", metadata={"donor_ref": "D301"}))
-    assert donation(engine, "pi_merged").donor.ref == "D300"
+    assert getattr(donation(engine, "pi_merged").donor, "ref", None) == "D300"
 
 
 def test_unknown_donor_ref_and_campaign_are_flagged_not_refused(web_client, engine):
     post(web_client, p.payment_succeeded(pi_id="pi_unknown", customer="cus_u", name="Piet Klaassen",
                                          metadata={"donor_ref": "NOPE", "campaign": "NOPE25"}))
     booked = donation(engine, "pi_unknown")
+    assert booked.donor is not None
     assert booked.donor.ref == "STRIPE-cus_u"
     assert booked.campaign is None
+    assert booked.flag is not None
     assert "donor_ref 'NOPE'" in booked.flag and "campaign 'NOPE25'" in booked.flag
 
 
@@ -567,8 +581,10 @@ def test_checkout_names_the_donor_of_an_anonymous_payment(web_client, engine, se
                                                      email="anna@example.nl", metadata={"campaign": "CHECKOUT"}))
     assert response.json()["status"] == "applied"
     booked = donation(engine, "pi_co")
+    assert booked.donor is not None
     assert booked.donor.ref == "STRIPE-cus_co"
     assert (booked.donor.first_name, booked.donor.prefix, booked.donor.last_name) == ("Anna", "de", "Wit")
+    assert booked.campaign is not None
     assert booked.campaign.code == "CHECKOUT"
 
 
@@ -579,7 +595,9 @@ def test_checkout_before_its_payment_waits_for_it(web_client, engine, session):
     assert post(web_client, checkout).json()["status"] == "waiting"
     post(web_client, p.payment_succeeded(pi_id="pi_ck", customer="cus_ck", expand_charge=False))
     booked = donation(engine, "pi_ck")
+    assert booked.donor is not None
     assert booked.donor.ref == "STRIPE-cus_ck"  # made by the checkout, found by customer
+    assert booked.campaign is not None
     assert booked.campaign.code == "EARLY"
     assert inbox(engine, checkout["id"]).status == "applied"
 
@@ -587,7 +605,7 @@ def test_checkout_before_its_payment_waits_for_it(web_client, engine, session):
 # --- recurring gifts --------------------------------------------------------------
 
 
-def recurring(engine, sub_id) -> RecurringGift:
+def recurring(engine, sub_id) -> RecurringGift | None:
     with Session(engine) as s:
         return s.scalar(select(RecurringGift).where(RecurringGift.reference == sub_id))
 
@@ -599,6 +617,7 @@ def test_subscription_lifecycle(web_client, engine, session):
     post(web_client, p.subscription(sub_id="sub_1", customer="cus_sub", unit_amount=1500,
                                     metadata={"donor_ref": "D400", "campaign": "MONTHLY"}))
     gift = recurring(engine, "sub_1")
+    assert gift is not None
     assert (gift.donor_id, gift.amount_cents, gift.interval, gift.method, gift.status) == (donor.id, 1500, "monthly", "stripe", "active")
     assert gift.start_date == dt.date(2025, 3, 1) and gift.stripe_customer_id == "cus_sub"
 
@@ -606,27 +625,32 @@ def test_subscription_lifecycle(web_client, engine, session):
     post(web_client, p.payment_succeeded(pi_id="pi_sub1", customer="cus_sub", amount=1500, expand_charge=False))
     post(web_client, p.invoice("invoice.paid", customer="cus_sub", sub_id="sub_1", pi_id="pi_sub1", shape="current"))
     paid = donation(engine, "pi_sub1")
+    assert paid.recurring_gift is not None
     assert paid.recurring_gift.reference == "sub_1"
     assert paid.donor_id == donor.id  # the customer was seen on the recurring gift
+    assert paid.campaign is not None
     assert paid.campaign.code == "MONTHLY"
 
     post(web_client, p.invoice("invoice.payment_failed", customer="cus_sub", sub_id="sub_1", pi_id=None))
     post(web_client, p.invoice("invoice.payment_failed", customer="cus_sub", sub_id="sub_1", pi_id=None))
     gift = recurring(engine, "sub_1")
+    assert gift is not None
     assert (gift.status, gift.failed_attempts) == ("failing", 2)
     assert count(engine, Donation) == 1  # failures never book money
 
     post(web_client, p.invoice("invoice.payment_succeeded", customer="cus_sub", sub_id="sub_1", pi_id=None, shape="2017"))
     gift = recurring(engine, "sub_1")
+    assert gift is not None
     assert (gift.status, gift.failed_attempts) == ("active", 0)   # a paid instalment clears the count
 
     post(web_client, p.subscription("customer.subscription.deleted", sub_id="sub_1", customer="cus_sub", status="canceled",
                                     ended_at=p.LATE_2025_03_01))
     gift = recurring(engine, "sub_1")
+    assert gift is not None
     assert (gift.status, gift.end_date) == ("cancelled", dt.date(2025, 3, 2))
     # An older update arriving late does not revive it.
     post(web_client, p.subscription("customer.subscription.updated", sub_id="sub_1", customer="cus_sub", status="active"))
-    assert recurring(engine, "sub_1").status == "cancelled"
+    assert getattr(recurring(engine, "sub_1"), "status", None) == "cancelled"
 
 
 def test_invoice_before_its_subscription_waits(web_client, engine, session):
@@ -638,7 +662,9 @@ def test_invoice_before_its_subscription_waits(web_client, engine, session):
     post(web_client, p.subscription(sub_id="sub_w", customer="cus_w", metadata={"donor_ref": "D500"}))
     assert inbox(engine, invoice["id"]).status == "applied"
     paid = donation(engine, "pi_w")
+    assert paid.recurring_gift is not None
     assert paid.recurring_gift.reference == "sub_w"
+    assert paid.donor is not None
     assert paid.donor.ref == "D500"  # the anonymous payment joined the subscription's donor
 
 
@@ -656,7 +682,7 @@ def test_subscription_with_an_interval_we_do_not_keep_fails_with_the_reason(web_
     session.commit()
     event = p.subscription(sub_id="sub_week", customer="cus_week", interval="week", metadata={"donor_ref": "D600"})
     assert post(web_client, event).json()["status"] == "failed"
-    assert "every week is not monthly, quarterly or yearly" in inbox(engine, event["id"]).error
+    assert "every week is not monthly, quarterly or yearly" in (inbox(engine, event["id"]).error or "")
     assert recurring(engine, "sub_week") is None
 
 
@@ -724,7 +750,7 @@ def test_concurrent_events_of_one_new_customer_make_one_donor(engine, backend):
     with Session(engine) as s:
         assert s.scalars(select(Donor.ref)).all() == ["STRIPE-cus_pair"]
         assert s.scalar(select(StripeEvent.status).where(StripeEvent.event_id == checkout["id"])) == "applied"
-    assert donation(engine, "pi_pair").donor.ref == "STRIPE-cus_pair"
+    assert getattr(donation(engine, "pi_pair").donor, "ref", None) == "STRIPE-cus_pair"
 
 
 def test_fund_is_created_once(web_client, engine):
