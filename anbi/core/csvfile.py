@@ -208,7 +208,7 @@ def _first_sheet(data: bytes, name: str):
         # data_only: the value a person sees, not a formula's text.
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         return workbook.worksheets[0]
-    except Exception:  # noqa: BLE001 - a damaged archive fails in zipfile, XML or openpyxl, each its own way
+    except Exception:
         raise InvalidInput([Problem(None, None, _DAMAGED)], name) from None
 
 
@@ -219,7 +219,7 @@ def _readable(rows: Iterator[tuple], name: str) -> Iterator[tuple]:
             row = next(rows)
         except StopIteration:
             return
-        except Exception:  # noqa: BLE001 - see _first_sheet
+        except Exception:
             raise InvalidInput([Problem(None, None, _DAMAGED)], name) from None
         yield row
 

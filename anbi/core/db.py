@@ -71,8 +71,8 @@ class UTCDateTime(TypeDecorator):
         the two layers of calls a TypeDecorator makes cost more than the check."""
         then = self.impl_instance.bind_processor(dialect)
         naive = dialect.name == "sqlite"
-        utc = dt.timezone.utc
-        sample = dt.datetime(2025, 1, 2, 3, 4, 5, 6)
+        utc = dt.UTC
+        sample = dt.datetime(2025, 1, 2, 3, 4, 5, 6)  # noqa: DTZ001 - naive on purpose: how the driver writes a bare value
         if then is not None and then(sample) == sample.isoformat(" ", "microseconds"):
             then = functools.partial(dt.datetime.isoformat, sep=" ", timespec="microseconds")  # SQLite's text, written faster
 

@@ -68,7 +68,7 @@ class Answer:
     thread and sent by whichever handler took the request (`as_response` for the
     framework's route)."""
 
-    __slots__ = ("status_code", "document")
+    __slots__ = ("document", "status_code")
 
     def __init__(self, document: dict[str, Any], status_code: int = 200):
         self.document = document

@@ -701,7 +701,7 @@ def _letterhead(name: str, address: str, rsin: str, website: str, return_text: s
         y -= 3.8 * mm
     # Return address and the donor's address in the envelope window.
     if address:
-        for from_top, line, size in ReceiptRenderer._return_address(return_text.format(name=name, address=address)):
+        for from_top, line, size in StatementRenderer._return_address(return_text.format(name=name, address=address)):
             placed.append((LEFT, _y(from_top), line, REGULAR, size))
     return tuple(placed)
 

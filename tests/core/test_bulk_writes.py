@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from anbi.core.audit import AuditEntry
 from anbi.core.db import insert_rows, plan_for_the_values
 
-NOW = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
 def test_rows_are_written_as_core_would_write_them(engine):

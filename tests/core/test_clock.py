@@ -36,10 +36,10 @@ def test_timestamps_are_bound_as_utc_on_both_databases():
 
     summer = dt.timezone(dt.timedelta(hours=2))
     for dialect, expected in ((sqlite.dialect(), "2025-06-30 22:30:00.000000"),
-                              (postgresql.psycopg.dialect(), dt.datetime(2025, 6, 30, 22, 30, tzinfo=dt.timezone.utc))):
+                              (postgresql.psycopg.dialect(), dt.datetime(2025, 6, 30, 22, 30, tzinfo=dt.UTC))):
         bind = UTCDateTime()._cached_bind_processor(dialect)
         assert bind(dt.datetime(2025, 7, 1, 0, 30, tzinfo=summer)) == expected
-        assert bind(dt.datetime(2025, 6, 30, 22, 30, tzinfo=dt.timezone.utc)) == expected
+        assert bind(dt.datetime(2025, 6, 30, 22, 30, tzinfo=dt.UTC)) == expected
         assert bind(None) is None
         with pytest.raises(ValueError, match="naive"):
-            bind(dt.datetime(2025, 7, 1))
+            bind(dt.datetime(2025, 7, 1))  # noqa: DTZ001 - a naive time is what must be refused
