@@ -99,7 +99,7 @@ def test_max_failures_is_a_setting(cli, engine, tmp_path):
     assert gift(engine, "RG-1").status == "paused" and summary["follow_up"][0]["status"] == "paused"
     wrong = cli("bank", "import", str(tmp_path / "march.xml"), env={"ANBI_SEPA_MAX_FAILURES": "none"})
     assert wrong.exit_code == 1
-    assert wrong.stderr == "error: [sepa] max_failures must be a whole number of at least 1, not 'none'\n"
+    assert wrong.stderr == "error: $ANBI_SEPA_MAX_FAILURES [sepa] max_failures must be a whole number of at least 1, not 'none'\n"
 
 
 def test_returns_follow_the_table_and_are_listed_for_follow_up(cli, engine, tmp_path):

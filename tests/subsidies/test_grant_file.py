@@ -104,7 +104,7 @@ def test_each_missing_required_field_is_named(field):
         ('accountability = "some"', "accountability", "not one of none, activities, full"),
         ("restricted = false\nfund = \"X\"", "fund", "an unrestricted grant feeds no earmarked fund"),
         ('status = "running"', "status", "not one of applied, awarded"),
-        ("report_due = 2026-13-01", None, "not valid TOML"),
+        ("report_due = 2026-13-01", "", "not valid TOML"),
         ('report_due = "31/03/2026"', "report_due", "is not a date"),
         ("report_due = 2026-03-31T10:00:00", "report_due", "without a time"),
     ],
